@@ -1,0 +1,219 @@
+package io.stateversions.config;
+
+import io.quarkus.arc.InjectableInstance;
+import io.quarkus.runtime.StartupEvent;
+import io.stateversions.location.Blob;
+import io.stateversions.location.Consensus;
+import io.stateversions.location.UrlQuery;
+import io.stateversions.location.file.FileBlob;
+import io.stateversions.location.memory.MemoryBlob;
+import io.stateversions.location.memory.MemoryConsensus;
+import io.stateversions.location.postgres.PostgresConsensus;
+import io.stateversions.location.postgres.PostgresPools;
+import io.stateversions.location.s3.S3Blob;
+import io.stateversions.location.s3.S3Clients;
+import io.stateversions.location.s3.S3Location;
+import io.stateversions.metrics.MeteredBlob;
+import io.stateversions.metrics.MeteredConsensus;
+import io.stateversions.metrics.Metrics;
+import io.stateversions.stateversions.Retries;
+import io.stateversions.stateversions.RetryPolicy;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Pool;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+import software.amazon.awssdk.services.s3.S3AsyncClient;
+
+/**
+ * The one place that picks the storage backends, by URL (spec §7.6), and wraps them in the metering decorators.
+ *
+ * <p>Consensus: {@code stateversions.consensus.url} if set; else the Quarkus-managed reactive datasource if one is
+ * active (configured, or started by Dev Services where Docker exists); else an embedded PostgreSQL under the data
+ * directory. Blob: {@code stateversions.blob.url} if set; else a file store under the data directory. So with no
+ * configuration at all the service runs on durable local storage.
+ *
+ * <p>Both beans are created on the main thread at start-up (blocking work such as starting the embedded server
+ * never lands on an event loop), and the consensus schema is prepared in the background right away.
+ */
+@ApplicationScoped
+public class StorageProducer {
+
+    private static final Logger LOG = Logger.getLogger(StorageProducer.class);
+
+    private final StorageConfig config;
+    private final Vertx vertx;
+    private final InjectableInstance<Pool> managedPool;
+    private final Optional<String> managedPoolUrl;
+    private final Instance<S3AsyncClient> managedS3;
+    private final Instance<EmbeddedConsensusServer> embedded;
+    private final Metrics metrics;
+
+    public StorageProducer(StorageConfig config, Vertx vertx, InjectableInstance<Pool> managedPool,
+            @ConfigProperty(name = "quarkus.datasource.reactive.url") Optional<String> managedPoolUrl,
+            Instance<S3AsyncClient> managedS3, Instance<EmbeddedConsensusServer> embedded, Metrics metrics) {
+        this.config = config;
+        this.vertx = vertx;
+        this.managedPool = managedPool;
+        this.managedPoolUrl = managedPoolUrl;
+        this.managedS3 = managedS3;
+        this.embedded = embedded;
+        this.metrics = metrics;
+    }
+
+    void start(@Observes StartupEvent event, Consensus consensus, Blob blob) {
+        if (consensus instanceof MeteredConsensus metered && metered.delegate() instanceof PostgresConsensus postgres) {
+            postgres.prepare();
+        }
+    }
+
+    @Produces
+    @Singleton
+    Consensus consensus() {
+        return new MeteredConsensus(openConsensus(), metrics);
+    }
+
+    void closeConsensus(@Disposes Consensus consensus) {
+        consensus.close();
+    }
+
+    @Produces
+    @Singleton
+    Blob blob() {
+        return new MeteredBlob(openBlob(), metrics);
+    }
+
+    void closeBlob(@Disposes Blob blob) {
+        blob.close();
+    }
+
+    /** Persist's retry loops, with the default backoff, counted by {@link Metrics}. */
+    @Produces
+    @Singleton
+    Retries retries() {
+        return new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, metrics::retrying);
+    }
+
+    private Consensus openConsensus() {
+        Optional<String> url = config.consensus().url().filter(u -> !u.isBlank());
+        if (url.isPresent()) {
+            return consensusAt(url.get(), "");
+        }
+        List<Pool> active = managedPool.listActive();
+        if (!active.isEmpty()) {
+            String where = managedPoolUrl.map(UrlQuery::redact).orElse("the Quarkus reactive datasource");
+            LOG.infof("Consensus: %s (the Quarkus-managed reactive datasource)", where);
+            return new PostgresConsensus(active.get(0), () -> {}, where, // Quarkus closes its own pool
+                    config.consensus().postgres().statementTimeout());
+        }
+        if (!embedded.isResolvable()) {
+            throw new IllegalStateException("stateversions.consensus.url is not set, no Quarkus datasource is configured,"
+                    + " and this build has no embedded PostgreSQL (native executables do not): set"
+                    + " stateversions.consensus.url to a postgres:// URL");
+        }
+        EmbeddedConsensusServer server = embedded.get();
+        String embeddedUrl = server.start();
+        // The server stops after the pool is closed, so that no connection sees it go away.
+        return consensusAt(embeddedUrl, " (" + server.describe() + ")", server::stop);
+    }
+
+    private Consensus consensusAt(String url, String note) {
+        return consensusAt(url, note, () -> {});
+    }
+
+    private Consensus consensusAt(String url, String note, Runnable afterClose) {
+        String redacted = UrlQuery.redact(url);
+        URI uri = parse(url, "consensus");
+        switch (scheme(uri)) {
+            case "mem" -> {
+                UrlQuery.parse(uri, redacted, Set.of());
+                LOG.warnf("Consensus: %s, in memory: every shard is lost when the process exits", redacted);
+                return new MemoryConsensus();
+            }
+            case "postgres", "postgresql" -> {
+                StorageConfig.Postgres postgres = config.consensus().postgres();
+                Pool pool = PostgresPools.create(vertx, url, new PostgresPools.Settings(postgres.maxPoolSize(),
+                        postgres.acquireTimeout(), postgres.maxLifetime(), postgres.connectTimeout(),
+                        postgres.statementTimeout()));
+                LOG.infof("Consensus: %s%s", redacted, note);
+                return new PostgresConsensus(pool, () -> {
+                    try {
+                        PostgresPools.closeAndWait(pool);
+                    } finally {
+                        afterClose.run();
+                    }
+                }, redacted, postgres.statementTimeout());
+            }
+            default -> throw new IllegalArgumentException("unsupported consensus URL " + redacted
+                    + ": expected postgres://, postgresql:// or mem://");
+        }
+    }
+
+    private Blob openBlob() {
+        Optional<String> url = config.blob().url().filter(u -> !u.isBlank());
+        if (url.isEmpty()) {
+            return fileBlob(Path.of(config.dataDir()).resolve("blob"), false);
+        }
+        String redacted = UrlQuery.redact(url.get());
+        URI uri = parse(url.get(), "blob");
+        switch (scheme(uri)) {
+            case "mem" -> {
+                boolean tombstone = UrlQuery.parse(uri, redacted, Set.of("tombstone")).flag("tombstone", true);
+                LOG.warnf("Blob: %s, in memory: every blob is lost when the process exits", redacted);
+                return new MemoryBlob(tombstone);
+            }
+            case "file" -> {
+                boolean tombstone = UrlQuery.parse(uri, redacted, Set.of("tombstone")).flag("tombstone", false);
+                if (uri.getPath() == null || !uri.getPath().startsWith("/")) {
+                    throw new IllegalArgumentException("invalid blob URL " + redacted
+                            + ": expected file:///absolute/directory");
+                }
+                return fileBlob(Path.of(URI.create("file://" + uri.getRawPath())), tombstone);
+            }
+            case "s3" -> {
+                S3Location location = S3Location.parse(url.get());
+                if (location.needsOwnClient()) {
+                    StorageConfig.S3 s3 = config.blob().s3();
+                    LOG.infof("Blob: %s", redacted);
+                    return new S3Blob(S3Clients.create(location, new S3Clients.Timeouts(s3.operationTimeout(),
+                            s3.attemptTimeout(), s3.connectTimeout(), s3.readTimeout())), true, location.bucket(),
+                            location.prefix());
+                }
+                LOG.infof("Blob: %s (the S3 client configured by quarkus.s3.*)", redacted);
+                return new S3Blob(managedS3.get(), false, location.bucket(), location.prefix());
+            }
+            default -> throw new IllegalArgumentException("unsupported blob URL " + redacted
+                    + ": expected s3://, file:// or mem://");
+        }
+    }
+
+    private Blob fileBlob(Path dir, boolean tombstone) {
+        FileBlob blob = FileBlob.open(dir, tombstone, config.blob().fileIoThreads());
+        LOG.infof("Blob: file://%s%s", blob.root(), tombstone ? " (tombstone mode)" : "");
+        return blob;
+    }
+
+    private static URI parse(String url, String what) {
+        try {
+            return new URI(url);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("invalid " + what + " URL " + UrlQuery.redact(url) + ": " + e.getMessage());
+        }
+    }
+
+    private static String scheme(URI uri) {
+        return uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+    }
+}

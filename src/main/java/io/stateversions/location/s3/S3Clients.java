@@ -1,0 +1,46 @@
+package io.stateversions.location.s3;
+
+import java.time.Duration;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3AsyncClient;
+import software.amazon.awssdk.services.s3.S3AsyncClientBuilder;
+
+/** Builds the S3 client of a location whose URL carries client settings (see {@link S3Location}). */
+public final class S3Clients {
+
+    private S3Clients() {}
+
+    /** Timeouts of one client (persist's defaults, spec §8.2). */
+    public record Timeouts(Duration operation, Duration attempt, Duration connect, Duration read) {}
+
+    /**
+     * A client for {@code location}. Region: the URL's, else {@code us-east-1} when an endpoint is given (S3-compatible
+     * servers ignore it), else the SDK's default chain ({@code AWS_REGION}, profile, instance metadata). Credentials:
+     * the URL's, else the SDK's default chain.
+     */
+    public static S3AsyncClient create(S3Location location, Timeouts timeouts) {
+        AwsCredentialsProvider credentials = location.accessKeyId().isPresent()
+                ? StaticCredentialsProvider.create(AwsBasicCredentials.create(location.accessKeyId().get(),
+                        location.secretAccessKey().orElseThrow()))
+                : DefaultCredentialsProvider.builder().build();
+        S3AsyncClientBuilder builder = S3AsyncClient.builder()
+                .httpClientBuilder(NettyNioAsyncHttpClient.builder()
+                        .connectionTimeout(timeouts.connect())
+                        .readTimeout(timeouts.read()))
+                .credentialsProvider(credentials)
+                .forcePathStyle(location.pathStyle())
+                .overrideConfiguration(o -> o.apiCallTimeout(timeouts.operation()).apiCallAttemptTimeout(timeouts.attempt()));
+        location.endpoint().ifPresent(builder::endpointOverride);
+        if (location.region().isPresent()) {
+            builder.region(Region.of(location.region().get()));
+        } else if (location.endpoint().isPresent()) {
+            builder.region(Region.US_EAST_1);
+        }
+        return builder.build();
+    }
+}

@@ -1,0 +1,251 @@
+package io.stateversions.location;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The {@link Blob} contract (spec §8), once for every backend. A backend's test says how to open a fresh, isolated
+ * location, how to re-open one, and whether it can undo deletes.
+ */
+public abstract class BlobContractTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    /** A fresh, empty location with its own client. */
+    protected abstract Blob open();
+
+    /** Closes {@code blob} and opens a new client of the same location. */
+    protected abstract Blob reopen(Blob blob);
+
+    /** Whether {@link Blob#restore} can bring back a deleted key (tombstones, bucket versioning). */
+    protected abstract boolean restoresDeletedKeys();
+
+    private final List<Blob> opened = new ArrayList<>();
+    protected Blob blob;
+
+    @BeforeEach
+    void openLocation() {
+        blob = track(open());
+    }
+
+    @AfterEach
+    void closeAll() {
+        Collections.reverse(opened);
+        opened.forEach(Blob::close);
+        opened.clear();
+    }
+
+    private Blob track(Blob b) {
+        opened.add(b);
+        return b;
+    }
+
+    @Test
+    void missingKeysAreEmpty() {
+        assertThat(await(blob.get("s1/v1/r1"))).isEmpty();
+        assertThat(await(blob.delete("s1/v1/r1"))).isEmpty();
+        assertThat(list("")).isEmpty();
+    }
+
+    @Test
+    void emptyStringIsNotAKey() {
+        assertViolation(blob.get(""), "key must not be empty");
+        assertViolation(blob.set("", bytes("x")), "key must not be empty");
+        assertViolation(blob.delete(""), "key must not be empty");
+        assertViolation(blob.restore(""), "key must not be empty");
+    }
+
+    @Test
+    void keysWithEmptyOrDotSegmentsAreRejected() {
+        for (String key : List.of("s1/", "/s1", "s1//v1", "/", ".", "..", "s1/./v1", "s1/..", "../s1")) {
+            assertViolation(blob.set(key, bytes("x")), "segments must not be empty, '.' or '..'");
+            assertViolation(blob.get(key), "segments must not be empty, '.' or '..'");
+        }
+        assertThat(list("")).isEmpty();
+    }
+
+    @Test
+    void valuesRoundTripExactly() {
+        byte[] tenKib = random(10 * 1024, 1);
+        await(blob.set("s1/n0013000/p1", tenKib));
+        await(blob.set("s1/empty", new byte[0]));
+        assertThat(await(blob.get("s1/n0013000/p1"))).hasValueSatisfying(v -> assertThat(v).isEqualTo(tenKib));
+        assertThat(await(blob.get("s1/empty"))).hasValueSatisfying(v -> assertThat(v).isEmpty());
+    }
+
+    @Test
+    void keysMayHoldAnyCharacters() {
+        List<String> keys = List.of("s00000000-0000-0000-0000-000000000000/v123/r11111111-1111-1111-1111-111111111111",
+                "with space/and%percent", "ключ/ü/😀", ".leading-dot", "a/.../b..", "LIVENESS-ish");
+        for (String key : keys) {
+            await(blob.set(key, bytes(key)));
+        }
+        for (String key : keys) {
+            assertThat(await(blob.get(key))).as(key).hasValueSatisfying(v -> assertThat(v).isEqualTo(bytes(key)));
+        }
+        assertThat(list("").keySet()).containsExactlyInAnyOrderElementsOf(keys);
+    }
+
+    @Test
+    void setOverwrites() {
+        await(blob.set("k", bytes("first")));
+        await(blob.set("k", bytes("second, longer")));
+        assertThat(await(blob.get("k"))).hasValueSatisfying(v -> assertThat(v).isEqualTo(bytes("second, longer")));
+        assertThat(list("")).containsExactly(Map.entry("k", 14L));
+    }
+
+    @Test
+    void concurrentOverwritesLeaveOneWholeValue() {
+        List<byte[]> values = IntStream.range(0, 8).mapToObj(i -> random(4096 + i, 100 + i)).toList();
+        CompletableFuture<?>[] writes = values.stream()
+                .map(v -> blob.set("k", v).toCompletableFuture()).toArray(CompletableFuture[]::new);
+        await(CompletableFuture.allOf(writes));
+        byte[] stored = await(blob.get("k")).orElseThrow();
+        assertThat(values).anySatisfy(v -> assertThat(stored).isEqualTo(v));
+    }
+
+    @Test
+    void deleteReportsTheSizeOnceAndIsIdempotent() {
+        await(blob.set("k", random(1234, 2)));
+        await(blob.set("empty", new byte[0]));
+        assertThat(await(blob.delete("k"))).isEqualTo(OptionalLong.of(1234));
+        assertThat(await(blob.get("k"))).isEmpty();
+        assertThat(await(blob.delete("k"))).isEmpty();
+        assertThat(await(blob.delete("empty"))).isEqualTo(OptionalLong.of(0));
+        assertThat(list("")).isEmpty();
+    }
+
+    @Test
+    void listFiltersByPrefixAndReportsSizes() {
+        await(blob.set("s1/w1/p1", random(10, 3)));
+        await(blob.set("s1/w1/p2", random(20, 4)));
+        await(blob.set("s1/v7/r1", random(30, 5)));
+        await(blob.set("s10/w1/p1", random(40, 6)));
+        await(blob.set("s2/v1/r1", random(50, 7)));
+        assertThat(list("s1/")).containsExactlyInAnyOrderEntriesOf(
+                Map.of("s1/w1/p1", 10L, "s1/w1/p2", 20L, "s1/v7/r1", 30L));
+        assertThat(list("s1")).containsOnlyKeys("s1/w1/p1", "s1/w1/p2", "s1/v7/r1", "s10/w1/p1");
+        assertThat(list("s1/v")).containsOnlyKeys("s1/v7/r1");
+        assertThat(list("s1/w1/p1")).containsOnlyKeys("s1/w1/p1");
+        assertThat(list("s3")).isEmpty();
+        assertThat(list("")).hasSize(5);
+    }
+
+    @Test
+    void largeValuesRoundTrip() {
+        // Above S3's 8 MiB part size: a multipart upload and a ranged, concurrent read.
+        byte[] large = random(17 * 1024 * 1024 + 5, 8);
+        await(blob.set("large", large));
+        assertThat(await(blob.get("large"))).hasValueSatisfying(v -> assertThat(v).isEqualTo(large));
+        assertThat(list("")).containsExactly(Map.entry("large", (long) large.length));
+        assertThat(await(blob.delete("large"))).isEqualTo(OptionalLong.of(large.length));
+    }
+
+    @Test
+    void restoreSucceedsIffTheKeyExistsAfterwards() {
+        await(blob.set("present", bytes("here")));
+        await(blob.restore("present"));
+        assertThat(await(blob.get("present"))).isPresent();
+
+        assertThatThrownBy(() -> await(blob.restore("never-written")))
+                .cause().isInstanceOf(Determinate.class);
+        assertThat(await(blob.get("never-written"))).isEmpty();
+
+        await(blob.set("deleted", bytes("gone?")));
+        await(blob.delete("deleted"));
+        if (restoresDeletedKeys()) {
+            await(blob.restore("deleted"));
+            assertThat(await(blob.get("deleted"))).hasValueSatisfying(v -> assertThat(v).isEqualTo(bytes("gone?")));
+            assertThat(list("")).containsKey("deleted");
+        } else {
+            assertThatThrownBy(() -> await(blob.restore("deleted"))).cause().isInstanceOf(Determinate.class);
+            assertThat(await(blob.get("deleted"))).isEmpty();
+        }
+    }
+
+    @Test
+    void dataSurvivesReopening() {
+        await(blob.set("s1/v1/r1", bytes("rollup")));
+        await(blob.set("s1/w1/p1", bytes("part")));
+        await(blob.delete("s1/w1/p1"));
+        Blob reopened = track(reopen(blob));
+        assertThat(await(reopened.get("s1/v1/r1"))).hasValueSatisfying(v -> assertThat(v).isEqualTo(bytes("rollup")));
+        assertThat(await(reopened.get("s1/w1/p1"))).isEmpty();
+        assertThat(listOf(reopened, "")).containsOnlyKeys("s1/v1/r1");
+    }
+
+    @Test
+    void locationsAreIsolated() {
+        Blob other = track(open());
+        await(blob.set("k", bytes("mine")));
+        assertThat(await(other.get("k"))).isEmpty();
+        assertThat(listOf(other, "")).isEmpty();
+        await(other.set("k", bytes("theirs")));
+        await(other.delete("k"));
+        assertThat(await(blob.get("k"))).hasValueSatisfying(v -> assertThat(v).isEqualTo(bytes("mine")));
+    }
+
+    @Test
+    void livenessKeyReadsAsAbsent() {
+        assertThat(await(blob.get(Blob.LIVENESS_KEY))).isEmpty();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+
+    private Map<String, Long> list(String prefix) {
+        return listOf(blob, prefix);
+    }
+
+    private static Map<String, Long> listOf(Blob blob, String prefix) {
+        Map<String, Long> listed = new TreeMap<>();
+        await(blob.list(prefix, metadata -> {
+            Long previous = listed.put(metadata.key(), metadata.sizeBytes());
+            assertThat(previous).as("listed twice: %s", metadata.key()).isNull();
+        }));
+        return listed;
+    }
+
+    protected static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] random(int size, long seed) {
+        byte[] value = new byte[size];
+        new Random(seed).nextBytes(value);
+        return value;
+    }
+
+    protected static <T> T await(CompletionStage<T> stage) {
+        try {
+            return stage.toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new CompletionException(e.getCause());
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static void assertViolation(CompletionStage<?> stage, String message) {
+        assertThatThrownBy(() -> await(stage))
+                .isInstanceOf(CompletionException.class)
+                .cause().isInstanceOf(ContractViolation.class).hasMessageContaining(message);
+    }
+}

@@ -1,0 +1,186 @@
+package io.stateversions.location.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.stateversions.core.SeqNo;
+import io.stateversions.location.CasResult;
+import io.stateversions.location.Consensus;
+import io.stateversions.location.ConsensusContractTest;
+import io.stateversions.location.ContractViolation;
+import io.stateversions.location.Determinate;
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.core.Future;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgConnection;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import io.vertx.sqlclient.SqlConnection;
+import jakarta.inject.Inject;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The contract on a real PostgreSQL server (started by the test resources). Each location is a database of its
+ * own; a peer is a second connection pool, i.e. what a second replica of the service would be.
+ */
+@QuarkusTest
+class PostgresConsensusTest extends ConsensusContractTest {
+
+    private static final AtomicInteger DATABASES = new AtomicInteger();
+    private static final PostgresPools.Settings SETTINGS =
+            new PostgresPools.Settings(8, Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofSeconds(5),
+                    Duration.ofSeconds(30));
+
+    @Inject
+    Vertx vertx;
+
+    @ConfigProperty(name = "test.postgres.url")
+    String serverUrl;
+
+    /** The database of each client this test opened. */
+    private final Map<Consensus, String> databaseOf = new IdentityHashMap<>();
+
+    @Override
+    protected Consensus open() {
+        return at(newDatabase(), SETTINGS);
+    }
+
+    @Override
+    protected Consensus reopen(Consensus consensus) {
+        consensus.close();
+        return at(databaseOf.get(consensus), SETTINGS);
+    }
+
+    @Override
+    protected Consensus peer(Consensus consensus) {
+        return at(databaseOf.get(consensus), SETTINGS);
+    }
+
+    private String newDatabase() {
+        String database = "contract_" + DATABASES.incrementAndGet();
+        await(admin(connection -> connection.query("CREATE DATABASE " + database).execute().mapEmpty()));
+        return database;
+    }
+
+    private PostgresConsensus at(String database, PostgresPools.Settings settings) {
+        String url = urlOf(database);
+        Pool pool = PostgresPools.create(vertx, url, settings);
+        PostgresConsensus consensus = new PostgresConsensus(pool, () -> PostgresPools.closeAndWait(pool), url,
+                settings.statementTimeout());
+        databaseOf.put(consensus, database);
+        return consensus;
+    }
+
+    private String urlOf(String database) {
+        return serverUrl.replaceAll("/[^/]*$", "/" + database);
+    }
+
+    private <T> CompletableFuture<T> admin(Function<SqlConnection, Future<T>> work) {
+        return PgConnection.connect(vertx, PgConnectOptions.fromUri(serverUrl))
+                .compose(connection -> work.apply(connection).eventually(() -> connection.close()))
+                .toCompletionStage().toCompletableFuture();
+    }
+
+    @Test
+    void replicasStartingTogetherCreateTheSchemaOnce() {
+        String database = newDatabase();
+        List<PostgresConsensus> replicas = new ArrayList<>();
+        try {
+            for (int i = 0; i < 8; i++) {
+                replicas.add(at(database, SETTINGS));
+            }
+            CompletableFuture<?>[] prepared = replicas.stream()
+                    .map(replica -> replica.prepare().toCompletableFuture()).toArray(CompletableFuture[]::new);
+            await(CompletableFuture.allOf(prepared));
+            for (PostgresConsensus replica : replicas) {
+                assertThat(await(replica.prepare())).isEqualTo(PostgresConsensus.Dialect.POSTGRES);
+            }
+            assertThat(await(replicas.get(0).compareAndSet("s1", Optional.empty(), entry(1, "x"))))
+                    .isEqualTo(CasResult.COMMITTED);
+            assertThat(await(replicas.get(7).head("s1"))).contains(entry(1, "x"));
+        } finally {
+            replicas.forEach(Consensus::close);
+        }
+    }
+
+    @Test
+    void refusesConnectionsThatAreNotSerializable() {
+        String url = urlOf(newDatabase());
+        PgConnectOptions options = PgConnectOptions.fromUri(url)
+                .setProperties(Map.of("default_transaction_isolation", "read committed"));
+        Pool pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(2)).connectingTo(options).using(vertx).build();
+        PostgresConsensus consensus = new PostgresConsensus(pool, () -> PostgresPools.closeAndWait(pool), url,
+                Duration.ofSeconds(30));
+        try {
+            assertThatThrownBy(() -> await(consensus.head("s1")))
+                    .cause().isInstanceOf(ContractViolation.class)
+                    .hasMessageContaining("read committed").hasMessageContaining("must be serializable");
+        } finally {
+            consensus.close();
+        }
+    }
+
+    /**
+     * A statement the server cancels (here: blocked behind a lock past the statement timeout) rolled back: the
+     * failure is determinate, and nothing was written.
+     */
+    @Test
+    void aStatementTimeoutIsDeterminateAndWritesNothing() {
+        String database = newDatabase();
+        PostgresConsensus consensus = at(database, new PostgresPools.Settings(4, Duration.ofSeconds(10),
+                Duration.ofMinutes(5), Duration.ofSeconds(5), Duration.ofMillis(300)));
+        PostgresConsensus holder = at(database, SETTINGS);
+        try {
+            assertThat(await(consensus.compareAndSet("s1", Optional.empty(), entry(1, "a")))).isEqualTo(CasResult.COMMITTED);
+            Pool lockPool = PostgresPools.create(vertx, urlOf(database), SETTINGS);
+            SqlConnection locker = await(lockPool.getConnection().toCompletionStage());
+            try {
+                await(locker.query("BEGIN").execute().toCompletionStage());
+                await(locker.query("LOCK TABLE consensus IN ACCESS EXCLUSIVE MODE").execute().toCompletionStage());
+                assertThatThrownBy(() -> await(consensus.compareAndSet("s1", Optional.of(SeqNo.of(1)), entry(2, "b"))))
+                        .isInstanceOf(CompletionException.class)
+                        .cause().isInstanceOf(Determinate.class).hasMessageContaining("statement timeout");
+                await(locker.query("ROLLBACK").execute().toCompletionStage());
+            } finally {
+                locker.close();
+                lockPool.close();
+            }
+            assertThat(await(holder.scan("s1", SeqNo.MIN, Consensus.SCAN_ALL))).containsExactly(entry(1, "a"));
+        } finally {
+            consensus.close();
+            holder.close();
+        }
+    }
+
+    @Test
+    void anUnreachableServerFailsDeterminately() throws Exception {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        String url = "postgres://postgres@127.0.0.1:" + closedPort + "/postgres";
+        Pool pool = PostgresPools.create(vertx, url, SETTINGS);
+        PostgresConsensus consensus = new PostgresConsensus(pool, () -> PostgresPools.closeAndWait(pool), url,
+                Duration.ofSeconds(30));
+        try {
+            assertThatThrownBy(() -> await(consensus.compareAndSet("s1", Optional.empty(), entry(1, "x"))))
+                    .cause().isInstanceOf(Determinate.class).hasMessageContaining("no connection");
+        } finally {
+            consensus.close();
+        }
+    }
+}
