@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.stateversions.core.SeqNo;
+import io.stateversions.testing.Appender;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -381,19 +382,8 @@ public abstract class ConsensusContractTest {
                 Consensus client = w % 2 == 0 ? consensus : peer;
                 String worker = "w" + w;
                 done.add(threads.submit(() -> {
-                    for (int i = 0; i < perWorker; ) {
-                        Optional<VersionedData> head = await(client.head("s1"));
-                        long next = head.map(h -> h.seqno().value() + 1).orElse(1L);
-                        String payload = worker + ":" + i;
-                        Object result = outcome(client.compareAndSet("s1", head.map(VersionedData::seqno),
-                                entry(next, payload)));
-                        if (result == CasResult.COMMITTED) {
-                            assertThat(committed.put(next, payload)).as("seqno %d committed twice", next).isNull();
-                            i++;
-                        } else if (!(result == CasResult.EXPECTATION_MISMATCH || result instanceof Determinate)) {
-                            throw new AssertionError("unexpected outcome " + result);
-                        }
-                    }
+                    Appender.append(client, "s1", worker, perWorker, (seqno, payload) ->
+                            assertThat(committed.put(seqno, payload)).as("seqno %d committed twice", seqno).isNull());
                     return null;
                 }));
             }

@@ -43,17 +43,26 @@ public class StorageServers implements QuarkusTestResourceLifecycleManager {
     private EmbeddedPostgresServer postgres;
     private S3Proxy s3;
 
+    /** Run the suite against this PostgreSQL (or CockroachDB) server instead of starting one; it needs CREATEDB. */
+    public static final String EXTERNAL_POSTGRES = "STATEVERSIONS_TEST_POSTGRES_URL";
+
     @Override
     public Map<String, String> start() {
-        try {
-            postgresDir = Files.createTempDirectory("state-versions-test-postgres");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        String postgresUrl = System.getenv(EXTERNAL_POSTGRES);
+        if (postgresUrl == null || postgresUrl.isBlank()) {
+            try {
+                postgresDir = Files.createTempDirectory("state-versions-test-postgres");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            postgres = EmbeddedPostgresServer.start(postgresDir, 0, false);
+            postgresUrl = postgres.url();
+        } else {
+            LOG.infof("Using the PostgreSQL server of %s", EXTERNAL_POSTGRES);
         }
-        postgres = EmbeddedPostgresServer.start(postgresDir, 0, false);
         String s3Endpoint = startS3();
         return Map.ofEntries(
-                Map.entry("stateversions.consensus.url", postgres.url()),
+                Map.entry("stateversions.consensus.url", postgresUrl),
                 Map.entry("stateversions.blob.url", "s3://" + BUCKET + "/service"),
                 Map.entry("quarkus.s3.endpoint-override", s3Endpoint),
                 Map.entry("quarkus.s3.aws.region", REGION),
@@ -61,7 +70,7 @@ public class StorageServers implements QuarkusTestResourceLifecycleManager {
                 Map.entry("quarkus.s3.aws.credentials.type", "static"),
                 Map.entry("quarkus.s3.aws.credentials.static-provider.access-key-id", ACCESS_KEY),
                 Map.entry("quarkus.s3.aws.credentials.static-provider.secret-access-key", SECRET_KEY),
-                Map.entry("test.postgres.url", postgres.url()),
+                Map.entry("test.postgres.url", postgresUrl),
                 Map.entry("test.s3.endpoint", s3Endpoint));
     }
 

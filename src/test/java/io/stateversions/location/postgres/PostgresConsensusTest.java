@@ -10,6 +10,9 @@ import io.stateversions.location.Consensus;
 import io.stateversions.location.ConsensusContractTest;
 import io.stateversions.location.ContractViolation;
 import io.stateversions.location.Determinate;
+import io.stateversions.location.VersionedData;
+import io.stateversions.testing.Appender;
+import io.stateversions.testing.CasWorker;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.core.Future;
@@ -19,7 +22,13 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.SqlConnection;
 import jakarta.inject.Inject;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -28,6 +37,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -71,7 +85,8 @@ class PostgresConsensusTest extends ConsensusContractTest {
     }
 
     private String newDatabase() {
-        String database = "contract_" + DATABASES.incrementAndGet();
+        // Unique per process, so that suites may share an external server (StorageServers.EXTERNAL_POSTGRES).
+        String database = "contract_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet();
         await(admin(connection -> connection.query("CREATE DATABASE " + database).execute().mapEmpty()));
         return database;
     }
@@ -93,6 +108,75 @@ class PostgresConsensusTest extends ConsensusContractTest {
         return PgConnection.connect(vertx, PgConnectOptions.fromUri(serverUrl))
                 .compose(connection -> work.apply(connection).eventually(() -> connection.close()))
                 .toCompletionStage().toCompletableFuture();
+    }
+
+    /**
+     * Two processes (this JVM and a child JVM), each with four appenders, contend for one key of one database:
+     * every commit either process was told about is in the log at its seqno with its payload, nothing else is,
+     * and no seqno is skipped.
+     */
+    @Test
+    void twoProcessesAppendingToOneKeyLoseNoCommit() throws Exception {
+        String url = urlOf(newDatabase());
+        int workers = 4;
+        int perWorker = 25;
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", classpath, CasWorker.class.getName(), url, "s1", String.valueOf(workers),
+                String.valueOf(perWorker), "child-")
+                .redirectErrorStream(true).start();
+        CompletableFuture<List<String>> childOutput = CompletableFuture.supplyAsync(() -> {
+            try (var reader = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+                return reader.lines().toList();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        Map<Long, String> committed = new ConcurrentHashMap<>();
+        PostgresConsensus consensus = at(databaseOf(url), SETTINGS);
+        ExecutorService threads = Executors.newFixedThreadPool(workers);
+        try {
+            List<java.util.concurrent.Future<?>> local = new ArrayList<>();
+            for (int w = 0; w < workers; w++) {
+                String worker = "parent-" + w;
+                local.add(threads.submit(() -> {
+                    Appender.append(consensus, "s1", worker, perWorker, (seqno, payload) ->
+                            assertThat(committed.put(seqno, payload)).as("v%d committed twice", seqno).isNull());
+                    return null;
+                }));
+            }
+            for (var future : local) {
+                future.get(120, TimeUnit.SECONDS);
+            }
+            assertThat(child.waitFor(120, TimeUnit.SECONDS)).as("the child process finished").isTrue();
+            List<String> output = childOutput.get(10, TimeUnit.SECONDS);
+            assertThat(child.exitValue()).as("child output:%n%s", String.join("\n", output)).isZero();
+            assertThat(output).contains("done");
+            for (String line : output) {
+                if (line.startsWith("committed ")) {
+                    String[] parts = line.split(" ", 3);
+                    assertThat(committed.put(Long.parseLong(parts[1]), parts[2]))
+                            .as("v%s committed by both processes", parts[1]).isNull();
+                }
+            }
+            long total = 2L * workers * perWorker;
+            List<VersionedData> log = await(consensus.scan("s1", SeqNo.MIN, Consensus.SCAN_ALL));
+            assertThat(log).extracting(e -> e.seqno().value())
+                    .containsExactlyElementsOf(LongStream.rangeClosed(1, total).boxed().toList());
+            for (VersionedData entry : log) {
+                assertThat(new String(entry.data(), StandardCharsets.UTF_8)).as("payload at %s", entry.seqno())
+                        .isEqualTo(committed.get(entry.seqno().value()));
+            }
+            assertThat(committed.values()).anyMatch(p -> p.startsWith("child-")).anyMatch(p -> p.startsWith("parent-"));
+        } finally {
+            threads.shutdownNow();
+            child.destroyForcibly();
+            consensus.close();
+        }
+    }
+
+    private String databaseOf(String url) {
+        return url.substring(url.lastIndexOf('/') + 1);
     }
 
     @Test
