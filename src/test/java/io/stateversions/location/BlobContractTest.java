@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -15,9 +12,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -25,9 +20,8 @@ import org.junit.jupiter.api.Test;
  * The {@link Blob} contract (spec §8), once for every backend. A backend's test says how to open a fresh, isolated
  * location, how to re-open one, and whether it can undo deletes.
  */
-public abstract class BlobContractTest {
+public abstract class BlobContractTest extends LocationContractTest<Blob> {
 
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
     /** A fresh, empty location with its own client. */
     protected abstract Blob open();
@@ -38,7 +32,6 @@ public abstract class BlobContractTest {
     /** Whether {@link Blob#restore} can bring back a deleted key (tombstones, bucket versioning). */
     protected abstract boolean restoresDeletedKeys();
 
-    private final List<Blob> opened = new ArrayList<>();
     protected Blob blob;
 
     @BeforeEach
@@ -46,17 +39,7 @@ public abstract class BlobContractTest {
         blob = track(open());
     }
 
-    @AfterEach
-    void closeAll() {
-        Collections.reverse(opened);
-        opened.forEach(Blob::close);
-        opened.clear();
-    }
 
-    private Blob track(Blob b) {
-        opened.add(b);
-        return b;
-    }
 
     @Test
     void missingKeysAreEmpty() {
@@ -150,6 +133,15 @@ public abstract class BlobContractTest {
     }
 
     @Test
+    void aFailingConsumerFailsTheListingWithItsOwnError() {
+        await(blob.set("k1", bytes("x")));
+        IllegalStateException bug = new IllegalStateException("consumer bug");
+        assertThatThrownBy(() -> await(blob.list("", metadata -> {
+            throw bug;
+        }))).isInstanceOf(CompletionException.class).cause().isSameAs(bug);
+    }
+
+    @Test
     void largeValuesRoundTrip() {
         // Above S3's 8 MiB part size: a multipart upload and a ranged, concurrent read.
         byte[] large = random(17 * 1024 * 1024 + 5, 8);
@@ -233,15 +225,6 @@ public abstract class BlobContractTest {
         return value;
     }
 
-    protected static <T> T await(CompletionStage<T> stage) {
-        try {
-            return stage.toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw new CompletionException(e.getCause());
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-    }
 
     private static void assertViolation(CompletionStage<?> stage, String message) {
         assertThatThrownBy(() -> await(stage))

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.stateversions.core.SeqNo;
 import io.stateversions.testing.Appender;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -28,7 +27,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -37,9 +35,8 @@ import org.junit.jupiter.api.Test;
  * isolated location, how to re-open one, and how to get a second client of the same location (in production: a
  * second replica). Nothing here may depend on the backend.
  */
-public abstract class ConsensusContractTest {
+public abstract class ConsensusContractTest extends LocationContractTest<Consensus> {
 
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
     /** A fresh, empty location with its own client. */
     protected abstract Consensus open();
@@ -50,7 +47,6 @@ public abstract class ConsensusContractTest {
     /** A second client of the same location, independent of the first where the backend allows it. */
     protected abstract Consensus peer(Consensus consensus);
 
-    private final List<Consensus> opened = new ArrayList<>();
     protected Consensus consensus;
 
     @BeforeEach
@@ -58,17 +54,7 @@ public abstract class ConsensusContractTest {
         consensus = track(open());
     }
 
-    @AfterEach
-    void closeAll() {
-        Collections.reverse(opened);
-        opened.forEach(Consensus::close);
-        opened.clear();
-    }
 
-    private Consensus track(Consensus c) {
-        opened.add(c);
-        return c;
-    }
 
     // ---------------------------------------------------------------------------------------------------------
     // Keys without data
@@ -498,15 +484,6 @@ public abstract class ConsensusContractTest {
         }).thenCompose(s -> s);
     }
 
-    protected static <T> T await(CompletionStage<T> stage) {
-        try {
-            return stage.toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw new CompletionException(e.getCause());
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-    }
 
     private static void assertViolation(CompletionStage<?> stage, String message) {
         assertThat(stage).as("reported through the stage, not thrown").isNotNull();

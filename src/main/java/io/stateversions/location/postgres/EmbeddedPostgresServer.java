@@ -10,6 +10,7 @@ import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.Connection;
@@ -34,14 +35,17 @@ import org.jboss.logging.Logger;
  *
  * <p>Crash safety: the lock is an OS file lock, released when the holding JVM dies, even by {@code kill -9}. A
  * server that outlived its JVM keeps running and keeps the cluster locked; holding our lock proves that nobody uses
- * it, so it is an orphan, and it is shut down before a new server starts. A first {@code initdb} that was
- * interrupted is redone. With {@code durable}, the server runs with {@code fsync} and {@code synchronous_commit} on.
+ * it, so it is an orphan, and it is shut down before a new server starts. The first {@code initdb} runs in
+ * {@code postgres.initializing/}, renamed to {@code postgres/} once the new cluster has started and stopped
+ * cleanly: a {@code postgres/} directory is always a complete cluster, and only an interrupted
+ * {@code postgres.initializing/} is ever deleted. With {@code durable}, the server runs with {@code fsync} and
+ * {@code synchronous_commit} on.
  */
 public final class EmbeddedPostgresServer implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(EmbeddedPostgresServer.class);
     private static final Duration ORPHAN_SHUTDOWN_WAIT = Duration.ofSeconds(60);
-    private static final String INITIALIZED_MARKER = "postgres.initialized";
+    private static final Duration STARTUP_WAIT = Duration.ofSeconds(60);
 
     private final FileChannel lockChannel;
     private final EmbeddedPostgres postgres;
@@ -65,27 +69,17 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         FileChannel lockChannel = lock(dir);
         try {
             Path cluster = dir.resolve("postgres");
-            discardInterruptedInit(dir, cluster);
-            stopOrphan(cluster);
             Path log = dir.resolve("postgres.log");
-            EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
-                    .setDataDirectory(cluster)
-                    .setCleanDataDirectory(false)
-                    .setRegisterShutdownHook(false) // the service stops it after closing its connections
-                    .setPGStartupWait(Duration.ofSeconds(60))
-                    .setOutputRedirector(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                    .setErrorRedirector(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            if (Files.exists(cluster)) {
+                stopOrphan(cluster);
+            } else {
+                initialize(dir, cluster, log, durable);
+            }
+            EmbeddedPostgres.Builder builder = builder(cluster, log, durable);
             if (port > 0) {
                 builder.setPort(port);
             }
-            if (durable) {
-                // zonky starts the server with -F (fsync off) and synchronous_commit=off: either could lose a
-                // commit that a client was told about. A later -c wins over both.
-                builder.setServerConfig("fsync", "on");
-                builder.setServerConfig("synchronous_commit", "on");
-            }
             EmbeddedPostgres postgres = builder.start();
-            Files.writeString(dir.resolve(INITIALIZED_MARKER), "");
             String version = serverVersion(postgres);
             LOG.infof("Started PostgreSQL %s on 127.0.0.1:%d (data in %s, server log %s%s)", version, postgres.getPort(),
                     cluster, log, durable ? "" : ", fsync off");
@@ -152,12 +146,36 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         }
     }
 
-    /** A cluster directory without the marker written after the first successful start holds no data yet. */
-    private static void discardInterruptedInit(Path dir, Path cluster) throws IOException {
-        if (Files.exists(cluster) && !Files.exists(dir.resolve(INITIALIZED_MARKER))) {
-            LOG.warnf("Discarding %s: its initialization was interrupted before the server first started", cluster);
-            deleteRecursively(cluster);
+    private static EmbeddedPostgres.Builder builder(Path cluster, Path log, boolean durable) {
+        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+                .setDataDirectory(cluster)
+                .setCleanDataDirectory(false)
+                .setRegisterShutdownHook(false) // the service stops it after closing its connections
+                .setPGStartupWait(STARTUP_WAIT)
+                .setOutputRedirector(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .setErrorRedirector(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        if (durable) {
+            // zonky starts the server with -F (fsync off) and synchronous_commit=off: either could lose a commit
+            // that a client was told about. A later -c wins over both.
+            builder.setServerConfig("fsync", "on");
+            builder.setServerConfig("synchronous_commit", "on");
         }
+        return builder;
+    }
+
+    /**
+     * Creates the cluster aside, starts and stops it once (so that it is complete and cleanly shut down), then
+     * renames it into place. Whatever an interrupted earlier attempt left aside was never used and is discarded.
+     */
+    private static void initialize(Path dir, Path cluster, Path log, boolean durable) throws IOException {
+        Path aside = dir.resolve("postgres.initializing");
+        if (Files.exists(aside)) {
+            LOG.infof("Discarding %s, left by an initialization that was interrupted", aside);
+            stopOrphan(aside);
+            deleteRecursively(aside);
+        }
+        builder(aside, log, durable).start().close();
+        Files.move(aside, cluster, StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static void stopOrphan(Path cluster) throws IOException {
@@ -173,15 +191,16 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
             return; // a stale lock file: PostgreSQL itself ignores one whose process is gone
         }
         ProcessHandle postmaster = process.get();
-        Optional<String> command = postmaster.info().command();
-        if (command.isEmpty()) {
+        Optional<String> commandLine = postmaster.info().commandLine();
+        if (commandLine.isEmpty()) {
             throw new IllegalStateException("process " + postmaster.pid() + " named in " + pidFile + " is running and"
                     + " cannot be inspected; stop it if it is a PostgreSQL server left behind, then start again");
         }
-        boolean ours = command.get().endsWith("postgres") || command.get().endsWith("postgres.exe");
+        // Ours iff it is a postgres server of this very cluster (started with -D <cluster>).
+        boolean ours = commandLine.get().contains("postgres") && commandLine.get().contains(cluster.toString());
         if (!ours) {
             // The pid was reused by an unrelated process after a reboot; PostgreSQL would refuse to start.
-            LOG.infof("Removing stale %s (pid %d is now %s)", pidFile, postmaster.pid(), command.get());
+            LOG.infof("Removing stale %s (pid %d is now: %s)", pidFile, postmaster.pid(), commandLine.get());
             Files.deleteIfExists(pidFile);
             return;
         }

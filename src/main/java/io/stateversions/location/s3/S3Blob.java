@@ -13,6 +13,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -149,6 +150,8 @@ public final class S3Blob extends AbstractBlob {
     @Override
     protected CompletionStage<Void> doList(String prefix, Consumer<BlobMetadata> consumer) {
         String listPrefix = keyPrefix + prefix;
+        // A failure of the consumer is the caller's, not S3's: it is passed on as it is, never classified.
+        AtomicReference<RuntimeException> consumerFailure = new AtomicReference<>();
         return client.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(listPrefix))
                 .subscribe(page -> {
                     for (S3Object object : page.contents()) {
@@ -156,10 +159,16 @@ public final class S3Blob extends AbstractBlob {
                             throw new Indeterminate("s3 list " + listPrefix + ": server returned " + object.key()
                                     + ", which lacks the prefix " + keyPrefix);
                         }
-                        consumer.accept(new BlobMetadata(object.key().substring(keyPrefix.length()), object.size()));
+                        try {
+                            consumer.accept(new BlobMetadata(object.key().substring(keyPrefix.length()), object.size()));
+                        } catch (RuntimeException e) {
+                            consumerFailure.set(e);
+                            throw e;
+                        }
                     }
                 })
-                .exceptionallyCompose(error -> CompletableFuture.failedFuture(S3Errors.classify("list " + listPrefix, error)));
+                .exceptionallyCompose(error -> CompletableFuture.failedFuture(consumerFailure.get() != null
+                        ? consumerFailure.get() : S3Errors.classify("list " + listPrefix, error)));
     }
 
     @Override

@@ -21,4 +21,10 @@ class HealthTest {
     void liveIndependentlyOfStorage() {
         given().when().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
     }
+
+    /** The Kubernetes startup probe (k8s/deployment.yaml). */
+    @Test
+    void startedOnceRunning() {
+        given().when().get("/q/health/started").then().statusCode(200).body("status", equalTo("UP"));
+    }
 }
