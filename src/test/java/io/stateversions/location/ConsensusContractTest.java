@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -468,7 +469,7 @@ public abstract class ConsensusContractTest extends LocationContractTest<Consens
     private static Object outcome(CompletionStage<?> stage) {
         try {
             return stage.toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             return e.getCause();
         } catch (Exception e) {
             throw new AssertionError(e);

@@ -9,6 +9,7 @@ import io.stateversions.location.Indeterminate;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -77,7 +78,7 @@ class RetriesTest {
         Retries jittered = new Retries(RetryPolicy.PERSIST_DEFAULTS, scheduler, Retries.Listener.NONE);
         AtomicInteger calls = new AtomicInteger();
         RuntimeException[] errors = new RuntimeException[60];
-        java.util.Arrays.fill(errors, new Determinate("busy"));
+        Arrays.fill(errors, new Determinate("busy"));
         CompletableFuture<String> result = jittered.external("op", failing(calls, errors));
         scheduler.runAll();
         assertThat(result).isCompletedWithValue("done");

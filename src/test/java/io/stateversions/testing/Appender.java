@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BiConsumer;
 
 /**
@@ -43,7 +44,7 @@ public final class Appender {
                 if (!(Failures.unwrap(e) instanceof Determinate)) {
                     throw new AssertionError("unexpected failure of " + worker, e.getCause());
                 }
-            } catch (java.util.concurrent.TimeoutException e) {
+            } catch (TimeoutException e) {
                 throw new AssertionError(worker + " got no answer within 60 s", e);
             }
         }

@@ -1,6 +1,7 @@
 package io.stateversions.location.s3;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.stateversions.location.Blob;
@@ -10,6 +11,7 @@ import io.stateversions.testing.StorageServers;
 import java.time.Duration;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -88,7 +90,7 @@ class S3BlobTest extends BlobContractTest {
         try {
             await(short_.set("k", bytes("a")));
             await(long_.set("k", bytes("ab")));
-            Map<String, Long> listed = new java.util.TreeMap<>();
+            Map<String, Long> listed = new TreeMap<>();
             await(short_.list("", m -> listed.put(m.key(), m.sizeBytes())));
             assertThat(listed).containsExactly(Map.entry("k", 1L));
         } finally {
@@ -102,7 +104,7 @@ class S3BlobTest extends BlobContractTest {
         Blob wrong = at("s3://" + StorageServers.ACCESS_KEY + ":not-the-secret@" + StorageServers.BUCKET
                 + "/creds?endpoint=" + endpoint + "&path-style=true");
         try {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> await(wrong.set("k", bytes("x"))))
+            assertThatThrownBy(() -> await(wrong.set("k", bytes("x"))))
                     .cause().isInstanceOf(Determinate.class).hasMessageContaining("403");
         } finally {
             wrong.close();
