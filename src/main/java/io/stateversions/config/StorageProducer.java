@@ -73,6 +73,7 @@ public class StorageProducer {
         this.metrics = metrics;
     }
 
+    /** Injecting both creates them now, on the main thread; the consensus schema is then prepared in the background. */
     void start(@Observes StartupEvent event, Consensus consensus, Blob blob) {
         if (consensus instanceof MeteredConsensus metered && metered.delegate() instanceof PostgresConsensus postgres) {
             postgres.prepare();

@@ -2,7 +2,6 @@ package io.stateversions.location.postgres;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -61,8 +60,8 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
      * Starts a server on {@code dataDir} (created if needed), listening on loopback at {@code port} (0: any free port).
      *
      * @param durable fsync and synchronous commits on (the service's default); off for throw-away test servers
-     * @throws IllegalStateException if another process uses {@code dataDir}, or no server binaries exist for this
-     *     platform
+     * @throws IllegalStateException if another process uses {@code dataDir}, or the server does not start (for
+     *     instance: this build has no server binaries for this platform)
      */
     public static EmbeddedPostgresServer start(Path dataDir, int port, boolean durable) {
         Path dir = dataDir.toAbsolutePath().normalize();
@@ -86,16 +85,10 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
             return new EmbeddedPostgresServer(lockChannel, postgres, version);
         } catch (IOException | RuntimeException e) {
             closeQuietly(lockChannel);
-            if (e instanceof IllegalStateException && String.valueOf(e.getMessage()).contains("binaries")) {
-                throw new IllegalStateException("no embedded PostgreSQL binaries for " + System.getProperty("os.name")
-                        + "/" + System.getProperty("os.arch") + " in this build: rebuild on this platform, or set"
-                        + " stateversions.consensus.url to a PostgreSQL server", e);
-            }
-            if (e instanceof IOException io) {
-                throw new UncheckedIOException("could not start the embedded PostgreSQL in " + dir + ": " + e.getMessage()
-                        + " (see " + dir.resolve("postgres.log") + ")", io);
-            }
-            throw (RuntimeException) e;
+            // Missing binaries for this platform, a port in use, a damaged cluster: the server log has the details.
+            throw new IllegalStateException("could not start the embedded PostgreSQL in " + dir + ": " + e.getMessage()
+                    + " (server log: " + dir.resolve("postgres.log") + "; to use another PostgreSQL server, set"
+                    + " stateversions.consensus.url)", e);
         }
     }
 
@@ -142,7 +135,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
             }
             return channel;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot lock data directory " + dir + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot lock data directory " + dir + ": " + e.getMessage(), e);
         }
     }
 
