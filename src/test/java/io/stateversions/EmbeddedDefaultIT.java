@@ -7,10 +7,8 @@ import io.stateversions.core.SeqNo;
 import io.stateversions.location.CasResult;
 import io.stateversions.location.Consensus;
 import io.stateversions.location.VersionedData;
-import io.stateversions.location.postgres.PostgresConsensus;
 import io.stateversions.location.postgres.PostgresPools;
 import io.vertx.core.Vertx;
-import io.vertx.sqlclient.Pool;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -128,9 +126,8 @@ class EmbeddedDefaultIT {
     }
 
     private static Consensus consensusOf(Vertx vertx, Path dataDir) throws IOException {
-        String url = "postgres://postgres@127.0.0.1:" + postmasterPort(dataDir) + "/postgres";
-        Pool pool = PostgresPools.create(vertx, url, CLIENT);
-        return new PostgresConsensus(pool, () -> PostgresPools.closeAndWait(pool), url, CLIENT.statementTimeout());
+        return PostgresPools.consensus(vertx, "postgres://postgres@127.0.0.1:" + postmasterPort(dataDir) + "/postgres",
+                CLIENT, () -> {});
     }
 
     /** The first line of PostgreSQL's {@code postmaster.pid} is the server's pid, the fourth its port. */

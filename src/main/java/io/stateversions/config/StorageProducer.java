@@ -145,17 +145,10 @@ public class StorageProducer {
             }
             case "postgres", "postgresql" -> {
                 StorageConfig.Postgres postgres = config.consensus().postgres();
-                Pool pool = PostgresPools.create(vertx, url, new PostgresPools.Settings(postgres.maxPoolSize(),
-                        postgres.acquireTimeout(), postgres.maxLifetime(), postgres.connectTimeout(),
-                        postgres.statementTimeout()));
                 LOG.infof("Consensus: %s%s", redacted, note);
-                return new PostgresConsensus(pool, () -> {
-                    try {
-                        PostgresPools.closeAndWait(pool);
-                    } finally {
-                        afterClose.run();
-                    }
-                }, redacted, postgres.statementTimeout());
+                return PostgresPools.consensus(vertx, url, new PostgresPools.Settings(postgres.maxPoolSize(),
+                        postgres.acquireTimeout(), postgres.maxLifetime(), postgres.connectTimeout(),
+                        postgres.statementTimeout()), afterClose);
             }
             default -> throw new IllegalArgumentException("unsupported consensus URL " + redacted
                     + ": expected postgres://, postgresql:// or mem://");

@@ -3,7 +3,6 @@ package io.stateversions.testing;
 import io.stateversions.location.postgres.PostgresConsensus;
 import io.stateversions.location.postgres.PostgresPools;
 import io.vertx.core.Vertx;
-import io.vertx.sqlclient.Pool;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,9 +26,7 @@ public final class CasWorker {
         Vertx vertx = Vertx.vertx();
         PostgresPools.Settings settings = new PostgresPools.Settings(workers, Duration.ofSeconds(30),
                 Duration.ofMinutes(5), Duration.ofSeconds(5), Duration.ofSeconds(30));
-        Pool pool = PostgresPools.create(vertx, url, settings);
-        PostgresConsensus consensus = new PostgresConsensus(pool, () -> PostgresPools.closeAndWait(pool), url,
-                settings.statementTimeout());
+        PostgresConsensus consensus = PostgresPools.consensus(vertx, url, settings, () -> {});
         List<Thread> threads = new ArrayList<>();
         List<Throwable> failures = new ArrayList<>();
         for (int w = 0; w < workers; w++) {

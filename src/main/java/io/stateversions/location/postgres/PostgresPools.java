@@ -59,6 +59,21 @@ public final class PostgresPools {
         return PgBuilder.pool().with(pool).connectingTo(connect).using(vertx).build();
     }
 
+    /**
+     * A consensus on a pool of its own for {@code url}. Closing it closes the pool, waits for its connections to
+     * end, then runs {@code afterClose} (e.g. stopping the embedded server they were connected to).
+     */
+    public static PostgresConsensus consensus(Vertx vertx, String url, Settings settings, Runnable afterClose) {
+        Pool pool = create(vertx, url, settings);
+        return new PostgresConsensus(pool, () -> {
+            try {
+                closeAndWait(pool);
+            } finally {
+                afterClose.run();
+            }
+        }, UrlQuery.redact(url), settings.statementTimeout());
+    }
+
     /** Closes {@code pool} and waits (briefly) until its connections are closed. */
     public static void closeAndWait(Pool pool) throws Exception {
         pool.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);

@@ -92,10 +92,7 @@ class PostgresConsensusTest extends ConsensusContractTest {
     }
 
     private PostgresConsensus at(String database, PostgresPools.Settings settings) {
-        String url = urlOf(database);
-        Pool pool = PostgresPools.create(vertx, url, settings);
-        PostgresConsensus consensus = new PostgresConsensus(pool, () -> PostgresPools.closeAndWait(pool), url,
-                settings.statementTimeout());
+        PostgresConsensus consensus = PostgresPools.consensus(vertx, urlOf(database), settings, () -> {});
         databaseOf.put(consensus, database);
         return consensus;
     }
@@ -256,10 +253,8 @@ class PostgresConsensusTest extends ConsensusContractTest {
         try (ServerSocket socket = new ServerSocket(0)) {
             closedPort = socket.getLocalPort();
         }
-        String url = "postgres://postgres@127.0.0.1:" + closedPort + "/postgres";
-        Pool pool = PostgresPools.create(vertx, url, SETTINGS);
-        PostgresConsensus consensus = new PostgresConsensus(pool, () -> PostgresPools.closeAndWait(pool), url,
-                Duration.ofSeconds(30));
+        PostgresConsensus consensus = PostgresPools.consensus(vertx,
+                "postgres://postgres@127.0.0.1:" + closedPort + "/postgres", SETTINGS, () -> {});
         try {
             assertThatThrownBy(() -> await(consensus.compareAndSet("s1", Optional.empty(), entry(1, "x"))))
                     .cause().isInstanceOf(Determinate.class).hasMessageContaining("no connection");
