@@ -1,0 +1,241 @@
+package io.stateversions.core;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Optional;
+
+/**
+ * The pure work functions of shard commands (spec §15, §17), each for {@link Transition#computeNext}. They read
+ * and change only the collections they are given; everything around them (leases, maintenance, the diff) is the
+ * transition's.
+ */
+public final class Commands {
+
+    private Commands() {}
+
+    /** The result of {@link #addRollup}: whether the rollup is in state (inserted now or earlier). */
+    public record AddRollupResult(boolean applied) {}
+
+    /**
+     * Links a written rollup into state: inserted iff there is no rollup at its seqno (clearing the active-rollup
+     * marker); applied iff inserted or the same key is already there. Always continues, so it is linearized.
+     */
+    public static Transition.Work<AddRollupResult> addRollup(SeqNo seqno, HollowRollup rollup) {
+        return (newSeqno, c) -> {
+            HollowRollup existing = c.rollups().get(seqno);
+            if (existing != null) {
+                return WorkResult.proceed(new AddRollupResult(existing.key().equals(rollup.key())));
+            }
+            if (!rollup.key().seqno().equals(seqno)) {
+                throw new IllegalArgumentException("rollup key " + rollup.key() + " is not for " + seqno);
+            }
+            c.mutableRollups().put(seqno, rollup);
+            c.activeRollup(Optional.empty());
+            return WorkResult.proceed(new AddRollupResult(true));
+        };
+    }
+
+    /**
+     * Removes rollups from state (the last step of GC), clearing the active-GC marker. Breaks on an empty list.
+     * Returns the seqnos removed; a rollup already gone, or replaced by another key, is left alone.
+     */
+    public static Transition.Work<List<SeqNo>> removeRollups(List<Map.Entry<SeqNo, PartialRollupKey>> remove) {
+        return (newSeqno, c) -> {
+            if (remove.isEmpty()) {
+                return WorkResult.stop(List.of());
+            }
+            c.activeGc(Optional.empty());
+            List<SeqNo> removed = new ArrayList<>();
+            for (Map.Entry<SeqNo, PartialRollupKey> entry : remove) {
+                HollowRollup existing = c.rollups().get(entry.getKey());
+                if (existing != null && existing.key().equals(entry.getValue())) {
+                    c.mutableRollups().remove(entry.getKey());
+                    removed.add(entry.getKey());
+                }
+            }
+            if (c.rollups().isEmpty()) {
+                throw new IllegalStateException("invariant violated: removing rollups " + remove
+                        + " would leave no rollup in state");
+            }
+            return WorkResult.proceed(removed);
+        };
+    }
+
+    /** The result of {@link #registerLeasedReader}. */
+    public record RegisteredReader(LeasedReaderState reader, SeqNo seqnoSince) {}
+
+    /**
+     * Registers (or re-registers) a leased reader holding the new seqno, with since = the shard's since. On a
+     * tombstone it breaks with a reader whose since is {@code {}}.
+     */
+    public static Transition.Work<RegisteredReader> registerLeasedReader(LeasedReaderId id, HandleDebug debug,
+            long leaseDurationMs, long heartbeatMs) {
+        return (newSeqno, c) -> {
+            if (c.isTombstone()) {
+                return WorkResult.stop(new RegisteredReader(
+                        new LeasedReaderState(newSeqno, Frontier.EMPTY, heartbeatMs, leaseDurationMs, debug), newSeqno));
+            }
+            LeasedReaderState reader = new LeasedReaderState(newSeqno, c.trace().since(), heartbeatMs,
+                    leaseDurationMs, debug);
+            c.mutableLeasedReaders().put(id, reader);
+            SeqNo seqnoSince = newSeqno;
+            for (LeasedReaderState r : c.leasedReaders().values()) {
+                if (r.seqno().isBefore(seqnoSince)) {
+                    seqnoSince = r.seqno();
+                }
+            }
+            return WorkResult.proceed(new RegisteredReader(reader, seqnoSince));
+        };
+    }
+
+    /**
+     * Heartbeats a leased reader, moves its seqno hold to {@code min(outstandingSeqno, newSeqno)} and, iff its since
+     * is strictly less than {@code newSince}, sets it and recomputes the shard's since as the meet of all readers'.
+     * Always commits (so it is linearized). A missing reader or a tombstone breaks with since {@code {}}.
+     */
+    public static Transition.Work<Frontier> downgradeSince(LeasedReaderId id, Optional<SeqNo> outstandingSeqno,
+            Frontier newSince, long heartbeatMs) {
+        return (newSeqno, c) -> {
+            LeasedReaderState reader = c.leasedReaders().get(id);
+            if (c.isTombstone() || reader == null) {
+                return WorkResult.stop(Frontier.EMPTY);
+            }
+            SeqNo hold = newSeqno;
+            if (outstandingSeqno.isPresent()) {
+                if (outstandingSeqno.get().isBefore(reader.seqno())) {
+                    throw new IllegalArgumentException("reader " + id + " outstanding seqno " + outstandingSeqno.get()
+                            + " is below its seqno hold " + reader.seqno());
+                }
+                hold = outstandingSeqno.get().isBefore(newSeqno) ? outstandingSeqno.get() : newSeqno;
+            }
+            Frontier since = reader.since().lessThan(newSince) ? newSince : reader.since();
+            LeasedReaderState updated = new LeasedReaderState(hold, since,
+                    Math.max(reader.lastHeartbeatTimestampMs(), heartbeatMs), reader.leaseDurationMs(), reader.debug());
+            NavigableMap<LeasedReaderId, LeasedReaderState> readers = c.mutableLeasedReaders();
+            readers.put(id, updated);
+            if (!since.equals(reader.since())) {
+                c.trace(c.trace().withSince(readerSinceMeet(c)));
+            }
+            return WorkResult.proceed(since);
+        };
+    }
+
+    /** The meet of every reader's since (leased and critical); the shard's since never regresses. */
+    private static Frontier readerSinceMeet(StateCollections.Builder c) {
+        Frontier meet = Frontier.EMPTY;
+        for (LeasedReaderState r : c.leasedReaders().values()) {
+            meet = meet.meet(r.since());
+        }
+        for (CriticalReaderState r : c.criticalReaders().values()) {
+            meet = meet.meet(r.since());
+        }
+        return c.trace().since().join(meet);
+    }
+
+    /** Removes a leased reader. The shard's since is not recomputed (spec §14). Breaks on a tombstone. */
+    public static Transition.Work<Boolean> expireLeasedReader(LeasedReaderId id) {
+        return (newSeqno, c) -> {
+            if (c.isTombstone()) {
+                return WorkResult.stop(false);
+            }
+            boolean existed = c.leasedReaders().containsKey(id);
+            if (existed) {
+                c.mutableLeasedReaders().remove(id);
+            }
+            return WorkResult.proceed(existed);
+        };
+    }
+
+    /** Removes a writer, and with it its idempotency token. Breaks on a tombstone. */
+    public static Transition.Work<Boolean> expireWriter(WriterId id) {
+        return (newSeqno, c) -> {
+            if (c.isTombstone()) {
+                return WorkResult.stop(false);
+            }
+            boolean existed = c.writers().containsKey(id);
+            if (existed) {
+                c.mutableWriters().remove(id);
+            }
+            return WorkResult.proceed(existed);
+        };
+    }
+
+    /**
+     * compare_and_append's state-level checks, in the order of spec §17.1 (compaction claiming aside): tombstone,
+     * writer upsert, bounds, empty interval, idempotency token, upper, inline backpressure; then the batch is
+     * pushed (a non-empty range only), and the token and upper recorded.
+     */
+    public static Transition.Work<AppendResult> compareAndAppend(HollowBatch batch, WriterId writerId,
+            IdempotencyToken token, HandleDebug debug, long heartbeatMs, long leaseDurationMs,
+            long inlineWritesTotalMaxBytes) {
+        return (newSeqno, c) -> {
+            if (c.isTombstone()) {
+                return WorkResult.stop(new AppendResult.UpperMismatch(Frontier.EMPTY, Frontier.EMPTY));
+            }
+            WriterState writer = c.writers().get(writerId);
+            if (writer == null) {
+                writer = new WriterState(heartbeatMs, leaseDurationMs, IdempotencyToken.SENTINEL, Frontier.MIN, debug);
+            }
+            Description desc = batch.desc();
+            if (desc.upper().lessThan(desc.lower())) {
+                return WorkResult.stop(new AppendResult.InvalidBounds(desc.lower(), desc.upper()));
+            }
+            if (desc.isEmptyTimeInterval() && !batch.isEmpty()) {
+                return WorkResult.stop(new AppendResult.InvalidEmptyTimeInterval(desc.lower(), desc.upper(),
+                        batch.parts().stream().map(Object::toString).toList()));
+            }
+            Frontier shardUpper = c.trace().upper();
+            if (token.equals(writer.mostRecentWriteToken())) {
+                if (!desc.upper().equals(writer.mostRecentWriteUpper()) || !desc.upper().lessEqual(shardUpper)) {
+                    throw new IllegalStateException("invariant violated: writer " + writerId + " token " + token
+                            + " was recorded with upper " + writer.mostRecentWriteUpper() + " but is retried for "
+                            + desc + " with shard upper " + shardUpper);
+                }
+                return WorkResult.stop(new AppendResult.AlreadyCommitted());
+            }
+            if (!shardUpper.equals(desc.lower())) {
+                return WorkResult.stop(new AppendResult.UpperMismatch(shardUpper, writer.mostRecentWriteUpper()));
+            }
+            long inline = batch.inlineBytes();
+            if (inline > 0) {
+                long existing = 0;
+                for (HollowBatch b : c.trace().batches()) {
+                    existing += b.inlineBytes();
+                }
+                if (existing + inline >= inlineWritesTotalMaxBytes) {
+                    return WorkResult.stop(new AppendResult.InlineBackpressure());
+                }
+            }
+            List<FueledMergeReq> mergeRequests = List.of();
+            if (!desc.isEmptyTimeInterval()) {
+                Trace.Pushed pushed = c.trace().push(batch);
+                c.trace(pushed.trace());
+                mergeRequests = pushed.mergeRequests();
+            }
+            if (desc.upper().lessThan(writer.mostRecentWriteUpper())) {
+                throw new IllegalStateException("invariant violated: writer " + writerId + " upper would regress from "
+                        + writer.mostRecentWriteUpper() + " to " + desc.upper());
+            }
+            c.mutableWriters().put(writerId, new WriterState(Math.max(writer.lastHeartbeatTimestampMs(), heartbeatMs),
+                    writer.leaseDurationMs(), token, desc.upper(), writer.debug()));
+            return WorkResult.proceed(new AppendResult.Appended(mergeRequests));
+        };
+    }
+
+    /** Replaces compacted batches by a compaction's output (spec §3.5); breaks when it does not apply. */
+    public static Transition.Work<ApplyMergeResult> applyMergeRes(FueledMergeRes res) {
+        return (newSeqno, c) -> {
+            if (c.isTombstone()) {
+                return WorkResult.stop(ApplyMergeResult.NOT_APPLIED_NO_MATCH);
+            }
+            Trace.Merged merged = c.trace().applyMergeRes(res);
+            if (!merged.result().applied()) {
+                return WorkResult.stop(merged.result());
+            }
+            c.trace(merged.trace());
+            return WorkResult.proceed(merged.result());
+        };
+    }
+}

@@ -1,0 +1,147 @@
+package io.stateversions.core;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The state of one shard at one seqno (spec §3.1): immutable. The derived quantities of spec §3.6 are methods.
+ *
+ * @param walltimeMs the wall clock of the writer of this version; strictly increasing across versions
+ * @param hostname   the host that wrote this version (for operators only)
+ * @param codecs     fixed for the shard's lifetime; stored in rollups, never in diffs
+ */
+public record State(ShardId shardId, SeqNo seqno, long walltimeMs, String hostname, Codecs codecs,
+        StateCollections collections) {
+
+    public State {
+        Objects.requireNonNull(shardId, "shardId");
+        Objects.requireNonNull(seqno, "seqno");
+        Objects.requireNonNull(hostname, "hostname");
+        Objects.requireNonNull(codecs, "codecs");
+        Objects.requireNonNull(collections, "collections");
+    }
+
+    /** The never-committed state at seqno 0 from which a shard's first version is computed. */
+    public static State empty(ShardId shard, Codecs codecs, Version version, String hostname, long walltimeMs) {
+        return new State(shard, SeqNo.MIN, walltimeMs, hostname, codecs, StateCollections.empty(version));
+    }
+
+    public Frontier since() {
+        return collections.trace().since();
+    }
+
+    public Frontier upper() {
+        return collections.trace().upper();
+    }
+
+    /** {@code min(seqno, every leased reader's seqno hold)}; critical readers hold no seqno. */
+    public SeqNo seqnoSince() {
+        SeqNo since = seqno;
+        for (LeasedReaderState reader : collections.leasedReaders().values()) {
+            if (reader.seqno().isBefore(since)) {
+                since = reader.seqno();
+            }
+        }
+        return since;
+    }
+
+    /** {@code seqno - seqnoSince}: how many versions readers keep alive. */
+    public long seqnosHeld() {
+        return seqno.value() - seqnoSince().value();
+    }
+
+    /** The rollup with the greatest seqno. Fails on an uninitialized state: an initialized one always has one. */
+    public Map.Entry<SeqNo, HollowRollup> latestRollup() {
+        Map.Entry<SeqNo, HollowRollup> latest = collections.rollups().lastEntry();
+        if (latest == null) {
+            throw new IllegalStateException("invariant violated: shard " + shardId + " at " + seqno
+                    + " has no rollup (an initialized state always has at least one)");
+        }
+        return latest;
+    }
+
+    public boolean isTombstone() {
+        return collections.isTombstone();
+    }
+
+    /** At most one batch, and every batch empty. */
+    public boolean isSingleEmptyBatch() {
+        List<HollowBatch> batches = collections.trace().batches();
+        return batches.size() <= 1 && batches.stream().allMatch(HollowBatch::isEmpty);
+    }
+
+    /** Finalized as clients see it: a tombstone holding a single empty batch. */
+    public boolean isFinalized() {
+        return isTombstone() && isSingleEmptyBatch();
+    }
+
+    /** Every blob this state refers to: its batches, then its rollups. */
+    public List<HollowBlobRef> blobs() {
+        List<HollowBlobRef> blobs = new ArrayList<>();
+        for (HollowBatch batch : collections.trace().batches()) {
+            blobs.add(new HollowBlobRef.Batch(batch));
+        }
+        for (HollowRollup rollup : collections.rollups().values()) {
+            blobs.add(new HollowBlobRef.Rollup(rollup));
+        }
+        return blobs;
+    }
+
+    /** The sizes of spec §3.6, for metrics and the API. */
+    public ShardStats stats() {
+        return ShardStats.of(this);
+    }
+
+    /**
+     * The seqno to write a rollup of, if this state needs one (spec §12.1). {@code R} is the latest rollup's seqno
+     * and {@code d = seqno - R}.
+     * <ul>
+     *   <li>A tombstone with more than one diff since {@code R} needs one final rollup.</li>
+     *   <li>Active-rollup mode: {@code d > threshold}, and no rollup is being written or the one being written
+     *       started more than the fallback threshold ago.</li>
+     *   <li>Classic mode: {@code d} a positive multiple of the threshold, or {@code d > 3 * threshold} (so that
+     *       a lost rollup is eventually rewritten).</li>
+     * </ul>
+     */
+    public Optional<SeqNo> needRollup(PersistConfig cfg, long nowMs) {
+        SeqNo latest = latestRollup().getKey();
+        long d = seqno.value() - latest.value();
+        if (isTombstone() && latest.value() + 1 < seqno.value()) {
+            return Optional.of(seqno);
+        }
+        long threshold = cfg.rollupThreshold();
+        if (cfg.rollupUseActiveRollup()) {
+            if (d <= threshold) {
+                return Optional.empty();
+            }
+            Optional<ActiveMarker> active = collections.activeRollup();
+            if (active.isEmpty() || nowMs - active.get().startMs() > cfg.rollupFallbackThresholdMs()) {
+                return Optional.of(seqno);
+            }
+            return Optional.empty();
+        }
+        if ((d > 0 && d % threshold == 0) || d > threshold * 3) {
+            return Optional.of(seqno);
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The GC threshold of classic mode: {@code max(1, log2(nextPowerOfTwo(seqno)))}, which grows logarithmically
+     * (seqno 100 gives 7).
+     */
+    static long classicGcThreshold(SeqNo seqno) {
+        long v = seqno.value();
+        long nextPowerOfTwo = v <= 1 ? 1 : Long.highestOneBit(v - 1) << 1;
+        return Math.max(1, Long.numberOfTrailingZeros(nextPowerOfTwo));
+    }
+
+    @Override
+    public String toString() {
+        return "State{" + shardId + " " + seqno + ", walltime=" + walltimeMs + ", since=" + since() + ", upper="
+                + upper() + ", " + collections + "}";
+    }
+}

@@ -1,0 +1,393 @@
+package io.stateversions.core;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiConsumer;
+
+/**
+ * The difference between the states of a shard at {@code seqnoFrom} and {@code seqnoTo = seqnoFrom + 1}: what a
+ * Consensus entry holds (spec §5). {@link #compute} emits nothing for a field whose value did not change;
+ * {@link #apply} is strict (a diff that does not apply is a bug, reported as {@link DiffApplyException}).
+ *
+ * <p>{@code walltimeMs} and {@code applierVersion} are the new state's, copied rather than diffed.
+ * {@code latestRollupKey} names the latest rollup of the <em>resulting</em> state, so that any single diff tells
+ * a reader which rollup to start from. The trace is diffed as its {@code since} plus the set of its batches.
+ */
+public record StateDiff(
+        Version applierVersion,
+        SeqNo seqnoFrom,
+        SeqNo seqnoTo,
+        long walltimeMs,
+        PartialRollupKey latestRollupKey,
+        List<DiffValue<String>> hostname,
+        List<DiffValue<SeqNo>> lastGcReq,
+        List<DiffValue<ActiveMarker>> activeRollup,
+        List<DiffValue<ActiveMarker>> activeGc,
+        List<FieldDiff<SeqNo, HollowRollup>> rollups,
+        List<FieldDiff<LeasedReaderId, LeasedReaderState>> leasedReaders,
+        List<FieldDiff<CriticalReaderId, CriticalReaderState>> criticalReaders,
+        List<FieldDiff<WriterId, WriterState>> writers,
+        List<FieldDiff<SchemaId, EncodedSchemas>> schemas,
+        List<DiffValue<Frontier>> since,
+        List<DiffValue<HollowBatch>> batches) {
+
+    /**
+     * Diffs whose hostname Update did not match the state's hostname and were applied anyway (persist cleans up
+     * historical bad diffs this way).
+     */
+    public static final LongAdder FORCE_APPLIED_HOSTNAME = new LongAdder();
+
+    public StateDiff {
+        Objects.requireNonNull(applierVersion, "applierVersion");
+        Objects.requireNonNull(seqnoFrom, "seqnoFrom");
+        Objects.requireNonNull(seqnoTo, "seqnoTo");
+        Objects.requireNonNull(latestRollupKey, "latestRollupKey");
+        hostname = List.copyOf(hostname);
+        lastGcReq = List.copyOf(lastGcReq);
+        activeRollup = List.copyOf(activeRollup);
+        activeGc = List.copyOf(activeGc);
+        rollups = List.copyOf(rollups);
+        leasedReaders = List.copyOf(leasedReaders);
+        criticalReaders = List.copyOf(criticalReaders);
+        writers = List.copyOf(writers);
+        schemas = List.copyOf(schemas);
+        since = List.copyOf(since);
+        batches = List.copyOf(batches);
+    }
+
+    /** The diff from {@code from} to {@code to}, whose seqno must be {@code from}'s plus one. */
+    public static StateDiff compute(State from, State to) {
+        if (!from.shardId().equals(to.shardId())) {
+            throw new IllegalArgumentException("cannot diff states of different shards: " + from.shardId() + " and "
+                    + to.shardId());
+        }
+        if (to.seqno().value() != from.seqno().value() + 1) {
+            throw new IllegalArgumentException("cannot diff " + from.seqno() + " to " + to.seqno()
+                    + ": a diff spans exactly one seqno");
+        }
+        StateCollections a = from.collections();
+        StateCollections b = to.collections();
+        List<DiffValue<HollowBatch>> batches = a.trace().batches() == b.trace().batches()
+                ? List.of() : diffBatches(a.trace().batches(), b.trace().batches());
+        return new StateDiff(b.version(), from.seqno(), to.seqno(), to.walltimeMs(), to.latestRollup().getValue().key(),
+                diffSingle(from.hostname(), to.hostname()),
+                diffSingle(a.lastGcReq(), b.lastGcReq()),
+                diffOptional(a.activeRollup(), b.activeRollup()),
+                diffOptional(a.activeGc(), b.activeGc()),
+                diffMap(a.rollups(), b.rollups()),
+                diffMap(a.leasedReaders(), b.leasedReaders()),
+                diffMap(a.criticalReaders(), b.criticalReaders()),
+                diffMap(a.writers(), b.writers()),
+                diffMap(a.schemas(), b.schemas()),
+                diffSingle(a.trace().since(), b.trace().since()),
+                batches);
+    }
+
+    private static <V> List<DiffValue<V>> diffSingle(V from, V to) {
+        return from.equals(to) ? List.of() : List.of(new DiffValue.Update<>(from, to));
+    }
+
+    private static <V> List<DiffValue<V>> diffOptional(Optional<V> from, Optional<V> to) {
+        if (from.equals(to)) {
+            return List.of();
+        }
+        if (from.isEmpty()) {
+            return List.of(new DiffValue.Insert<>(to.get()));
+        }
+        if (to.isEmpty()) {
+            return List.of(new DiffValue.Delete<>(from.get()));
+        }
+        return List.of(new DiffValue.Update<>(from.get(), to.get()));
+    }
+
+    /** A sorted merge of both maps' keys; an equal value emits nothing. */
+    private static <K extends Comparable<K>, V> List<FieldDiff<K, V>> diffMap(NavigableMap<K, V> from,
+            NavigableMap<K, V> to) {
+        if (from == to) {
+            return List.of();
+        }
+        List<FieldDiff<K, V>> diffs = new ArrayList<>();
+        Iterator<Map.Entry<K, V>> a = from.entrySet().iterator();
+        Iterator<Map.Entry<K, V>> b = to.entrySet().iterator();
+        Map.Entry<K, V> x = a.hasNext() ? a.next() : null;
+        Map.Entry<K, V> y = b.hasNext() ? b.next() : null;
+        while (x != null || y != null) {
+            int c = x == null ? 1 : y == null ? -1 : x.getKey().compareTo(y.getKey());
+            if (c < 0) {
+                diffs.add(new FieldDiff<>(x.getKey(), new DiffValue.Delete<>(x.getValue())));
+                x = a.hasNext() ? a.next() : null;
+            } else if (c > 0) {
+                diffs.add(new FieldDiff<>(y.getKey(), new DiffValue.Insert<>(y.getValue())));
+                y = b.hasNext() ? b.next() : null;
+            } else {
+                if (!x.getValue().equals(y.getValue())) {
+                    diffs.add(new FieldDiff<>(x.getKey(), new DiffValue.Update<>(x.getValue(), y.getValue())));
+                }
+                x = a.hasNext() ? a.next() : null;
+                y = b.hasNext() ? b.next() : null;
+            }
+        }
+        return diffs;
+    }
+
+    private static final Comparator<HollowBatch> BY_LOWER = Comparator.comparing(batch -> batch.desc().lower());
+
+    /**
+     * The batches as a set: deleted ones, then inserted ones, each in the order of their lowers (which are distinct
+     * within one trace). The common append shares every batch but the last, which the merge skips cheaply.
+     */
+    private static List<DiffValue<HollowBatch>> diffBatches(List<HollowBatch> from, List<HollowBatch> to) {
+        List<DiffValue<HollowBatch>> deletes = new ArrayList<>();
+        List<DiffValue<HollowBatch>> inserts = new ArrayList<>();
+        int i = 0;
+        int j = 0;
+        while (i < from.size() || j < to.size()) {
+            HollowBatch x = i < from.size() ? from.get(i) : null;
+            HollowBatch y = j < to.size() ? to.get(j) : null;
+            int c = x == null ? 1 : y == null ? -1 : BY_LOWER.compare(x, y);
+            if (c < 0) {
+                deletes.add(new DiffValue.Delete<>(x));
+                i++;
+            } else if (c > 0) {
+                inserts.add(new DiffValue.Insert<>(y));
+                j++;
+            } else {
+                if (x != y && !x.equals(y)) {
+                    deletes.add(new DiffValue.Delete<>(x));
+                    inserts.add(new DiffValue.Insert<>(y));
+                }
+                i++;
+                j++;
+            }
+        }
+        deletes.addAll(inserts);
+        return deletes;
+    }
+
+    /** Whether any field but the copied ones changed. */
+    public boolean isEmpty() {
+        return hostname.isEmpty() && lastGcReq.isEmpty() && activeRollup.isEmpty() && activeGc.isEmpty()
+                && rollups.isEmpty() && leasedReaders.isEmpty() && criticalReaders.isEmpty() && writers.isEmpty()
+                && schemas.isEmpty() && since.isEmpty() && batches.isEmpty();
+    }
+
+    /**
+     * Applies this diff to {@code state} (spec §5.3). A state already at {@code seqnoTo} is returned unchanged;
+     * any other state not at {@code seqnoFrom}, and any field whose current value does not match what the diff
+     * says it was, is a {@link DiffApplyException}.
+     */
+    public State apply(State state) {
+        if (state.seqno().equals(seqnoTo)) {
+            return state;
+        }
+        if (!state.seqno().equals(seqnoFrom)) {
+            throw new DiffApplyException(state, this, "the state is not at " + seqnoFrom);
+        }
+        StateCollections.Builder b = state.collections().toBuilder();
+        b.version(applierVersion);
+        String host = state.hostname();
+        for (DiffValue<String> d : hostname) {
+            if (!(d instanceof DiffValue.Update<String> u)) {
+                throw new DiffApplyException(state, this, "hostname can only be updated, got " + d);
+            }
+            if (!u.before().equals(host)) {
+                FORCE_APPLIED_HOSTNAME.increment();
+            }
+            host = u.after();
+        }
+        b.lastGcReq(applySingle(state, "lastGcReq", b.lastGcReq(), lastGcReq));
+        b.activeRollup(applyOptional(state, "activeRollup", b.activeRollup(), activeRollup));
+        b.activeGc(applyOptional(state, "activeGc", b.activeGc(), activeGc));
+        applyMap(state, "rollups", rollups, b.rollups(), b::mutableRollups);
+        applyMap(state, "leasedReaders", leasedReaders, b.leasedReaders(), b::mutableLeasedReaders);
+        applyMap(state, "criticalReaders", criticalReaders, b.criticalReaders(), b::mutableCriticalReaders);
+        applyMap(state, "writers", writers, b.writers(), b::mutableWriters);
+        applyMap(state, "schemas", schemas, b.schemas(), b::mutableSchemas);
+        if (!since.isEmpty() || !batches.isEmpty()) {
+            Frontier newSince = applySingle(state, "since", b.trace().since(), since);
+            List<HollowBatch> newBatches = batches.isEmpty() ? b.trace().batches() : applyBatches(state, b.trace());
+            try {
+                b.trace(new Trace(newSince, newBatches));
+            } catch (IllegalStateException e) {
+                throw new DiffApplyException(state, this, "the resulting trace is invalid: " + e.getMessage());
+            }
+        }
+        State next = new State(state.shardId(), seqnoTo, walltimeMs, host, state.codecs(), b.build());
+        PartialRollupKey latest = next.collections().rollups().isEmpty()
+                ? null : next.latestRollup().getValue().key();
+        if (!latestRollupKey.equals(latest)) {
+            throw new DiffApplyException(state, this, "the resulting latest rollup is " + latest
+                    + ", but the diff says " + latestRollupKey);
+        }
+        return next;
+    }
+
+    private <V> V applySingle(State state, String field, V current, List<DiffValue<V>> diffs) {
+        V value = current;
+        for (DiffValue<V> d : diffs) {
+            if (!(d instanceof DiffValue.Update<V> u)) {
+                throw new DiffApplyException(state, this, field + " can only be updated, got " + d);
+            }
+            if (!u.before().equals(value)) {
+                throw new DiffApplyException(state, this, field + " is " + value + ", not " + u.before());
+            }
+            value = u.after();
+        }
+        return value;
+    }
+
+    private <V> Optional<V> applyOptional(State state, String field, Optional<V> current, List<DiffValue<V>> diffs) {
+        Optional<V> value = current;
+        for (DiffValue<V> d : diffs) {
+            if (d instanceof DiffValue.Insert<V> insert) {
+                if (value.isPresent()) {
+                    throw new DiffApplyException(state, this, field + " is already " + value.get() + ": " + d);
+                }
+                value = Optional.of(insert.after());
+            } else if (d instanceof DiffValue.Update<V> update) {
+                if (!value.equals(Optional.of(update.before()))) {
+                    throw new DiffApplyException(state, this, field + " is " + value + ": " + d);
+                }
+                value = Optional.of(update.after());
+            } else if (d instanceof DiffValue.Delete<V> delete) {
+                if (!value.equals(Optional.of(delete.before()))) {
+                    throw new DiffApplyException(state, this, field + " is " + value + ": " + d);
+                }
+                value = Optional.empty();
+            }
+        }
+        return value;
+    }
+
+    private <K, V> void applyMap(State state, String field, List<FieldDiff<K, V>> diffs, Map<K, V> view,
+            java.util.function.Supplier<NavigableMap<K, V>> mutable) {
+        if (diffs.isEmpty()) {
+            return;
+        }
+        NavigableMap<K, V> map = mutable.get();
+        for (FieldDiff<K, V> d : diffs) {
+            V current = map.get(d.key());
+            if (d.value() instanceof DiffValue.Insert<V> insert) {
+                if (current != null) {
+                    throw new DiffApplyException(state, this, field + "[" + d.key() + "] already exists: " + d);
+                }
+                map.put(d.key(), insert.after());
+            } else if (d.value() instanceof DiffValue.Update<V> update) {
+                if (!update.before().equals(current)) {
+                    throw new DiffApplyException(state, this, field + "[" + d.key() + "] is " + current + ": " + d);
+                }
+                map.put(d.key(), update.after());
+            } else if (d.value() instanceof DiffValue.Delete<V> delete) {
+                if (!delete.before().equals(current)) {
+                    throw new DiffApplyException(state, this, field + "[" + d.key() + "] is " + current + ": " + d);
+                }
+                map.remove(d.key());
+            }
+        }
+    }
+
+    /** Set difference, then re-sorted by lower; the {@link Trace} constructor checks contiguity. */
+    private List<HollowBatch> applyBatches(State state, Trace trace) {
+        List<HollowBatch> result = new ArrayList<>(trace.batches());
+        List<HollowBatch> inserted = new ArrayList<>();
+        for (DiffValue<HollowBatch> d : batches) {
+            if (d instanceof DiffValue.Delete<HollowBatch> delete) {
+                int at = Collections.binarySearch(result, delete.before(), BY_LOWER);
+                if (at < 0 || !result.get(at).equals(delete.before())) {
+                    throw new DiffApplyException(state, this, "batch to delete is not in the trace: " + d);
+                }
+                result.remove(at);
+            } else if (d instanceof DiffValue.Insert<HollowBatch> insert) {
+                inserted.add(insert.after());
+            } else {
+                throw new DiffApplyException(state, this, "batches can only be inserted or deleted, got " + d);
+            }
+        }
+        for (HollowBatch batch : inserted) {
+            int at = Collections.binarySearch(result, batch, BY_LOWER);
+            if (at >= 0) {
+                throw new DiffApplyException(state, this, "batch to insert overlaps " + result.get(at) + ": " + batch);
+            }
+            result.add(-at - 1, batch);
+        }
+        return result;
+    }
+
+    /** Blobs this diff adds to state: inserted batches, and rollups inserted or updated to. */
+    public List<HollowBlobRef> blobInserts() {
+        List<HollowBlobRef> inserts = new ArrayList<>();
+        for (DiffValue<HollowBatch> d : batches) {
+            if (d instanceof DiffValue.Insert<HollowBatch> insert) {
+                inserts.add(new HollowBlobRef.Batch(insert.after()));
+            }
+        }
+        forEachRollup((before, after) -> {
+            if (after != null) {
+                inserts.add(new HollowBlobRef.Rollup(after));
+            }
+        });
+        return inserts;
+    }
+
+    /**
+     * Keys of the blob parts of deleted batches, minus any part that an inserted batch of this diff reuses (a
+     * compaction can keep some runs as they were, and those parts must not be deleted).
+     */
+    public Set<PartialBatchKey> partDeletes() {
+        Set<PartialBatchKey> deletes = new LinkedHashSet<>();
+        for (DiffValue<HollowBatch> d : batches) {
+            if (d instanceof DiffValue.Delete<HollowBatch> delete) {
+                hollowKeys(delete.before(), deletes);
+            }
+        }
+        Set<PartialBatchKey> reused = new LinkedHashSet<>();
+        for (DiffValue<HollowBatch> d : batches) {
+            if (d instanceof DiffValue.Insert<HollowBatch> insert) {
+                hollowKeys(insert.after(), reused);
+            }
+        }
+        deletes.removeAll(reused);
+        return deletes;
+    }
+
+    /** Rollups this diff removes from state: deleted ones and the old values of updated ones. */
+    public List<HollowRollup> rollupDeletes() {
+        List<HollowRollup> deletes = new ArrayList<>();
+        forEachRollup((before, after) -> {
+            if (before != null) {
+                deletes.add(before);
+            }
+        });
+        return deletes;
+    }
+
+    private void forEachRollup(BiConsumer<HollowRollup, HollowRollup> beforeAfter) {
+        for (FieldDiff<SeqNo, HollowRollup> d : rollups) {
+            if (d.value() instanceof DiffValue.Insert<HollowRollup> insert) {
+                beforeAfter.accept(null, insert.after());
+            } else if (d.value() instanceof DiffValue.Update<HollowRollup> update) {
+                beforeAfter.accept(update.before(), update.after());
+            } else if (d.value() instanceof DiffValue.Delete<HollowRollup> delete) {
+                beforeAfter.accept(delete.before(), null);
+            }
+        }
+    }
+
+    private static void hollowKeys(HollowBatch batch, Set<PartialBatchKey> into) {
+        for (BatchPart part : batch.parts()) {
+            if (part instanceof BatchPart.Hollow hollow) {
+                into.add(hollow.key());
+            }
+        }
+    }
+}

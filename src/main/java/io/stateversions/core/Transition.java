@@ -1,0 +1,169 @@
+package io.stateversions.core;
+
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One state transition computed by {@link #cloneApply} (spec §4.1–4.2): either {@link Committable} (a next state
+ * and its diff, to be compare-and-set into Consensus) or {@link Broke} (nothing to write).
+ */
+public sealed interface Transition<R> {
+
+    R result();
+
+    /**
+     * A next state to commit.
+     *
+     * @param readersExpired leased readers this transition expired
+     * @param writersExpired writers this transition expired
+     */
+    record Committable<R>(R result, State state, StateDiff diff, RoutineMaintenance maintenance, int readersExpired,
+            int writersExpired) implements Transition<R> {}
+
+    /** The work function broke: nothing is written, the previous state stands. */
+    record Broke<R>(R result) implements Transition<R> {}
+
+    /** A command's pure work: it changes {@code collections} (the clone) for the version {@code newSeqno}. */
+    @FunctionalInterface
+    interface Work<R> {
+        WorkResult<R> apply(SeqNo newSeqno, StateCollections.Builder collections);
+    }
+
+    /**
+     * Applies {@code work} to a clone of {@code prev}'s collections and computes the diff, with none of the
+     * routine steps of {@link #computeNext}: persist's bare {@code clone_apply}, which initializing a shard uses
+     * so that the first diff holds only the initial rollup.
+     */
+    static <R> Transition<R> cloneApply(State prev, PersistConfig cfg, long nowMs, String hostname, Command cmd,
+            Work<R> work) {
+        return apply(prev, cfg, nowMs, hostname, cmd, work, false);
+    }
+
+    /**
+     * Applies {@code work} to a clone of {@code prev}'s collections and, if it continues, finishes the next
+     * state, in this order (the order is the point):
+     * <ol>
+     *   <li>the new version: {@code seqno + 1}, {@code walltime = max(now, prev walltime + 1)} (strictly
+     *       increasing even when clocks are skewed), this host, applier version {@code max(prev, build)};</li>
+     *   <li>the work function;</li>
+     *   <li>lease expiry at {@code nowMs};</li>
+     *   <li>the tombstone guard: on top of a tombstone only {@link Command#allowedOnTombstone} commands commit;</li>
+     *   <li>rollup assignment ({@link State#needRollup}), recording the active rollup in active-rollup mode;</li>
+     *   <li>GC assignment (spec §11.1), advancing {@code last_gc_req};</li>
+     *   <li>last, the diff from {@code prev}, so that every mutation above is in it.</li>
+     * </ol>
+     * With {@link PersistConfig#validateTransitions} the diff is checked by applying it to {@code prev}.
+     */
+    static <R> Transition<R> computeNext(State prev, PersistConfig cfg, long nowMs, String hostname, Command cmd,
+            Work<R> work) {
+        return apply(prev, cfg, nowMs, hostname, cmd, work, true);
+    }
+
+    private static <R> Transition<R> apply(State prev, PersistConfig cfg, long nowMs, String hostname, Command cmd,
+            Work<R> work, boolean routine) {
+        Objects.requireNonNull(hostname, "hostname");
+        SeqNo newSeqno = prev.seqno().next();
+        long walltimeMs = Math.max(nowMs, prev.walltimeMs() + 1);
+        StateCollections.Builder b = prev.collections().toBuilder();
+        b.version(prev.collections().version().max(cfg.buildVersion()));
+
+        WorkResult<R> outcome = work.apply(newSeqno, b);
+        if (outcome instanceof WorkResult.Break<R> broke) {
+            return new Broke<>(broke.value());
+        }
+
+        int readersExpired = 0;
+        int writersExpired = 0;
+        Optional<SeqNo> writeRollup = Optional.empty();
+        Optional<GcReq> gc = Optional.empty();
+        if (routine) {
+            readersExpired = expire(b.leasedReaders(), b::mutableLeasedReaders, nowMs);
+            writersExpired = expire(b.writers(), b::mutableWriters, nowMs);
+
+            if (prev.isTombstone() && !cmd.allowedOnTombstone()) {
+                throw new IllegalStateException("invariant violated: command " + cmd.metricName()
+                        + " tried to commit on top of tombstoned shard " + prev.shardId() + " at " + prev.seqno());
+            }
+
+            State draft = new State(prev.shardId(), newSeqno, walltimeMs, hostname, prev.codecs(), b.build());
+            writeRollup = draft.needRollup(cfg, nowMs);
+            if (writeRollup.isPresent() && cfg.rollupUseActiveRollup()) {
+                b.activeRollup(Optional.of(new ActiveMarker(newSeqno, nowMs)));
+            }
+            gc = maybeGc(draft, cmd.isWrite(), nowMs, cfg);
+            if (gc.isPresent()) {
+                b.lastGcReq(gc.get().newSeqnoSince());
+                if (cfg.gcUseActiveGc()) {
+                    b.activeGc(Optional.of(new ActiveMarker(newSeqno, nowMs)));
+                }
+            }
+        }
+
+        State next = new State(prev.shardId(), newSeqno, walltimeMs, hostname, prev.codecs(), b.build());
+        StateDiff diff = StateDiff.compute(prev, next);
+        if (cfg.validateTransitions()) {
+            State applied = diff.apply(prev);
+            if (!applied.equals(next)) {
+                throw new IllegalStateException("invariant violated: diff of " + cmd.metricName()
+                        + " does not reproduce the next state.\nnext:    " + next + "\napplied: " + applied
+                        + "\ndiff: " + diff);
+            }
+        }
+        return new Committable<>(outcome.value(), next, diff, new RoutineMaintenance(gc, writeRollup),
+                readersExpired, writersExpired);
+    }
+
+    /** Removes the handles whose lease lapsed before {@code nowMs}; copies the map only if one did. */
+    private static <K, V> int expire(Map<K, V> view, java.util.function.Supplier<? extends Map<K, V>> mutable,
+            long nowMs) {
+        int expired = 0;
+        for (Map.Entry<K, V> entry : view.entrySet()) {
+            if (isExpired(entry.getValue(), nowMs)) {
+                expired++;
+            }
+        }
+        if (expired > 0) {
+            for (Iterator<V> it = mutable.get().values().iterator(); it.hasNext(); ) {
+                if (isExpired(it.next(), nowMs)) {
+                    it.remove();
+                }
+            }
+        }
+        return expired;
+    }
+
+    private static boolean isExpired(Object handle, long nowMs) {
+        if (handle instanceof LeasedReaderState reader) {
+            return reader.isExpiredAt(nowMs);
+        }
+        return ((WriterState) handle).isExpiredAt(nowMs);
+    }
+
+    /**
+     * GC assignment (spec §11.1), evaluated on the draft next state. Due when {@code seqnoSince - lastGcReq}
+     * reaches the threshold (logarithmic in classic mode, {@code gcMinVersions} in active-GC mode, or an active GC
+     * older than the fallback); assigned to writes, or to anything when there are no writers; always assigned on a
+     * tombstone, so that residual blobs are cleaned up. Each request covers at most {@code gcMaxVersions} seqnos.
+     */
+    static Optional<GcReq> maybeGc(State state, boolean isWrite, long nowMs, PersistConfig cfg) {
+        StateCollections c = state.collections();
+        long threshold = cfg.gcUseActiveGc() ? cfg.gcMinVersions() : State.classicGcThreshold(state.seqno());
+        SeqNo newSeqnoSince = state.seqnoSince();
+        long lastGcReq = c.lastGcReq().value();
+        long cap = lastGcReq > Long.MAX_VALUE - cfg.gcMaxVersions() ? Long.MAX_VALUE : lastGcReq + cfg.gcMaxVersions();
+        SeqNo gcUntil = newSeqnoSince.value() <= cap ? newSeqnoSince : SeqNo.of(cap);
+        boolean shouldGc = Math.max(0, newSeqnoSince.value() - lastGcReq) >= threshold;
+        boolean activeExpired = c.activeGc().map(a -> nowMs - a.startMs() > cfg.gcFallbackThresholdMs()).orElse(false);
+        if (cfg.gcUseActiveGc() && !shouldGc) {
+            shouldGc = activeExpired;
+        }
+        shouldGc = shouldGc && (isWrite || c.writers().isEmpty());
+        shouldGc = shouldGc || c.isTombstone();
+        if (cfg.gcUseActiveGc()) {
+            shouldGc = shouldGc && (c.activeGc().isEmpty() || activeExpired);
+        }
+        return shouldGc ? Optional.of(new GcReq(state.shardId(), gcUntil)) : Optional.empty();
+    }
+}

@@ -1,0 +1,76 @@
+package io.stateversions.core;
+
+import java.util.Objects;
+
+/**
+ * The first segment of a batch part key (spec §2): who wrote the part.
+ * <ul>
+ *   <li>{@code w<uuid>}: a specific writer (the legacy form);</li>
+ *   <li>{@code n<version>}: the version of the code that wrote it, {@code MM mmm pp} zero-padded to 2+3+2 digits
+ *       (v0.130.0 is {@code n0013000}), so that the string sorts like the version;</li>
+ *   <li>{@code f<version>}: the same, routed to a "fast" blob tier.</li>
+ * </ul>
+ * All {@code w} keys sort before all version keys; for one version the base tier sorts before the fast tier.
+ */
+public record WriterKey(String printed) implements Comparable<WriterKey> {
+
+    public WriterKey {
+        Objects.requireNonNull(printed, "printed");
+        validate(printed);
+        if (printed.charAt(0) == 'w') {
+            printed = WriterId.parse(printed).toString(); // one printed form per key: lower-case hex
+        }
+    }
+
+    public static WriterKey of(WriterId writer) {
+        return new WriterKey(writer.toString());
+    }
+
+    /** The version key {@code n<MMmmmpp>} of {@code version}. */
+    public static WriterKey ofVersion(Version version) {
+        if (version.major() > 99 || version.minor() > 999 || version.patch() > 99) {
+            throw new IllegalArgumentException("version " + version + " does not fit a writer key (2+3+2 digits)");
+        }
+        return new WriterKey(String.format("n%02d%03d%02d", version.major(), version.minor(), version.patch()));
+    }
+
+    public static WriterKey parse(String printed) {
+        return new WriterKey(printed);
+    }
+
+    private static void validate(String printed) {
+        if (printed.isEmpty()) {
+            throw new IllegalArgumentException("invalid writer key \"\": expected w<uuid>, n<version> or f<version>");
+        }
+        switch (printed.charAt(0)) {
+            case 'w' -> WriterId.parse(printed);
+            case 'n', 'f' -> {
+                if (printed.length() != 8 || !printed.substring(1).chars().allMatch(c -> c >= '0' && c <= '9')) {
+                    throw new IllegalArgumentException("invalid writer key \"" + printed
+                            + "\": a version key is n or f and 7 digits (MMmmmpp)");
+                }
+            }
+            default -> throw new IllegalArgumentException("invalid writer key \"" + printed
+                    + "\": expected w<uuid>, n<version> or f<version>");
+        }
+    }
+
+    @Override
+    public int compareTo(WriterKey other) {
+        boolean legacy = printed.charAt(0) == 'w';
+        boolean otherLegacy = other.printed.charAt(0) == 'w';
+        if (legacy != otherLegacy) {
+            return legacy ? -1 : 1;
+        }
+        if (legacy) {
+            return printed.compareTo(other.printed); // lower-case hex: the order of the UUID's bytes
+        }
+        int c = printed.substring(1).compareTo(other.printed.substring(1)); // zero-padded: the version order
+        return c != 0 ? c : Character.compare(printed.charAt(0), other.printed.charAt(0)); // 'f' > 'n'
+    }
+
+    @Override
+    public String toString() {
+        return printed;
+    }
+}
