@@ -1,0 +1,453 @@
+package io.stateversions.stateversions;
+
+import io.stateversions.codec.StateCodec;
+import io.stateversions.core.Codecs;
+import io.stateversions.core.CodecMismatchException;
+import io.stateversions.core.Command;
+import io.stateversions.core.Commands;
+import io.stateversions.core.DiffValue;
+import io.stateversions.core.FieldDiff;
+import io.stateversions.core.HollowRollup;
+import io.stateversions.core.PartialRollupKey;
+import io.stateversions.core.PersistConfig;
+import io.stateversions.core.RollupId;
+import io.stateversions.core.SeqNo;
+import io.stateversions.core.ShardId;
+import io.stateversions.core.State;
+import io.stateversions.core.StateDiff;
+import io.stateversions.core.Transition;
+import io.stateversions.location.Blob;
+import io.stateversions.location.CasResult;
+import io.stateversions.location.Consensus;
+import io.stateversions.location.VersionedData;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.LongSupplier;
+import org.jboss.logging.Logger;
+
+/**
+ * The durable, truncatable log of versions of each shard's state: persist's {@code StateVersions} (spec §10). Each
+ * version is a {@link StateDiff} stored in {@link Consensus} under the shard's id; full states ("rollups") are
+ * stored in {@link Blob} so that a reader never has to replay the log from the beginning.
+ *
+ * <h2>Invariants of the versioned log (spec §3.7)</h2>
+ * Everything else in this package, and garbage collection, relies on these; code that breaks one is wrong.
+ * <ol>
+ *   <li>A shard is <em>initialized</em> iff Consensus has at least one entry for it.</li>
+ *   <li>The first version is seqno 1, and each committed version is its predecessor + 1: no gaps.</li>
+ *   <li><em>current</em> is the largest seqno in Consensus.</li>
+ *   <li><em>earliest</em> is the smallest, and {@code earliest <= current.seqnoSince()}: no version a reader
+ *       holds is ever truncated.</li>
+ *   <li>There is a rollup <em>at</em> earliest (not at earliest - 1). So the only safe truncation points are
+ *       rollup seqnos {@code <= seqnoSince}, and truncation removes the seqnos below the point.</li>
+ *   <li>The live diffs and the live states cover the same range {@code [earliest, current]}.</li>
+ *   <li>Every diff carries the key of the latest rollup of the state it produces, so any single diff names a
+ *       rollup to start from.</li>
+ *   <li>Every rollup in {@code current.rollups} exists in Blob. A rollup missing from Blob that a state you
+ *       <em>believe</em> current refers to means current has moved on: refetch. (Older live states may refer to
+ *       rollups already deleted.)</li>
+ *   <li>Rollups below earliest are useless ("leaked"); GC deletes them before truncating, and a leak sweep may
+ *       delete any that remain.</li>
+ *   <li>No blob referenced by a live state is deleted: a batch part is deletable only once every live state that
+ *       refers to it has been truncated away.</li>
+ * </ol>
+ * GC keeps them by its order: delete blobs, then truncate Consensus, then remove the rollups from state.
+ *
+ * <h2>A worked example</h2>
+ * With a rollup threshold of 3: the shard is initialized at v1 with the self-referential rollup {@code v1/r..}.
+ * Commands commit v2..v4; v4 is assigned a rollup, which is written as the state at v4 (its {@code rollups} holds
+ * v1 only) and linked by {@code add_rollup} at v5. If no reader holds anything below v4, GC may now delete the
+ * blobs that the diffs v2..v4 removed from state and the rollup v1, truncate Consensus below v4 (earliest = v4,
+ * which has its rollup), and finally remove v1 from state at v6. Every live state v4..v6 can be rebuilt from the
+ * rollup at v4 plus the diffs.
+ *
+ * <p>All methods are asynchronous. Storage calls are retried as spec §9 prescribes: reads, blob calls, truncation
+ * and the initializing CaS retry every external error; the command CaS retries only determinate ones.
+ */
+public final class StateVersions {
+
+    private static final Logger LOG = Logger.getLogger(StateVersions.class);
+
+    private final PersistConfig cfg;
+    private final Consensus consensus;
+    private final Blob blob;
+    private final Retries retries;
+    private final StateCodec codec;
+    private final StateVersionsMetrics metrics;
+    private final LongSupplier nowMs;
+    private final String hostname;
+
+    public StateVersions(PersistConfig cfg, Consensus consensus, Blob blob, Retries retries,
+            StateVersionsMetrics metrics, LongSupplier nowMs, String hostname) {
+        this.cfg = Objects.requireNonNull(cfg, "cfg");
+        this.consensus = Objects.requireNonNull(consensus, "consensus");
+        this.blob = Objects.requireNonNull(blob, "blob");
+        this.retries = Objects.requireNonNull(retries, "retries");
+        this.codec = new StateCodec(cfg);
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+        this.nowMs = Objects.requireNonNull(nowMs, "nowMs");
+        this.hostname = Objects.requireNonNull(hostname, "hostname");
+    }
+
+    public PersistConfig cfg() {
+        return cfg;
+    }
+
+    public StateCodec codec() {
+        return codec;
+    }
+
+    private static String key(ShardId shard) {
+        return shard.toString();
+    }
+
+    // ----------------------------------------------------------------------------------------- initialization
+
+    /**
+     * The current state of {@code shard}, initializing it with {@code codecs} if it has no versions (spec §10.1).
+     * Fails with {@link CodecMismatchException}, changing nothing, if the shard exists with other codecs.
+     *
+     * <p>Racing initializers each write their own initial rollup; exactly one CaS commits. A loser (which may be
+     * ourselves: an indeterminate CaS that did land is retried and then loses to itself) deletes its rollup blob
+     * only if the winning state does not refer to it.
+     */
+    public CompletableFuture<State> maybeInitShard(ShardId shard, Codecs codecs) {
+        return fetchRecentLiveDiffs(shard).thenCompose(recent -> {
+            if (!recent.isEmpty()) {
+                return fetchCurrentState(shard, recent).thenApply(state -> checkCodecs(state, codecs));
+            }
+            return writeInitialRollup(shard, codecs).thenCompose(initial -> {
+                VersionedData data = new VersionedData(initial.state().seqno(), codec.encodeDiff(initial.diff()));
+                return retries.external("maybe_init_cas",
+                                () -> consensus.compareAndSet(key(shard), Optional.empty(), data))
+                        .thenCompose(result -> {
+                            if (result == CasResult.COMMITTED) {
+                                metrics.committed(initial.state(), data.data().length);
+                                return CompletableFuture.completedFuture(initial.state());
+                            }
+                            return resolveLostInit(shard, codecs, initial.rollupKey());
+                        });
+            });
+        });
+    }
+
+    private CompletableFuture<State> resolveLostInit(ShardId shard, Codecs codecs, PartialRollupKey ours) {
+        return fetchRecentLiveDiffs(shard)
+                .thenCompose(recent -> fetchCurrentState(shard, recent))
+                .thenCompose(state -> {
+                    boolean codecsMatch = state.codecs().equals(codecs);
+                    boolean referenced = codecsMatch && state.collections().rollups().values().stream()
+                            .anyMatch(r -> r.key().equals(ours));
+                    CompletableFuture<Void> cleanup = referenced
+                            ? CompletableFuture.completedFuture(null) : deleteRollup(shard, ours);
+                    return cleanup.thenApply(ignored -> checkCodecs(state, codecs));
+                });
+    }
+
+    private static State checkCodecs(State state, Codecs requested) {
+        if (!state.codecs().equals(requested)) {
+            throw new CodecMismatchException(state.shardId(), requested, state.codecs());
+        }
+        return state;
+    }
+
+    /** The first version of a shard, its diff from the empty state, and the key of its (written) rollup. */
+    public record InitialRollup(State state, StateDiff diff, PartialRollupKey rollupKey) {}
+
+    /**
+     * Computes the first version (seqno 1) of {@code shard}: the empty state plus the self-referential rollup
+     * {@code v1/r<new id>} of unknown size, and writes that rollup (spec §10.2). The diff's only real content is
+     * the rollup insert.
+     */
+    public CompletableFuture<InitialRollup> writeInitialRollup(ShardId shard, Codecs codecs) {
+        State empty = State.empty(shard, codecs, cfg.buildVersion(), hostname, 0);
+        SeqNo rollupSeqno = empty.seqno().next();
+        PartialRollupKey key = new PartialRollupKey(rollupSeqno, RollupId.random());
+        HollowRollup rollup = new HollowRollup(key, OptionalLong.empty());
+        Transition<Commands.AddRollupResult> t = Transition.cloneApply(empty, cfg, nowMs.getAsLong(), hostname,
+                Command.INIT_STATE, Commands.addRollup(rollupSeqno, rollup));
+        if (!(t instanceof Transition.Committable<Commands.AddRollupResult> c) || !c.result().applied()) {
+            throw new IllegalStateException("invariant violated: the initial rollup did not apply to the empty state"
+                    + " of shard " + shard + ": " + t);
+        }
+        EncodedRollup encoded = encodeRollupBlob(c.state(), key, Optional.empty());
+        return writeRollupBlob(encoded).thenApply(ignored -> new InitialRollup(c.state(), c.diff(), key));
+    }
+
+    // --------------------------------------------------------------------------------------------- commits
+
+    /** The outcome of {@link #tryCompareAndSetCurrent}: the CaS result and the entry written (or not). */
+    public record CasOutcome(CasResult result, VersionedData data) {}
+
+    /**
+     * Compare-and-sets {@code diff} (the diff to {@code newState}) as the version after {@code expected} (spec
+     * §10.3). Retries determinate failures; an indeterminate one fails the returned future and the caller must
+     * find out what happened. On commit the shard metrics are updated from {@code newState}.
+     */
+    public CompletableFuture<CasOutcome> tryCompareAndSetCurrent(Command cmd, Optional<SeqNo> expected,
+            State newState, StateDiff diff) {
+        if (!newState.seqno().equals(diff.seqnoTo())
+                || !expected.orElse(SeqNo.MIN).equals(diff.seqnoFrom())) {
+            throw new IllegalArgumentException("invariant violated: " + cmd.metricName() + " CaS of shard "
+                    + newState.shardId() + " expects " + expected + " and writes " + newState.seqno()
+                    + ", but its diff runs " + diff.seqnoFrom() + " -> " + diff.seqnoTo());
+        }
+        VersionedData data = new VersionedData(newState.seqno(), codec.encodeDiff(diff));
+        return retries.determinate("apply_unbatched_cmd_cas",
+                        () -> consensus.compareAndSet(key(newState.shardId()), expected, data))
+                .thenApply(result -> {
+                    if (result == CasResult.COMMITTED) {
+                        metrics.committed(newState, data.data().length);
+                    } else {
+                        LOG.debugf("%s of shard %s lost its CaS at %s", cmd.metricName(), newState.shardId(),
+                                expected.map(Object::toString).orElse("init"));
+                    }
+                    return new CasOutcome(result, data);
+                });
+    }
+
+    // ---------------------------------------------------------------------------------------------- reads
+
+    /**
+     * The current state, rebuilt from the latest rollup named by the last diff of {@code liveDiffsHint} plus the
+     * diffs after it (spec §10.4). A missing rollup is not an error: the hint is stale (GC deleted the rollup, so
+     * the head moved on), and the live diffs are refetched at once, without sleeping. The hint must not be empty:
+     * an uninitialized shard has no current state.
+     */
+    public CompletableFuture<State> fetchCurrentState(ShardId shard, List<VersionedData> liveDiffsHint) {
+        if (liveDiffsHint.isEmpty()) {
+            throw new IllegalArgumentException("invariant violated: fetchCurrentState of shard " + shard
+                    + " with no live diffs (the shard is not initialized)");
+        }
+        VersionedData last = liveDiffsHint.get(liveDiffsHint.size() - 1);
+        PartialRollupKey rollupKey = codec.decodeDiff(shard, last.data()).latestRollupKey();
+        return fetchRollupAtKey(shard, rollupKey).thenCompose(rollup -> {
+            if (rollup.isPresent()) {
+                State state = applyEncodedDiffs(rollup.get(), liveDiffsHint);
+                if (state.seqno().equals(last.seqno())) {
+                    return CompletableFuture.completedFuture(state);
+                }
+                // The hint does not reach back to the rollup (a caller's partial hint): read the diffs that do.
+                LOG.debugf("hint of shard %s starts after rollup %s; refetching", shard, rollupKey);
+            } else {
+                metrics.staleRollupRefetch("fetch_current_state");
+                LOG.debugf("rollup %s of shard %s is gone: the hint is stale; refetching", rollupKey, shard);
+            }
+            return fetchRecentLiveDiffs(shard).thenCompose(recent -> {
+                if (!recent.isEmpty() && !liveDiffsHint.isEmpty()
+                        && !recent.get(0).seqno().isAfter(liveDiffsHint.get(0).seqno()) && rollup.isEmpty()) {
+                    LOG.warnf("fetchCurrentState of shard %s: rollup %s is missing but the earliest live diff did"
+                            + " not advance (%s); a logic error, or a rollup deleted out of order",
+                            shard, rollupKey, recent.get(0).seqno());
+                }
+                return fetchCurrentState(shard, recent);
+            });
+        });
+    }
+
+    /**
+     * Applies the diffs that follow {@code state} consecutively; skips those at or below its seqno and stops at a
+     * gap (spec §4.5: a caller that sees no progress must take the slow path).
+     */
+    public State applyEncodedDiffs(State state, List<VersionedData> diffs) {
+        State current = state;
+        for (VersionedData data : diffs) {
+            if (!data.seqno().equals(current.seqno().next())) {
+                if (data.seqno().isAfter(current.seqno())) {
+                    break;
+                }
+                continue;
+            }
+            StateDiff diff = codec.decodeDiff(state.shardId(), data.data());
+            current = diff.apply(current);
+        }
+        return current;
+    }
+
+    /**
+     * The live diffs from the latest rollup on (spec §10.5), in bounded scans. Fast path: one scan of at most
+     * {@code recentLiveDiffsLimit} entries; fewer means that is all of them. Slow path (readers hold a long log):
+     * read the head, parse the seqno of its latest rollup out of the rollup key and scan from there. Empty iff
+     * the shard is not initialized.
+     */
+    public CompletableFuture<List<VersionedData>> fetchRecentLiveDiffs(ShardId shard) {
+        int limit = cfg.recentLiveDiffsLimit();
+        return retries.external("fetch_state_scan", () -> consensus.scan(key(shard), SeqNo.MIN, limit))
+                .thenCompose(diffs -> {
+                    if (diffs.size() < limit) {
+                        metrics.recentLiveDiffs(true);
+                        return CompletableFuture.completedFuture(diffs);
+                    }
+                    metrics.recentLiveDiffs(false);
+                    return retries.external("fetch_state_scan", () -> consensus.head(key(shard)))
+                            .thenCompose(head -> {
+                                VersionedData h = head.orElseThrow(() -> new IllegalStateException(
+                                        "invariant violated: shard " + shard + " has " + diffs.size()
+                                                + " live diffs but no head"));
+                                SeqNo rollup = codec.decodeDiff(shard, h.data()).latestRollupKey().seqno();
+                                return retries.external("fetch_state_scan",
+                                        () -> consensus.scan(key(shard), rollup, Consensus.SCAN_ALL));
+                            });
+                });
+    }
+
+    /** Every live diff (spec §10.6); empty iff the shard is not initialized. */
+    public CompletableFuture<List<VersionedData>> fetchAllLiveDiffs(ShardId shard) {
+        return retries.external("fetch_state_scan", () -> consensus.scan(key(shard), SeqNo.MIN, Consensus.SCAN_ALL));
+    }
+
+    /** The live diffs with seqno greater than {@code seqno}; empty if there are none. */
+    public CompletableFuture<List<VersionedData>> fetchAllLiveDiffsGtSeqno(ShardId shard, SeqNo seqno) {
+        return retries.external("fetch_state_scan",
+                () -> consensus.scan(key(shard), seqno.next(), Consensus.SCAN_ALL));
+    }
+
+    /**
+     * Every live state, from earliest to current (spec §10.8); empty for an uninitialized shard. The rollup at
+     * earliest being gone means GC truncated meanwhile: refetch, without sleeping.
+     */
+    public CompletableFuture<Optional<StateVersionsIter>> fetchAllLiveStates(ShardId shard) {
+        return fetchAllLiveDiffs(shard).thenCompose(all -> fetchAllLiveStates(shard, all));
+    }
+
+    private CompletableFuture<Optional<StateVersionsIter>> fetchAllLiveStates(ShardId shard,
+            List<VersionedData> all) {
+        if (all.isEmpty()) {
+            return CompletableFuture.completedFuture(Optional.empty());
+        }
+        SeqNo earliest = all.get(0).seqno();
+        return fetchRollupAtSeqno(shard, all, earliest).thenCompose(rollup -> {
+            if (rollup.isEmpty()) {
+                metrics.staleRollupRefetch("fetch_live_states");
+                return fetchAllLiveDiffs(shard).thenCompose(refetched -> {
+                    if (!refetched.isEmpty() && !refetched.get(0).seqno().isAfter(earliest)) {
+                        LOG.warnf("fetchAllLiveStates of shard %s: the rollup at earliest %s is missing but earliest"
+                                + " did not advance", shard, earliest);
+                    }
+                    return fetchAllLiveStates(shard, refetched);
+                });
+            }
+            State initial = rollup.get();
+            if (!initial.seqno().equals(earliest)) {
+                throw new IllegalStateException("invariant violated: the rollup at earliest " + earliest + " of shard "
+                        + shard + " holds the state at " + initial.seqno());
+            }
+            return CompletableFuture.completedFuture(
+                    Optional.of(new StateVersionsIter(codec, initial, all, cfg.validateTransitions())));
+        });
+    }
+
+    /**
+     * The state at {@code seqno} from its rollup, as named by the current state (spec §10.9). If the current state
+     * has no rollup at {@code seqno}, the rollup is looked up in the live diffs (a migration fallback: an old GC
+     * removed the rollup at earliest from state before truncating). Empty if the blob is gone.
+     */
+    public CompletableFuture<Optional<State>> fetchRollupAtSeqno(ShardId shard, List<VersionedData> liveDiffs,
+            SeqNo seqno) {
+        Optional<PartialRollupKey> fallback = Optional.empty();
+        for (VersionedData data : liveDiffs) {
+            for (FieldDiff<SeqNo, HollowRollup> d : codec.decodeDiff(shard, data.data()).rollups()) {
+                if (d.key().equals(seqno)) {
+                    HollowRollup r = d.value() instanceof DiffValue.Insert<HollowRollup> i ? i.after()
+                            : d.value() instanceof DiffValue.Update<HollowRollup> u ? u.after()
+                            : ((DiffValue.Delete<HollowRollup>) d.value()).before();
+                    fallback = Optional.of(r.key());
+                }
+            }
+        }
+        Optional<PartialRollupKey> fallbackKey = fallback;
+        return fetchCurrentState(shard, liveDiffs).thenCompose(current -> {
+            HollowRollup rollup = current.collections().rollups().get(seqno);
+            if (rollup != null) {
+                return fetchRollupAtKey(shard, rollup.key());
+            }
+            PartialRollupKey key = fallbackKey.orElseThrow(() -> new IllegalStateException("invariant violated:"
+                    + " shard " + shard + " has no rollup at " + seqno + " in its current state "
+                    + current.seqno() + " nor in its live diffs"));
+            metrics.rollupAtSeqnoMigration();
+            return fetchRollupAtKey(shard, key);
+        });
+    }
+
+    /** The state held by the rollup at {@code key}; empty if the blob does not exist. */
+    public CompletableFuture<Optional<State>> fetchRollupAtKey(ShardId shard, PartialRollupKey key) {
+        return retries.external("rollup_get", () -> blob.get(key.complete(shard))).thenApply(bytes -> bytes.map(b -> {
+            State state = codec.decodeRollup(shard, b).state();
+            if (!state.seqno().equals(key.seqno())) {
+                throw new IllegalStateException("invariant violated: rollup " + key.complete(shard)
+                        + " holds the state at " + state.seqno());
+            }
+            return state;
+        }));
+    }
+
+    // ---------------------------------------------------------------------------------- truncation, rollups
+
+    /** Deletes the live diffs below {@code seqno} (spec §10.11); {@code seqno} must be a rollup at or below seqnoSince. */
+    public CompletableFuture<Void> truncateDiffs(ShardId shard, SeqNo seqno) {
+        return retries.external("gc_truncate", () -> consensus.truncate(key(shard), seqno)).thenApply(count -> null);
+    }
+
+    /** Encodes the rollup of {@code state} under {@code key}, with the diffs it inlines, if any. */
+    public EncodedRollup encodeRollupBlob(State state, PartialRollupKey key, Optional<StateCodec.InlinedDiffs> diffs) {
+        if (!key.seqno().equals(state.seqno())) {
+            throw new IllegalArgumentException("rollup key " + key + " does not name the state at " + state.seqno());
+        }
+        return new EncodedRollup(state.shardId(), state.seqno(), key, codec.encodeRollup(state, diffs));
+    }
+
+    public CompletableFuture<Void> writeRollupBlob(EncodedRollup rollup) {
+        return retries.external("rollup_set", () -> blob.set(rollup.key().complete(rollup.shard()), rollup.bytes()))
+                .thenApply(ignored -> {
+                    metrics.rollupWritten(rollup.shard(), rollup.bytes().length);
+                    return null;
+                });
+    }
+
+    /**
+     * Writes a rollup of {@code state} (at {@code S}, latest rollup at {@code R}) with the diffs {@code (R, S]}
+     * inlined (spec §10.12). A no-op, returning empty, when {@code S == R} ({@code latest}) or when the diffs
+     * after {@code R} are already truncated ({@code truncated}: someone else rolled up and GC moved past R).
+     */
+    public CompletableFuture<Optional<EncodedRollup>> writeRollupForState(State state, RollupId rollupId) {
+        ShardId shard = state.shardId();
+        SeqNo r = state.latestRollup().getKey();
+        SeqNo s = state.seqno();
+        if (s.equals(r)) {
+            metrics.rollupWriteNoop("latest");
+            return CompletableFuture.completedFuture(Optional.empty());
+        }
+        return fetchAllLiveDiffsGtSeqno(shard, r).thenCompose(diffs -> {
+            if (diffs.isEmpty()) {
+                throw new IllegalStateException("invariant violated: no live diffs after rollup " + r + " of shard "
+                        + shard + ", yet the state to roll up is at " + s);
+            }
+            SeqNo first = diffs.get(0).seqno();
+            if (!first.equals(r.next())) {
+                if (!first.isAfter(r.next())) {
+                    throw new IllegalStateException("invariant violated: live diffs of shard " + shard + " after "
+                            + r + " start at " + first);
+                }
+                metrics.rollupWriteNoop("truncated");
+                return CompletableFuture.completedFuture(Optional.<EncodedRollup>empty());
+            }
+            List<VersionedData> inlined = diffs.stream().filter(d -> !d.seqno().isAfter(s)).toList();
+            if (inlined.size() != s.value() - r.value() || !inlined.get(inlined.size() - 1).seqno().equals(s)) {
+                throw new IllegalStateException("invariant violated: live diffs of shard " + shard + " in (" + r + ", "
+                        + s + "] are " + inlined.stream().map(VersionedData::seqno).toList());
+            }
+            PartialRollupKey key = new PartialRollupKey(s, rollupId);
+            EncodedRollup rollup = encodeRollupBlob(state, key,
+                    Optional.of(new StateCodec.InlinedDiffs(r.next(), s.next(), inlined)));
+            return writeRollupBlob(rollup).thenApply(ignored -> Optional.of(rollup));
+        });
+    }
+
+    /** Deletes a rollup blob; deleting one that is gone is fine. */
+    public CompletableFuture<Void> deleteRollup(ShardId shard, PartialRollupKey key) {
+        return retries.external("rollup_delete", () -> blob.delete(key.complete(shard))).thenApply(ignored -> null);
+    }
+}
