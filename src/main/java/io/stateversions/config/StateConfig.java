@@ -1,0 +1,75 @@
+package io.stateversions.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.stateversions.core.PersistConfig;
+import java.time.Duration;
+
+/** The knobs of the shard state machine (spec §19), with persist's defaults. */
+@ConfigMapping(prefix = "stateversions.state")
+public interface StateConfig {
+
+    /** Seqnos between rollups: a rollup is assigned when the latest one is more than this many versions old. */
+    @WithDefault("128")
+    long rollupThreshold();
+
+    /** Assign a rollup to one handle at a time, recorded in state, so that replicas do not write the same one. */
+    @WithDefault("true")
+    boolean rollupUseActiveRollup();
+
+    /** An assigned rollup not linked after this long is presumed lost and assigned again. */
+    @WithDefault("5s")
+    Duration rollupFallbackThreshold();
+
+    /** Assign GC to one handle at a time, recorded in state (persist's active-GC mode; off as in persist). */
+    @WithDefault("false")
+    boolean gcUseActiveGc();
+
+    /** The GC threshold in active-GC mode, in versions. */
+    @WithDefault("32")
+    long gcMinVersions();
+
+    /** The most versions one GC request covers. */
+    @WithDefault("128000")
+    long gcMaxVersions();
+
+    /** An assigned GC not finished after this long is presumed lost and assigned again (active-GC mode). */
+    @WithDefault("15m")
+    Duration gcFallbackThreshold();
+
+    /** The lease of a leased reader that does not ask for another. */
+    @WithDefault("15m")
+    Duration readerLeaseDuration();
+
+    /** The lease of a writer that does not ask for another. */
+    @WithDefault("60m")
+    Duration writerLeaseDuration();
+
+    /** How many diffs one bounded scan reads when fetching a shard's state before the slow path is taken. */
+    @WithDefault("3840")
+    int recentLiveDiffsLimit();
+
+    /** Inline bytes in a shard's state at which appends with inline parts are pushed back. */
+    @WithDefault("1048576")
+    long inlineWritesTotalMaxBytes();
+
+    /**
+     * How many minor versions newer than this build (same major) the writer of a shard may be for this build to
+     * still read it. 1 lets a rolling upgrade run old and new replicas side by side; 0 is strictest.
+     */
+    @WithDefault("1")
+    int readableMinorVersionsAhead();
+
+    /** Check every transition by applying its diff (persist's debug-build checks). Costs CPU; for tests. */
+    @WithDefault("false")
+    boolean validateTransitions();
+
+    /** As the core's plain configuration, for this build. */
+    default PersistConfig toPersistConfig() {
+        return new PersistConfig(BuildInfo.VERSION, readableMinorVersionsAhead(), rollupThreshold(),
+                rollupUseActiveRollup(), rollupFallbackThreshold().toMillis(), gcUseActiveGc(), gcMinVersions(),
+                gcMaxVersions(), gcFallbackThreshold().toMillis(), readerLeaseDuration().toMillis(),
+                writerLeaseDuration().toMillis(), recentLiveDiffsLimit(), inlineWritesTotalMaxBytes(),
+                validateTransitions());
+    }
+}
