@@ -64,7 +64,8 @@ import org.jboss.logging.Logger;
  * which has its rollup), and finally remove v1 from state at v6. Every live state v4..v6 can be rebuilt from the
  * rollup at v4 plus the diffs.
  *
- * <p>All methods are asynchronous. Storage calls are retried as spec §9 prescribes: reads, blob calls, truncation
+ * <p>All methods are asynchronous and report every failure, including a broken invariant, through the returned
+ * future. Storage calls are retried as spec §9 prescribes: reads, blob calls, truncation
  * and the initializing CaS retry every external error; the command CaS retries only determinate ones.
  */
 public final class StateVersions {
@@ -163,6 +164,10 @@ public final class StateVersions {
      * the rollup insert.
      */
     public CompletableFuture<InitialRollup> writeInitialRollup(ShardId shard, Codecs codecs) {
+        return defer(() -> writeInitialRollupNow(shard, codecs));
+    }
+
+    private CompletableFuture<InitialRollup> writeInitialRollupNow(ShardId shard, Codecs codecs) {
         State empty = State.empty(shard, codecs, cfg.buildVersion(), hostname, 0);
         SeqNo rollupSeqno = empty.seqno().next();
         PartialRollupKey key = new PartialRollupKey(rollupSeqno, RollupId.random());
@@ -189,6 +194,11 @@ public final class StateVersions {
      */
     public CompletableFuture<CasOutcome> tryCompareAndSetCurrent(Command cmd, Optional<SeqNo> expected,
             State newState, StateDiff diff) {
+        return defer(() -> casNow(cmd, expected, newState, diff));
+    }
+
+    private CompletableFuture<CasOutcome> casNow(Command cmd, Optional<SeqNo> expected, State newState,
+            StateDiff diff) {
         if (!newState.seqno().equals(diff.seqnoTo())
                 || !expected.orElse(SeqNo.MIN).equals(diff.seqnoFrom())) {
             throw new IllegalArgumentException("invariant violated: " + cmd.metricName() + " CaS of shard "
@@ -218,6 +228,10 @@ public final class StateVersions {
      * an uninitialized shard has no current state.
      */
     public CompletableFuture<State> fetchCurrentState(ShardId shard, List<VersionedData> liveDiffsHint) {
+        return defer(() -> fetchCurrentStateLoop(shard, liveDiffsHint));
+    }
+
+    private CompletableFuture<State> fetchCurrentStateLoop(ShardId shard, List<VersionedData> liveDiffsHint) {
         if (liveDiffsHint.isEmpty()) {
             throw new IllegalArgumentException("invariant violated: fetchCurrentState of shard " + shard
                     + " with no live diffs (the shard is not initialized)");
@@ -243,9 +257,18 @@ public final class StateVersions {
                             + " not advance (%s); a logic error, or a rollup deleted out of order",
                             shard, rollupKey, recent.get(0).seqno());
                 }
-                return fetchCurrentState(shard, recent);
+                return fetchCurrentStateLoop(shard, recent);
             });
         });
+    }
+
+    /** Runs {@code body}, reporting what it throws through the returned future, as every method here does. */
+    private static <T> CompletableFuture<T> defer(java.util.function.Supplier<CompletableFuture<T>> body) {
+        try {
+            return body.get();
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     /**
@@ -347,6 +370,11 @@ public final class StateVersions {
      */
     public CompletableFuture<Optional<State>> fetchRollupAtSeqno(ShardId shard, List<VersionedData> liveDiffs,
             SeqNo seqno) {
+        return defer(() -> fetchRollupAtSeqnoNow(shard, liveDiffs, seqno));
+    }
+
+    private CompletableFuture<Optional<State>> fetchRollupAtSeqnoNow(ShardId shard, List<VersionedData> liveDiffs,
+            SeqNo seqno) {
         Optional<PartialRollupKey> fallback = Optional.empty();
         for (VersionedData data : liveDiffs) {
             for (FieldDiff<SeqNo, HollowRollup> d : codec.decodeDiff(shard, data.data()).rollups()) {
@@ -413,6 +441,10 @@ public final class StateVersions {
      * after {@code R} are already truncated ({@code truncated}: someone else rolled up and GC moved past R).
      */
     public CompletableFuture<Optional<EncodedRollup>> writeRollupForState(State state, RollupId rollupId) {
+        return defer(() -> writeRollupForStateNow(state, rollupId));
+    }
+
+    private CompletableFuture<Optional<EncodedRollup>> writeRollupForStateNow(State state, RollupId rollupId) {
         ShardId shard = state.shardId();
         SeqNo r = state.latestRollup().getKey();
         SeqNo s = state.seqno();
