@@ -66,7 +66,8 @@ public record WriterKey(String printed) implements Comparable<WriterKey> {
             return printed.compareTo(other.printed); // lower-case hex: the order of the UUID's bytes
         }
         int c = printed.substring(1).compareTo(other.printed.substring(1)); // zero-padded: the version order
-        return c != 0 ? c : Character.compare(printed.charAt(0), other.printed.charAt(0)); // 'f' > 'n'
+        // Same version: the base tier 'n' before the fast tier 'f', the reverse of their character order.
+        return c != 0 ? c : Character.compare(other.printed.charAt(0), printed.charAt(0));
     }
 
     @Override

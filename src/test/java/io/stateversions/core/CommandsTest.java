@@ -1,0 +1,472 @@
+package io.stateversions.core;
+
+import static io.stateversions.testing.TestStates.DEBUG;
+import static io.stateversions.testing.TestStates.HOST;
+import static io.stateversions.testing.TestStates.at;
+import static io.stateversions.testing.TestStates.batch;
+import static io.stateversions.testing.TestStates.config;
+import static io.stateversions.testing.TestStates.desc;
+import static io.stateversions.testing.TestStates.initial;
+import static io.stateversions.testing.TestStates.inlinePart;
+import static io.stateversions.testing.TestStates.part;
+import static io.stateversions.testing.TestStates.rollup;
+import static io.stateversions.testing.TestStates.with;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.stateversions.testing.TestStates;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class CommandsTest {
+
+    private static final long LEASE_MS = 60_000;
+    private static final long INLINE_MAX = 100;
+
+    private static <R> Transition<R> run(State prev, Command cmd, Transition.Work<R> work, long nowMs) {
+        return Transition.computeNext(prev, config(), nowMs, HOST, cmd, work);
+    }
+
+    private static <R> Transition.Committable<R> committed(Transition<R> transition) {
+        assertThat(transition).isInstanceOf(Transition.Committable.class);
+        return (Transition.Committable<R>) transition;
+    }
+
+    private static <R> R broke(Transition<R> transition) {
+        assertThat(transition).isInstanceOf(Transition.Broke.class);
+        return transition.result();
+    }
+
+    private static LeasedReaderState reader(long seqno, Frontier since) {
+        return new LeasedReaderState(SeqNo.of(seqno), since, 1_000, LEASE_MS, DEBUG);
+    }
+
+    // ---------------------------------------------------------------------------------------- add_rollup
+
+    @Test
+    void addRollupInsertsAndClearsTheActiveRollup() {
+        State prev = with(at(initial(), 5), c -> c.activeRollup(Optional.of(new ActiveMarker(SeqNo.of(5), 0))));
+        HollowRollup r5 = rollup(5);
+
+        Transition.Committable<Commands.AddRollupResult> next =
+                committed(run(prev, Command.ADD_ROLLUP, Commands.addRollup(SeqNo.of(5), r5), 0));
+
+        assertThat(next.result().applied()).isTrue();
+        assertThat(next.state().collections().rollups()).containsEntry(SeqNo.of(5), r5);
+        assertThat(next.state().latestRollup().getValue()).isEqualTo(r5);
+        assertThat(next.state().collections().activeRollup()).isEmpty();
+        assertThat(next.diff().latestRollupKey()).isEqualTo(r5.key());
+    }
+
+    @Test
+    void addRollupOfTheSameKeyIsAppliedAndStillCommits() {
+        HollowRollup r5 = rollup(5);
+        ActiveMarker marker = new ActiveMarker(SeqNo.of(6), 0);
+        State prev = with(at(initial(), 6), c -> {
+            c.mutableRollups().put(SeqNo.of(5), r5);
+            c.activeRollup(Optional.of(marker));
+        });
+
+        Transition.Committable<Commands.AddRollupResult> next =
+                committed(run(prev, Command.ADD_ROLLUP, Commands.addRollup(SeqNo.of(5), r5), 0));
+
+        assertThat(next.result().applied()).isTrue();
+        assertThat(next.state().collections().rollups()).isEqualTo(prev.collections().rollups());
+        assertThat(next.diff().rollups()).isEmpty();
+    }
+
+    @Test
+    void addRollupOfAnotherKeyAtTheSameSeqnoIsNotAppliedButCommits() {
+        HollowRollup r5 = rollup(5);
+        State prev = with(at(initial(), 6), c -> c.mutableRollups().put(SeqNo.of(5), r5));
+
+        Transition.Committable<Commands.AddRollupResult> next =
+                committed(run(prev, Command.ADD_ROLLUP, Commands.addRollup(SeqNo.of(5), rollup(5)), 0));
+
+        assertThat(next.result().applied()).isFalse();
+        assertThat(next.state().collections().rollups()).containsEntry(SeqNo.of(5), r5);
+    }
+
+    @Test
+    void addRollupRejectsAKeyForAnotherSeqno() {
+        assertThatThrownBy(() -> run(at(initial(), 6), Command.ADD_ROLLUP,
+                Commands.addRollup(SeqNo.of(5), rollup(4)), 0)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void addRollupCommitsOnATombstone() {
+        State tombstone = StateTest.tombstone(5);
+        HollowRollup r5 = rollup(5);
+
+        Transition.Committable<Commands.AddRollupResult> next =
+                committed(run(tombstone, Command.ADD_ROLLUP, Commands.addRollup(SeqNo.of(5), r5), 0));
+
+        assertThat(next.state().latestRollup().getValue()).isEqualTo(r5);
+        assertThat(next.maintenance().garbageCollection()).isPresent();
+    }
+
+    // ---------------------------------------------------------------------------------------- remove_rollups
+
+    @Test
+    void removeRollupsOfNothingBreaks() {
+        assertThat(broke(run(initial(), Command.REMOVE_ROLLUPS, Commands.removeRollups(List.of()), 0))).isEmpty();
+    }
+
+    @Test
+    void removeRollupsRemovesMatchingKeysAndClearsTheActiveGc() {
+        State initial = at(initial(), 10);
+        HollowRollup r1 = initial.latestRollup().getValue();
+        HollowRollup r5 = rollup(5);
+        HollowRollup r9 = rollup(9);
+        State prev = with(initial, c -> {
+            c.mutableRollups().put(SeqNo.of(5), r5);
+            c.mutableRollups().put(SeqNo.of(9), r9);
+            c.activeGc(Optional.of(new ActiveMarker(SeqNo.of(8), 0)));
+        });
+
+        Transition.Committable<List<SeqNo>> next = committed(run(prev, Command.REMOVE_ROLLUPS,
+                Commands.removeRollups(List.of(Map.entry(SeqNo.of(1), r1.key()),
+                        Map.entry(SeqNo.of(5), rollup(5).key()), Map.entry(SeqNo.of(7), rollup(7).key()))), 0));
+
+        assertThat(next.result()).containsExactly(SeqNo.of(1));
+        assertThat(next.state().collections().rollups()).containsOnlyKeys(SeqNo.of(5), SeqNo.of(9));
+        assertThat(next.state().collections().activeGc()).isEmpty();
+        assertThat(next.diff().rollupDeletes()).containsExactly(r1);
+    }
+
+    @Test
+    void removeRollupsNeverRemovesTheLastOne() {
+        State prev = initial();
+        HollowRollup r1 = prev.latestRollup().getValue();
+
+        assertThatThrownBy(() -> run(prev, Command.REMOVE_ROLLUPS,
+                Commands.removeRollups(List.of(Map.entry(SeqNo.of(1), r1.key()))), 0))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("no rollup");
+    }
+
+    // ---------------------------------------------------------------------------------------- readers
+
+    @Test
+    void aRegisteredReaderHoldsTheNewSeqnoAndTheShardSince() {
+        State prev = with(at(initial(), 5), c -> {
+            c.trace(c.trace().withSince(Frontier.of(3)));
+            c.mutableLeasedReaders().put(LeasedReaderId.random(), reader(2, Frontier.of(3)));
+        });
+        LeasedReaderId id = LeasedReaderId.random();
+
+        Transition.Committable<Commands.RegisteredReader> next = committed(run(prev, Command.REGISTER,
+                Commands.registerLeasedReader(id, DEBUG, LEASE_MS, 4_000), 4_000));
+
+        LeasedReaderState expected = new LeasedReaderState(SeqNo.of(6), Frontier.of(3), 4_000, LEASE_MS, DEBUG);
+        assertThat(next.result()).isEqualTo(new Commands.RegisteredReader(expected, SeqNo.of(2)));
+        assertThat(next.state().collections().leasedReaders()).containsEntry(id, expected);
+    }
+
+    @Test
+    void registeringOnATombstoneBreaksWithAClosedSince() {
+        Commands.RegisteredReader result = broke(run(StateTest.tombstone(5), Command.REGISTER,
+                Commands.registerLeasedReader(LeasedReaderId.random(), DEBUG, LEASE_MS, 0), 0));
+
+        assertThat(result.reader().since()).isEqualTo(Frontier.EMPTY);
+    }
+
+    private static final LeasedReaderId READER = LeasedReaderId.random();
+    private static final LeasedReaderId OTHER = LeasedReaderId.random();
+
+    /** Two readers at {5} and {6}; the shard since is their meet {5}. */
+    private static State twoReaders() {
+        return with(at(initial(), 5), c -> {
+            c.trace(c.trace().withSince(Frontier.of(5)));
+            c.mutableLeasedReaders().put(READER, reader(2, Frontier.of(5)));
+            c.mutableLeasedReaders().put(OTHER, reader(3, Frontier.of(6)));
+        });
+    }
+
+    private static Transition<Frontier> downgrade(State prev, Frontier since, long heartbeatMs) {
+        return run(prev, Command.DOWNGRADE_SINCE,
+                Commands.downgradeSince(READER, Optional.empty(), since, heartbeatMs), heartbeatMs);
+    }
+
+    @Test
+    void downgradeSinceAdvancesTheReaderAndTheShardToTheMeet() {
+        Transition.Committable<Frontier> next = committed(downgrade(twoReaders(), Frontier.of(9), 2_000));
+
+        assertThat(next.result()).isEqualTo(Frontier.of(9));
+        LeasedReaderState reader = next.state().collections().leasedReaders().get(READER);
+        assertThat(reader.since()).isEqualTo(Frontier.of(9));
+        assertThat(reader.seqno()).isEqualTo(SeqNo.of(6));
+        assertThat(reader.lastHeartbeatTimestampMs()).isEqualTo(2_000);
+        assertThat(next.state().since()).isEqualTo(Frontier.of(6));
+    }
+
+    @Test
+    void downgradeSinceToAnEqualSinceChangesNothingButStillCommits() {
+        Transition.Committable<Frontier> next = committed(downgrade(twoReaders(), Frontier.of(5), 2_000));
+
+        assertThat(next.result()).isEqualTo(Frontier.of(5));
+        assertThat(next.state().since()).isEqualTo(Frontier.of(5));
+        assertThat(next.state().collections().leasedReaders().get(READER).since()).isEqualTo(Frontier.of(5));
+        assertThat(next.diff().since()).isEmpty();
+    }
+
+    @Test
+    void downgradeSinceNeverRegresses() {
+        Transition.Committable<Frontier> next = committed(downgrade(twoReaders(), Frontier.of(1), 2_000));
+
+        assertThat(next.result()).isEqualTo(Frontier.of(5));
+        assertThat(next.state().collections().leasedReaders().get(READER).since()).isEqualTo(Frontier.of(5));
+        assertThat(next.state().since()).isEqualTo(Frontier.of(5));
+    }
+
+    @Test
+    void theShardSinceNeverRegressesBelowItself() {
+        State prev = with(twoReaders(), c -> c.mutableCriticalReaders().put(CriticalReaderId.random(),
+                new CriticalReaderState(Frontier.of(4), 0, "u64", DEBUG)));
+
+        Transition.Committable<Frontier> next = committed(downgrade(prev, Frontier.of(9), 2_000));
+
+        assertThat(next.state().since()).isEqualTo(Frontier.of(5));
+    }
+
+    @Test
+    void downgradeSinceKeepsTheLaterHeartbeat() {
+        Transition.Committable<Frontier> next = committed(downgrade(twoReaders(), Frontier.of(9), 500));
+
+        assertThat(next.state().collections().leasedReaders().get(READER).lastHeartbeatTimestampMs())
+                .isEqualTo(1_000);
+    }
+
+    @Test
+    void downgradeSinceHoldsTheOutstandingSeqno() {
+        Transition.Committable<Frontier> next = committed(run(twoReaders(), Command.DOWNGRADE_SINCE,
+                Commands.downgradeSince(READER, Optional.of(SeqNo.of(4)), Frontier.of(9), 2_000), 2_000));
+
+        assertThat(next.state().collections().leasedReaders().get(READER).seqno()).isEqualTo(SeqNo.of(4));
+        assertThatThrownBy(() -> run(twoReaders(), Command.DOWNGRADE_SINCE,
+                Commands.downgradeSince(READER, Optional.of(SeqNo.of(1)), Frontier.of(9), 2_000), 2_000))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void downgradeSinceOfAMissingReaderBreaksWithAClosedSince() {
+        Transition<Frontier> t = run(twoReaders(), Command.DOWNGRADE_SINCE,
+                Commands.downgradeSince(LeasedReaderId.random(), Optional.empty(), Frontier.of(9), 0), 0);
+
+        assertThat(broke(t)).isEqualTo(Frontier.EMPTY);
+    }
+
+    @Test
+    void expiringTheReaderWithTheLeastSinceDoesNotAdvanceTheShardSince() {
+        Transition.Committable<Boolean> next = committed(run(twoReaders(), Command.EXPIRE_READER,
+                Commands.expireLeasedReader(READER), 2_000));
+
+        assertThat(next.result()).isTrue();
+        assertThat(next.state().collections().leasedReaders()).containsOnlyKeys(OTHER);
+        assertThat(next.state().since()).isEqualTo(Frontier.of(5));
+    }
+
+    @Test
+    void aLeaseExpiryDoesNotAdvanceTheShardSince() {
+        State prev = with(twoReaders(), c -> c.mutableLeasedReaders().put(READER,
+                new LeasedReaderState(SeqNo.of(2), Frontier.of(5), 0, 10, DEBUG)));
+
+        Transition.Committable<String> next = committed(run(prev, Command.HEARTBEAT_READER,
+                (seqno, c) -> WorkResult.proceed("ok"), 2_000));
+
+        assertThat(next.state().collections().leasedReaders()).containsOnlyKeys(OTHER);
+        assertThat(next.state().since()).isEqualTo(Frontier.of(5));
+    }
+
+    @Test
+    void expiringAMissingHandleStillCommits() {
+        assertThat(committed(run(twoReaders(), Command.EXPIRE_READER,
+                Commands.expireLeasedReader(LeasedReaderId.random()), 0)).result()).isFalse();
+        assertThat(committed(run(twoReaders(), Command.EXPIRE_WRITER,
+                Commands.expireWriter(WriterId.random()), 0)).result()).isFalse();
+    }
+
+    @Test
+    void expiringOnATombstoneBreaks() {
+        assertThat(broke(run(StateTest.tombstone(5), Command.EXPIRE_READER,
+                Commands.expireLeasedReader(READER), 0))).isFalse();
+        assertThat(broke(run(StateTest.tombstone(5), Command.EXPIRE_WRITER,
+                Commands.expireWriter(WriterId.random()), 0))).isFalse();
+    }
+
+    // ---------------------------------------------------------------------------------------- compare_and_append
+
+    private static final WriterId WRITER = WriterId.random();
+
+    private static Transition<AppendResult> append(State prev, HollowBatch batch, IdempotencyToken token,
+            long nowMs) {
+        return run(prev, Command.COMPARE_AND_APPEND,
+                Commands.compareAndAppend(batch, WRITER, token, DEBUG, nowMs, LEASE_MS, INLINE_MAX), nowMs);
+    }
+
+    /** The state after WRITER appended [0, 10) with {@code token}. */
+    private static State appended(IdempotencyToken token) {
+        return committed(append(initial(), batch(0, 10, 1), token, 1_000)).state();
+    }
+
+    @Test
+    void anAppendPushesTheBatchAndRegistersTheWriter() {
+        IdempotencyToken token = IdempotencyToken.random();
+        HollowBatch batch = batch(0, 10, 1);
+
+        Transition.Committable<AppendResult> next = committed(append(initial(), batch, token, 1_000));
+
+        assertThat(next.result()).isEqualTo(new AppendResult.Appended(List.of()));
+        assertThat(next.state().collections().trace().batches()).containsExactly(batch);
+        assertThat(next.state().upper()).isEqualTo(Frontier.of(10));
+        assertThat(next.state().collections().writers()).containsEntry(WRITER,
+                new WriterState(1_000, LEASE_MS, token, Frontier.of(10), DEBUG));
+    }
+
+    @Test
+    void anAppendRecordsTheTokenUpperAndLaterHeartbeat() {
+        IdempotencyToken second = IdempotencyToken.random();
+
+        Transition.Committable<AppendResult> next =
+                committed(append(appended(IdempotencyToken.random()), batch(10, 20, 1), second, 500));
+
+        WriterState writer = next.state().collections().writers().get(WRITER);
+        assertThat(writer.mostRecentWriteToken()).isEqualTo(second);
+        assertThat(writer.mostRecentWriteUpper()).isEqualTo(Frontier.of(20));
+        assertThat(writer.lastHeartbeatTimestampMs()).isEqualTo(1_000);
+    }
+
+    @Test
+    void anAppendReturnsTheMergeRequestsItProduced() {
+        Transition.Committable<AppendResult> next =
+                committed(append(appended(IdempotencyToken.random()), batch(10, 20, 1), IdempotencyToken.random(),
+                        2_000));
+
+        assertThat(next.result()).isInstanceOfSatisfying(AppendResult.Appended.class,
+                a -> assertThat(a.mergeRequests()).singleElement()
+                        .satisfies(req -> assertThat(req.inputs()).isEqualTo(
+                                next.state().collections().trace().batches())));
+    }
+
+    @Test
+    void anAppendToATombstoneIsAnUpperMismatchOfClosedUppers() {
+        AppendResult result = broke(append(StateTest.tombstone(5), batch(0, 10, 1), IdempotencyToken.random(), 0));
+
+        assertThat(result).isEqualTo(new AppendResult.UpperMismatch(Frontier.EMPTY, Frontier.EMPTY));
+    }
+
+    @Test
+    void anUpperBelowTheLowerIsInvalidBoundsBeforeTheTokenCheck() {
+        IdempotencyToken token = IdempotencyToken.random();
+        HollowBatch inverted = HollowBatch.of(new Description(Frontier.of(10), Frontier.of(5), Frontier.MIN), 1,
+                List.of(part()));
+
+        assertThat(broke(append(appended(token), inverted, token, 2_000)))
+                .isEqualTo(new AppendResult.InvalidBounds(Frontier.of(10), Frontier.of(5)));
+    }
+
+    @Test
+    void partsInAnEmptyTimeIntervalAreInvalid() {
+        BatchPart.Hollow part = part();
+        HollowBatch batch = HollowBatch.of(desc(10, 10), 1, List.of(part));
+
+        assertThat(broke(append(appended(IdempotencyToken.random()), batch, IdempotencyToken.random(), 2_000)))
+                .isEqualTo(new AppendResult.InvalidEmptyTimeInterval(Frontier.of(10), Frontier.of(10),
+                        List.of(part.toString())));
+    }
+
+    @Test
+    void anEmptyBatchOverAnEmptyTimeIntervalOnlyRegistersTheWriter() {
+        IdempotencyToken token = IdempotencyToken.random();
+
+        Transition.Committable<AppendResult> next =
+                committed(append(initial(), HollowBatch.empty(desc(0, 0)), token, 1_000));
+
+        assertThat(next.state().collections().trace()).isEqualTo(Trace.EMPTY);
+        assertThat(next.state().collections().writers().get(WRITER).mostRecentWriteToken()).isEqualTo(token);
+        assertThat(next.diff().batches()).isEmpty();
+    }
+
+    @Test
+    void aRecordedTokenIsAlreadyCommittedBeforeTheUpperCheck() {
+        IdempotencyToken token = IdempotencyToken.random();
+        State later = committed(Transition.computeNext(appended(token), config(), 2_000, HOST,
+                Command.COMPARE_AND_APPEND, Commands.compareAndAppend(batch(10, 20, 1), WriterId.random(),
+                        IdempotencyToken.random(), DEBUG, 2_000, LEASE_MS, INLINE_MAX))).state();
+
+        assertThat(broke(append(appended(token), batch(0, 10, 1), token, 2_000)))
+                .isEqualTo(new AppendResult.AlreadyCommitted());
+        assertThat(broke(append(later, batch(0, 10, 1), token, 3_000)))
+                .isEqualTo(new AppendResult.AlreadyCommitted());
+    }
+
+    @Test
+    void aRecordedTokenWithAnotherUpperIsABug() {
+        IdempotencyToken token = IdempotencyToken.random();
+
+        assertThatThrownBy(() -> append(appended(token), batch(10, 30, 1), token, 2_000))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining(token.toString());
+    }
+
+    @Test
+    void aLowerOtherThanTheShardUpperIsAnUpperMismatch() {
+        State prev = appended(IdempotencyToken.random());
+
+        assertThat(broke(append(prev, batch(5, 15, 1), IdempotencyToken.random(), 2_000)))
+                .isEqualTo(new AppendResult.UpperMismatch(Frontier.of(10), Frontier.of(10)));
+        Transition<AppendResult> stranger = Transition.computeNext(prev, config(), 2_000, HOST,
+                Command.COMPARE_AND_APPEND, Commands.compareAndAppend(batch(0, 10, 1), WriterId.random(),
+                        IdempotencyToken.random(), DEBUG, 2_000, LEASE_MS, INLINE_MAX));
+        assertThat(broke(stranger)).isEqualTo(new AppendResult.UpperMismatch(Frontier.of(10), Frontier.MIN));
+    }
+
+    @Test
+    void inlineBytesReachingTheCapArePushedBack() {
+        State prev = committed(append(initial(), HollowBatch.of(desc(0, 10), 1, List.of(inlinePart(60))),
+                IdempotencyToken.random(), 1_000)).state();
+
+        assertThat(broke(append(prev, HollowBatch.of(desc(10, 20), 1, List.of(inlinePart(40))),
+                IdempotencyToken.random(), 2_000))).isEqualTo(new AppendResult.InlineBackpressure());
+        assertThat(committed(append(prev, HollowBatch.of(desc(10, 20), 1, List.of(inlinePart(39))),
+                IdempotencyToken.random(), 2_000)).result()).isInstanceOf(AppendResult.Appended.class);
+        assertThat(committed(append(prev, batch(10, 20, 1), IdempotencyToken.random(), 2_000)).result())
+                .as("no inline parts").isInstanceOf(AppendResult.Appended.class);
+    }
+
+    @Test
+    void anUpperMismatchIsReportedBeforeInlineBackpressure() {
+        HollowBatch tooMuch = HollowBatch.of(desc(5, 20), 1, List.of(inlinePart(200)));
+
+        assertThat(broke(append(appended(IdempotencyToken.random()), tooMuch, IdempotencyToken.random(), 2_000)))
+                .isInstanceOf(AppendResult.UpperMismatch.class);
+    }
+
+    // ---------------------------------------------------------------------------------------- merge_res
+
+    @Test
+    void anAppliedMergeResultReplacesTheInputs() {
+        State prev = with(initial(), c -> c.trace(TestStates.trace(1, 1)));
+        HollowBatch out = HollowBatch.of(desc(0, 20), 2, List.of(part()));
+
+        Transition.Committable<ApplyMergeResult> next = committed(run(prev, Command.MERGE_RES,
+                Commands.applyMergeRes(new FueledMergeRes(out, prev.collections().trace().batches())), 0));
+
+        assertThat(next.result()).isEqualTo(ApplyMergeResult.APPLIED_EXACT);
+        assertThat(next.state().collections().trace().batches()).containsExactly(out);
+        assertThat(next.diff().partDeletes()).hasSize(2);
+    }
+
+    @Test
+    void aMergeResultThatDoesNotApplyBreaks() {
+        State prev = with(initial(), c -> c.trace(TestStates.trace(1, 1)));
+        HollowBatch out = HollowBatch.of(desc(0, 20), 3, List.of(part()));
+
+        assertThat(broke(run(prev, Command.MERGE_RES,
+                Commands.applyMergeRes(new FueledMergeRes(out, prev.collections().trace().batches())), 0)))
+                .isEqualTo(ApplyMergeResult.NOT_APPLIED_TOO_MANY_UPDATES);
+        assertThat(broke(run(StateTest.tombstone(5), Command.MERGE_RES,
+                Commands.applyMergeRes(new FueledMergeRes(out, List.of())), 0)))
+                .isEqualTo(ApplyMergeResult.NOT_APPLIED_NO_MATCH);
+    }
+}

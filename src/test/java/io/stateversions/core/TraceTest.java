@@ -1,0 +1,274 @@
+package io.stateversions.core;
+
+import static io.stateversions.testing.TestStates.batch;
+import static io.stateversions.testing.TestStates.batches;
+import static io.stateversions.testing.TestStates.desc;
+import static io.stateversions.testing.TestStates.part;
+import static io.stateversions.testing.TestStates.trace;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class TraceTest {
+
+    /** Pushes batches of these update counts, 10 wide each, and returns the last push. */
+    private static Trace.Pushed pushAll(long... lens) {
+        Trace trace = Trace.EMPTY;
+        Trace.Pushed pushed = null;
+        for (int i = 0; i < lens.length; i++) {
+            pushed = trace.push(batch(10L * i, 10L * (i + 1), lens[i]));
+            trace = pushed.trace();
+        }
+        return pushed;
+    }
+
+    private static List<Long> lens(List<HollowBatch> batches) {
+        return batches.stream().map(HollowBatch::len).toList();
+    }
+
+    // ---------------------------------------------------------------------------------------- structure
+
+    @Test
+    void anEmptyTraceHasUpperZero() {
+        assertThat(Trace.EMPTY.upper()).isEqualTo(Frontier.MIN);
+        assertThat(Trace.EMPTY.since()).isEqualTo(Frontier.MIN);
+        assertThat(trace(1, 2).upper()).isEqualTo(Frontier.of(20));
+    }
+
+    @Test
+    void batchesMustBeContiguousFromZeroWithNonEmptyRanges() {
+        assertThatThrownBy(() -> new Trace(Frontier.MIN, List.of(batch(5, 10, 1))))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("contiguous");
+        assertThatThrownBy(() -> new Trace(Frontier.MIN, List.of(batch(0, 5, 1), batch(6, 10, 1))))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("{6}");
+        assertThatThrownBy(() -> new Trace(Frontier.MIN, List.of(batch(0, 0, 0))))
+                .isInstanceOf(IllegalStateException.class);
+        assertThat(new Trace(Frontier.MIN, List.of(batch(0, 5, 1),
+                HollowBatch.empty(new Description(Frontier.of(5), Frontier.EMPTY, Frontier.MIN)))).upper())
+                .isEqualTo(Frontier.EMPTY);
+    }
+
+    @Test
+    void pushRequiresTheBatchToStartAtTheUpper() {
+        Trace trace = trace(1);
+
+        assertThatThrownBy(() -> trace.push(batch(11, 20, 1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("{10}");
+        assertThatThrownBy(() -> trace.push(batch(0, 20, 1))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> trace.push(HollowBatch.empty(desc(10, 10))))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(trace.push(batch(10, 25, 1)).trace().upper()).isEqualTo(Frontier.of(25));
+    }
+
+    @Test
+    void adjacentEmptyBatchesWithTheSameSinceCoalesce() {
+        Trace.Pushed pushed = Trace.EMPTY.push(batch(0, 5, 0)).trace().push(batch(5, 10, 0));
+
+        assertThat(pushed.trace().batches()).containsExactly(batch(0, 10, 0));
+        assertThat(pushed.mergeRequests()).isEmpty();
+    }
+
+    @Test
+    void emptyBatchesWithDifferentSincesStaySeparate() {
+        HollowBatch second = HollowBatch.empty(new Description(Frontier.of(5), Frontier.of(10), Frontier.of(3)));
+
+        Trace.Pushed pushed = Trace.EMPTY.push(batch(0, 5, 0)).trace().push(second);
+
+        assertThat(pushed.trace().batches()).containsExactly(batch(0, 5, 0), second);
+        assertThat(pushed.mergeRequests()).isEmpty();
+    }
+
+    @Test
+    void anEmptyBatchAfterANonEmptyOneIsAppended() {
+        Trace.Pushed pushed = trace(3).push(batch(10, 20, 0));
+
+        assertThat(pushed.trace().batches()).hasSize(2);
+    }
+
+    // ---------------------------------------------------------------------------------------- merge policy
+
+    @Test
+    void twoBatchesOfEqualSizeAreMerged() {
+        Trace.Pushed pushed = pushAll(1, 1);
+
+        assertThat(pushed.mergeRequests()).singleElement().satisfies(req -> {
+            assertThat(req.inputs()).isEqualTo(pushed.trace().batches());
+            assertThat(req.desc()).isEqualTo(new Description(Frontier.MIN, Frontier.of(20), Frontier.MIN));
+            assertThat(req.id()).isEqualTo("0-20");
+        });
+    }
+
+    @Test
+    void aSmallerBatchDoesNotJoinALargerOne() {
+        assertThat(pushAll(2, 1).mergeRequests()).isEmpty();
+        assertThat(pushAll(100, 2).mergeRequests()).isEmpty();
+    }
+
+    /** 1+1 carries into the 2, and 2+2 stops at the 100: a binary counter. */
+    @Test
+    void mergesCarryLikeABinaryCounter() {
+        Trace.Pushed pushed = pushAll(100, 2, 1, 1);
+
+        assertThat(pushed.mergeRequests()).singleElement()
+                .satisfies(req -> assertThat(lens(req.inputs())).containsExactly(2L, 1L, 1L))
+                .satisfies(req -> assertThat(req.desc().lower()).isEqualTo(Frontier.of(10)));
+        assertThat(pushAll(100, 2, 1).mergeRequests()).isEmpty();
+    }
+
+    @Test
+    void aRequestCarriesTheTraceSince() {
+        Trace trace = new Trace(Frontier.of(7), batches(1));
+
+        assertThat(trace.push(batch(10, 20, 1)).mergeRequests()).singleElement()
+                .satisfies(req -> assertThat(req.desc().since()).isEqualTo(Frontier.of(7)));
+    }
+
+    @Test
+    void emptyBatchesAloneAreNeverMerged() {
+        HollowBatch first = HollowBatch.empty(new Description(Frontier.MIN, Frontier.of(5), Frontier.of(1)));
+        HollowBatch second = HollowBatch.empty(new Description(Frontier.of(5), Frontier.of(10), Frontier.of(2)));
+
+        Trace.Pushed pushed = new Trace(Frontier.MIN, List.of(first)).push(second);
+
+        assertThat(pushed.trace().batches()).hasSize(2);
+        assertThat(pushed.mergeRequests()).isEmpty();
+        assertThat(pushed.trace().mergeRequests()).isEmpty();
+    }
+
+    @Test
+    void anEmptyBatchIsMergedWithANonEmptyOne() {
+        Trace.Pushed pushed = pushAll(0, 1);
+
+        assertThat(pushed.mergeRequests()).singleElement()
+                .satisfies(req -> assertThat(lens(req.inputs())).containsExactly(0L, 1L));
+    }
+
+    @Test
+    void aMergeRequestHasAtMostMaxMergeInputs() {
+        long[] ones = new long[Trace.MAX_MERGE_INPUTS + 2];
+        java.util.Arrays.fill(ones, 1);
+        Trace trace = trace(ones);
+
+        List<FueledMergeReq> requests = trace.mergeRequests();
+
+        assertThat(requests).hasSize(2);
+        assertThat(requests.get(1).inputs()).hasSize(Trace.MAX_MERGE_INPUTS)
+                .isEqualTo(trace.batches().subList(2, ones.length));
+        assertThat(requests.get(0).inputs()).isEqualTo(trace.batches().subList(0, 2));
+    }
+
+    @Test
+    void outstandingRequestsAreTheMaximalGroupsOldestFirst() {
+        Trace trace = trace(4, 4, 100, 2, 1, 1);
+
+        assertThat(trace.mergeRequests()).extracting(req -> lens(req.inputs()))
+                .containsExactly(List.of(4L, 4L, 100L), List.of(2L, 1L, 1L));
+    }
+
+    @Test
+    void aMergeRequestNeedsTwoInputs() {
+        assertThatThrownBy(() -> new FueledMergeReq(desc(0, 10), batches(1)))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    // ---------------------------------------------------------------------------------------- merge results
+
+    private static HollowBatch output(long lower, long upper, long len) {
+        return HollowBatch.of(desc(lower, upper), len, List.of(part()));
+    }
+
+    @Test
+    void anOutputForExactlyTheInputsIsAppliedExact() {
+        Trace trace = trace(5, 1, 1);
+        HollowBatch out = output(10, 30, 2);
+
+        Trace.Merged merged = trace.applyMergeRes(new FueledMergeRes(out, trace.batches().subList(1, 3)));
+
+        assertThat(merged.result()).isEqualTo(ApplyMergeResult.APPLIED_EXACT);
+        assertThat(merged.trace().batches()).containsExactly(trace.batches().get(0), out);
+        assertThat(merged.trace().since()).isEqualTo(trace.since());
+    }
+
+    @Test
+    void anOutputOverTheSameTimesButOtherBatchesIsAppliedSubset() {
+        Trace trace = trace(5, 2);
+        HollowBatch earlier = output(10, 20, 2);
+        Trace compacted = trace.applyMergeRes(new FueledMergeRes(earlier, trace.batches().subList(1, 2))).trace();
+        HollowBatch out = output(10, 20, 1);
+
+        Trace.Merged merged = compacted.applyMergeRes(new FueledMergeRes(out, trace.batches().subList(1, 2)));
+
+        assertThat(merged.result()).isEqualTo(ApplyMergeResult.APPLIED_SUBSET);
+        assertThat(merged.result().applied()).isTrue();
+        assertThat(merged.trace().batches()).containsExactly(trace.batches().get(0), out);
+    }
+
+    @Test
+    void anOutputNotAlignedWithTheBatchesIsNoMatch() {
+        Trace trace = trace(1, 1, 1);
+        List<HollowBatch> inputs = List.of(batch(5, 15, 1), batch(15, 20, 1));
+
+        Trace.Merged merged = trace.applyMergeRes(new FueledMergeRes(output(5, 20, 1), inputs));
+
+        assertThat(merged.result()).isEqualTo(ApplyMergeResult.NOT_APPLIED_NO_MATCH);
+        assertThat(merged.result().matched()).isFalse();
+        assertThat(merged.trace()).isSameAs(trace);
+    }
+
+    @Test
+    void inputsThatDoNotSpanTheOutputAreNoMatch() {
+        Trace trace = trace(1, 1, 1);
+        List<HollowBatch> gap = List.of(trace.batches().get(0), trace.batches().get(2));
+
+        assertThat(trace.applyMergeRes(new FueledMergeRes(output(0, 30, 2), gap)).result())
+                .isEqualTo(ApplyMergeResult.NOT_APPLIED_NO_MATCH);
+        assertThat(trace.applyMergeRes(new FueledMergeRes(output(0, 30, 2), List.of())).result())
+                .isEqualTo(ApplyMergeResult.NOT_APPLIED_NO_MATCH);
+        assertThat(trace.applyMergeRes(new FueledMergeRes(output(0, 30, 2), trace.batches().subList(0, 2)))
+                .result()).isEqualTo(ApplyMergeResult.NOT_APPLIED_NO_MATCH);
+        assertThat(trace.applyMergeRes(new FueledMergeRes(output(30, 40, 1), List.of(batch(30, 40, 1))))
+                .result()).isEqualTo(ApplyMergeResult.NOT_APPLIED_NO_MATCH);
+    }
+
+    @Test
+    void anOutputCompactedBeyondTheSinceIsInvalidSince() {
+        Trace trace = new Trace(Frontier.of(5), batches(1, 1));
+        HollowBatch out = HollowBatch.of(new Description(Frontier.MIN, Frontier.of(20), Frontier.of(6)), 2,
+                List.of(part()));
+
+        Trace.Merged merged = trace.applyMergeRes(new FueledMergeRes(out, trace.batches()));
+
+        assertThat(merged.result()).isEqualTo(ApplyMergeResult.NOT_APPLIED_INVALID_SINCE);
+        assertThat(merged.trace()).isSameAs(trace);
+        HollowBatch atSince = out.withDesc(new Description(Frontier.MIN, Frontier.of(20), Frontier.of(5)));
+        assertThat(trace.applyMergeRes(new FueledMergeRes(atSince, trace.batches())).result())
+                .isEqualTo(ApplyMergeResult.APPLIED_EXACT);
+    }
+
+    @Test
+    void anOutputWithMoreUpdatesThanTheInputsIsTooManyUpdates() {
+        Trace trace = trace(1, 1);
+
+        Trace.Merged merged = trace.applyMergeRes(new FueledMergeRes(output(0, 20, 3), trace.batches()));
+
+        assertThat(merged.result()).isEqualTo(ApplyMergeResult.NOT_APPLIED_TOO_MANY_UPDATES);
+        assertThat(merged.result().matched()).isTrue();
+        assertThat(merged.result().applied()).isFalse();
+        assertThat(merged.trace()).isSameAs(trace);
+    }
+
+    // ---------------------------------------------------------------------------------------- metrics
+
+    @Test
+    void spineMetricsSplitBatchesIntoCompactCompactingAndNoncompact() {
+        HollowBatch twoRuns = new HollowBatch(desc(0, 10), 100, List.of(part(), part()), List.of(1), List.of());
+        Trace trace = new Trace(Frontier.MIN, List.of(twoRuns, batch(10, 20, 10), batch(20, 30, 1),
+                batch(30, 40, 1)));
+
+        assertThat(trace.spineMetrics()).isEqualTo(new Trace.SpineMetrics(1, 2, 1));
+        assertThat(Trace.EMPTY.spineMetrics()).isEqualTo(new Trace.SpineMetrics(0, 0, 0));
+        assertThat(trace(0).spineMetrics()).isEqualTo(new Trace.SpineMetrics(1, 0, 0));
+    }
+}
