@@ -1,0 +1,409 @@
+package io.stateversions.stateversions;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.stateversions.codec.StateCodec;
+import io.stateversions.core.Codecs;
+import io.stateversions.core.CodecMismatchException;
+import io.stateversions.core.Command;
+import io.stateversions.core.Commands;
+import io.stateversions.core.Description;
+import io.stateversions.core.Frontier;
+import io.stateversions.core.HandleDebug;
+import io.stateversions.core.HollowBatch;
+import io.stateversions.core.IdempotencyToken;
+import io.stateversions.core.PartialRollupKey;
+import io.stateversions.core.PersistConfig;
+import io.stateversions.core.RollupId;
+import io.stateversions.core.SeqNo;
+import io.stateversions.core.ShardId;
+import io.stateversions.core.State;
+import io.stateversions.core.Transition;
+import io.stateversions.core.WriterId;
+import io.stateversions.location.Blob;
+import io.stateversions.location.CasResult;
+import io.stateversions.location.Consensus;
+import io.stateversions.location.Indeterminate;
+import io.stateversions.location.VersionedData;
+import io.stateversions.testing.FaultyConsensus;
+import io.stateversions.testing.StateVersionsScriptDriver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link StateVersions} on real storage semantics: what the scripts cannot show (true concurrency, an injected
+ * indeterminate failure observed from Java, retry sleeps) plus the edge cases every backend must agree on. A
+ * backend's subclass only supplies the storage; shards are fresh per test, so backends may be shared.
+ */
+abstract class StateVersionsTest {
+
+    private static final Codecs CODECS = new Codecs("bytes", "bytes", "u64", "i64");
+    private static final Codecs OTHER_CODECS = new Codecs("string", "string", "u64", "i64");
+    private static final long NOW_MS = 1_000;
+    private static final PersistConfig CFG = StateVersionsScriptDriver.defaultConfig();
+
+    protected abstract Consensus consensus();
+
+    protected abstract Blob blob();
+
+    /** Every sleep a retry loop of this test asked for. */
+    private final List<Duration> sleeps = Collections.synchronizedList(new ArrayList<>());
+    private final List<String> retried = Collections.synchronizedList(new ArrayList<>());
+    private final Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, (delay, task) -> {
+        sleeps.add(delay);
+        Retries.Scheduler.DEFAULT.schedule(delay, task);
+    }, (op, mode, retry, error, sleep) -> retried.add(op + ": " + error.getClass().getSimpleName()));
+
+    /** What StateVersions reported. */
+    private final List<String> reported = Collections.synchronizedList(new ArrayList<>());
+    private final StateVersionsMetrics metrics = new StateVersionsMetrics() {
+        @Override
+        public void staleRollupRefetch(String op) {
+            reported.add("stale_rollup_refetch(" + op + ")");
+        }
+
+        @Override
+        public void rollupWriteNoop(String reason) {
+            reported.add("rollup_write_noop(" + reason + ")");
+        }
+    };
+
+    private final List<ExecutorService> pools = new ArrayList<>();
+
+    @AfterEach
+    void stopPools() {
+        pools.forEach(ExecutorService::shutdownNow);
+    }
+
+    private StateVersions stateVersions(Consensus consensus) {
+        return new StateVersions(CFG, consensus, blob(), retries, metrics, () -> NOW_MS,
+                StateVersionsScriptDriver.HOSTNAME);
+    }
+
+    private StateVersions stateVersions() {
+        return stateVersions(consensus());
+    }
+
+    // ------------------------------------------------------------------------------------ initialization
+
+    @Test
+    void concurrentInitsCommitOneVersionAndKeepOneRollup() throws Exception {
+        ShardId shard = ShardId.random();
+        int callers = 16;
+        ExecutorService pool = Executors.newFixedThreadPool(callers);
+        pools.add(pool);
+        CountDownLatch ready = new CountDownLatch(callers);
+        CountDownLatch go = new CountDownLatch(1);
+        List<CompletableFuture<State>> results = new ArrayList<>();
+        for (int i = 0; i < callers; i++) {
+            StateVersions process = stateVersions(); // one per caller, as separate processes would have
+            results.add(CompletableFuture.supplyAsync(() -> {
+                ready.countDown();
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return await(process.maybeInitShard(shard, CODECS));
+            }, pool));
+        }
+        ready.await(30, TimeUnit.SECONDS);
+        go.countDown();
+        List<State> states = new ArrayList<>();
+        for (CompletableFuture<State> result : results) {
+            states.add(result.get(120, TimeUnit.SECONDS));
+        }
+
+        assertThat(scan(shard)).extracting(VersionedData::seqno).containsExactly(SeqNo.of(1));
+        List<String> blobs = blobKeys(shard);
+        assertThat(blobs).hasSize(1);
+        State first = states.get(0);
+        assertThat(first.seqno()).isEqualTo(SeqNo.of(1));
+        assertThat(first.codecs()).isEqualTo(CODECS);
+        assertThat(first.collections().rollups()).hasSize(1);
+        assertThat(first.latestRollup().getValue().key().complete(shard)).isEqualTo(blobs.get(0));
+        assertThat(states).allSatisfy(state -> assertThat(state).isEqualTo(first));
+    }
+
+    @Test
+    void initWithOtherCodecsFailsAndChangesNothing() {
+        ShardId shard = ShardId.random();
+        StateVersions sv = stateVersions();
+        State initial = await(sv.maybeInitShard(shard, CODECS));
+        List<VersionedData> log = scan(shard);
+        List<String> blobs = blobKeys(shard);
+
+        assertThatThrownBy(() -> await(sv.maybeInitShard(shard, OTHER_CODECS)))
+                .isInstanceOfSatisfying(CodecMismatchException.class, e -> {
+                    assertThat(e.shard()).isEqualTo(shard);
+                    assertThat(e.requested()).isEqualTo(OTHER_CODECS);
+                    assertThat(e.actual()).isEqualTo(CODECS);
+                });
+
+        assertThat(scan(shard)).isEqualTo(log);
+        assertThat(blobKeys(shard)).isEqualTo(blobs);
+        assertThat(await(sv.maybeInitShard(shard, CODECS))).isEqualTo(initial);
+    }
+
+    /**
+     * Spec §10.1, §22.6: the init CaS commits but reports Indeterminate; the retry finds v1 and loses. The winner
+     * is ourselves, so the rollup that v1 refers to must not be deleted.
+     */
+    @Test
+    void initThatLostToItselfKeepsItsRollup() {
+        ShardId shard = ShardId.random();
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        AtomicInteger fired = new AtomicInteger();
+        faulty.loseReplyOfNextCas(shard.toString(), fired::incrementAndGet);
+
+        State state = await(stateVersions(faulty).maybeInitShard(shard, CODECS));
+
+        assertThat(fired).hasValue(1);
+        assertThat(retried).containsExactly("maybe_init_cas: " + Indeterminate.class.getSimpleName());
+        assertThat(state.seqno()).isEqualTo(SeqNo.of(1));
+        assertThat(scan(shard)).extracting(VersionedData::seqno).containsExactly(SeqNo.of(1));
+        PartialRollupKey ours = state.latestRollup().getValue().key();
+        assertThat(blobKeys(shard)).containsExactly(ours.complete(shard));
+        assertThat(await(stateVersions().fetchRollupAtKey(shard, ours))).contains(state);
+        assertThat(await(stateVersions().maybeInitShard(shard, CODECS))).isEqualTo(state);
+    }
+
+    /** The same race, lost to another initializer: its state is returned and our rollup is deleted. */
+    @Test
+    void initThatLostToAnotherInitializerDeletesItsRollup() {
+        ShardId shard = ShardId.random();
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        List<State> winner = new ArrayList<>();
+        faulty.beforeNextCas(shard.toString(),
+                () -> stateVersions().maybeInitShard(shard, CODECS).thenAccept(winner::add), () -> {});
+
+        State state = await(stateVersions(faulty).maybeInitShard(shard, CODECS));
+
+        assertThat(winner).containsExactly(state);
+        assertThat(scan(shard)).extracting(VersionedData::seqno).containsExactly(SeqNo.of(1));
+        assertThat(blobKeys(shard)).containsExactly(state.latestRollup().getValue().key().complete(shard));
+    }
+
+    /** Lost to an initializer with other codecs: a codec mismatch, and our rollup is deleted all the same. */
+    @Test
+    void initThatLostToOtherCodecsDeletesItsRollupAndFails() {
+        ShardId shard = ShardId.random();
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        List<State> winner = new ArrayList<>();
+        faulty.beforeNextCas(shard.toString(),
+                () -> stateVersions().maybeInitShard(shard, OTHER_CODECS).thenAccept(winner::add), () -> {});
+
+        assertThatThrownBy(() -> await(stateVersions(faulty).maybeInitShard(shard, CODECS)))
+                .isInstanceOf(CodecMismatchException.class);
+
+        assertThat(winner).hasSize(1);
+        assertThat(blobKeys(shard)).containsExactly(winner.get(0).latestRollup().getValue().key().complete(shard));
+    }
+
+    // ------------------------------------------------------------------------------------------- reads
+
+    /** Spec §10.4, §22.4: a hint whose rollup GC deleted is stale; it is refetched at once, without a sleep. */
+    @Test
+    void fetchCurrentStateWithAStaleHintReturnsTheCurrentStateWithoutSleeping() {
+        ShardId shard = ShardId.random();
+        StateVersions sv = stateVersions();
+        State state = await(sv.maybeInitShard(shard, CODECS));
+        for (int i = 0; i < 3; i++) {
+            state = append(sv, state, 10L * i, 10L * (i + 1));
+        }
+        List<VersionedData> hint = await(sv.fetchRecentLiveDiffs(shard));
+        PartialRollupKey initialRollup = state.latestRollup().getValue().key();
+        state = rollUp(sv, state);
+        // GC's order: delete the blobs, truncate, remove the rollups from state.
+        await(sv.deleteRollup(shard, initialRollup));
+        await(sv.truncateDiffs(shard, SeqNo.of(4)));
+        State current = commit(sv, state, Command.REMOVE_ROLLUPS,
+                Commands.removeRollups(List.of(Map.entry(initialRollup.seqno(), initialRollup))));
+        sleeps.clear();
+
+        State fetched = await(sv.fetchCurrentState(shard, hint));
+
+        assertThat(fetched).isEqualTo(current);
+        assertThat(fetched.seqno()).isEqualTo(SeqNo.of(6));
+        assertThat(reported).containsExactly("stale_rollup_refetch(fetch_current_state)");
+        assertThat(sleeps).isEmpty();
+        assertThat(retried).isEmpty();
+    }
+
+    /**
+     * Spec §10.8, §9: GC deletes the rollup at earliest and truncates between our scan of the live diffs and our
+     * read of that rollup. The rollup is missing, which means we are behind: refetch at once, without a sleep,
+     * and iterate from the new earliest.
+     */
+    @Test
+    void fetchAllLiveStatesRefetchesAfterAGcRaceWithoutSleeping() {
+        ShardId shard = ShardId.random();
+        StateVersions sv = stateVersions();
+        State state = await(sv.maybeInitShard(shard, CODECS));
+        for (int i = 0; i < 3; i++) {
+            state = append(sv, state, 10L * i, 10L * (i + 1));
+        }
+        PartialRollupKey initialRollup = state.latestRollup().getValue().key();
+        State current = rollUp(sv, state);
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        faulty.afterNextScan(shard.toString(), () -> sv.deleteRollup(shard, initialRollup)
+                .thenCompose(ignored -> sv.truncateDiffs(shard, SeqNo.of(4))));
+        sleeps.clear();
+
+        StateVersionsIter states = await(stateVersions(faulty).fetchAllLiveStates(shard)).orElseThrow();
+
+        assertThat(states.state().seqno()).isEqualTo(SeqNo.of(4));
+        assertThat(states.len()).isEqualTo(2);
+        List<SeqNo> seen = new ArrayList<>();
+        while (states.next().isPresent()) {
+            seen.add(states.state().seqno());
+        }
+        assertThat(seen).containsExactly(SeqNo.of(4), SeqNo.of(5));
+        assertThat(states.state()).isEqualTo(current);
+        assertThat(reported).containsExactly("stale_rollup_refetch(fetch_live_states)");
+        assertThat(sleeps).isEmpty();
+    }
+
+    /** Regression (spec §10.8): an uninitialized shard has no live states; older versions panicked. */
+    @Test
+    void fetchAllLiveStatesOfAnUninitializedShardIsEmpty() {
+        ShardId shard = ShardId.random();
+        StateVersions sv = stateVersions();
+        assertThat(await(sv.fetchAllLiveStates(shard))).isEmpty();
+        assertThat(await(sv.fetchAllLiveDiffs(shard))).isEmpty();
+        assertThat(await(sv.fetchRecentLiveDiffs(shard))).isEmpty();
+        assertThat(scan(shard)).isEmpty();
+    }
+
+    // ----------------------------------------------------------------------------------------- rollups
+
+    @Test
+    void writeRollupForStateIsANoopAtTheLatestRollup() {
+        ShardId shard = ShardId.random();
+        StateVersions sv = stateVersions();
+        State initial = await(sv.maybeInitShard(shard, CODECS));
+        List<String> blobs = blobKeys(shard);
+
+        assertThat(await(sv.writeRollupForState(initial, RollupId.random()))).isEmpty();
+
+        assertThat(reported).containsExactly("rollup_write_noop(latest)");
+        assertThat(blobKeys(shard)).isEqualTo(blobs);
+    }
+
+    @Test
+    void writeRollupForStateInlinesTheDiffsSinceTheLatestRollup() {
+        ShardId shard = ShardId.random();
+        StateVersions sv = stateVersions();
+        State state = await(sv.maybeInitShard(shard, CODECS));
+        for (int i = 0; i < 3; i++) {
+            state = append(sv, state, 10L * i, 10L * (i + 1));
+        }
+        RollupId id = RollupId.random();
+
+        EncodedRollup rollup = await(sv.writeRollupForState(state, id)).orElseThrow();
+
+        assertThat(rollup.key()).isEqualTo(new PartialRollupKey(SeqNo.of(4), id));
+        StateCodec.DecodedRollup decoded = sv.codec().decodeRollup(shard, await(blob().get(rollup.key().complete(shard)))
+                .orElseThrow());
+        assertThat(decoded.state()).isEqualTo(state);
+        StateCodec.InlinedDiffs inlined = decoded.diffs().orElseThrow();
+        assertThat(inlined.lower()).isEqualTo(SeqNo.of(2));
+        assertThat(inlined.upper()).isEqualTo(SeqNo.of(5));
+        assertThat(inlined.diffs()).isEqualTo(scan(shard).subList(1, 4));
+    }
+
+    /**
+     * A maintenance task far behind: its state (at v4, latest rollup v1) is older than the earliest live diff
+     * after another process rolled up and GC truncated. Nothing is written.
+     */
+    @Test
+    void writeRollupForStateIsANoopOnceTheDiffsAreTruncated() {
+        ShardId shard = ShardId.random();
+        StateVersions sv = stateVersions();
+        State state = await(sv.maybeInitShard(shard, CODECS));
+        for (int i = 0; i < 3; i++) {
+            state = append(sv, state, 10L * i, 10L * (i + 1));
+        }
+        State behind = state;
+        state = append(sv, state, 30, 40);
+        rollUp(sv, state);
+        await(sv.deleteRollup(shard, behind.latestRollup().getValue().key()));
+        await(sv.truncateDiffs(shard, SeqNo.of(5)));
+        List<String> blobs = blobKeys(shard);
+
+        assertThat(await(sv.writeRollupForState(behind, RollupId.random()))).isEmpty();
+
+        assertThat(reported).containsExactly("rollup_write_noop(truncated)");
+        assertThat(blobKeys(shard)).isEqualTo(blobs);
+    }
+
+    // ----------------------------------------------------------------------------------------- helpers
+
+    private State append(StateVersions sv, State state, long lower, long upper) {
+        HollowBatch batch = HollowBatch.empty(new Description(Frontier.of(lower), Frontier.of(upper), Frontier.MIN));
+        return commit(sv, state, Command.COMPARE_AND_APPEND, Commands.compareAndAppend(batch, WRITER,
+                IdempotencyToken.random(), new HandleDebug("h", "test"), NOW_MS, CFG.writerLeaseDurationMs(),
+                CFG.inlineWritesTotalMaxBytes()));
+    }
+
+    private static final WriterId WRITER = WriterId.random();
+
+    /** Writes a rollup of {@code state} and links it; returns the state after add_rollup. */
+    private State rollUp(StateVersions sv, State state) {
+        EncodedRollup rollup = await(sv.writeRollupForState(state, RollupId.random())).orElseThrow();
+        return commit(sv, state, Command.ADD_ROLLUP, Commands.addRollup(rollup.seqno(), rollup.toHollow()));
+    }
+
+    private State commit(StateVersions sv, State prev, Command cmd, Transition.Work<?> work) {
+        Transition<?> t = Transition.computeNext(prev, CFG, NOW_MS, "h", cmd, work);
+        assertThat(t).as("%s on %s", cmd, prev.seqno()).isInstanceOf(Transition.Committable.class);
+        Transition.Committable<?> c = (Transition.Committable<?>) t;
+        assertThat(await(sv.tryCompareAndSetCurrent(cmd, Optional.of(prev.seqno()), c.state(), c.diff())).result())
+                .isEqualTo(CasResult.COMMITTED);
+        return c.state();
+    }
+
+    private List<VersionedData> scan(ShardId shard) {
+        return await(consensus().scan(shard.toString(), SeqNo.MIN, Consensus.SCAN_ALL));
+    }
+
+    private List<String> blobKeys(ShardId shard) {
+        TreeSet<String> keys = new TreeSet<>();
+        await(blob().list(shard + "/", m -> {
+            synchronized (keys) {
+                keys.add(m.key());
+            }
+        }));
+        return List.copyOf(keys);
+    }
+
+    private static <T> T await(CompletionStage<T> stage) {
+        try {
+            return stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new CompletionException(e.getCause());
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+}
