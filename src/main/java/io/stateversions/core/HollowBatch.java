@@ -81,16 +81,6 @@ public record HollowBatch(Description desc, long len, List<BatchPart> parts, Lis
         return sum;
     }
 
-    public int inlinePartCount() {
-        int n = 0;
-        for (BatchPart part : parts) {
-            if (part instanceof BatchPart.Inline) {
-                n++;
-            }
-        }
-        return n;
-    }
-
     /** This batch with {@code desc} replaced. */
     public HollowBatch withDesc(Description newDesc) {
         return new HollowBatch(newDesc, len, parts, runSplits, runMeta);

@@ -59,50 +59,147 @@ public record PersistConfig(
     }
 
     public PersistConfig withRollupThreshold(long value) {
-        return new PersistConfig(buildVersion, readableMinorVersionsAhead, value, rollupUseActiveRollup,
-                rollupFallbackThresholdMs, gcUseActiveGc, gcMinVersions, gcMaxVersions, gcFallbackThresholdMs,
-                readerLeaseDurationMs, writerLeaseDurationMs, recentLiveDiffsLimit, inlineWritesTotalMaxBytes,
-                validateTransitions);
+        return toBuilder().rollupThreshold(value).build();
     }
 
     public PersistConfig withRollupUseActiveRollup(boolean value) {
-        return new PersistConfig(buildVersion, readableMinorVersionsAhead, rollupThreshold, value,
-                rollupFallbackThresholdMs, gcUseActiveGc, gcMinVersions, gcMaxVersions, gcFallbackThresholdMs,
-                readerLeaseDurationMs, writerLeaseDurationMs, recentLiveDiffsLimit, inlineWritesTotalMaxBytes,
-                validateTransitions);
+        return toBuilder().rollupUseActiveRollup(value).build();
     }
 
     public PersistConfig withGcUseActiveGc(boolean value) {
-        return new PersistConfig(buildVersion, readableMinorVersionsAhead, rollupThreshold, rollupUseActiveRollup,
-                rollupFallbackThresholdMs, value, gcMinVersions, gcMaxVersions, gcFallbackThresholdMs,
-                readerLeaseDurationMs, writerLeaseDurationMs, recentLiveDiffsLimit, inlineWritesTotalMaxBytes,
-                validateTransitions);
+        return toBuilder().gcUseActiveGc(value).build();
     }
 
     public PersistConfig withGcMaxVersions(long value) {
-        return new PersistConfig(buildVersion, readableMinorVersionsAhead, rollupThreshold, rollupUseActiveRollup,
-                rollupFallbackThresholdMs, gcUseActiveGc, gcMinVersions, value, gcFallbackThresholdMs,
-                readerLeaseDurationMs, writerLeaseDurationMs, recentLiveDiffsLimit, inlineWritesTotalMaxBytes,
-                validateTransitions);
+        return toBuilder().gcMaxVersions(value).build();
     }
 
     public PersistConfig withRecentLiveDiffsLimit(int value) {
-        return new PersistConfig(buildVersion, readableMinorVersionsAhead, rollupThreshold, rollupUseActiveRollup,
-                rollupFallbackThresholdMs, gcUseActiveGc, gcMinVersions, gcMaxVersions, gcFallbackThresholdMs,
-                readerLeaseDurationMs, writerLeaseDurationMs, value, inlineWritesTotalMaxBytes, validateTransitions);
+        return toBuilder().recentLiveDiffsLimit(value).build();
     }
 
     public PersistConfig withValidateTransitions(boolean value) {
-        return new PersistConfig(buildVersion, readableMinorVersionsAhead, rollupThreshold, rollupUseActiveRollup,
-                rollupFallbackThresholdMs, gcUseActiveGc, gcMinVersions, gcMaxVersions, gcFallbackThresholdMs,
-                readerLeaseDurationMs, writerLeaseDurationMs, recentLiveDiffsLimit, inlineWritesTotalMaxBytes, value);
+        return toBuilder().validateTransitions(value).build();
     }
 
     public PersistConfig withBuildVersion(Version value) {
-        return new PersistConfig(value, readableMinorVersionsAhead, rollupThreshold, rollupUseActiveRollup,
-                rollupFallbackThresholdMs, gcUseActiveGc, gcMinVersions, gcMaxVersions, gcFallbackThresholdMs,
-                readerLeaseDurationMs, writerLeaseDurationMs, recentLiveDiffsLimit, inlineWritesTotalMaxBytes,
-                validateTransitions);
+        return toBuilder().buildVersion(value).build();
+    }
+
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** A copy with some knobs changed; {@link #build} validates like the constructor. */
+    public static final class Builder {
+        private Version buildVersion;
+        private int readableMinorVersionsAhead;
+        private long rollupThreshold;
+        private boolean rollupUseActiveRollup;
+        private long rollupFallbackThresholdMs;
+        private boolean gcUseActiveGc;
+        private long gcMinVersions;
+        private long gcMaxVersions;
+        private long gcFallbackThresholdMs;
+        private long readerLeaseDurationMs;
+        private long writerLeaseDurationMs;
+        private int recentLiveDiffsLimit;
+        private long inlineWritesTotalMaxBytes;
+        private boolean validateTransitions;
+
+        private Builder(PersistConfig c) {
+            buildVersion = c.buildVersion;
+            readableMinorVersionsAhead = c.readableMinorVersionsAhead;
+            rollupThreshold = c.rollupThreshold;
+            rollupUseActiveRollup = c.rollupUseActiveRollup;
+            rollupFallbackThresholdMs = c.rollupFallbackThresholdMs;
+            gcUseActiveGc = c.gcUseActiveGc;
+            gcMinVersions = c.gcMinVersions;
+            gcMaxVersions = c.gcMaxVersions;
+            gcFallbackThresholdMs = c.gcFallbackThresholdMs;
+            readerLeaseDurationMs = c.readerLeaseDurationMs;
+            writerLeaseDurationMs = c.writerLeaseDurationMs;
+            recentLiveDiffsLimit = c.recentLiveDiffsLimit;
+            inlineWritesTotalMaxBytes = c.inlineWritesTotalMaxBytes;
+            validateTransitions = c.validateTransitions;
+        }
+
+        public Builder buildVersion(Version value) {
+            buildVersion = value;
+            return this;
+        }
+
+        public Builder readableMinorVersionsAhead(int value) {
+            readableMinorVersionsAhead = value;
+            return this;
+        }
+
+        public Builder rollupThreshold(long value) {
+            rollupThreshold = value;
+            return this;
+        }
+
+        public Builder rollupUseActiveRollup(boolean value) {
+            rollupUseActiveRollup = value;
+            return this;
+        }
+
+        public Builder rollupFallbackThresholdMs(long value) {
+            rollupFallbackThresholdMs = value;
+            return this;
+        }
+
+        public Builder gcUseActiveGc(boolean value) {
+            gcUseActiveGc = value;
+            return this;
+        }
+
+        public Builder gcMinVersions(long value) {
+            gcMinVersions = value;
+            return this;
+        }
+
+        public Builder gcMaxVersions(long value) {
+            gcMaxVersions = value;
+            return this;
+        }
+
+        public Builder gcFallbackThresholdMs(long value) {
+            gcFallbackThresholdMs = value;
+            return this;
+        }
+
+        public Builder readerLeaseDurationMs(long value) {
+            readerLeaseDurationMs = value;
+            return this;
+        }
+
+        public Builder writerLeaseDurationMs(long value) {
+            writerLeaseDurationMs = value;
+            return this;
+        }
+
+        public Builder recentLiveDiffsLimit(int value) {
+            recentLiveDiffsLimit = value;
+            return this;
+        }
+
+        public Builder inlineWritesTotalMaxBytes(long value) {
+            inlineWritesTotalMaxBytes = value;
+            return this;
+        }
+
+        public Builder validateTransitions(boolean value) {
+            validateTransitions = value;
+            return this;
+        }
+
+        public PersistConfig build() {
+            return new PersistConfig(buildVersion, readableMinorVersionsAhead, rollupThreshold, rollupUseActiveRollup,
+                    rollupFallbackThresholdMs, gcUseActiveGc, gcMinVersions, gcMaxVersions, gcFallbackThresholdMs,
+                    readerLeaseDurationMs, writerLeaseDurationMs, recentLiveDiffsLimit, inlineWritesTotalMaxBytes,
+                    validateTransitions);
+        }
     }
 
     private static void positive(String name, long value) {

@@ -98,6 +98,11 @@ public final class StateCollections {
      * which only maintenance commits.
      */
     public boolean isTombstone() {
+        return isTombstone(trace, writers, leasedReaders, criticalReaders);
+    }
+
+    private static boolean isTombstone(Trace trace, Map<?, ?> writers, Map<?, ?> leasedReaders,
+            Map<?, ?> criticalReaders) {
         return trace.upper().isEmpty() && trace.since().isEmpty() && writers.isEmpty() && leasedReaders.isEmpty()
                 && criticalReaders.isEmpty();
     }
@@ -252,8 +257,7 @@ public final class StateCollections {
 
         /** As {@link StateCollections#isTombstone}, of the collections as they are now. */
         public boolean isTombstone() {
-            return trace.upper().isEmpty() && trace.since().isEmpty() && writers.view().isEmpty()
-                    && leasedReaders.view().isEmpty() && criticalReaders.view().isEmpty();
+            return StateCollections.isTombstone(trace, writers.view(), leasedReaders.view(), criticalReaders.view());
         }
 
         public StateCollections build() {

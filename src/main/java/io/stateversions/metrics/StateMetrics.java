@@ -28,15 +28,29 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 @Singleton
 public class StateMetrics implements StateVersionsMetrics {
 
-    /** The latest stats of one shard; gauges read them. */
+    /**
+     * The latest committed state of one shard. A commit only stores the reference; its stats (a pass over every
+     * batch) are computed when the gauges are read, at most once per committed state, so the commit path does none
+     * of that work.
+     */
     private static final class ShardGauges {
         volatile State state;
-        volatile ShardStats stats;
         volatile long latestRollupBytes;
         final Counter encodedDiffBytes;
+        private State statsOf;
+        private ShardStats stats;
 
         ShardGauges(Counter encodedDiffBytes) {
             this.encodedDiffBytes = encodedDiffBytes;
+        }
+
+        synchronized ShardStats stats() {
+            State current = state;
+            if (current != statsOf) {
+                stats = current.stats();
+                statsOf = current;
+            }
+            return stats;
         }
     }
 
@@ -90,7 +104,6 @@ public class StateMetrics implements StateVersionsMetrics {
             return;
         }
         gauges.state = state;
-        gauges.stats = state.stats();
         gauges.encodedDiffBytes.increment(encodedDiffBytes);
     }
 
@@ -174,7 +187,7 @@ public class StateMetrics implements StateVersionsMetrics {
     }
 
     private void stat(String name, String description, Tags tags, ShardGauges g, ToDoubleFunction<ShardStats> f) {
-        gauge(name, description, tags, g, s -> f.applyAsDouble(s.stats));
+        gauge(name, description, tags, g, s -> f.applyAsDouble(s.stats()));
     }
 
     private void gauge(String name, String description, Tags tags, ShardGauges g, ToDoubleFunction<ShardGauges> f) {

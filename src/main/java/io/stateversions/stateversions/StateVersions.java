@@ -375,6 +375,22 @@ public final class StateVersions {
 
     private CompletableFuture<Optional<State>> fetchRollupAtSeqnoNow(ShardId shard, List<VersionedData> liveDiffs,
             SeqNo seqno) {
+        return fetchCurrentState(shard, liveDiffs).thenCompose(current -> {
+            HollowRollup rollup = current.collections().rollups().get(seqno);
+            if (rollup != null) {
+                return fetchRollupAtKey(shard, rollup.key());
+            }
+            PartialRollupKey key = migrationFallbackKey(shard, liveDiffs, seqno).orElseThrow(() ->
+                    new IllegalStateException("invariant violated: shard " + shard + " has no rollup at " + seqno
+                            + " in its current state " + current.seqno() + " nor in its live diffs"));
+            metrics.rollupAtSeqnoMigration();
+            return fetchRollupAtKey(shard, key);
+        });
+    }
+
+    /** The last rollup at {@code seqno} that a live diff inserts, updates or deletes. */
+    private Optional<PartialRollupKey> migrationFallbackKey(ShardId shard, List<VersionedData> liveDiffs,
+            SeqNo seqno) {
         Optional<PartialRollupKey> fallback = Optional.empty();
         for (VersionedData data : liveDiffs) {
             for (FieldDiff<SeqNo, HollowRollup> d : codec.decodeDiff(shard, data.data()).rollups()) {
@@ -386,18 +402,7 @@ public final class StateVersions {
                 }
             }
         }
-        Optional<PartialRollupKey> fallbackKey = fallback;
-        return fetchCurrentState(shard, liveDiffs).thenCompose(current -> {
-            HollowRollup rollup = current.collections().rollups().get(seqno);
-            if (rollup != null) {
-                return fetchRollupAtKey(shard, rollup.key());
-            }
-            PartialRollupKey key = fallbackKey.orElseThrow(() -> new IllegalStateException("invariant violated:"
-                    + " shard " + shard + " has no rollup at " + seqno + " in its current state "
-                    + current.seqno() + " nor in its live diffs"));
-            metrics.rollupAtSeqnoMigration();
-            return fetchRollupAtKey(shard, key);
-        });
+        return fallback;
     }
 
     /** The state held by the rollup at {@code key}; empty if the blob does not exist. */
