@@ -1,0 +1,59 @@
+package io.stateversions.api;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A failure the API reports to its caller: a code of the {@link ErrorCode} table, a human-readable detail, and
+ * the members that code names (api.md), for instance {@code currentUpper} and {@code writerUpper} of
+ * {@code upper_mismatch}.
+ *
+ * <p>Member values are {@link io.stateversions.core.Frontier}, {@link io.stateversions.core.Codecs},
+ * {@link Long}, {@link Boolean} or {@link String}; each adapter renders them in its own format.
+ */
+public final class ApiException extends RuntimeException {
+
+    private final ErrorCode code;
+    private final Map<String, Object> members;
+
+    public ApiException(ErrorCode code, String detail) {
+        this(code, detail, Map.of(), null);
+    }
+
+    public ApiException(ErrorCode code, String detail, Map<String, Object> members) {
+        this(code, detail, members, null);
+    }
+
+    public ApiException(ErrorCode code, String detail, Map<String, Object> members, Throwable cause) {
+        super(detail, cause, false, false);
+        this.code = Objects.requireNonNull(code, "code");
+        this.members = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(members));
+    }
+
+    public ErrorCode code() {
+        return code;
+    }
+
+    public String detail() {
+        return getMessage();
+    }
+
+    /** The members named by the code, in a stable order. */
+    public Map<String, Object> members() {
+        return members;
+    }
+
+    public static ApiException invalidRequest(String detail) {
+        return new ApiException(ErrorCode.INVALID_REQUEST, detail);
+    }
+
+    public static ApiException invalidId(String detail) {
+        return new ApiException(ErrorCode.INVALID_ID, detail);
+    }
+
+    @Override
+    public String toString() {
+        return "ApiException{" + code.code() + ": " + getMessage() + (members.isEmpty() ? "" : " " + members) + "}";
+    }
+}

@@ -1,0 +1,131 @@
+package io.stateversions.api;
+
+import io.stateversions.core.CriticalReaderId;
+import io.stateversions.core.Frontier;
+import io.stateversions.core.IdempotencyToken;
+import io.stateversions.core.LeasedReaderId;
+import io.stateversions.core.SeqNo;
+import io.stateversions.core.ShardId;
+import io.stateversions.core.WriterId;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * Parsing of the API's scalar parameters, shared by both adapters so that one input gets one answer: identifiers
+ * ({@code invalid_id}), timestamps, frontiers, seqnos and limits ({@code invalid_request}).
+ */
+public final class ApiParams {
+
+    /** The largest timestamp: timestamps are unsigned 64-bit values restricted to {@code 0 ..= 2^63-1}. */
+    public static final long MAX_TIMESTAMP = Long.MAX_VALUE;
+
+    private ApiParams() {}
+
+    public static ShardId shardId(String value) {
+        return id("shard", value, ShardId::parse);
+    }
+
+    public static LeasedReaderId leasedReaderId(String value) {
+        return id("leased reader", value, LeasedReaderId::parse);
+    }
+
+    public static CriticalReaderId criticalReaderId(String value) {
+        return id("critical reader", value, CriticalReaderId::parse);
+    }
+
+    public static WriterId writerId(String value) {
+        return id("writer", value, WriterId::parse);
+    }
+
+    public static IdempotencyToken idempotencyToken(String value) {
+        return id("idempotency token", value, IdempotencyToken::parse);
+    }
+
+    private static <T> T id(String what, String value, Function<String, T> parse) {
+        if (value == null) {
+            throw ApiException.invalidId("missing " + what + " id");
+        }
+        try {
+            return parse.apply(value);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalidId("invalid " + what + " id " + quote(value) + ": " + e.getMessage());
+        }
+    }
+
+    /** A timestamp in {@code [0, 2^63-1]}. */
+    public static long timestamp(String field, long value) {
+        if (value < 0) {
+            throw ApiException.invalidRequest(field + " must be a timestamp in [0, 2^63-1], got " + value);
+        }
+        return value;
+    }
+
+    /** A frontier of zero or one timestamp: {@code []} is the empty frontier. */
+    public static Frontier frontier(String field, List<Long> elements) {
+        if (elements == null) {
+            throw ApiException.invalidRequest(field + " is required (a frontier: [t] or [])");
+        }
+        if (elements.size() > 1) {
+            throw ApiException.invalidRequest(field + " must hold at most one timestamp, got " + elements.size());
+        }
+        if (elements.isEmpty()) {
+            return Frontier.EMPTY;
+        }
+        Long t = elements.get(0);
+        if (t == null) {
+            throw ApiException.invalidRequest(field + " must not hold null");
+        }
+        return Frontier.of(timestamp(field, t));
+    }
+
+    public static SeqNo seqno(String field, long value) {
+        if (value < 0) {
+            throw ApiException.invalidRequest(field + " must be a seqno in [0, 2^63-1], got " + value);
+        }
+        return SeqNo.of(value);
+    }
+
+    /** A page size in {@code [1, ShardApi.DEFAULT_LIMIT]}. */
+    public static int limit(long value) {
+        if (value < 1 || value > ShardApi.DEFAULT_LIMIT) {
+            throw ApiException.invalidRequest("limit must be in [1, " + ShardApi.DEFAULT_LIMIT + "], got " + value);
+        }
+        return (int) value;
+    }
+
+    /** A string field: non-empty, at most {@code maxChars} characters, valid Unicode (no lone surrogates). */
+    public static String text(String field, String value, int maxChars, boolean allowEmpty) {
+        if (value == null) {
+            throw ApiException.invalidRequest(field + " is required");
+        }
+        if (!allowEmpty && value.isEmpty()) {
+            throw ApiException.invalidRequest(field + " must not be empty");
+        }
+        if (value.length() > maxChars) {
+            throw ApiException.invalidRequest(field + " must be at most " + maxChars + " characters, got "
+                    + value.length());
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw ApiException.invalidRequest(field + " is not valid Unicode (lone surrogate at " + i + ")");
+            }
+        }
+        return value;
+    }
+
+    /** A lease duration in milliseconds: positive. */
+    public static long leaseDurationMs(long value) {
+        if (value <= 0) {
+            throw ApiException.invalidRequest("leaseDurationMs must be positive, got " + value);
+        }
+        return value;
+    }
+
+    private static String quote(String value) {
+        String shown = value.length() > 80 ? value.substring(0, 80) + "…" : value;
+        return "\"" + shown + "\"";
+    }
+}

@@ -1,0 +1,158 @@
+package io.stateversions.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.stateversions.core.ApplyMergeResult;
+import io.stateversions.core.Bytes;
+import io.stateversions.core.Codecs;
+import io.stateversions.core.CriticalReaderId;
+import io.stateversions.core.Frontier;
+import io.stateversions.core.FueledMergeReq;
+import io.stateversions.core.FueledMergeRes;
+import io.stateversions.core.HollowBatch;
+import io.stateversions.core.HollowRollup;
+import io.stateversions.core.IdempotencyToken;
+import io.stateversions.core.LeasedReaderId;
+import io.stateversions.core.PartialRollupKey;
+import io.stateversions.core.SchemaId;
+import io.stateversions.core.SeqNo;
+import io.stateversions.core.ShardId;
+import io.stateversions.core.State;
+import io.stateversions.core.WriterId;
+import java.util.List;
+import java.util.NavigableMap;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Every operation of the public API (api.md), in domain types: what the REST and gRPC adapters delegate to. The
+ * adapters parse and render; everything else, including validation beyond syntax, happens behind this interface.
+ *
+ * <p>Every method reports failures through the returned stage, as an {@link ApiException} (codes of
+ * {@link ErrorCode}); any other exception is a bug and is reported as {@code internal}. Mutations return the
+ * version of the shard after the call ({@code seqno}); for a no-op, the version it was linearized at.
+ */
+public interface ShardApi {
+
+    /** The default and largest {@code limit} of list operations. */
+    int DEFAULT_LIMIT = 1000;
+
+    // ----------------------------------------------------------------------------------------------- shards
+
+    /** {@code created}: this call initialized the shard. */
+    record Opened(boolean created, State state) {}
+
+    CompletionStage<Opened> openShard(ShardId shard, Codecs codecs);
+
+    record ShardPage(List<ShardId> shards, Optional<ShardId> next) {}
+
+    CompletionStage<ShardPage> listShards(Optional<ShardId> after, int limit);
+
+    /** The current state (linearizable: it reflects every commit that finished before the call). */
+    CompletionStage<State> getState(ShardId shard);
+
+    record VersionInfo(SeqNo seqno, long walltimeMs, int diffBytes) {}
+
+    record Versions(SeqNo earliest, SeqNo current, List<VersionInfo> versions, Optional<SeqNo> next) {}
+
+    /** Live versions from {@code from} (default: the earliest live one). */
+    CompletionStage<Versions> listVersions(ShardId shard, Optional<SeqNo> from, int limit);
+
+    /** The state as it was at a live version: {@code version_not_found} above, {@code version_truncated} below. */
+    CompletionStage<State> getVersion(ShardId shard, SeqNo seqno);
+
+    /** One change of a decoded diff; {@code key}, {@code old} and {@code neu} are JSON (null when absent). */
+    record Change(String field, String op, JsonNode key, JsonNode old, JsonNode neu) {}
+
+    record DiffView(SeqNo seqnoFrom, SeqNo seqnoTo, long walltimeMs, PartialRollupKey latestRollupKey,
+            List<Change> changes) {}
+
+    record Diffs(List<DiffView> diffs, Optional<SeqNo> next) {}
+
+    /** Decoded live diffs from {@code from} (default: the earliest live one). */
+    CompletionStage<Diffs> listDiffs(ShardId shard, Optional<SeqNo> from, int limit);
+
+    CompletionStage<NavigableMap<SeqNo, HollowRollup>> listRollups(ShardId shard);
+
+    // --------------------------------------------------------------------------------------- leased readers
+
+    record LeasedReaderRegistered(SeqNo seqno, LeasedReaderId readerId, Frontier since, Frontier upper,
+            long leaseDurationMs) {}
+
+    /** Registers a leased reader ({@code readerId} empty: a new one); {@code leaseDurationMs} empty: the default. */
+    CompletionStage<LeasedReaderRegistered> registerLeasedReader(ShardId shard, Optional<LeasedReaderId> readerId,
+            String purpose, OptionalLong leaseDurationMs);
+
+    CompletionStage<SeqNo> heartbeatLeasedReader(ShardId shard, LeasedReaderId reader);
+
+    record SinceDowngraded(SeqNo seqno, Frontier since) {}
+
+    CompletionStage<SinceDowngraded> downgradeSince(ShardId shard, LeasedReaderId reader, Frontier since);
+
+    CompletionStage<SeqNo> expireLeasedReader(ShardId shard, LeasedReaderId reader);
+
+    // ------------------------------------------------------------------------------------- critical readers
+
+    record CriticalReaderRegistered(SeqNo seqno, CriticalReaderId readerId, Frontier since, long opaque,
+            String opaqueCodec) {}
+
+    CompletionStage<CriticalReaderRegistered> registerCriticalReader(ShardId shard, CriticalReaderId reader,
+            String purpose, String opaqueCodec, long initialOpaque);
+
+    record CriticalDowngraded(SeqNo seqno, Frontier since, long opaque) {}
+
+    /** {@code opaque_mismatch} carries {@code currentOpaque} and {@code since} (and the version still commits). */
+    CompletionStage<CriticalDowngraded> compareAndDowngradeSince(ShardId shard, CriticalReaderId reader,
+            long expectedOpaque, long newOpaque, Frontier since);
+
+    CompletionStage<SeqNo> expireCriticalReader(ShardId shard, CriticalReaderId reader);
+
+    // -------------------------------------------------------------------------------------- writers, appends
+
+    record WriterRegistered(SeqNo seqno, WriterId writerId, Frontier upper, long leaseDurationMs) {}
+
+    CompletionStage<WriterRegistered> registerWriter(ShardId shard, WriterId writer, String purpose,
+            OptionalLong leaseDurationMs);
+
+    CompletionStage<SeqNo> heartbeatWriter(ShardId shard, WriterId writer);
+
+    CompletionStage<SeqNo> expireWriter(ShardId shard, WriterId writer);
+
+    record Appended(SeqNo seqno, Frontier upper, boolean alreadyCommitted, List<FueledMergeReq> mergeRequests) {}
+
+    /**
+     * compare_and_append (spec §17) of {@code batch}, whose description holds lower, upper and since. Errors:
+     * {@code upper_mismatch} ({@code currentUpper}, {@code writerUpper}), {@code invalid_bounds},
+     * {@code invalid_empty_time_interval}, {@code inline_backpressure}, {@code invalid_request}.
+     */
+    CompletionStage<Appended> compareAndAppend(ShardId shard, WriterId writer, IdempotencyToken token,
+            HollowBatch batch);
+
+    record Snapshot(SeqNo seqno, long asOf, Frontier since, Frontier upper, List<HollowBatch> batches) {}
+
+    CompletionStage<Snapshot> snapshot(ShardId shard, long asOf);
+
+    // -------------------------------------------------------------------------- compaction, schemas, lifecycle
+
+    CompletionStage<List<FueledMergeReq>> listMergeRequests(ShardId shard);
+
+    record MergeApplied(SeqNo seqno, ApplyMergeResult result) {}
+
+    /** {@code id} must be the id of the output's description ({@link FueledMergeReq#id()}). */
+    CompletionStage<MergeApplied> applyMergeRes(ShardId shard, String id, FueledMergeRes res);
+
+    record SchemaRegistered(SeqNo seqno, SchemaId schemaId) {}
+
+    CompletionStage<SchemaRegistered> registerSchema(ShardId shard, Bytes keySchema, Bytes valSchema);
+
+    /** Finalizes the shard into a tombstone; returns its state (the adapters render the summary). */
+    CompletionStage<State> finalizeShard(ShardId shard);
+
+    record RollupWritten(SeqNo seqno, Optional<PartialRollupKey> rollupKey) {}
+
+    CompletionStage<RollupWritten> writeRollup(ShardId shard);
+
+    record GcRun(SeqNo seqno, SeqNo truncatedBelow, long rollupsDeleted, long partsDeleted) {}
+
+    CompletionStage<GcRun> runGc(ShardId shard);
+}
