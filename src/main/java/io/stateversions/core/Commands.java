@@ -38,12 +38,13 @@ public final class Commands {
     }
 
     /**
-     * Removes rollups from state (the last step of GC), clearing the active-GC marker. Breaks on an empty list.
+     * Removes rollups from state (the last step of GC), clearing the active-GC marker. Breaks on an empty list, and
+     * on a tombstone, where it may not commit ({@link Command#allowedOnTombstone}; persist breaks there too).
      * Returns the seqnos removed; a rollup already gone, or replaced by another key, is left alone.
      */
     public static Transition.Work<List<SeqNo>> removeRollups(List<Map.Entry<SeqNo, PartialRollupKey>> remove) {
         return (newSeqno, c) -> {
-            if (remove.isEmpty()) {
+            if (remove.isEmpty() || c.isTombstone()) {
                 return WorkResult.stop(List.of());
             }
             c.activeGc(Optional.empty());

@@ -147,6 +147,22 @@ class CommandsTest {
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("no rollup");
     }
 
+    /**
+     * GC is always assigned on a tombstone, and removing rollups is its last step; on a tombstone that step writes
+     * nothing (persist breaks too), since nothing but maintenance may commit there.
+     */
+    @Test
+    void removeRollupsOnATombstoneBreaks() {
+        HollowRollup r1 = initial().latestRollup().getValue();
+        State tombstone = with(StateTest.tombstone(10), c -> {
+            c.mutableRollups().put(SeqNo.of(1), r1);
+            c.mutableRollups().put(SeqNo.of(9), rollup(9));
+        });
+
+        assertThat(broke(run(tombstone, Command.REMOVE_ROLLUPS,
+                Commands.removeRollups(List.of(Map.entry(SeqNo.of(1), r1.key()))), 0))).isEmpty();
+    }
+
     // ---------------------------------------------------------------------------------------- readers
 
     @Test
