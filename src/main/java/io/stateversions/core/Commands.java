@@ -414,8 +414,9 @@ public final class Commands {
      * Finalizes a shard whose since and upper are both {@code {}} into a tombstone, in one transition: every
      * reader and writer is removed, and the batches are replaced by a single empty batch {@code [{0}, {})} at since
      * {@code {}} (a single empty batch already there is kept). Persist shrinks the trace one batch per transition
-     * to bound the diff; this trace holds few batches, so one step is enough, and finalizing is then one version.
-     * The parts of the removed batches become garbage ({@link StateDiff#partDeletes}). Breaks with
+     * to bound each diff; here finalizing is one version, whose diff deletes each batch once, so it is no larger
+     * than the batches already in state. The parts of the removed batches become garbage
+     * ({@link StateDiff#partDeletes}). Breaks with
      * {@link BecomeTombstoneResult.NotFinalizable} unless since and upper are {@code {}}, and with
      * {@link BecomeTombstoneResult.AlreadyTombstone} on a finalized tombstone ({@link State#isFinalized}); a
      * tombstone that still holds several or non-empty batches is shrunk and commits.
