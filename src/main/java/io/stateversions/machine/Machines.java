@@ -35,6 +35,11 @@ public final class Machines {
         return stateVersions;
     }
 
+    /** This process's host name, recorded in the states it writes. */
+    public String hostname() {
+        return hostname;
+    }
+
     /** The number of shards with a machine here. */
     public int size() {
         return machines.size();

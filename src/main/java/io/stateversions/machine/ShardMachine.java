@@ -61,8 +61,9 @@ public final class ShardMachine {
      * @param seqno            the version after the command, or the version it was linearized at if it broke
      * @param committed        its work continued and the batch holding it committed
      * @param sawIndeterminate a CaS of its batch failed indeterminately before this outcome
+     * @param state            the state after its batch (at {@code seqno})
      */
-    public record Applied<R>(SeqNo seqno, R value, boolean committed, boolean sawIndeterminate) {}
+    public record Applied<R>(SeqNo seqno, R value, boolean committed, boolean sawIndeterminate, State state) {}
 
     /** Told of every commit, after the cache holds it (for maintenance and metrics). */
     @FunctionalInterface
@@ -322,15 +323,16 @@ public final class ShardMachine {
             }
             WorkResult<R> result = (WorkResult<R>) outcome;
             if (result instanceof WorkResult.Continue<R>) {
-                future.complete(new Applied<>(commit.state().seqno(), result.value(), true, sawIndeterminate));
+                future.complete(new Applied<>(commit.state().seqno(), result.value(), true, sawIndeterminate,
+                        commit.state()));
             } else {
-                future.complete(new Applied<>(prev.seqno(), result.value(), false, sawIndeterminate));
+                future.complete(new Applied<>(prev.seqno(), result.value(), false, sawIndeterminate, prev));
             }
         }
 
         @SuppressWarnings("unchecked")
         void completeRead(State current) {
-            future.complete((Applied<R>) new Applied<>(current.seqno(), current, false, false));
+            future.complete((Applied<R>) new Applied<>(current.seqno(), current, false, false, current));
         }
     }
 }
