@@ -103,7 +103,7 @@ abstract class ShardServiceTest {
                 System::currentTimeMillis, hostname);
         Machines machines = new Machines(sv, config(256), System::currentTimeMillis, hostname,
                 ShardMachine.CommitListener.NONE);
-        return new ShardService(machines, consensus, config(256));
+        return new ShardService(machines, new GarbageCollector(sv, 4), consensus, config(256));
     }
 
     static <T> T join(CompletionStage<T> stage) {
@@ -367,5 +367,60 @@ abstract class ShardServiceTest {
                 batch(0, 1, w)))).isEqualTo(ErrorCode.UPPER_MISMATCH);
         assertThat(join(service.expireWriter(shard, w))).isEqualTo(seqno);
         assertThat(join(service.getState(shard)).seqno()).isEqualTo(seqno);
+    }
+
+    @Test
+    void gc_deletes_the_blobs_of_compacted_batches_truncates_to_the_latest_rollup_and_keeps_what_readers_hold() {
+        ShardService service = replica(consensus(), "replica-a");
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        WriterId writer = WriterId.random();
+        List<HollowBatch> appended = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            HollowBatch b = batch(i, i + 1, writer);
+            for (BatchPart part : b.parts()) {
+                join(blob().set(((BatchPart.Hollow) part).key().complete(shard), new byte[] {1}));
+            }
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), b));
+            appended.add(b);
+        }
+        // A reader registered now holds this version, whose batches the merge below replaces: GC must keep it readable.
+        ShardApi.LeasedReaderRegistered reader = join(service.registerLeasedReader(shard, Optional.empty(), "hold",
+                OptionalLong.empty()));
+        List<io.stateversions.core.FueledMergeReq> reqs = join(service.listMergeRequests(shard));
+        assertThat(reqs).hasSize(1);
+        HollowBatch output = batch(0, 2, writer).withDesc(reqs.get(0).desc());
+        join(blob().set(((BatchPart.Hollow) output.parts().get(0)).key().complete(shard), new byte[] {2}));
+        assertThat(join(service.applyMergeRes(shard, reqs.get(0).id(),
+                new io.stateversions.core.FueledMergeRes(output, reqs.get(0).inputs()))).result())
+                .isEqualTo(io.stateversions.core.ApplyMergeResult.APPLIED_EXACT);
+
+        ShardApi.RollupWritten r1 = join(service.writeRollup(shard));
+        assertThat(r1.rollupKey()).isPresent();
+        ShardApi.GcRun held = join(service.runGc(shard));
+        assertThat(held.truncatedBelow().value()).isLessThanOrEqualTo(reader.seqno().value());
+        assertThat(held.partsDeleted()).isZero();
+        assertThat(join(service.getVersion(shard, reader.seqno())).seqno()).isEqualTo(reader.seqno());
+
+        // Once the reader is gone, GC truncates up to the latest rollup and deletes the compacted inputs.
+        join(service.expireLeasedReader(shard, reader.readerId()));
+        ShardApi.RollupWritten r2 = join(service.writeRollup(shard));
+        SeqNo rollupSeqno = r2.rollupKey().orElseThrow().seqno();
+        ShardApi.GcRun gc = join(service.runGc(shard));
+        assertThat(gc.truncatedBelow()).isEqualTo(rollupSeqno);
+        assertThat(gc.partsDeleted()).isEqualTo(2);
+        for (HollowBatch b : appended) {
+            String key = ((BatchPart.Hollow) b.parts().get(0)).key().complete(shard);
+            assertThat(join(blob().get(key))).as(key).isEmpty();
+        }
+        assertThat(join(blob().get(((BatchPart.Hollow) output.parts().get(0)).key().complete(shard)))).isPresent();
+        assertThat(codeOf(service.getVersion(shard, reader.seqno()))).isEqualTo(ErrorCode.VERSION_TRUNCATED);
+        State state = join(service.getState(shard));
+        assertThat(state.collections().rollups().firstKey()).isEqualTo(rollupSeqno);
+        assertThat(join(blob().get(r2.rollupKey().get().complete(shard)))).isPresent();
+        // A second GC has nothing left to do.
+        ShardApi.GcRun again = join(service.runGc(shard));
+        assertThat(again.partsDeleted()).isZero();
+        assertThat(again.truncatedBelow()).isEqualTo(rollupSeqno);
     }
 }
