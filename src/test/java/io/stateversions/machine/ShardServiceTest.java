@@ -68,6 +68,10 @@ abstract class ShardServiceTest {
     }
 
     static MachineConfig config(int maxBatch) {
+        return config(maxBatch, 10_000, Duration.ofSeconds(60));
+    }
+
+    static MachineConfig config(int maxBatch, int maxQueued, Duration requestTimeout) {
         return new MachineConfig() {
             @Override
             public int maxBatchSize() {
@@ -76,7 +80,7 @@ abstract class ShardServiceTest {
 
             @Override
             public int maxQueuedCommands() {
-                return 10_000;
+                return maxQueued;
             }
 
             @Override
@@ -91,19 +95,23 @@ abstract class ShardServiceTest {
 
             @Override
             public Duration requestTimeout() {
-                return Duration.ofSeconds(60);
+                return requestTimeout;
             }
         };
     }
 
     /** One replica: its own state layer, machines (caches) and service, over the given storage. */
     ShardService replica(Consensus consensus, String hostname) {
+        return replica(consensus, hostname, config(256));
+    }
+
+    ShardService replica(Consensus consensus, String hostname, MachineConfig config) {
         Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
         StateVersions sv = new StateVersions(CFG, consensus, blob(), retries, StateVersionsMetrics.NONE,
                 System::currentTimeMillis, hostname);
-        Machines machines = new Machines(sv, config(256), System::currentTimeMillis, hostname,
+        Machines machines = new Machines(sv, config, System::currentTimeMillis, hostname,
                 ShardMachine.CommitListener.NONE);
-        return new ShardService(machines, new GarbageCollector(sv, 4), consensus, config(256));
+        return new ShardService(machines, new GarbageCollector(sv, 4), consensus, config);
     }
 
     static <T> T join(CompletionStage<T> stage) {
@@ -422,5 +430,52 @@ abstract class ShardServiceTest {
         ShardApi.GcRun again = join(service.runGc(shard));
         assertThat(again.partsDeleted()).isZero();
         assertThat(again.truncatedBelow()).isEqualTo(rollupSeqno);
+    }
+
+    @Test
+    void a_shard_with_a_full_queue_refuses_more_commands_at_once_and_serves_the_queued_ones() {
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        ShardService service = replica(faulty, "replica-a", config(256, 3, Duration.ofSeconds(60)));
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        WriterId writer = WriterId.random();
+        join(service.registerWriter(shard, writer, "w", OptionalLong.empty()));
+
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        faulty.beforeNextCas(shard.toString(), () -> gate, () -> {});
+        var inFlight = service.heartbeatWriter(shard, writer).toCompletableFuture();
+        List<CompletableFuture<SeqNo>> queued = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            queued.add(service.heartbeatWriter(shard, writer).toCompletableFuture());
+        }
+        var refused = service.heartbeatWriter(shard, writer).toCompletableFuture();
+        assertThat(codeOf(refused)).isEqualTo(ErrorCode.STORAGE_UNAVAILABLE);
+        gate.complete(null);
+
+        SeqNo first = join(inFlight);
+        for (CompletableFuture<SeqNo> q : queued) {
+            assertThat(join(q)).isEqualTo(first.next());
+        }
+    }
+
+    @Test
+    void a_call_not_done_within_the_request_timeout_is_outcome_unknown_for_mutations_and_unavailable_for_reads() {
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        ShardService service = replica(faulty, "replica-a", config(256, 100, Duration.ofMillis(200)));
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        WriterId writer = WriterId.random();
+
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        faulty.beforeNextCas(shard.toString(), () -> gate, () -> {});
+        var mutation = service.registerWriter(shard, writer, "w", OptionalLong.empty());
+        var read = service.getState(shard);
+        assertThat(codeOf(mutation)).isEqualTo(ErrorCode.OUTCOME_UNKNOWN);
+        assertThat(codeOf(read)).isEqualTo(ErrorCode.STORAGE_UNAVAILABLE);
+        gate.complete(null);
+
+        // The held commit did land afterwards: exactly what outcome_unknown warned about.
+        State state = join(service.getState(shard));
+        assertThat(state.collections().writers()).containsKey(writer);
     }
 }
