@@ -114,6 +114,25 @@ abstract class ShardServiceTest {
         return new ShardService(machines, new GarbageCollector(sv, 4), consensus, config);
     }
 
+    /** A replica over a {@link FaultyConsensus}, with one freshly opened shard. */
+    record Faulty(FaultyConsensus consensus, ShardService service, ShardId shard) {
+
+        /** Holds the next CaS of the shard until the returned gate completes, so that commands queue behind it. */
+        CompletableFuture<Void> holdNextCas() {
+            CompletableFuture<Void> gate = new CompletableFuture<>();
+            consensus.beforeNextCas(shard.toString(), () -> gate, () -> {});
+            return gate;
+        }
+    }
+
+    Faulty faulty(MachineConfig config) {
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        ShardService service = replica(faulty, "replica-a", config);
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        return new Faulty(faulty, service, shard);
+    }
+
     static <T> T join(CompletionStage<T> stage) {
         try {
             return stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -150,10 +169,10 @@ abstract class ShardServiceTest {
 
     @Test
     void concurrent_heartbeats_and_downgrades_share_versions_and_each_caller_gets_its_own_result() {
-        FaultyConsensus faulty = new FaultyConsensus(consensus());
-        ShardService service = replica(faulty, "replica-a");
-        ShardId shard = ShardId.random();
-        join(service.openShard(shard, CODECS));
+        Faulty f = faulty(config(256));
+        FaultyConsensus faulty = f.consensus();
+        ShardService service = f.service();
+        ShardId shard = f.shard();
         int readers = 32;
         List<LeasedReaderId> ids = new ArrayList<>();
         for (int i = 0; i < readers; i++) {
@@ -162,8 +181,7 @@ abstract class ShardServiceTest {
         long before = versions(shard);
 
         // Hold the next CaS until every other command is queued behind it, so the rest form one batch.
-        CompletableFuture<Void> gate = new CompletableFuture<>();
-        faulty.beforeNextCas(shard.toString(), () -> gate, () -> {});
+        CompletableFuture<Void> gate = f.holdNextCas();
         List<CompletableFuture<?>> calls = new ArrayList<>();
         List<CompletableFuture<ShardApi.SinceDowngraded>> downgrades = new ArrayList<>();
         for (int i = 0; i < readers; i++) {
@@ -271,10 +289,10 @@ abstract class ShardServiceTest {
 
     @Test
     void an_append_whose_cas_reply_is_lost_is_retried_by_token_and_lands_once() {
-        FaultyConsensus faulty = new FaultyConsensus(consensus());
-        ShardService service = replica(faulty, "replica-a");
-        ShardId shard = ShardId.random();
-        join(service.openShard(shard, CODECS));
+        Faulty f = faulty(config(256));
+        FaultyConsensus faulty = f.consensus();
+        ShardService service = f.service();
+        ShardId shard = f.shard();
         WriterId writer = WriterId.random();
         faulty.loseReplyOfNextCas(shard.toString(), () -> {});
 
@@ -312,14 +330,13 @@ abstract class ShardServiceTest {
 
     @Test
     void errors_of_one_command_in_a_batch_do_not_fail_its_neighbours() {
-        FaultyConsensus faulty = new FaultyConsensus(consensus());
-        ShardService service = replica(faulty, "replica-a");
-        ShardId shard = ShardId.random();
-        join(service.openShard(shard, CODECS));
+        Faulty f = faulty(config(256));
+        FaultyConsensus faulty = f.consensus();
+        ShardService service = f.service();
+        ShardId shard = f.shard();
         WriterId writer = WriterId.random();
 
-        CompletableFuture<Void> gate = new CompletableFuture<>();
-        faulty.beforeNextCas(shard.toString(), () -> gate, () -> {});
+        CompletableFuture<Void> gate = f.holdNextCas();
         var first = service.registerWriter(shard, writer, "w", OptionalLong.empty()).toCompletableFuture();
         var good = service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(0, 4, writer))
                 .toCompletableFuture();
@@ -434,15 +451,14 @@ abstract class ShardServiceTest {
 
     @Test
     void a_shard_with_a_full_queue_refuses_more_commands_at_once_and_serves_the_queued_ones() {
-        FaultyConsensus faulty = new FaultyConsensus(consensus());
-        ShardService service = replica(faulty, "replica-a", config(256, 3, Duration.ofSeconds(60)));
-        ShardId shard = ShardId.random();
-        join(service.openShard(shard, CODECS));
+        Faulty f = faulty(config(256, 3, Duration.ofSeconds(60)));
+        FaultyConsensus faulty = f.consensus();
+        ShardService service = f.service();
+        ShardId shard = f.shard();
         WriterId writer = WriterId.random();
         join(service.registerWriter(shard, writer, "w", OptionalLong.empty()));
 
-        CompletableFuture<Void> gate = new CompletableFuture<>();
-        faulty.beforeNextCas(shard.toString(), () -> gate, () -> {});
+        CompletableFuture<Void> gate = f.holdNextCas();
         var inFlight = service.heartbeatWriter(shard, writer).toCompletableFuture();
         List<CompletableFuture<SeqNo>> queued = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
@@ -460,14 +476,13 @@ abstract class ShardServiceTest {
 
     @Test
     void a_call_not_done_within_the_request_timeout_is_outcome_unknown_for_mutations_and_unavailable_for_reads() {
-        FaultyConsensus faulty = new FaultyConsensus(consensus());
-        ShardService service = replica(faulty, "replica-a", config(256, 100, Duration.ofMillis(200)));
-        ShardId shard = ShardId.random();
-        join(service.openShard(shard, CODECS));
+        Faulty f = faulty(config(256, 100, Duration.ofMillis(200)));
+        FaultyConsensus faulty = f.consensus();
+        ShardService service = f.service();
+        ShardId shard = f.shard();
         WriterId writer = WriterId.random();
 
-        CompletableFuture<Void> gate = new CompletableFuture<>();
-        faulty.beforeNextCas(shard.toString(), () -> gate, () -> {});
+        CompletableFuture<Void> gate = f.holdNextCas();
         var mutation = service.registerWriter(shard, writer, "w", OptionalLong.empty());
         var read = service.getState(shard);
         assertThat(codeOf(mutation)).isEqualTo(ErrorCode.OUTCOME_UNKNOWN);
