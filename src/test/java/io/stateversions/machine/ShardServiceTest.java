@@ -170,7 +170,6 @@ abstract class ShardServiceTest {
     @Test
     void concurrent_heartbeats_and_downgrades_share_versions_and_each_caller_gets_its_own_result() {
         Faulty f = faulty(config(256));
-        FaultyConsensus faulty = f.consensus();
         ShardService service = f.service();
         ShardId shard = f.shard();
         int readers = 32;
@@ -290,16 +289,15 @@ abstract class ShardServiceTest {
     @Test
     void an_append_whose_cas_reply_is_lost_is_retried_by_token_and_lands_once() {
         Faulty f = faulty(config(256));
-        FaultyConsensus faulty = f.consensus();
         ShardService service = f.service();
         ShardId shard = f.shard();
         WriterId writer = WriterId.random();
-        faulty.loseReplyOfNextCas(shard.toString(), () -> {});
+        f.consensus().loseReplyOfNextCas(shard.toString(), () -> {});
 
         ShardApi.Appended appended = join(service.compareAndAppend(shard, writer, IdempotencyToken.random(),
                 batch(0, 3, writer)));
 
-        assertThat(faulty.disarm()).isFalse();
+        assertThat(f.consensus().disarm()).isFalse();
         assertThat(appended.alreadyCommitted()).isFalse();
         assertThat(appended.upper()).isEqualTo(Frontier.of(3));
         assertThat(join(service.getState(shard)).collections().trace().batches()).hasSize(1);
@@ -331,7 +329,6 @@ abstract class ShardServiceTest {
     @Test
     void errors_of_one_command_in_a_batch_do_not_fail_its_neighbours() {
         Faulty f = faulty(config(256));
-        FaultyConsensus faulty = f.consensus();
         ShardService service = f.service();
         ShardId shard = f.shard();
         WriterId writer = WriterId.random();
@@ -452,7 +449,6 @@ abstract class ShardServiceTest {
     @Test
     void a_shard_with_a_full_queue_refuses_more_commands_at_once_and_serves_the_queued_ones() {
         Faulty f = faulty(config(256, 3, Duration.ofSeconds(60)));
-        FaultyConsensus faulty = f.consensus();
         ShardService service = f.service();
         ShardId shard = f.shard();
         WriterId writer = WriterId.random();
@@ -477,7 +473,6 @@ abstract class ShardServiceTest {
     @Test
     void a_call_not_done_within_the_request_timeout_is_outcome_unknown_for_mutations_and_unavailable_for_reads() {
         Faulty f = faulty(config(256, 100, Duration.ofMillis(200)));
-        FaultyConsensus faulty = f.consensus();
         ShardService service = f.service();
         ShardId shard = f.shard();
         WriterId writer = WriterId.random();
