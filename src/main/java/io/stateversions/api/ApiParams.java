@@ -121,14 +121,6 @@ public final class ApiParams {
         return value;
     }
 
-    /** The longest name: codec names, {@code opaqueCodec}, {@code purpose}. */
-    public static final int MAX_NAME_CHARS = 256;
-
-    /** A name (a codec name, {@code opaqueCodec}, {@code purpose}): non-empty, at most {@link #MAX_NAME_CHARS}. */
-    public static String name(String field, String value) {
-        return text(field, value, MAX_NAME_CHARS, false);
-    }
-
     /** A count or size ({@code len}, {@code encodedSizeBytes}): in {@code [0, 2^63-1]}. */
     public static long count(String field, long value) {
         if (value < 0) {

@@ -41,7 +41,6 @@ import io.stateversions.core.State;
 import io.stateversions.core.StateCollections;
 import io.stateversions.core.WriterId;
 import io.stateversions.core.WriterState;
-import java.util.Iterator;
 import java.util.Map;
 
 /** Domain values to response messages: the JSON shapes of api.md, field for field. */
@@ -219,13 +218,14 @@ final class GrpcResponses {
                 .setLatestRollupKey(diff.latestRollupKey().toString());
         for (ShardApi.Change change : diff.changes()) {
             Change.Builder c = Change.newBuilder().setField(change.field()).setOp(changeOp(change.op()));
-            if (change.key() != null) {
+            // JSON null (or Java null) is "none" here: an insert has no old value, a plain field no key.
+            if (change.key() != null && !change.key().isNull()) {
                 c.setKey(value(change.key()));
             }
-            if (change.old() != null) {
+            if (change.old() != null && !change.old().isNull()) {
                 c.setOld(value(change.old()));
             }
-            if (change.neu() != null) {
+            if (change.neu() != null && !change.neu().isNull()) {
                 c.setNew(value(change.neu()));
             }
             proto.addChanges(c);
@@ -270,8 +270,7 @@ final class GrpcResponses {
         }
         if (node.isObject()) {
             Struct.Builder struct = Struct.newBuilder();
-            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> field = it.next();
+            for (Map.Entry<String, JsonNode> field : node.properties()) {
                 struct.putFields(field.getKey(), value(field.getValue()));
             }
             return Value.newBuilder().setStructValue(struct).build();

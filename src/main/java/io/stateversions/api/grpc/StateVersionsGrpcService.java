@@ -78,8 +78,10 @@ import java.util.function.Supplier;
 /**
  * The gRPC API ({@code proto/stateversions/v1/state_versions.proto}): parses each request
  * ({@link GrpcRequests}, {@link ApiParams}), delegates to {@link ShardApi} and renders the result
- * ({@link GrpcResponses}); failures, including parse failures, go through {@link GrpcErrors}. Nothing here
- * blocks: every call returns the {@link ShardApi} stage as a {@link Uni}, so the event loop serves it.
+ * ({@link GrpcResponses}); failures, including parse failures, go through {@link GrpcErrors}. Strings that are not
+ * identifiers (codec names, purposes, the merge id) are passed as they are: {@link ShardApi} checks them, for both
+ * adapters. Nothing here blocks: every call returns the {@link ShardApi} stage as a {@link Uni}, so the event loop
+ * serves it.
  */
 @GrpcService
 public class StateVersionsGrpcService implements StateVersions {
@@ -105,11 +107,8 @@ public class StateVersionsGrpcService implements StateVersions {
 
     @Override
     public Uni<OpenShardResponse> openShard(OpenShardRequest request) {
-        return call(() -> api.openShard(shard(request.getShardId()), new Codecs(
-                        ApiParams.name("keyCodec", request.getKeyCodec()),
-                        ApiParams.name("valCodec", request.getValCodec()),
-                        ApiParams.name("tsCodec", request.getTsCodec()),
-                        ApiParams.name("diffCodec", request.getDiffCodec()))),
+        return call(() -> api.openShard(shard(request.getShardId()), new Codecs(request.getKeyCodec(),
+                        request.getValCodec(), request.getTsCodec(), request.getDiffCodec())),
                 opened -> OpenShardResponse.newBuilder()
                         .setCreated(opened.created())
                         .setShard(GrpcResponses.summary(opened.state()))
@@ -191,7 +190,7 @@ public class StateVersionsGrpcService implements StateVersions {
         return call(() -> api.registerLeasedReader(shard(request.getShardId()),
                         request.hasReaderId() ? Optional.of(ApiParams.leasedReaderId(request.getReaderId()))
                                 : Optional.empty(),
-                        ApiParams.name("purpose", request.getPurpose()),
+                        request.getPurpose(),
                         GrpcRequests.leaseDurationMs(request.hasLeaseDurationMs(), request.getLeaseDurationMs())),
                 registered -> RegisterLeasedReaderResponse.newBuilder()
                         .setSeqno(registered.seqno().value())
@@ -233,8 +232,8 @@ public class StateVersionsGrpcService implements StateVersions {
     public Uni<RegisterCriticalReaderResponse> registerCriticalReader(RegisterCriticalReaderRequest request) {
         return call(() -> api.registerCriticalReader(shard(request.getShardId()),
                         ApiParams.criticalReaderId(request.getReaderId()),
-                        ApiParams.name("purpose", request.getPurpose()),
-                        ApiParams.name("opaqueCodec", request.getOpaqueCodec()),
+                        request.getPurpose(),
+                        request.getOpaqueCodec(),
                         request.hasInitialOpaque() ? request.getInitialOpaque() : 0L),
                 registered -> RegisterCriticalReaderResponse.newBuilder()
                         .setSeqno(registered.seqno().value())
@@ -270,7 +269,7 @@ public class StateVersionsGrpcService implements StateVersions {
     @Override
     public Uni<RegisterWriterResponse> registerWriter(RegisterWriterRequest request) {
         return call(() -> api.registerWriter(shard(request.getShardId()), ApiParams.writerId(request.getWriterId()),
-                        ApiParams.name("purpose", request.getPurpose()),
+                        request.getPurpose(),
                         GrpcRequests.leaseDurationMs(request.hasLeaseDurationMs(), request.getLeaseDurationMs())),
                 registered -> RegisterWriterResponse.newBuilder()
                         .setSeqno(registered.seqno().value())
@@ -347,11 +346,10 @@ public class StateVersionsGrpcService implements StateVersions {
     public Uni<ApplyMergeResResponse> applyMergeRes(ApplyMergeResRequest request) {
         return call(() -> {
             ShardId shard = shard(request.getShardId());
-            String id = ApiParams.text("id", request.getId(), ApiParams.MAX_NAME_CHARS, false);
             FueledMergeRes res = new FueledMergeRes(
                     GrpcRequests.batch("output", request.hasOutput(), request.getOutput()),
                     GrpcRequests.batches("inputs", request.getInputsList()));
-            return api.applyMergeRes(shard, id, res);
+            return api.applyMergeRes(shard, request.getId(), res);
         }, applied -> ApplyMergeResResponse.newBuilder()
                 .setSeqno(applied.seqno().value())
                 .setResult(GrpcResponses.applyMergeResult(applied.result()))

@@ -82,7 +82,8 @@ class GrpcLifecycleTest extends GrpcTestSupport {
         Batch output = Batch.newBuilder().setLower(frontier(0)).setUpper(frontier(7)).setSince(frontier(0))
                 .setLen(1).addParts(blobPart(writer, 10)).build();
         ApplyMergeResResponse result = client.applyMergeRes(ApplyMergeResRequest.newBuilder()
-                .setShardId(shard.toString()).setId("0-7").addInputs(before.getBatches(0)).setOutput(output).build());
+                .setShardId(shard.toString()).setId("0-7").addAllInputs(before.getBatchesList()).setOutput(output)
+                .build());
         assertThat(result.getResult()).isEqualTo(ApplyMergeResult.APPLY_MERGE_RESULT_NOT_APPLIED_NO_MATCH);
         assertThat(state(shard).getBatchesList()).isEqualTo(before.getBatchesList());
     }
@@ -112,6 +113,22 @@ class GrpcLifecycleTest extends GrpcTestSupport {
                 Status.Code.NOT_FOUND, "shard_not_found");
         assertError(() -> client.listMergeRequests(ListMergeRequestsRequest.newBuilder()
                 .setShardId(ShardId.random().toString()).build()), Status.Code.NOT_FOUND, "shard_not_found");
+    }
+
+    /** A merge compacts two or more batches; fewer is a malformed request (api.md), not an internal error. */
+    @Test
+    void aMergeOfFewerThanTwoBatchesIsInvalidRequest() {
+        ShardId shard = openShard();
+        WriterId writer = WriterId.random();
+        appendOk(shard, writer, 0, 5);
+        ShardState before = state(shard);
+        Batch output = before.getBatches(0).toBuilder().setParts(0, blobPart(writer, 10)).build();
+        ApplyMergeResRequest one = ApplyMergeResRequest.newBuilder().setShardId(shard.toString()).setId("0-5")
+                .addInputs(before.getBatches(0)).setOutput(output).build();
+
+        assertInvalidArgument(() -> client.applyMergeRes(one), "invalid_request");
+        assertInvalidArgument(() -> client.applyMergeRes(one.toBuilder().clearInputs().build()), "invalid_request");
+        assertThat(state(shard)).isEqualTo(before);
     }
 
     @Test
@@ -199,23 +216,33 @@ class GrpcLifecycleTest extends GrpcTestSupport {
     }
 
     @Test
-    void maintenanceOnDemand() {
+    void writeRollupOnDemand() {
         ShardId shard = openShard();
         appendOk(shard, WriterId.random(), 0, 5);
         var rollup = client.writeRollup(WriteRollupRequest.newBuilder().setShardId(shard.toString()).build());
-        assertThat(rollup.getSeqno()).isGreaterThanOrEqualTo(2);
-        RunGcResponse gc = client.runGc(RunGcRequest.newBuilder().setShardId(shard.toString()).build());
-        assertThat(gc.getSeqno()).isGreaterThanOrEqualTo(rollup.getSeqno());
-        assertThat(gc.getTruncatedBelow()).isLessThanOrEqualTo(gc.getSeqno());
-        assertThat(state(shard).getEarliestSeqno()).isEqualTo(Math.max(1, gc.getTruncatedBelow()));
+        assertThat(rollup.getRollupKey()).startsWith("v2/r");
+        assertThat(rollup.getSeqno()).isEqualTo(3);
+        assertThat(state(shard).getRollupsList()).extracting(r -> r.getKey()).contains(rollup.getRollupKey());
 
         assertError(() -> client.writeRollup(WriteRollupRequest.newBuilder().setShardId(ShardId.random().toString())
                 .build()), Status.Code.NOT_FOUND, "shard_not_found");
-        assertError(() -> client.runGc(RunGcRequest.newBuilder().setShardId(ShardId.random().toString()).build()),
-                Status.Code.NOT_FOUND, "shard_not_found");
-        assertInvalidArgument(() -> client.runGc(RunGcRequest.newBuilder().setShardId("").build()), "invalid_id");
         assertInvalidArgument(() -> client.writeRollup(WriteRollupRequest.newBuilder().setShardId("x").build()),
                 "invalid_id");
+    }
+
+    @Test
+    void runGcOnDemand() {
+        ShardId shard = openShard();
+        appendOk(shard, WriterId.random(), 0, 5);
+        assertInvalidArgument(() -> client.runGc(RunGcRequest.newBuilder().setShardId("").build()), "invalid_id");
+        assertError(() -> client.runGc(RunGcRequest.newBuilder().setShardId(ShardId.random().toString()).build()),
+                Status.Code.NOT_FOUND, "shard_not_found");
+
+        client.writeRollup(WriteRollupRequest.newBuilder().setShardId(shard.toString()).build());
+        RunGcResponse gc = client.runGc(RunGcRequest.newBuilder().setShardId(shard.toString()).build());
+        assertThat(gc.getSeqno()).isGreaterThanOrEqualTo(3);
+        assertThat(gc.getTruncatedBelow()).isLessThanOrEqualTo(gc.getSeqno());
+        assertThat(state(shard).getEarliestSeqno()).isEqualTo(Math.max(1, gc.getTruncatedBelow()));
     }
 
     @Test

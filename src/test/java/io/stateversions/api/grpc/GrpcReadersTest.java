@@ -78,7 +78,7 @@ class GrpcReadersTest extends GrpcTestSupport {
                 "invalid_request");
         assertInvalidArgument(() -> client.registerLeasedReader(leased(shard).setLeaseDurationMs(TOO_LARGE).build()),
                 "invalid_request");
-        assertInvalidArgument(() -> client.registerLeasedReader(leased(shard).setPurpose("").build()),
+        assertInvalidArgument(() -> client.registerLeasedReader(leased(shard).setPurpose("p".repeat(1025)).build()),
                 "invalid_request");
         assertInvalidArgument(() -> client.registerLeasedReader(leased(shard)
                 .setReaderId(CriticalReaderId.random().toString()).build()), "invalid_id");
@@ -205,10 +205,10 @@ class GrpcReadersTest extends GrpcTestSupport {
                 .setReaderId(LeasedReaderId.random().toString()).build()), "invalid_id");
         assertInvalidArgument(() -> client.registerCriticalReader(critical(shard, reader).setOpaqueCodec("").build()),
                 "invalid_request");
-        assertInvalidArgument(() -> client.registerCriticalReader(critical(shard, reader).setPurpose("").build()),
-                "invalid_request");
         assertInvalidArgument(() -> client.registerCriticalReader(critical(shard, reader)
-                .setPurpose("p".repeat(257)).build()), "invalid_request");
+                .setOpaqueCodec("o".repeat(257)).build()), "invalid_request");
+        assertInvalidArgument(() -> client.registerCriticalReader(critical(shard, reader)
+                .setPurpose("p".repeat(1025)).build()), "invalid_request");
         assertThat(seqno(shard)).isEqualTo(1);
         assertError(() -> client.registerCriticalReader(critical(ShardId.random(), reader).build()),
                 Status.Code.NOT_FOUND, "shard_not_found");

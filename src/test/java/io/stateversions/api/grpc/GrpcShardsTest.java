@@ -78,8 +78,8 @@ class GrpcShardsTest extends GrpcTestSupport {
     @Test
     void openShardRejectsBadInputBeforeTouchingStorage() {
         UUID uuid = UUID.randomUUID();
-        for (String bad : List.of("", "x", uuid.toString(), "S" + uuid, "s" + uuid.toString().toUpperCase(),
-                "r" + uuid, "s" + uuid + " ")) {
+        for (String bad : List.of("", "x", uuid.toString(), "S" + uuid, "r" + uuid, "s" + uuid + " ",
+                "s" + uuid.toString().replace("-", ""), "s{" + uuid + "}")) {
             assertInvalidArgument(() -> client.openShard(openRequest(ShardId.random()).setShardId(bad).build()),
                     "invalid_id");
         }
@@ -260,6 +260,14 @@ class GrpcShardsTest extends GrpcTestSupport {
         assertError(() -> client.getVersion(GetVersionRequest.newBuilder().setShardId(ShardId.random().toString())
                 .setSeqno(1).build()), Status.Code.NOT_FOUND, "shard_not_found");
 
+    }
+
+    @Test
+    void getVersionBelowTheEarliestLiveVersionIsTruncated() {
+        ShardId shard = openShard();
+        WriterId writer = register(shard);
+        client.heartbeatWriter(HeartbeatWriterRequest.newBuilder().setShardId(shard.toString())
+                .setWriterId(writer.toString()).build());
         WriteRollupResponse rollup = client.writeRollup(WriteRollupRequest.newBuilder()
                 .setShardId(shard.toString()).build());
         assertThat(rollup.hasRollupKey()).isTrue();

@@ -58,7 +58,7 @@ class GrpcWritersTest extends GrpcTestSupport {
                 .setWriterId(LeasedReaderId.random().toString()).build()), "invalid_id");
         assertInvalidArgument(() -> client.registerWriter(writer(shard, writer).setWriterId("").build()),
                 "invalid_id");
-        assertInvalidArgument(() -> client.registerWriter(writer(shard, writer).setPurpose("").build()),
+        assertInvalidArgument(() -> client.registerWriter(writer(shard, writer).setPurpose("p".repeat(1025)).build()),
                 "invalid_request");
         assertInvalidArgument(() -> client.registerWriter(writer(shard, writer).setLeaseDurationMs(0).build()),
                 "invalid_request");
