@@ -38,6 +38,7 @@ import io.stateversions.location.Determinate;
 import io.stateversions.location.Failures;
 import io.stateversions.location.Indeterminate;
 import io.stateversions.location.VersionedData;
+import io.stateversions.machine.GarbageCollector;
 import io.stateversions.machine.MachineConfig;
 import io.stateversions.machine.MachineOverloadedException;
 import io.stateversions.machine.Machines;
@@ -85,9 +86,12 @@ public class ShardService implements ShardApi {
     private final MachineConfig config;
     private final String hostname;
 
+    private final GarbageCollector gc;
+
     @Inject
-    public ShardService(Machines machines, Consensus consensus, MachineConfig config) {
+    public ShardService(Machines machines, GarbageCollector gc, Consensus consensus, MachineConfig config) {
         this.machines = machines;
+        this.gc = gc;
         this.stateVersions = machines.stateVersions();
         this.consensus = consensus;
         this.cfg = stateVersions.cfg();
@@ -509,8 +513,10 @@ public class ShardService implements ShardApi {
 
     @Override
     public CompletionStage<GcRun> runGc(ShardId shard) {
-        return mutation(() -> CompletableFuture.failedFuture(
-                new UnsupportedOperationException("garbage collection on demand is not available yet")));
+        return mutation(() -> machines.get(shard).thenCompose(machine -> machine.read()
+                .thenCompose(state -> gc.run(machine, state.seqnoSince()))
+                .thenCompose(result -> liveRange(shard).thenApply(range -> new GcRun(result.seqno(), range.earliest(),
+                        result.rollupsDeleted(), result.partsDeleted())))));
     }
 
     // ------------------------------------------------------------------------------------------- plumbing

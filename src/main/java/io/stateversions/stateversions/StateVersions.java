@@ -494,6 +494,11 @@ public final class StateVersions {
         });
     }
 
+    /** Deletes a batch part blob; deleting one that is gone is fine. */
+    public CompletableFuture<Void> deleteBatchPart(ShardId shard, io.stateversions.core.PartialBatchKey key) {
+        return retries.external("part_delete", () -> blob.delete(key.complete(shard))).thenApply(ignored -> null);
+    }
+
     /** Deletes a rollup blob; deleting one that is gone is fine. */
     public CompletableFuture<Void> deleteRollup(ShardId shard, PartialRollupKey key) {
         return retries.external("rollup_delete", () -> blob.delete(key.complete(shard))).thenApply(ignored -> null);

@@ -68,6 +68,10 @@ abstract class ShardServiceTest {
     }
 
     static MachineConfig config(int maxBatch) {
+        return config(maxBatch, 10_000, Duration.ofSeconds(60));
+    }
+
+    static MachineConfig config(int maxBatch, int maxQueued, Duration requestTimeout) {
         return new MachineConfig() {
             @Override
             public int maxBatchSize() {
@@ -76,7 +80,7 @@ abstract class ShardServiceTest {
 
             @Override
             public int maxQueuedCommands() {
-                return 10_000;
+                return maxQueued;
             }
 
             @Override
@@ -91,19 +95,42 @@ abstract class ShardServiceTest {
 
             @Override
             public Duration requestTimeout() {
-                return Duration.ofSeconds(60);
+                return requestTimeout;
             }
         };
     }
 
     /** One replica: its own state layer, machines (caches) and service, over the given storage. */
     ShardService replica(Consensus consensus, String hostname) {
+        return replica(consensus, hostname, config(256));
+    }
+
+    ShardService replica(Consensus consensus, String hostname, MachineConfig config) {
         Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
         StateVersions sv = new StateVersions(CFG, consensus, blob(), retries, StateVersionsMetrics.NONE,
                 System::currentTimeMillis, hostname);
-        Machines machines = new Machines(sv, config(256), System::currentTimeMillis, hostname,
+        Machines machines = new Machines(sv, config, System::currentTimeMillis, hostname,
                 ShardMachine.CommitListener.NONE);
-        return new ShardService(machines, consensus, config(256));
+        return new ShardService(machines, new GarbageCollector(sv, 4), consensus, config);
+    }
+
+    /** A replica over a {@link FaultyConsensus}, with one freshly opened shard. */
+    record Faulty(FaultyConsensus consensus, ShardService service, ShardId shard) {
+
+        /** Holds the next CaS of the shard until the returned gate completes, so that commands queue behind it. */
+        CompletableFuture<Void> holdNextCas() {
+            CompletableFuture<Void> gate = new CompletableFuture<>();
+            consensus.beforeNextCas(shard.toString(), () -> gate, () -> {});
+            return gate;
+        }
+    }
+
+    Faulty faulty(MachineConfig config) {
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        ShardService service = replica(faulty, "replica-a", config);
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        return new Faulty(faulty, service, shard);
     }
 
     static <T> T join(CompletionStage<T> stage) {
@@ -142,10 +169,9 @@ abstract class ShardServiceTest {
 
     @Test
     void concurrent_heartbeats_and_downgrades_share_versions_and_each_caller_gets_its_own_result() {
-        FaultyConsensus faulty = new FaultyConsensus(consensus());
-        ShardService service = replica(faulty, "replica-a");
-        ShardId shard = ShardId.random();
-        join(service.openShard(shard, CODECS));
+        Faulty f = faulty(config(256));
+        ShardService service = f.service();
+        ShardId shard = f.shard();
         int readers = 32;
         List<LeasedReaderId> ids = new ArrayList<>();
         for (int i = 0; i < readers; i++) {
@@ -154,8 +180,7 @@ abstract class ShardServiceTest {
         long before = versions(shard);
 
         // Hold the next CaS until every other command is queued behind it, so the rest form one batch.
-        CompletableFuture<Void> gate = new CompletableFuture<>();
-        faulty.beforeNextCas(shard.toString(), () -> gate, () -> {});
+        CompletableFuture<Void> gate = f.holdNextCas();
         List<CompletableFuture<?>> calls = new ArrayList<>();
         List<CompletableFuture<ShardApi.SinceDowngraded>> downgrades = new ArrayList<>();
         for (int i = 0; i < readers; i++) {
@@ -263,17 +288,16 @@ abstract class ShardServiceTest {
 
     @Test
     void an_append_whose_cas_reply_is_lost_is_retried_by_token_and_lands_once() {
-        FaultyConsensus faulty = new FaultyConsensus(consensus());
-        ShardService service = replica(faulty, "replica-a");
-        ShardId shard = ShardId.random();
-        join(service.openShard(shard, CODECS));
+        Faulty f = faulty(config(256));
+        ShardService service = f.service();
+        ShardId shard = f.shard();
         WriterId writer = WriterId.random();
-        faulty.loseReplyOfNextCas(shard.toString(), () -> {});
+        f.consensus().loseReplyOfNextCas(shard.toString(), () -> {});
 
         ShardApi.Appended appended = join(service.compareAndAppend(shard, writer, IdempotencyToken.random(),
                 batch(0, 3, writer)));
 
-        assertThat(faulty.disarm()).isFalse();
+        assertThat(f.consensus().disarm()).isFalse();
         assertThat(appended.alreadyCommitted()).isFalse();
         assertThat(appended.upper()).isEqualTo(Frontier.of(3));
         assertThat(join(service.getState(shard)).collections().trace().batches()).hasSize(1);
@@ -304,14 +328,12 @@ abstract class ShardServiceTest {
 
     @Test
     void errors_of_one_command_in_a_batch_do_not_fail_its_neighbours() {
-        FaultyConsensus faulty = new FaultyConsensus(consensus());
-        ShardService service = replica(faulty, "replica-a");
-        ShardId shard = ShardId.random();
-        join(service.openShard(shard, CODECS));
+        Faulty f = faulty(config(256));
+        ShardService service = f.service();
+        ShardId shard = f.shard();
         WriterId writer = WriterId.random();
 
-        CompletableFuture<Void> gate = new CompletableFuture<>();
-        faulty.beforeNextCas(shard.toString(), () -> gate, () -> {});
+        CompletableFuture<Void> gate = f.holdNextCas();
         var first = service.registerWriter(shard, writer, "w", OptionalLong.empty()).toCompletableFuture();
         var good = service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(0, 4, writer))
                 .toCompletableFuture();
@@ -367,5 +389,103 @@ abstract class ShardServiceTest {
                 batch(0, 1, w)))).isEqualTo(ErrorCode.UPPER_MISMATCH);
         assertThat(join(service.expireWriter(shard, w))).isEqualTo(seqno);
         assertThat(join(service.getState(shard)).seqno()).isEqualTo(seqno);
+    }
+
+    @Test
+    void gc_deletes_the_blobs_of_compacted_batches_truncates_to_the_latest_rollup_and_keeps_what_readers_hold() {
+        ShardService service = replica(consensus(), "replica-a");
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        WriterId writer = WriterId.random();
+        List<HollowBatch> appended = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            HollowBatch b = batch(i, i + 1, writer);
+            for (BatchPart part : b.parts()) {
+                join(blob().set(((BatchPart.Hollow) part).key().complete(shard), new byte[] {1}));
+            }
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), b));
+            appended.add(b);
+        }
+        // A reader registered now holds this version, whose batches the merge below replaces: GC must keep it readable.
+        ShardApi.LeasedReaderRegistered reader = join(service.registerLeasedReader(shard, Optional.empty(), "hold",
+                OptionalLong.empty()));
+        List<io.stateversions.core.FueledMergeReq> reqs = join(service.listMergeRequests(shard));
+        assertThat(reqs).hasSize(1);
+        HollowBatch output = batch(0, 2, writer).withDesc(reqs.get(0).desc());
+        join(blob().set(((BatchPart.Hollow) output.parts().get(0)).key().complete(shard), new byte[] {2}));
+        assertThat(join(service.applyMergeRes(shard, reqs.get(0).id(),
+                new io.stateversions.core.FueledMergeRes(output, reqs.get(0).inputs()))).result())
+                .isEqualTo(io.stateversions.core.ApplyMergeResult.APPLIED_EXACT);
+
+        ShardApi.RollupWritten r1 = join(service.writeRollup(shard));
+        assertThat(r1.rollupKey()).isPresent();
+        ShardApi.GcRun held = join(service.runGc(shard));
+        assertThat(held.truncatedBelow().value()).isLessThanOrEqualTo(reader.seqno().value());
+        assertThat(held.partsDeleted()).isZero();
+        assertThat(join(service.getVersion(shard, reader.seqno())).seqno()).isEqualTo(reader.seqno());
+
+        // Once the reader is gone, GC truncates up to the latest rollup and deletes the compacted inputs.
+        join(service.expireLeasedReader(shard, reader.readerId()));
+        ShardApi.RollupWritten r2 = join(service.writeRollup(shard));
+        SeqNo rollupSeqno = r2.rollupKey().orElseThrow().seqno();
+        ShardApi.GcRun gc = join(service.runGc(shard));
+        assertThat(gc.truncatedBelow()).isEqualTo(rollupSeqno);
+        assertThat(gc.partsDeleted()).isEqualTo(2);
+        for (HollowBatch b : appended) {
+            String key = ((BatchPart.Hollow) b.parts().get(0)).key().complete(shard);
+            assertThat(join(blob().get(key))).as(key).isEmpty();
+        }
+        assertThat(join(blob().get(((BatchPart.Hollow) output.parts().get(0)).key().complete(shard)))).isPresent();
+        assertThat(codeOf(service.getVersion(shard, reader.seqno()))).isEqualTo(ErrorCode.VERSION_TRUNCATED);
+        State state = join(service.getState(shard));
+        assertThat(state.collections().rollups().firstKey()).isEqualTo(rollupSeqno);
+        assertThat(join(blob().get(r2.rollupKey().get().complete(shard)))).isPresent();
+        // A second GC has nothing left to do.
+        ShardApi.GcRun again = join(service.runGc(shard));
+        assertThat(again.partsDeleted()).isZero();
+        assertThat(again.truncatedBelow()).isEqualTo(rollupSeqno);
+    }
+
+    @Test
+    void a_shard_with_a_full_queue_refuses_more_commands_at_once_and_serves_the_queued_ones() {
+        Faulty f = faulty(config(256, 3, Duration.ofSeconds(60)));
+        ShardService service = f.service();
+        ShardId shard = f.shard();
+        WriterId writer = WriterId.random();
+        join(service.registerWriter(shard, writer, "w", OptionalLong.empty()));
+
+        CompletableFuture<Void> gate = f.holdNextCas();
+        var inFlight = service.heartbeatWriter(shard, writer).toCompletableFuture();
+        List<CompletableFuture<SeqNo>> queued = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            queued.add(service.heartbeatWriter(shard, writer).toCompletableFuture());
+        }
+        var refused = service.heartbeatWriter(shard, writer).toCompletableFuture();
+        assertThat(codeOf(refused)).isEqualTo(ErrorCode.STORAGE_UNAVAILABLE);
+        gate.complete(null);
+
+        SeqNo first = join(inFlight);
+        for (CompletableFuture<SeqNo> q : queued) {
+            assertThat(join(q)).isEqualTo(first.next());
+        }
+    }
+
+    @Test
+    void a_call_not_done_within_the_request_timeout_is_outcome_unknown_for_mutations_and_unavailable_for_reads() {
+        Faulty f = faulty(config(256, 100, Duration.ofMillis(200)));
+        ShardService service = f.service();
+        ShardId shard = f.shard();
+        WriterId writer = WriterId.random();
+
+        CompletableFuture<Void> gate = f.holdNextCas();
+        var mutation = service.registerWriter(shard, writer, "w", OptionalLong.empty());
+        var read = service.getState(shard);
+        assertThat(codeOf(mutation)).isEqualTo(ErrorCode.OUTCOME_UNKNOWN);
+        assertThat(codeOf(read)).isEqualTo(ErrorCode.STORAGE_UNAVAILABLE);
+        gate.complete(null);
+
+        // The held commit did land afterwards: exactly what outcome_unknown warned about.
+        State state = join(service.getState(shard));
+        assertThat(state.collections().writers()).containsKey(writer);
     }
 }
