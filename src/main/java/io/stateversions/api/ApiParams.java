@@ -1,12 +1,17 @@
 package io.stateversions.api;
 
+import io.stateversions.core.BatchPart;
 import io.stateversions.core.CriticalReaderId;
+import io.stateversions.core.Description;
 import io.stateversions.core.Frontier;
+import io.stateversions.core.HollowBatch;
 import io.stateversions.core.IdempotencyToken;
 import io.stateversions.core.LeasedReaderId;
+import io.stateversions.core.PartialBatchKey;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.WriterId;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
@@ -114,6 +119,46 @@ public final class ApiParams {
             }
         }
         return value;
+    }
+
+    /** A count or size ({@code len}, {@code encodedSizeBytes}): in {@code [0, 2^63-1]}. */
+    public static long count(String field, long value) {
+        if (value < 0) {
+            throw ApiException.invalidRequest(field + " must be in [0, 2^63-1], got " + Long.toUnsignedString(value));
+        }
+        return value;
+    }
+
+    /** A batch part's partial key {@code <writer key>/<part id>}. */
+    public static PartialBatchKey partKey(String field, String value) {
+        if (value == null || value.isEmpty()) {
+            throw ApiException.invalidRequest(field + " is required (<writer key>/<part id>)");
+        }
+        try {
+            return PartialBatchKey.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalidRequest(field + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * A batch from parsed pieces: {@code runSplits} strictly increasing within {@code (0, parts.size())}. The bounds
+     * ({@code lower <= upper}) are the service's check ({@code invalid_bounds}), not a syntax rule.
+     */
+    public static HollowBatch batch(String field, Description desc, long len, List<BatchPart> parts,
+            List<Long> runSplits) {
+        List<Integer> splits = new ArrayList<>(runSplits.size());
+        for (Long split : runSplits) {
+            if (split == null || split < 0 || split > Integer.MAX_VALUE) {
+                throw ApiException.invalidRequest(field + ".runSplits holds " + split + ", not an index of parts");
+            }
+            splits.add(split.intValue());
+        }
+        try {
+            return new HollowBatch(desc, count(field + ".len", len), parts, splits, List.of());
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalidRequest(field + ": " + e.getMessage());
+        }
     }
 
     /** A lease duration in milliseconds: positive. */
