@@ -41,6 +41,7 @@ import io.stateversions.location.VersionedData;
 import io.stateversions.machine.GarbageCollector;
 import io.stateversions.machine.MachineConfig;
 import io.stateversions.machine.MachineOverloadedException;
+import io.stateversions.machine.RollupWriter;
 import io.stateversions.machine.Machines;
 import io.stateversions.machine.ShardMachine;
 import io.stateversions.machine.ShardNotFoundException;
@@ -87,10 +88,13 @@ public class ShardService implements ShardApi {
     private final String hostname;
 
     private final GarbageCollector gc;
+    private final RollupWriter rollups;
 
     @Inject
-    public ShardService(Machines machines, GarbageCollector gc, Consensus consensus, MachineConfig config) {
+    public ShardService(Machines machines, RollupWriter rollups, GarbageCollector gc, Consensus consensus,
+            MachineConfig config) {
         this.machines = machines;
+        this.rollups = rollups;
         this.gc = gc;
         this.stateVersions = machines.stateVersions();
         this.consensus = consensus;
@@ -494,24 +498,8 @@ public class ShardService implements ShardApi {
 
     @Override
     public CompletionStage<RollupWritten> writeRollup(ShardId shard) {
-        return mutation(() -> machines.get(shard).thenCompose(machine -> machine.read().thenCompose(state ->
-                stateVersions.writeRollupForState(state, RollupId.random()).thenCompose(written -> {
-                    if (written.isEmpty()) {
-                        return CompletableFuture.completedFuture(new RollupWritten(state.seqno(), Optional.empty()));
-                    }
-                    var rollup = written.get();
-                    return machine.apply(Command.ADD_ROLLUP, Commands.addRollup(rollup.seqno(), rollup.toHollow()))
-                            .thenCompose(applied -> {
-                                if (applied.value().applied()) {
-                                    return CompletableFuture.completedFuture(
-                                            new RollupWritten(applied.seqno(), Optional.of(rollup.key())));
-                                }
-                                // Another rollup is at that seqno and ours was never applied, in any attempt
-                                // (add_rollup reports "applied" again when re-run after a landed CaS).
-                                return stateVersions.deleteRollup(shard, rollup.key())
-                                        .thenApply(ignored -> new RollupWritten(applied.seqno(), Optional.empty()));
-                            });
-                }))));
+        return mutation(() -> machines.get(shard).thenCompose(rollups::write)
+                .thenApply(r -> new RollupWritten(r.seqno(), r.rollupKey())));
     }
 
     @Override

@@ -2,12 +2,14 @@ package io.stateversions.config;
 
 import io.stateversions.machine.GarbageCollector;
 import io.stateversions.machine.MachineConfig;
+import io.stateversions.machine.Maintenance;
+import io.stateversions.machine.RollupWriter;
 import io.stateversions.machine.Machines;
-import io.stateversions.machine.ShardMachine;
 import io.stateversions.stateversions.StateVersions;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import java.util.concurrent.ForkJoinPool;
 
 /** Wires the per-shard machines over the state layer. */
 @ApplicationScoped
@@ -15,9 +17,22 @@ public class MachinesProducer {
 
     @Produces
     @Singleton
-    Machines machines(StateVersions stateVersions, MachineConfig config) {
+    Machines machines(StateVersions stateVersions, MachineConfig config, Maintenance maintenance) {
         return new Machines(stateVersions, config, System::currentTimeMillis, StateVersionsProducer.hostname(),
-                ShardMachine.CommitListener.NONE);
+                maintenance);
+    }
+
+    @Produces
+    @Singleton
+    RollupWriter rollupWriter(StateVersions stateVersions) {
+        return new RollupWriter(stateVersions);
+    }
+
+    /** Routine maintenance runs on the common pool: its tasks only start I/O and never block. */
+    @Produces
+    @Singleton
+    Maintenance maintenance(RollupWriter rollups, GarbageCollector gc) {
+        return new Maintenance(rollups, gc, ForkJoinPool.commonPool());
     }
 
     @Produces

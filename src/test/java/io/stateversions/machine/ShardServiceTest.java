@@ -111,7 +111,21 @@ abstract class ShardServiceTest {
                 System::currentTimeMillis, hostname);
         Machines machines = new Machines(sv, config, System::currentTimeMillis, hostname,
                 ShardMachine.CommitListener.NONE);
-        return new ShardService(machines, new GarbageCollector(sv, 4), consensus, config);
+        return new ShardService(machines, new RollupWriter(sv), new GarbageCollector(sv, 4), consensus, config);
+    }
+
+    /** A replica that performs the maintenance its commits assign, as the service does. */
+    record Maintained(ShardService service, Maintenance maintenance, StateVersions stateVersions) {}
+
+    Maintained maintainedReplica(Consensus consensus, String hostname, PersistConfig cfg) {
+        Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
+        StateVersions sv = new StateVersions(cfg, consensus, blob(), retries, StateVersionsMetrics.NONE,
+                System::currentTimeMillis, hostname);
+        RollupWriter rollups = new RollupWriter(sv);
+        GarbageCollector gc = new GarbageCollector(sv, 4);
+        Maintenance maintenance = new Maintenance(rollups, gc, java.util.concurrent.ForkJoinPool.commonPool());
+        Machines machines = new Machines(sv, config(256), System::currentTimeMillis, hostname, maintenance);
+        return new Maintained(new ShardService(machines, rollups, gc, consensus, config(256)), maintenance, sv);
     }
 
     /** A replica over a {@link FaultyConsensus}, with one freshly opened shard. */
@@ -487,5 +501,36 @@ abstract class ShardServiceTest {
         // The held commit did land afterwards: exactly what outcome_unknown warned about.
         State state = join(service.getState(shard));
         assertThat(state.collections().writers()).containsKey(writer);
+    }
+
+    @Test
+    void with_maintenance_a_thousand_appends_keep_the_log_short_with_a_rollup_at_its_start() {
+        int threshold = 32;
+        Maintained replica = maintainedReplica(consensus(), "replica-a",
+                PersistConfig.defaults(CFG.buildVersion()).withValidateTransitions(true).withRollupThreshold(threshold));
+        ShardService service = replica.service();
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        WriterId writer = WriterId.random();
+        // Maintenance keeps pace with the writer here (each append waits for it), as it does when commits take
+        // PostgreSQL's milliseconds; a writer racing ahead of it only delays the truncation.
+        int maxLive = 0;
+        for (int i = 0; i < 1000; i++) {
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(i, i + 1, writer)));
+            join(replica.maintenance().idle(shard));
+            maxLive = Math.max(maxLive, join(consensus().scan(shard.toString(), SeqNo.MIN, Consensus.SCAN_ALL)).size());
+        }
+        assertThat(maxLive).as("most live versions during 1000 appends").isLessThanOrEqualTo(2 * threshold);
+
+        List<VersionedData> live = join(consensus().scan(shard.toString(), SeqNo.MIN, Consensus.SCAN_ALL));
+        State state = join(service.getState(shard));
+        assertThat(live.size()).as("live versions of %s", state.seqno()).isLessThanOrEqualTo(maxLive);
+        SeqNo earliest = live.get(0).seqno();
+        assertThat(state.collections().rollups()).containsKey(earliest);
+        assertThat(join(blob().get(state.collections().rollups().get(earliest).key().complete(shard)))).isPresent();
+        assertThat(state.upper()).isEqualTo(Frontier.of(1000));
+        assertThat(state.collections().trace().batches().stream().mapToLong(HollowBatch::len).sum()).isEqualTo(1000);
+        // The state rebuilt from storage alone (a fresh replica) is the same.
+        assertThat(join(replica(consensus(), "replica-b").getState(shard))).isEqualTo(state);
     }
 }

@@ -1,0 +1,130 @@
+package io.stateversions.machine;
+
+import io.stateversions.core.RoutineMaintenance;
+import io.stateversions.core.SeqNo;
+import io.stateversions.core.ShardId;
+import io.stateversions.core.Transition;
+import io.stateversions.location.Failures;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
+import org.jboss.logging.Logger;
+
+/**
+ * Performs the routine maintenance that committing transitions assign (spec §13), server-side and off the hot
+ * path: the commit that assigns a rollup or a GC returns at once, and the work runs afterwards in this shard's
+ * worker. Per shard there is at most one rollup write and one GC in flight; requests that arrive meanwhile are
+ * coalesced (the largest GC seqno wins) and run next. Maintenance commits ({@code add_rollup},
+ * {@code remove_rollups}) are themselves transitions, so any follow-up work they assign comes back here.
+ *
+ * <p>Correctness never depends on maintenance running: assignments are recorded in state, every step is
+ * idempotent, and a lost request is assigned again by a later commit.
+ */
+public final class Maintenance implements ShardMachine.CommitListener {
+
+    private static final Logger LOG = Logger.getLogger(Maintenance.class);
+
+    private final RollupWriter rollups;
+    private final GarbageCollector gc;
+    private final Executor executor;
+    private final ConcurrentHashMap<ShardId, ShardWork> shards = new ConcurrentHashMap<>();
+
+    public Maintenance(RollupWriter rollups, GarbageCollector gc, Executor executor) {
+        this.rollups = rollups;
+        this.gc = gc;
+        this.executor = executor;
+    }
+
+    @Override
+    public void committed(ShardMachine machine, Transition.Committable<Void> commit, int commands) {
+        RoutineMaintenance m = commit.maintenance();
+        if (m.writeRollup().isEmpty() && m.garbageCollection().isEmpty()) {
+            return;
+        }
+        ShardWork work = shards.computeIfAbsent(machine.shard(), shard -> new ShardWork(machine));
+        m.writeRollup().ifPresent(ignored -> work.rollup.request(SeqNo.MIN));
+        m.garbageCollection().ifPresent(req -> work.gc.request(req.newSeqnoSince()));
+    }
+
+    /** Completes when the shard's maintenance in flight and queued now is done (for tests and shutdown). */
+    public CompletableFuture<Void> idle(ShardId shard) {
+        ShardWork work = shards.get(shard);
+        return work == null ? CompletableFuture.completedFuture(null)
+                : CompletableFuture.allOf(work.rollup.idle(), work.gc.idle());
+    }
+
+    private final class ShardWork {
+        final Worker rollup;
+        final Worker gc;
+
+        ShardWork(ShardMachine machine) {
+            this.rollup = new Worker(machine.shard(), "rollup", ignored -> rollups.write(machine).thenApply(r -> null));
+            this.gc = new Worker(machine.shard(), "gc", seqno -> Maintenance.this.gc.run(machine, seqno)
+                    .thenApply(r -> null));
+        }
+    }
+
+    /** One kind of maintenance of one shard: at most one run in flight, requests coalesced to the largest seqno. */
+    private final class Worker {
+        private final ShardId shard;
+        private final String kind;
+        private final java.util.function.Function<SeqNo, CompletableFuture<Void>> task;
+        private SeqNo pending;
+        private boolean running;
+        private CompletableFuture<Void> idle = CompletableFuture.completedFuture(null);
+
+        Worker(ShardId shard, String kind, java.util.function.Function<SeqNo, CompletableFuture<Void>> task) {
+            this.shard = shard;
+            this.kind = kind;
+            this.task = task;
+        }
+
+        synchronized void request(SeqNo seqno) {
+            pending = pending == null || seqno.isAfter(pending) ? seqno : pending;
+            if (!running) {
+                running = true;
+                idle = new CompletableFuture<>();
+                executor.execute(this::runNext);
+            }
+        }
+
+        synchronized CompletableFuture<Void> idle() {
+            return idle;
+        }
+
+        private void runNext() {
+            SeqNo seqno;
+            synchronized (this) {
+                seqno = pending;
+                pending = null;
+            }
+            run(() -> task.apply(seqno)).whenComplete((ignored, error) -> {
+                if (error != null) {
+                    LOG.warnf("%s of shard %s failed (a later commit assigns it again): %s", kind, shard,
+                            Failures.unwrap(error).toString());
+                }
+                CompletableFuture<Void> done = null;
+                synchronized (this) {
+                    if (pending != null) {
+                        executor.execute(this::runNext);
+                    } else {
+                        running = false;
+                        done = idle;
+                    }
+                }
+                if (done != null) {
+                    done.complete(null);
+                }
+            });
+        }
+
+        private CompletableFuture<Void> run(Supplier<CompletableFuture<Void>> body) {
+            try {
+                return body.get();
+            } catch (RuntimeException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }
+    }
+}

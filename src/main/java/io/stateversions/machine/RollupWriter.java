@@ -1,0 +1,49 @@
+package io.stateversions.machine;
+
+import io.stateversions.core.Command;
+import io.stateversions.core.Commands;
+import io.stateversions.core.PartialRollupKey;
+import io.stateversions.core.RollupId;
+import io.stateversions.core.SeqNo;
+import io.stateversions.stateversions.StateVersions;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Writes a rollup of a shard's current state and links it into state (spec §12.2): write the blob, then
+ * {@code add_rollup}; if the rollup was not applied in any attempt (another one is at that seqno), delete the blob.
+ * A blob whose {@code add_rollup} failed for an unknown reason is kept: it may be linked, and a leaked blob is
+ * recoverable where a deleted, referenced one is not.
+ */
+public final class RollupWriter {
+
+    /** What one write did: the version after it, and the key linked ({@code empty}: nothing was written). */
+    public record Result(SeqNo seqno, Optional<PartialRollupKey> rollupKey) {}
+
+    private final StateVersions stateVersions;
+
+    public RollupWriter(StateVersions stateVersions) {
+        this.stateVersions = stateVersions;
+    }
+
+    public CompletableFuture<Result> write(ShardMachine machine) {
+        return machine.read().thenCompose(state -> stateVersions.writeRollupForState(state, RollupId.random())
+                .thenCompose(written -> {
+                    if (written.isEmpty()) {
+                        return CompletableFuture.completedFuture(new Result(state.seqno(), Optional.empty()));
+                    }
+                    var rollup = written.get();
+                    return machine.apply(Command.ADD_ROLLUP, Commands.addRollup(rollup.seqno(), rollup.toHollow()))
+                            .thenCompose(applied -> {
+                                if (applied.value().applied()) {
+                                    return CompletableFuture.completedFuture(
+                                            new Result(applied.seqno(), Optional.of(rollup.key())));
+                                }
+                                // add_rollup reports "applied" again when re-run after a CaS that landed, so
+                                // "not applied" here means in no attempt: another rollup is at that seqno.
+                                return stateVersions.deleteRollup(machine.shard(), rollup.key())
+                                        .thenApply(ignored -> new Result(applied.seqno(), Optional.empty()));
+                            });
+                }));
+    }
+}
