@@ -1,13 +1,21 @@
 package io.stateversions.api;
 
+import io.stateversions.core.BatchPart;
+import io.stateversions.core.Bytes;
+import io.stateversions.core.Codecs;
 import io.stateversions.core.CriticalReaderId;
+import io.stateversions.core.Description;
 import io.stateversions.core.Frontier;
+import io.stateversions.core.HollowBatch;
 import io.stateversions.core.IdempotencyToken;
 import io.stateversions.core.LeasedReaderId;
+import io.stateversions.core.PartialBatchKey;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.WriterId;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.function.Function;
 
 /**
@@ -18,6 +26,12 @@ public final class ApiParams {
 
     /** The largest timestamp: timestamps are unsigned 64-bit values restricted to {@code 0 ..= 2^63-1}. */
     public static final long MAX_TIMESTAMP = Long.MAX_VALUE;
+
+    /** The longest codec name (api.md: non-empty strings of at most 256 chars); also the opaque codec's. */
+    public static final int MAX_CODEC_CHARS = 256;
+
+    /** The longest handle purpose: free text for operators, possibly empty. */
+    public static final int MAX_PURPOSE_CHARS = 1024;
 
     private ApiParams() {}
 
@@ -122,6 +136,65 @@ public final class ApiParams {
             throw ApiException.invalidRequest("leaseDurationMs must be positive, got " + value);
         }
         return value;
+    }
+
+    /** The four codec names of a shard, each non-empty and at most {@link #MAX_CODEC_CHARS} characters. */
+    public static Codecs codecs(String keyCodec, String valCodec, String tsCodec, String diffCodec) {
+        return new Codecs(codec("keyCodec", keyCodec), codec("valCodec", valCodec), codec("tsCodec", tsCodec),
+                codec("diffCodec", diffCodec));
+    }
+
+    /** A codec name (also a critical reader's {@code opaqueCodec}): non-empty, at most {@link #MAX_CODEC_CHARS}. */
+    public static String codec(String field, String value) {
+        return text(field, value, MAX_CODEC_CHARS, false);
+    }
+
+    /** A handle's purpose: required, possibly empty, at most {@link #MAX_PURPOSE_CHARS} characters. */
+    public static String purpose(String value) {
+        return text("purpose", value, MAX_PURPOSE_CHARS, true);
+    }
+
+    /** A count or size that cannot be negative ({@code len}, {@code encodedSizeBytes}). */
+    public static long nonNegative(String field, long value) {
+        if (value < 0) {
+            throw ApiException.invalidRequest(field + " must be >= 0, got " + value);
+        }
+        return value;
+    }
+
+    /** The key of a blob batch part relative to its shard: {@code <writer key>/<part id>}. */
+    public static PartialBatchKey partKey(String field, String value) {
+        if (value == null) {
+            throw ApiException.invalidRequest(field + " is required");
+        }
+        try {
+            return PartialBatchKey.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalidRequest(field + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * A batch from its parsed fields; {@code runSplits} must be strictly increasing within {@code (0, parts)}.
+     * Bounds ({@code lower <= upper}) are not checked here: compare_and_append reports them as
+     * {@code invalid_bounds}.
+     */
+    public static HollowBatch batch(String field, Frontier lower, Frontier upper, Frontier since, long len,
+            List<BatchPart> parts, List<Integer> runSplits) {
+        nonNegative(field + ".len", len);
+        try {
+            return new HollowBatch(new Description(lower, upper, since), len, parts, runSplits, List.of());
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalidRequest(field + ": " + e.getMessage());
+        }
+    }
+
+    /** A blob part: its key and size, with optional opaque key lower bound and statistics. */
+    public static BatchPart.Hollow hollowPart(String field, String key, long encodedSizeBytes, Bytes keyLower,
+            Bytes stats) {
+        return new BatchPart.Hollow(partKey(field + ".key", key),
+                nonNegative(field + ".encodedSizeBytes", encodedSizeBytes), keyLower, Optional.empty(),
+                OptionalLong.empty(), OptionalLong.empty(), stats);
     }
 
     private static String quote(String value) {
