@@ -1,141 +1,618 @@
 package io.stateversions.api;
 
-import io.stateversions.core.*;
+import io.stateversions.core.AppendResult;
+import io.stateversions.core.ApplyMergeResult;
+import io.stateversions.core.BecomeTombstoneResult;
+import io.stateversions.core.Bytes;
+import io.stateversions.core.CodecMismatchException;
+import io.stateversions.core.Codecs;
+import io.stateversions.core.Command;
+import io.stateversions.core.Commands;
+import io.stateversions.core.CompareAndDowngradeResult;
+import io.stateversions.core.CriticalReaderId;
+import io.stateversions.core.EncodedSchemas;
+import io.stateversions.core.Frontier;
+import io.stateversions.core.FueledMergeReq;
+import io.stateversions.core.FueledMergeRes;
+import io.stateversions.core.HandleDebug;
+import io.stateversions.core.HollowBatch;
+import io.stateversions.core.HollowRollup;
+import io.stateversions.core.IdempotencyToken;
+import io.stateversions.core.LeasedReaderId;
+import io.stateversions.core.PersistConfig;
+import io.stateversions.core.Reads;
+import io.stateversions.core.RegisterCriticalResult;
+import io.stateversions.core.RegisterSchemaResult;
+import io.stateversions.core.RegisterWriterResult;
+import io.stateversions.core.RollupId;
+import io.stateversions.core.SeqNo;
+import io.stateversions.core.ShardId;
+import io.stateversions.core.SnapshotResult;
+import io.stateversions.core.State;
+import io.stateversions.core.StateDiff;
+import io.stateversions.core.Transition;
+import io.stateversions.core.WorkResult;
+import io.stateversions.core.WriterId;
+import io.stateversions.location.Consensus;
+import io.stateversions.location.Determinate;
+import io.stateversions.location.Failures;
+import io.stateversions.location.Indeterminate;
+import io.stateversions.location.VersionedData;
+import io.stateversions.machine.GarbageCollector;
+import io.stateversions.machine.MachineConfig;
+import io.stateversions.machine.MachineOverloadedException;
+import io.stateversions.machine.Machines;
+import io.stateversions.machine.ShardMachine;
+import io.stateversions.machine.ShardNotFoundException;
+import io.stateversions.stateversions.StateVersions;
+import io.stateversions.stateversions.StateVersionsIter;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import jakarta.enterprise.context.ApplicationScoped;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.jboss.logging.Logger;
 
-/** The implementation of {@link ShardApi} over the per-shard machines. (Being written: issue 4.) */
+/**
+ * {@link ShardApi} over the per-shard {@link Machines}: validates what syntax cannot, runs each operation as a
+ * command or a linearizable read of its shard's machine, and turns every outcome into a result or an
+ * {@link ApiException}. Storage failures become {@code storage_unavailable} (determinate) or
+ * {@code outcome_unknown} (indeterminate, or a mutation not finished within the request timeout).
+ */
 @ApplicationScoped
 public class ShardService implements ShardApi {
 
+    private static final Logger LOG = Logger.getLogger(ShardService.class);
+    /** The longest codec name (api.md). */
+    static final int MAX_CODEC_CHARS = 256;
+    /** The longest purpose of a handle. */
+    static final int MAX_PURPOSE_CHARS = 1024;
+    /** The longest opaque codec name. */
+    static final int MAX_OPAQUE_CODEC_CHARS = 256;
+
+    private final Machines machines;
+    private final StateVersions stateVersions;
+    private final Consensus consensus;
+    private final PersistConfig cfg;
+    private final MachineConfig config;
+    private final String hostname;
+
+    private final GarbageCollector gc;
+
+    @Inject
+    public ShardService(Machines machines, GarbageCollector gc, Consensus consensus, MachineConfig config) {
+        this.machines = machines;
+        this.gc = gc;
+        this.stateVersions = machines.stateVersions();
+        this.consensus = consensus;
+        this.cfg = stateVersions.cfg();
+        this.config = config;
+        this.hostname = machines.hostname();
+    }
+
+    // ----------------------------------------------------------------------------------------------- shards
+
     @Override
     public CompletionStage<Opened> openShard(ShardId shard, Codecs codecs) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return mutation(() -> {
+            Codecs valid = new Codecs(
+                    ApiParams.text("keyCodec", codecs.key(), MAX_CODEC_CHARS, false),
+                    ApiParams.text("valCodec", codecs.val(), MAX_CODEC_CHARS, false),
+                    ApiParams.text("tsCodec", codecs.ts(), MAX_CODEC_CHARS, false),
+                    ApiParams.text("diffCodec", codecs.diff(), MAX_CODEC_CHARS, false));
+            return machines.open(shard, valid).thenApply(o -> new Opened(o.created(), o.state()));
+        });
     }
 
     @Override
     public CompletionStage<ShardPage> listShards(Optional<ShardId> after, int limit) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return read(() -> {
+            int n = ApiParams.limit(limit);
+            return consensus.listKeys(after.map(ShardId::toString).orElse(""), n + 1).thenApply(keys -> {
+                List<ShardId> shards = new ArrayList<>();
+                for (String key : keys.subList(0, Math.min(n, keys.size()))) {
+                    try {
+                        shards.add(ShardId.parse(key));
+                    } catch (IllegalArgumentException e) {
+                        LOG.debugf("Consensus key %s is not a shard id; not listed", key);
+                    }
+                }
+                Optional<ShardId> next = keys.size() > n && !shards.isEmpty()
+                        ? Optional.of(shards.get(shards.size() - 1)) : Optional.empty();
+                return new ShardPage(shards, next);
+            });
+        });
     }
 
     @Override
     public CompletionStage<State> getState(ShardId shard) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return read(() -> machines.get(shard).thenCompose(ShardMachine::read));
     }
 
     @Override
     public CompletionStage<Versions> listVersions(ShardId shard, Optional<SeqNo> from, int limit) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return read(() -> {
+            int n = ApiParams.limit(limit);
+            return liveRange(shard).thenCompose(range -> {
+                SeqNo start = from.filter(f -> f.isAfter(range.earliest)).orElse(range.earliest);
+                return consensus.scan(shard.toString(), start, n + 1L).thenApply(entries -> {
+                    List<VersionInfo> versions = new ArrayList<>();
+                    for (VersionedData entry : entries.subList(0, Math.min(n, entries.size()))) {
+                        StateDiff diff = stateVersions.codec().decodeDiff(shard, entry.data());
+                        versions.add(new VersionInfo(entry.seqno(), diff.walltimeMs(), entry.data().length));
+                    }
+                    Optional<SeqNo> next = entries.size() > n ? Optional.of(entries.get(n).seqno()) : Optional.empty();
+                    return new Versions(range.earliest, range.current, versions, next);
+                });
+            });
+        });
     }
 
     @Override
     public CompletionStage<State> getVersion(ShardId shard, SeqNo seqno) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return read(() -> machines.get(shard).thenCompose(ShardMachine::read).thenCompose(current -> {
+            if (seqno.isAfter(current.seqno())) {
+                throw new ApiException(ErrorCode.VERSION_NOT_FOUND, "shard " + shard + " has no version " + seqno
+                        + " yet; its current version is " + current.seqno(), Map.of("current", current.seqno().value()));
+            }
+            if (seqno.equals(current.seqno())) {
+                return CompletableFuture.completedFuture(current);
+            }
+            return stateVersions.fetchAllLiveStates(shard).thenApply(iter -> {
+                if (iter.isEmpty()) {
+                    throw new ShardNotFoundException(shard);
+                }
+                StateVersionsIter states = iter.get();
+                if (seqno.isBefore(states.state().seqno())) {
+                    throw truncated(shard, seqno, states.state().seqno());
+                }
+                while (states.state().seqno().isBefore(seqno) && states.next().isPresent()) {
+                    // advance to the version asked for
+                }
+                if (!states.state().seqno().equals(seqno)) {
+                    throw new IllegalStateException("invariant violated: live states of shard " + shard
+                            + " end at " + states.state().seqno() + " below " + seqno + ", which was current");
+                }
+                return states.state();
+            });
+        }));
+    }
+
+    private static ApiException truncated(ShardId shard, SeqNo seqno, SeqNo earliest) {
+        return new ApiException(ErrorCode.VERSION_TRUNCATED, "version " + seqno + " of shard " + shard
+                + " was garbage-collected; the earliest live version is " + earliest,
+                Map.of("earliest", earliest.value()));
     }
 
     @Override
     public CompletionStage<Diffs> listDiffs(ShardId shard, Optional<SeqNo> from, int limit) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return read(() -> {
+            int n = ApiParams.limit(limit);
+            return liveRange(shard).thenCompose(range -> {
+                SeqNo start = from.filter(f -> f.isAfter(range.earliest)).orElse(range.earliest);
+                return consensus.scan(shard.toString(), start, n + 1L).thenApply(entries -> {
+                    List<DiffView> diffs = new ArrayList<>();
+                    for (VersionedData entry : entries.subList(0, Math.min(n, entries.size()))) {
+                        diffs.add(DiffChanges.view(stateVersions.codec().decodeDiff(shard, entry.data())));
+                    }
+                    Optional<SeqNo> next = entries.size() > n ? Optional.of(entries.get(n).seqno()) : Optional.empty();
+                    return new Diffs(diffs, next);
+                });
+            });
+        });
+    }
+
+    private record LiveRange(SeqNo earliest, SeqNo current) {}
+
+    /** The earliest and the current version in Consensus; shard_not_found if there are none. */
+    private CompletableFuture<LiveRange> liveRange(ShardId shard) {
+        String key = shard.toString();
+        return consensus.head(key).thenCombine(consensus.scan(key, SeqNo.MIN, 1), (head, first) -> {
+            if (head.isEmpty() || first.isEmpty()) {
+                throw new ShardNotFoundException(shard);
+            }
+            return new LiveRange(first.get(0).seqno(), head.get().seqno());
+        }).toCompletableFuture();
     }
 
     @Override
     public CompletionStage<NavigableMap<SeqNo, HollowRollup>> listRollups(ShardId shard) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return read(() -> machines.get(shard).thenCompose(ShardMachine::read)
+                .thenApply(state -> state.collections().rollups()));
     }
 
+    // --------------------------------------------------------------------------------------- leased readers
+
     @Override
-    public CompletionStage<LeasedReaderRegistered> registerLeasedReader(ShardId shard, Optional<LeasedReaderId> readerId, String purpose, OptionalLong leaseDurationMs) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+    public CompletionStage<LeasedReaderRegistered> registerLeasedReader(ShardId shard,
+            Optional<LeasedReaderId> readerId, String purpose, OptionalLong leaseDurationMs) {
+        return mutation(() -> {
+            HandleDebug debug = debug(purpose);
+            long lease = leaseDurationMs.isPresent() ? ApiParams.leaseDurationMs(leaseDurationMs.getAsLong())
+                    : cfg.readerLeaseDurationMs();
+            LeasedReaderId id = readerId.orElseGet(LeasedReaderId::random);
+            return apply(shard, Command.REGISTER,
+                    withUpper(Commands.registerLeasedReader(id, debug, lease, nowMs())), applied -> {
+                        if (!applied.committed()) {
+                            throw tombstoned(shard);
+                        }
+                        return new LeasedReaderRegistered(applied.seqno(), id, applied.value().result().reader().since(),
+                                applied.value().upper(), lease);
+                    });
+        });
     }
 
     @Override
     public CompletionStage<SeqNo> heartbeatLeasedReader(ShardId shard, LeasedReaderId reader) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return mutation(() -> apply(shard, Command.HEARTBEAT_READER, Commands.heartbeatLeasedReader(reader, nowMs()),
+                applied -> {
+                    if (!applied.value()) {
+                        throw readerExpired(shard, reader.toString());
+                    }
+                    return applied.seqno();
+                }));
     }
 
     @Override
     public CompletionStage<SinceDowngraded> downgradeSince(ShardId shard, LeasedReaderId reader, Frontier since) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return mutation(() -> apply(shard, Command.DOWNGRADE_SINCE,
+                Commands.downgradeSince(reader, Optional.empty(), since, nowMs()), applied -> {
+                    if (!applied.committed()) {
+                        throw readerExpired(shard, reader.toString());
+                    }
+                    return new SinceDowngraded(applied.seqno(), applied.value());
+                }));
     }
 
     @Override
     public CompletionStage<SeqNo> expireLeasedReader(ShardId shard, LeasedReaderId reader) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return mutation(() -> apply(shard, Command.EXPIRE_READER, Commands.expireLeasedReader(reader),
+                ShardMachine.Applied::seqno));
+    }
+
+    // ------------------------------------------------------------------------------------- critical readers
+
+    @Override
+    public CompletionStage<CriticalReaderRegistered> registerCriticalReader(ShardId shard, CriticalReaderId reader,
+            String purpose, String opaqueCodec, long initialOpaque) {
+        return mutation(() -> {
+            HandleDebug debug = debug(purpose);
+            String codec = ApiParams.text("opaqueCodec", opaqueCodec, MAX_OPAQUE_CODEC_CHARS, false);
+            return apply(shard, Command.REGISTER,
+                    Commands.registerCriticalReader(reader, debug, codec, initialOpaque), applied -> {
+                        RegisterCriticalResult result = applied.value();
+                        if (result instanceof RegisterCriticalResult.Registered r) {
+                            return new CriticalReaderRegistered(applied.seqno(), reader, r.state().since(),
+                                    r.state().opaque(), r.state().opaqueCodec());
+                        }
+                        if (result instanceof RegisterCriticalResult.OpaqueCodecMismatch m) {
+                            throw new ApiException(ErrorCode.OPAQUE_CODEC_MISMATCH, "critical reader " + reader
+                                    + " of shard " + shard + " uses opaque codec \"" + m.actualCodec()
+                                    + "\", not \"" + codec + "\"", Map.of("actualOpaqueCodec", m.actualCodec()));
+                        }
+                        throw tombstoned(shard);
+                    });
+        });
     }
 
     @Override
-    public CompletionStage<CriticalReaderRegistered> registerCriticalReader(ShardId shard, CriticalReaderId reader, String purpose, String opaqueCodec, long initialOpaque) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
-    }
-
-    @Override
-    public CompletionStage<CriticalDowngraded> compareAndDowngradeSince(ShardId shard, CriticalReaderId reader, long expectedOpaque, long newOpaque, Frontier since) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+    public CompletionStage<CriticalDowngraded> compareAndDowngradeSince(ShardId shard, CriticalReaderId reader,
+            long expectedOpaque, long newOpaque, Frontier since) {
+        return mutation(() -> apply(shard, Command.COMPARE_AND_DOWNGRADE_SINCE,
+                Commands.compareAndDowngradeSince(reader, expectedOpaque, newOpaque, since), applied -> {
+                    CompareAndDowngradeResult result = applied.value();
+                    if (result instanceof CompareAndDowngradeResult.Downgraded d) {
+                        return new CriticalDowngraded(applied.seqno(), d.since(), d.opaque());
+                    }
+                    if (result instanceof CompareAndDowngradeResult.OpaqueMismatch m) {
+                        throw new ApiException(ErrorCode.OPAQUE_MISMATCH, "critical reader " + reader + " of shard "
+                                + shard + " holds opaque " + m.currentOpaque() + ", not the expected "
+                                + expectedOpaque + "; nothing was changed (linearized at version " + applied.seqno()
+                                + ")", Map.of("currentOpaque", m.currentOpaque(), "since", m.since(),
+                                        "seqno", applied.seqno().value()));
+                    }
+                    throw readerExpired(shard, reader.toString());
+                }));
     }
 
     @Override
     public CompletionStage<SeqNo> expireCriticalReader(ShardId shard, CriticalReaderId reader) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return mutation(() -> apply(shard, Command.EXPIRE_CRITICAL_READER, Commands.expireCriticalReader(reader),
+                ShardMachine.Applied::seqno));
     }
 
+    // -------------------------------------------------------------------------------------- writers, appends
+
     @Override
-    public CompletionStage<WriterRegistered> registerWriter(ShardId shard, WriterId writer, String purpose, OptionalLong leaseDurationMs) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+    public CompletionStage<WriterRegistered> registerWriter(ShardId shard, WriterId writer, String purpose,
+            OptionalLong leaseDurationMs) {
+        return mutation(() -> {
+            HandleDebug debug = debug(purpose);
+            long lease = leaseDurationMs.isPresent() ? ApiParams.leaseDurationMs(leaseDurationMs.getAsLong())
+                    : cfg.writerLeaseDurationMs();
+            return apply(shard, Command.REGISTER, withUpper(Commands.registerWriter(writer, debug, lease, nowMs())),
+                    applied -> {
+                        if (applied.value().result() instanceof RegisterWriterResult.Registered r) {
+                            return new WriterRegistered(applied.seqno(), writer, applied.value().upper(),
+                                    r.state().leaseDurationMs());
+                        }
+                        throw tombstoned(shard);
+                    });
+        });
     }
 
     @Override
     public CompletionStage<SeqNo> heartbeatWriter(ShardId shard, WriterId writer) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return mutation(() -> apply(shard, Command.HEARTBEAT_WRITER, Commands.heartbeatWriter(writer, nowMs()),
+                applied -> {
+                    if (!applied.value()) {
+                        throw new ApiException(ErrorCode.WRITER_EXPIRED, "writer " + writer
+                                + " is not registered at shard " + shard + " (expired or never registered)");
+                    }
+                    return applied.seqno();
+                }));
     }
 
     @Override
     public CompletionStage<SeqNo> expireWriter(ShardId shard, WriterId writer) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return mutation(() -> apply(shard, Command.EXPIRE_WRITER, Commands.expireWriter(writer),
+                ShardMachine.Applied::seqno));
     }
 
     @Override
-    public CompletionStage<Appended> compareAndAppend(ShardId shard, WriterId writer, IdempotencyToken token, HollowBatch batch) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+    public CompletionStage<Appended> compareAndAppend(ShardId shard, WriterId writer, IdempotencyToken token,
+            HollowBatch batch) {
+        return mutation(() -> {
+            if (token.equals(IdempotencyToken.SENTINEL)) {
+                throw ApiException.invalidRequest("idempotencyToken " + token + " is reserved; use a random one");
+            }
+            long inline = batch.inlineBytes();
+            if (inline >= cfg.inlineWritesTotalMaxBytes()) {
+                throw ApiException.invalidRequest("the batch's inline parts hold " + inline
+                        + " bytes, at or above the shard's cap of " + cfg.inlineWritesTotalMaxBytes()
+                        + "; write them to blob storage and append their keys");
+            }
+            Transition.Work<AppendResult> work = Commands.compareAndAppend(batch, writer, token,
+                    new HandleDebug(hostname, ""), nowMs(), cfg.writerLeaseDurationMs(), cfg.inlineWritesTotalMaxBytes());
+            return apply(shard, Command.COMPARE_AND_APPEND, withUpper(work), applied -> {
+                AppendResult result = applied.value().result();
+                Frontier upper = applied.value().upper();
+                if (result instanceof AppendResult.Appended a) {
+                    return new Appended(applied.seqno(), upper, false, a.mergeRequests());
+                }
+                if (result instanceof AppendResult.AlreadyCommitted) {
+                    // After our own indeterminate CaS it is this call's append that landed (spec §17.2).
+                    return new Appended(applied.seqno(), upper, !applied.sawIndeterminate(), List.of());
+                }
+                if (result instanceof AppendResult.UpperMismatch m) {
+                    if (applied.sawIndeterminate() && !m.writerUpper().lessThan(batch.desc().upper())) {
+                        throw new ApiException(ErrorCode.OUTCOME_UNKNOWN, "an indeterminate storage failure hit"
+                                + " this append to shard " + shard + ", and writer " + writer + " has since written"
+                                + " up to " + m.writerUpper() + ": whether this append landed cannot be told");
+                    }
+                    throw new ApiException(ErrorCode.UPPER_MISMATCH, "append [" + batch.desc().lower() + ", "
+                            + batch.desc().upper() + ") to shard " + shard + " expected upper "
+                            + batch.desc().lower() + " but the shard's upper is " + m.shardUpper(),
+                            Map.of("currentUpper", m.shardUpper(), "writerUpper", m.writerUpper(),
+                                    "seqno", applied.seqno().value()));
+                }
+                if (result instanceof AppendResult.InvalidBounds b) {
+                    throw new ApiException(ErrorCode.INVALID_BOUNDS, "append upper " + b.upper()
+                            + " is below its lower " + b.lower(), Map.of("lower", b.lower(), "upper", b.upper()));
+                }
+                if (result instanceof AppendResult.InvalidEmptyTimeInterval e) {
+                    throw new ApiException(ErrorCode.INVALID_EMPTY_TIME_INTERVAL, "append with lower == upper == "
+                            + e.lower() + " has " + e.parts().size() + " parts; an empty interval holds no updates",
+                            Map.of("lower", e.lower(), "upper", e.upper()));
+                }
+                throw new ApiException(ErrorCode.INLINE_BACKPRESSURE, "shard " + shard + " holds too many inline"
+                        + " bytes to take " + inline + " more (cap " + cfg.inlineWritesTotalMaxBytes()
+                        + "); write the parts to blob storage and append their keys");
+            });
+        });
     }
 
     @Override
     public CompletionStage<Snapshot> snapshot(ShardId shard, long asOf) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return read(() -> {
+            long t = ApiParams.timestamp("asOf", asOf);
+            return machines.get(shard).thenCompose(ShardMachine::read).thenApply(state -> {
+                SnapshotResult result = Reads.snapshot(state, t);
+                Map<String, Object> bounds = Map.of("since", state.since(), "upper", state.upper(),
+                        "seqno", state.seqno().value());
+                if (result instanceof SnapshotResult.Batches b) {
+                    return new Snapshot(state.seqno(), t, state.since(), state.upper(), b.batches());
+                }
+                if (result instanceof SnapshotResult.AsOfBeforeSince) {
+                    throw new ApiException(ErrorCode.AS_OF_BEFORE_SINCE, "as-of " + t + " is before shard " + shard
+                            + "'s since " + state.since() + ": the history it needs is compacted away", bounds);
+                }
+                throw new ApiException(ErrorCode.AS_OF_NOT_AVAILABLE, "as-of " + t + " is not before shard "
+                        + shard + "'s upper " + state.upper() + ": not written yet", bounds);
+            });
+        });
     }
+
+    // -------------------------------------------------------------------------- compaction, schemas, lifecycle
 
     @Override
     public CompletionStage<List<FueledMergeReq>> listMergeRequests(ShardId shard) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return read(() -> machines.get(shard).thenCompose(ShardMachine::read)
+                .thenApply(state -> state.collections().trace().mergeRequests()));
     }
 
     @Override
     public CompletionStage<MergeApplied> applyMergeRes(ShardId shard, String id, FueledMergeRes res) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return mutation(() -> {
+            String expected = new FueledMergeReq(res.output().desc(), res.inputs()).id();
+            if (!expected.equals(id)) {
+                throw ApiException.invalidRequest("merge id \"" + id + "\" does not match its output's bounds (\""
+                        + expected + "\")");
+            }
+            return apply(shard, Command.MERGE_RES, Commands.applyMergeRes(res),
+                    applied -> new MergeApplied(applied.seqno(), applied.value()));
+        });
     }
 
     @Override
     public CompletionStage<SchemaRegistered> registerSchema(ShardId shard, Bytes keySchema, Bytes valSchema) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return mutation(() -> apply(shard, Command.REGISTER_SCHEMA,
+                Commands.registerSchema(new EncodedSchemas(keySchema, Bytes.EMPTY, valSchema, Bytes.EMPTY)),
+                applied -> {
+                    if (applied.value() instanceof RegisterSchemaResult.Registered r) {
+                        return new SchemaRegistered(applied.seqno(), r.id());
+                    }
+                    throw tombstoned(shard);
+                }));
     }
 
     @Override
     public CompletionStage<State> finalizeShard(ShardId shard) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return mutation(() -> machines.get(shard).thenCompose(machine ->
+                machine.apply(Command.BECOME_TOMBSTONE, Commands.becomeTombstone()).thenApply(applied -> {
+                    BecomeTombstoneResult result = applied.value();
+                    if (result instanceof BecomeTombstoneResult.NotFinalizable n) {
+                        throw new ApiException(ErrorCode.NOT_FINALIZABLE, "shard " + shard
+                                + " can be finalized only once since and upper are both []; since is " + n.since()
+                                + ", upper " + n.upper(), Map.of("since", n.since(), "upper", n.upper()));
+                    }
+                    return applied.state();
+                })));
     }
 
     @Override
     public CompletionStage<RollupWritten> writeRollup(ShardId shard) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return mutation(() -> machines.get(shard).thenCompose(machine -> machine.read().thenCompose(state ->
+                stateVersions.writeRollupForState(state, RollupId.random()).thenCompose(written -> {
+                    if (written.isEmpty()) {
+                        return CompletableFuture.completedFuture(new RollupWritten(state.seqno(), Optional.empty()));
+                    }
+                    var rollup = written.get();
+                    return machine.apply(Command.ADD_ROLLUP, Commands.addRollup(rollup.seqno(), rollup.toHollow()))
+                            .thenCompose(applied -> {
+                                if (applied.value().applied()) {
+                                    return CompletableFuture.completedFuture(
+                                            new RollupWritten(applied.seqno(), Optional.of(rollup.key())));
+                                }
+                                // Another rollup is at that seqno and ours was never applied, in any attempt
+                                // (add_rollup reports "applied" again when re-run after a landed CaS).
+                                return stateVersions.deleteRollup(shard, rollup.key())
+                                        .thenApply(ignored -> new RollupWritten(applied.seqno(), Optional.empty()));
+                            });
+                }))));
     }
 
     @Override
     public CompletionStage<GcRun> runGc(ShardId shard) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not yet"));
+        return mutation(() -> machines.get(shard).thenCompose(machine -> machine.read()
+                .thenCompose(state -> gc.run(machine, state.seqnoSince()))
+                .thenCompose(result -> liveRange(shard).thenApply(range -> new GcRun(result.seqno(), range.earliest(),
+                        result.rollupsDeleted(), result.partsDeleted())))));
     }
 
+    // ------------------------------------------------------------------------------------------- plumbing
+
+    private long nowMs() {
+        return System.currentTimeMillis();
+    }
+
+    private HandleDebug debug(String purpose) {
+        return new HandleDebug(hostname, ApiParams.text("purpose", purpose, MAX_PURPOSE_CHARS, true));
+    }
+
+    /** Runs {@code work} on the shard's machine and maps the outcome (in the completing thread). */
+    private <R, T> CompletableFuture<T> apply(ShardId shard, Command cmd, Transition.Work<R> work,
+            Function<ShardMachine.Applied<R>, T> map) {
+        return machines.get(shard).thenCompose(machine -> machine.apply(cmd, work)).thenApply(map);
+    }
+
+    /** A result and the shard's upper as the command left it. */
+    private record WithUpper<R>(R result, Frontier upper) {}
+
+    private static <R> Transition.Work<WithUpper<R>> withUpper(Transition.Work<R> work) {
+        return (seqno, c) -> {
+            WorkResult<R> r = work.apply(seqno, c);
+            WithUpper<R> value = new WithUpper<>(r.value(), c.trace().upper());
+            return r instanceof WorkResult.Continue<R> ? WorkResult.proceed(value) : WorkResult.stop(value);
+        };
+    }
+
+    private static ApiException tombstoned(ShardId shard) {
+        return new ApiException(ErrorCode.SHARD_TOMBSTONED, "shard " + shard + " is finalized (a tombstone)");
+    }
+
+    private static ApiException readerExpired(ShardId shard, String reader) {
+        return new ApiException(ErrorCode.READER_EXPIRED, "reader " + reader + " is not registered at shard "
+                + shard + " (expired or never registered)");
+    }
+
+    private <T> CompletionStage<T> mutation(Supplier<? extends CompletionStage<T>> call) {
+        return run(true, call);
+    }
+
+    private <T> CompletionStage<T> read(Supplier<? extends CompletionStage<T>> call) {
+        return run(false, call);
+    }
+
+    private <T> CompletionStage<T> run(boolean mutation, Supplier<? extends CompletionStage<T>> call) {
+        CompletableFuture<T> future;
+        try {
+            future = call.get().toCompletableFuture();
+        } catch (RuntimeException e) {
+            future = CompletableFuture.failedFuture(e);
+        }
+        long timeoutMs = config.requestTimeout().toMillis();
+        return future.orTimeout(timeoutMs, TimeUnit.MILLISECONDS)
+                .handle((value, error) -> {
+                    if (error == null) {
+                        return value;
+                    }
+                    throw toApi(Failures.unwrap(error), mutation, timeoutMs);
+                });
+    }
+
+    /** The one place where failures become API errors. */
+    static ApiException toApi(Throwable error, boolean mutation, long timeoutMs) {
+        if (error instanceof ApiException api) {
+            return api;
+        }
+        if (error instanceof ShardNotFoundException nf) {
+            return new ApiException(ErrorCode.SHARD_NOT_FOUND, "shard " + nf.shard()
+                    + " is not initialized; open it with PUT /v1/shards/" + nf.shard());
+        }
+        if (error instanceof CodecMismatchException cm) {
+            return new ApiException(ErrorCode.CODEC_MISMATCH, cm.getMessage(), Map.of("actual", cm.actual()));
+        }
+        if (error instanceof MachineOverloadedException) {
+            return new ApiException(ErrorCode.STORAGE_UNAVAILABLE, error.getMessage() + "; retry later");
+        }
+        if (error instanceof Determinate) {
+            return new ApiException(ErrorCode.STORAGE_UNAVAILABLE, "storage failed, and the operation certainly"
+                    + " did not happen: " + error.getMessage(), Map.of(), error);
+        }
+        if (error instanceof Indeterminate) {
+            return new ApiException(ErrorCode.OUTCOME_UNKNOWN, "storage failed, and the operation may or may not"
+                    + " have happened; retrying with the same ids and idempotency token is safe: "
+                    + error.getMessage(), Map.of(), error);
+        }
+        if (error instanceof TimeoutException) {
+            return mutation
+                    ? new ApiException(ErrorCode.OUTCOME_UNKNOWN, "the operation did not finish within " + timeoutMs
+                            + " ms (storage is slow or unavailable); it may still happen. Retrying with the same ids"
+                            + " and idempotency token is safe")
+                    : new ApiException(ErrorCode.STORAGE_UNAVAILABLE, "the read did not finish within " + timeoutMs
+                            + " ms: storage is slow or unavailable");
+        }
+        LOG.errorf(error, "internal error");
+        return new ApiException(ErrorCode.INTERNAL, "internal error: " + error, Map.of(), error);
+    }
 }

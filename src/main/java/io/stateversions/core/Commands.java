@@ -38,12 +38,13 @@ public final class Commands {
     }
 
     /**
-     * Removes rollups from state (the last step of GC), clearing the active-GC marker. Breaks on an empty list.
+     * Removes rollups from state (the last step of GC), clearing the active-GC marker. Breaks on an empty list, and
+     * on a tombstone, where it may not commit ({@link Command#allowedOnTombstone}; persist breaks there too).
      * Returns the seqnos removed; a rollup already gone, or replaced by another key, is left alone.
      */
     public static Transition.Work<List<SeqNo>> removeRollups(List<Map.Entry<SeqNo, PartialRollupKey>> remove) {
         return (newSeqno, c) -> {
-            if (remove.isEmpty()) {
+            if (remove.isEmpty() || c.isTombstone()) {
                 return WorkResult.stop(List.of());
             }
             c.activeGc(Optional.empty());
@@ -122,6 +123,25 @@ public final class Commands {
         };
     }
 
+    /**
+     * Heartbeats a leased reader ({@code heartbeat = max(old, new)}) and commits. A missing reader (expired, or
+     * never registered) or a tombstone breaks with {@code false}: unlike persist, which commits a no-op, a missing
+     * reader writes nothing, because the API reports it as expired and the caller must not go on reading.
+     */
+    public static Transition.Work<Boolean> heartbeatLeasedReader(LeasedReaderId id, long heartbeatMs) {
+        return (newSeqno, c) -> {
+            LeasedReaderState reader = c.leasedReaders().get(id);
+            if (c.isTombstone() || reader == null) {
+                return WorkResult.stop(false);
+            }
+            if (heartbeatMs > reader.lastHeartbeatTimestampMs()) {
+                c.mutableLeasedReaders().put(id, new LeasedReaderState(reader.seqno(), reader.since(), heartbeatMs,
+                        reader.leaseDurationMs(), reader.debug()));
+            }
+            return WorkResult.proceed(true);
+        };
+    }
+
     /** The meet of every reader's since (leased and critical); the shard's since never regresses. */
     private static Frontier readerSinceMeet(StateCollections.Builder c) {
         Frontier meet = Frontier.EMPTY;
@@ -145,6 +165,131 @@ public final class Commands {
                 c.mutableLeasedReaders().remove(id);
             }
             return WorkResult.proceed(existed);
+        };
+    }
+
+    /**
+     * Registers a critical reader with since = the shard's since and the caller's initial opaque token. Registering
+     * it again with the same codec is idempotent: only its debug is updated, its since and token stay (and it still
+     * commits). Another codec breaks with {@link RegisterCriticalResult.OpaqueCodecMismatch}; a tombstone breaks.
+     * The shard's since is unchanged: the new reader starts at it.
+     */
+    public static Transition.Work<RegisterCriticalResult> registerCriticalReader(CriticalReaderId id,
+            HandleDebug debug, String opaqueCodec, long initialOpaque) {
+        return (newSeqno, c) -> {
+            if (c.isTombstone()) {
+                return WorkResult.stop(new RegisterCriticalResult.Tombstoned());
+            }
+            CriticalReaderState existing = c.criticalReaders().get(id);
+            if (existing != null && !existing.opaqueCodec().equals(opaqueCodec)) {
+                return WorkResult.stop(new RegisterCriticalResult.OpaqueCodecMismatch(existing.opaqueCodec()));
+            }
+            CriticalReaderState reader = existing == null
+                    ? new CriticalReaderState(c.trace().since(), initialOpaque, opaqueCodec, debug)
+                    : new CriticalReaderState(existing.since(), existing.opaque(), existing.opaqueCodec(), debug);
+            if (!reader.equals(existing)) {
+                c.mutableCriticalReaders().put(id, reader);
+            }
+            return WorkResult.proceed(new RegisterCriticalResult.Registered(reader));
+        };
+    }
+
+    /**
+     * Compare-and-set of a critical reader's token, downgrading its since (spec §15, §22.9). A token other than
+     * {@code expectedOpaque} changes nothing but still commits, so that the answer is linearized. Otherwise the
+     * token becomes {@code newOpaque} and, iff the reader's since is {@code <= newSince} (less or equal, unlike a
+     * leased reader's strictly less), the since becomes {@code newSince} and the shard's since is recomputed as the
+     * meet of all readers' (never regressing). A missing reader breaks; a tombstone breaks with since {@code {}}
+     * whatever the token, as in persist.
+     */
+    public static Transition.Work<CompareAndDowngradeResult> compareAndDowngradeSince(CriticalReaderId id,
+            long expectedOpaque, long newOpaque, Frontier newSince) {
+        return (newSeqno, c) -> {
+            if (c.isTombstone()) {
+                return WorkResult.stop(new CompareAndDowngradeResult.Downgraded(Frontier.EMPTY, expectedOpaque));
+            }
+            CriticalReaderState reader = c.criticalReaders().get(id);
+            if (reader == null) {
+                return WorkResult.stop(new CompareAndDowngradeResult.ReaderMissing());
+            }
+            if (reader.opaque() != expectedOpaque) {
+                return WorkResult.proceed(new CompareAndDowngradeResult.OpaqueMismatch(reader.opaque(),
+                        reader.since()));
+            }
+            boolean downgrade = reader.since().lessEqual(newSince);
+            Frontier since = downgrade ? newSince : reader.since();
+            CriticalReaderState updated = new CriticalReaderState(since, newOpaque, reader.opaqueCodec(),
+                    reader.debug());
+            if (!updated.equals(reader)) {
+                c.mutableCriticalReaders().put(id, updated);
+            }
+            if (downgrade) {
+                // As persist, also when the since is unchanged: the shard's since may lag the readers' meet after
+                // an expiry (spec §14), and this lets it catch up.
+                Frontier shardSince = readerSinceMeet(c);
+                if (!shardSince.equals(c.trace().since())) {
+                    c.trace(c.trace().withSince(shardSince));
+                }
+            }
+            return WorkResult.proceed(new CompareAndDowngradeResult.Downgraded(since, newOpaque));
+        };
+    }
+
+    /**
+     * Removes a critical reader, the only way one goes away. As {@link #expireLeasedReader}: the shard's since is
+     * not recomputed, a missing reader still commits (expiry is idempotent), a tombstone breaks.
+     */
+    public static Transition.Work<Boolean> expireCriticalReader(CriticalReaderId id) {
+        return (newSeqno, c) -> {
+            if (c.isTombstone()) {
+                return WorkResult.stop(false);
+            }
+            boolean existed = c.criticalReaders().containsKey(id);
+            if (existed) {
+                c.mutableCriticalReaders().remove(id);
+            }
+            return WorkResult.proceed(existed);
+        };
+    }
+
+    /**
+     * Registers a writer, or heartbeats one: a new writer has no write yet (token {@link IdempotencyToken#SENTINEL},
+     * upper {@link Frontier#MIN}); an existing one keeps its token and upper, so that a retried append is still
+     * recognized, and takes the new lease and debug with {@code heartbeat = max(old, new)}. Breaks on a tombstone.
+     */
+    public static Transition.Work<RegisterWriterResult> registerWriter(WriterId id, HandleDebug debug,
+            long leaseDurationMs, long heartbeatMs) {
+        return (newSeqno, c) -> {
+            if (c.isTombstone()) {
+                return WorkResult.stop(new RegisterWriterResult.Tombstoned());
+            }
+            WriterState existing = c.writers().get(id);
+            WriterState writer = existing == null
+                    ? new WriterState(heartbeatMs, leaseDurationMs, IdempotencyToken.SENTINEL, Frontier.MIN, debug)
+                    : new WriterState(Math.max(existing.lastHeartbeatTimestampMs(), heartbeatMs), leaseDurationMs,
+                            existing.mostRecentWriteToken(), existing.mostRecentWriteUpper(), debug);
+            if (!writer.equals(existing)) {
+                c.mutableWriters().put(id, writer);
+            }
+            return WorkResult.proceed(new RegisterWriterResult.Registered(writer));
+        };
+    }
+
+    /**
+     * Heartbeats a writer ({@code heartbeat = max(old, new)}) and commits. A missing writer or a tombstone breaks
+     * with {@code false} (the API reports the writer as expired).
+     */
+    public static Transition.Work<Boolean> heartbeatWriter(WriterId id, long heartbeatMs) {
+        return (newSeqno, c) -> {
+            WriterState writer = c.writers().get(id);
+            if (c.isTombstone() || writer == null) {
+                return WorkResult.stop(false);
+            }
+            if (heartbeatMs > writer.lastHeartbeatTimestampMs()) {
+                c.mutableWriters().put(id, new WriterState(heartbeatMs, writer.leaseDurationMs(),
+                        writer.mostRecentWriteToken(), writer.mostRecentWriteUpper(), writer.debug()));
+            }
+            return WorkResult.proceed(true);
         };
     }
 
@@ -236,6 +381,71 @@ public final class Commands {
             }
             c.trace(merged.trace());
             return WorkResult.proceed(merged.result());
+        };
+    }
+
+    /**
+     * Registers a (key, value) schema pair. The API's rule, not persist's (which allows one pair and evolves it
+     * with compare_and_evolve_schema): ids are dense from 0, so a new pair gets the number of pairs registered; a
+     * pair equal to a registered one breaks with that pair's id (searching newest first, as persist), writing
+     * nothing. Breaks on a tombstone.
+     */
+    public static Transition.Work<RegisterSchemaResult> registerSchema(EncodedSchemas schemas) {
+        return (newSeqno, c) -> {
+            if (c.isTombstone()) {
+                return WorkResult.stop(new RegisterSchemaResult.Tombstoned());
+            }
+            for (Map.Entry<SchemaId, EncodedSchemas> entry : c.schemas().descendingMap().entrySet()) {
+                if (entry.getValue().equals(schemas)) {
+                    return WorkResult.stop(new RegisterSchemaResult.Registered(entry.getKey()));
+                }
+            }
+            SchemaId id = new SchemaId(c.schemas().size());
+            if (!c.schemas().isEmpty() && c.schemas().lastKey().value() != id.value() - 1) {
+                throw new IllegalStateException("invariant violated: schema ids must be dense from 0, got "
+                        + c.schemas().keySet());
+            }
+            c.mutableSchemas().put(id, schemas);
+            return WorkResult.proceed(new RegisterSchemaResult.Registered(id));
+        };
+    }
+
+    /**
+     * Finalizes a shard whose since and upper are both {@code {}} into a tombstone, in one transition: every
+     * reader and writer is removed, and the batches are replaced by a single empty batch {@code [{0}, {})} at since
+     * {@code {}} (a single empty batch already there is kept). Persist shrinks the trace one batch per transition
+     * to bound each diff; here finalizing is one version, whose diff deletes each batch once, so it is no larger
+     * than the batches already in state. The parts of the removed batches become garbage
+     * ({@link StateDiff#partDeletes}). Breaks with
+     * {@link BecomeTombstoneResult.NotFinalizable} unless since and upper are {@code {}}, and with
+     * {@link BecomeTombstoneResult.AlreadyTombstone} on a finalized tombstone ({@link State#isFinalized}); a
+     * tombstone that still holds several or non-empty batches is shrunk and commits.
+     */
+    public static Transition.Work<BecomeTombstoneResult> becomeTombstone() {
+        return (newSeqno, c) -> {
+            Trace trace = c.trace();
+            if (!trace.since().isEmpty() || !trace.upper().isEmpty()) {
+                return WorkResult.stop(new BecomeTombstoneResult.NotFinalizable(trace.since(), trace.upper()));
+            }
+            List<HollowBatch> batches = trace.batches();
+            boolean singleEmptyBatch = batches.size() <= 1 && batches.stream().allMatch(HollowBatch::isEmpty);
+            if (c.isTombstone() && singleEmptyBatch) {
+                return WorkResult.stop(new BecomeTombstoneResult.AlreadyTombstone());
+            }
+            if (!c.leasedReaders().isEmpty()) {
+                c.mutableLeasedReaders().clear();
+            }
+            if (!c.criticalReaders().isEmpty()) {
+                c.mutableCriticalReaders().clear();
+            }
+            if (!c.writers().isEmpty()) {
+                c.mutableWriters().clear();
+            }
+            if (!singleEmptyBatch) {
+                c.trace(new Trace(Frontier.EMPTY, List.of(HollowBatch.empty(
+                        new Description(Frontier.MIN, Frontier.EMPTY, Frontier.EMPTY)))));
+            }
+            return WorkResult.proceed(new BecomeTombstoneResult.Finalized());
         };
     }
 }

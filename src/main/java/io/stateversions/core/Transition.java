@@ -1,6 +1,7 @@
 package io.stateversions.core;
 
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -64,15 +65,82 @@ public sealed interface Transition<R> {
     private static <R> Transition<R> apply(State prev, PersistConfig cfg, long nowMs, String hostname, Command cmd,
             Work<R> work, boolean routine) {
         Objects.requireNonNull(hostname, "hostname");
-        SeqNo newSeqno = prev.seqno().next();
-        long walltimeMs = Math.max(nowMs, prev.walltimeMs() + 1);
         StateCollections.Builder b = prev.collections().toBuilder();
-        b.version(prev.collections().version().max(cfg.buildVersion()));
-
-        WorkResult<R> outcome = work.apply(newSeqno, b);
+        WorkResult<R> outcome = work.apply(prev.seqno().next(), b);
         if (outcome instanceof WorkResult.Break<R> broke) {
             return new Broke<>(broke.value());
         }
+        return finish(prev, cfg, nowMs, hostname, b, cmd.metricName(), cmd.isWrite(), cmd.allowedOnTombstone(),
+                routine, outcome.value());
+    }
+
+    /** One command of a {@link #computeNextBatch batch}. */
+    record Step<R>(Command cmd, Work<R> work) {}
+
+    /**
+     * The outcome of {@link #computeNextBatch}: per step, in order, its {@link WorkResult} or the exception its work
+     * function threw; and the next state to commit iff at least one step continued.
+     */
+    record Batch(List<Object> outcomes, Optional<Committable<Void>> commit) {
+
+        /** Step {@code i}'s work result; throws what its work function threw. */
+        @SuppressWarnings("unchecked")
+        public <R> WorkResult<R> outcome(int i) {
+            Object o = outcomes.get(i);
+            if (o instanceof RuntimeException e) {
+                throw e;
+            }
+            return (WorkResult<R>) o;
+        }
+    }
+
+    /**
+     * Applies several commands in one transition, as if they had committed one after another but sharing one
+     * version: each work function sees the collections as the continuing steps before it left them. A step that
+     * breaks, or throws, leaves them as they were (its neighbours are unaffected), so that several callers can
+     * share one compare-and-set. Then the routine steps of {@link #computeNext} run once, for the whole batch.
+     */
+    static Batch computeNextBatch(State prev, PersistConfig cfg, long nowMs, String hostname,
+            List<? extends Step<?>> steps) {
+        Objects.requireNonNull(hostname, "hostname");
+        SeqNo newSeqno = prev.seqno().next();
+        StateCollections current = prev.collections();
+        List<Object> outcomes = new java.util.ArrayList<>(steps.size());
+        String names = null;
+        boolean isWrite = false;
+        boolean allowedOnTombstone = true;
+        for (Step<?> step : steps) {
+            StateCollections.Builder b = current.toBuilder();
+            WorkResult<?> outcome;
+            try {
+                outcome = step.work().apply(newSeqno, b);
+            } catch (RuntimeException e) {
+                outcomes.add(e);
+                continue;
+            }
+            outcomes.add(outcome);
+            if (outcome instanceof WorkResult.Continue<?>) {
+                current = b.build();
+                names = names == null ? step.cmd().metricName() : names + "+" + step.cmd().metricName();
+                isWrite |= step.cmd().isWrite();
+                allowedOnTombstone &= step.cmd().allowedOnTombstone();
+            }
+        }
+        if (names == null) {
+            return new Batch(outcomes, Optional.empty());
+        }
+        Committable<Void> commit = finish(prev, cfg, nowMs, hostname, current.toBuilder(), names, isWrite,
+                allowedOnTombstone, true, (Void) null);
+        return new Batch(outcomes, Optional.of(commit));
+    }
+
+    /** The steps after the work function: the new version, routine maintenance (if {@code routine}), the diff. */
+    private static <R> Committable<R> finish(State prev, PersistConfig cfg, long nowMs, String hostname,
+            StateCollections.Builder b, String cmdName, boolean isWrite, boolean allowedOnTombstone, boolean routine,
+            R result) {
+        SeqNo newSeqno = prev.seqno().next();
+        long walltimeMs = Math.max(nowMs, prev.walltimeMs() + 1);
+        b.version(prev.collections().version().max(cfg.buildVersion()));
 
         int readersExpired = 0;
         int writersExpired = 0;
@@ -82,8 +150,8 @@ public sealed interface Transition<R> {
             readersExpired = expire(b.leasedReaders(), b::mutableLeasedReaders, nowMs);
             writersExpired = expire(b.writers(), b::mutableWriters, nowMs);
 
-            if (prev.isTombstone() && !cmd.allowedOnTombstone()) {
-                throw new IllegalStateException("invariant violated: command " + cmd.metricName()
+            if (prev.isTombstone() && !allowedOnTombstone) {
+                throw new IllegalStateException("invariant violated: command " + cmdName
                         + " tried to commit on top of tombstoned shard " + prev.shardId() + " at " + prev.seqno());
             }
 
@@ -92,7 +160,7 @@ public sealed interface Transition<R> {
             if (writeRollup.isPresent() && cfg.rollupUseActiveRollup()) {
                 b.activeRollup(Optional.of(new ActiveMarker(newSeqno, nowMs)));
             }
-            gc = maybeGc(draft, cmd.isWrite(), nowMs, cfg);
+            gc = maybeGc(draft, isWrite, nowMs, cfg);
             if (gc.isPresent()) {
                 b.lastGcReq(gc.get().newSeqnoSince());
                 if (cfg.gcUseActiveGc()) {
@@ -106,13 +174,13 @@ public sealed interface Transition<R> {
         if (cfg.validateTransitions()) {
             State applied = diff.apply(prev);
             if (!applied.equals(next)) {
-                throw new IllegalStateException("invariant violated: diff of " + cmd.metricName()
+                throw new IllegalStateException("invariant violated: diff of " + cmdName
                         + " does not reproduce the next state.\nnext:    " + next + "\napplied: " + applied
                         + "\ndiff: " + diff);
             }
         }
-        return new Committable<>(outcome.value(), next, diff, new RoutineMaintenance(gc, writeRollup),
-                readersExpired, writersExpired);
+        return new Committable<>(result, next, diff, new RoutineMaintenance(gc, writeRollup), readersExpired,
+                writersExpired);
     }
 
     /** Removes the handles whose lease lapsed before {@code nowMs}; copies the map only if one did. */

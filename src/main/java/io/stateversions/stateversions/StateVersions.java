@@ -116,9 +116,20 @@ public final class StateVersions {
      * only if the winning state does not refer to it.
      */
     public CompletableFuture<State> maybeInitShard(ShardId shard, Codecs codecs) {
+        return openShard(shard, codecs).thenApply(Opened::state);
+    }
+
+    /** The outcome of {@link #openShard}: the state, and whether this call's initial version is the one that won. */
+    public record Opened(State state, boolean created) {}
+
+    /**
+     * {@link #maybeInitShard}, also telling whether this call initialized the shard: its CaS committed, or it lost
+     * to itself (an indeterminate CaS that landed) so that the winning state holds its initial rollup.
+     */
+    public CompletableFuture<Opened> openShard(ShardId shard, Codecs codecs) {
         return fetchRecentLiveDiffs(shard).thenCompose(recent -> {
             if (!recent.isEmpty()) {
-                return fetchCurrentState(shard, recent).thenApply(state -> checkCodecs(state, codecs));
+                return fetchCurrentState(shard, recent).thenApply(state -> new Opened(checkCodecs(state, codecs), false));
             }
             return writeInitialRollup(shard, codecs).thenCompose(initial -> {
                 VersionedData data = new VersionedData(initial.state().seqno(), codec.encodeDiff(initial.diff()));
@@ -127,7 +138,7 @@ public final class StateVersions {
                         .thenCompose(result -> {
                             if (result == CasResult.COMMITTED) {
                                 metrics.committed(initial.state(), data.data().length);
-                                return CompletableFuture.completedFuture(initial.state());
+                                return CompletableFuture.completedFuture(new Opened(initial.state(), true));
                             }
                             return resolveLostInit(shard, codecs, initial.rollupKey());
                         });
@@ -135,7 +146,7 @@ public final class StateVersions {
         });
     }
 
-    private CompletableFuture<State> resolveLostInit(ShardId shard, Codecs codecs, PartialRollupKey ours) {
+    private CompletableFuture<Opened> resolveLostInit(ShardId shard, Codecs codecs, PartialRollupKey ours) {
         return fetchRecentLiveDiffs(shard)
                 .thenCompose(recent -> fetchCurrentState(shard, recent))
                 .thenCompose(state -> {
@@ -144,7 +155,7 @@ public final class StateVersions {
                             .anyMatch(r -> r.key().equals(ours));
                     CompletableFuture<Void> cleanup = referenced
                             ? CompletableFuture.completedFuture(null) : deleteRollup(shard, ours);
-                    return cleanup.thenApply(ignored -> checkCodecs(state, codecs));
+                    return cleanup.thenApply(ignored -> new Opened(checkCodecs(state, codecs), referenced));
                 });
     }
 
@@ -481,6 +492,11 @@ public final class StateVersions {
                     Optional.of(new StateCodec.InlinedDiffs(r.next(), s.next(), inlined)));
             return writeRollupBlob(rollup).thenApply(ignored -> Optional.of(rollup));
         });
+    }
+
+    /** Deletes a batch part blob; deleting one that is gone is fine. */
+    public CompletableFuture<Void> deleteBatchPart(ShardId shard, io.stateversions.core.PartialBatchKey key) {
+        return retries.external("part_delete", () -> blob.delete(key.complete(shard))).thenApply(ignored -> null);
     }
 
     /** Deletes a rollup blob; deleting one that is gone is fine. */

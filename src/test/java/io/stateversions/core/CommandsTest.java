@@ -15,6 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.stateversions.testing.TestStates;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -144,6 +145,22 @@ class CommandsTest {
         assertThatThrownBy(() -> run(prev, Command.REMOVE_ROLLUPS,
                 Commands.removeRollups(List.of(Map.entry(SeqNo.of(1), r1.key()))), 0))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("no rollup");
+    }
+
+    /**
+     * GC is always assigned on a tombstone, and removing rollups is its last step; on a tombstone that step writes
+     * nothing (persist breaks too), since nothing but maintenance may commit there.
+     */
+    @Test
+    void removeRollupsOnATombstoneBreaks() {
+        HollowRollup r1 = initial().latestRollup().getValue();
+        State tombstone = with(StateTest.tombstone(10), c -> {
+            c.mutableRollups().put(SeqNo.of(1), r1);
+            c.mutableRollups().put(SeqNo.of(9), rollup(9));
+        });
+
+        assertThat(broke(run(tombstone, Command.REMOVE_ROLLUPS,
+                Commands.removeRollups(List.of(Map.entry(SeqNo.of(1), r1.key()))), 0))).isEmpty();
     }
 
     // ---------------------------------------------------------------------------------------- readers
@@ -295,7 +312,232 @@ class CommandsTest {
                 Commands.expireWriter(WriterId.random()), 0))).isFalse();
     }
 
-    // ---------------------------------------------------------------------------------------- compare_and_append
+    @Test
+    void aHeartbeatKeepsTheLaterHeartbeatAndCommits() {
+        Transition.Committable<Boolean> later = committed(run(twoReaders(), Command.HEARTBEAT_READER,
+                Commands.heartbeatLeasedReader(READER, 2_000), 2_000));
+        Transition.Committable<Boolean> earlier = committed(run(twoReaders(), Command.HEARTBEAT_READER,
+                Commands.heartbeatLeasedReader(READER, 500), 2_000));
+
+        assertThat(later.result()).isTrue();
+        assertThat(later.state().collections().leasedReaders().get(READER))
+                .isEqualTo(new LeasedReaderState(SeqNo.of(2), Frontier.of(5), 2_000, LEASE_MS, DEBUG));
+        assertThat(earlier.result()).isTrue();
+        assertThat(earlier.state().seqno()).isEqualTo(SeqNo.of(6));
+        assertThat(earlier.state().collections().leasedReaders().get(READER).lastHeartbeatTimestampMs())
+                .isEqualTo(1_000);
+        assertThat(earlier.diff().leasedReaders()).isEmpty();
+    }
+
+    @Test
+    void aHeartbeatOfAMissingLeasedReaderBreaks() {
+        assertThat(broke(run(twoReaders(), Command.HEARTBEAT_READER,
+                Commands.heartbeatLeasedReader(LeasedReaderId.random(), 2_000), 2_000))).isFalse();
+    }
+
+    @Test
+    void aHeartbeatOfALeasedReaderOnATombstoneBreaks() {
+        assertThat(broke(run(StateTest.tombstone(5), Command.HEARTBEAT_READER,
+                Commands.heartbeatLeasedReader(READER, 2_000), 2_000))).isFalse();
+    }
+
+    // ---------------------------------------------------------------------------------------- critical readers
+
+    private static final CriticalReaderId CRITICAL = CriticalReaderId.random();
+    private static final CriticalReaderId CRITICAL_OTHER = CriticalReaderId.random();
+    private static final HandleDebug OTHER_DEBUG = new HandleDebug("host-b", "other");
+
+    private static CriticalReaderState critical(Frontier since, long opaque) {
+        return new CriticalReaderState(since, opaque, "u64", DEBUG);
+    }
+
+    /** CRITICAL at {5} with token 1, the leased OTHER at {8}; the shard since is their meet {5}. */
+    private static State criticalAndLeased() {
+        return with(at(initial(), 5), c -> {
+            c.trace(c.trace().withSince(Frontier.of(5)));
+            c.mutableCriticalReaders().put(CRITICAL, critical(Frontier.of(5), 1));
+            c.mutableLeasedReaders().put(OTHER, reader(3, Frontier.of(8)));
+        });
+    }
+
+    private static Transition<CompareAndDowngradeResult> compareAndDowngrade(State prev, long expected,
+            long newOpaque, Frontier since) {
+        return run(prev, Command.COMPARE_AND_DOWNGRADE_SINCE,
+                Commands.compareAndDowngradeSince(CRITICAL, expected, newOpaque, since), 2_000);
+    }
+
+    @Test
+    void aNewCriticalReaderStartsAtTheShardSinceWithTheInitialToken() {
+        State prev = with(at(initial(), 5), c -> c.trace(c.trace().withSince(Frontier.of(3))));
+
+        Transition.Committable<RegisterCriticalResult> next = committed(run(prev, Command.REGISTER,
+                Commands.registerCriticalReader(CRITICAL, DEBUG, "u64", 7), 2_000));
+
+        CriticalReaderState expected = new CriticalReaderState(Frontier.of(3), 7, "u64", DEBUG);
+        assertThat(next.result()).isEqualTo(new RegisterCriticalResult.Registered(expected));
+        assertThat(next.state().collections().criticalReaders()).containsExactly(Map.entry(CRITICAL, expected));
+        assertThat(next.state().since()).isEqualTo(Frontier.of(3));
+        assertThat(next.state().seqnoSince()).as("a critical reader holds no seqno").isEqualTo(SeqNo.of(6));
+    }
+
+    @Test
+    void registeringACriticalReaderAgainOnlyUpdatesItsDebug() {
+        State prev = with(criticalAndLeased(), c -> c.trace(c.trace().withSince(Frontier.of(3))));
+
+        Transition.Committable<RegisterCriticalResult> next = committed(run(prev, Command.REGISTER,
+                Commands.registerCriticalReader(CRITICAL, OTHER_DEBUG, "u64", 0), 2_000));
+
+        CriticalReaderState expected = new CriticalReaderState(Frontier.of(5), 1, "u64", OTHER_DEBUG);
+        assertThat(next.result()).isEqualTo(new RegisterCriticalResult.Registered(expected));
+        assertThat(next.state().collections().criticalReaders().get(CRITICAL)).isEqualTo(expected);
+        assertThat(next.state().since()).isEqualTo(Frontier.of(3));
+    }
+
+    @Test
+    void registeringAnUnchangedCriticalReaderAgainStillCommits() {
+        Transition.Committable<RegisterCriticalResult> next = committed(run(criticalAndLeased(), Command.REGISTER,
+                Commands.registerCriticalReader(CRITICAL, DEBUG, "u64", 0), 2_000));
+
+        assertThat(next.result()).isEqualTo(new RegisterCriticalResult.Registered(critical(Frontier.of(5), 1)));
+        assertThat(next.state().seqno()).isEqualTo(SeqNo.of(6));
+        assertThat(next.diff().criticalReaders()).isEmpty();
+    }
+
+    @Test
+    void registeringACriticalReaderWithAnotherCodecBreaks() {
+        assertThat(broke(run(criticalAndLeased(), Command.REGISTER,
+                Commands.registerCriticalReader(CRITICAL, OTHER_DEBUG, "i64", 0), 2_000)))
+                .isEqualTo(new RegisterCriticalResult.OpaqueCodecMismatch("u64"));
+    }
+
+    @Test
+    void registeringACriticalReaderOnATombstoneBreaks() {
+        assertThat(broke(run(StateTest.tombstone(5), Command.REGISTER,
+                Commands.registerCriticalReader(CRITICAL, DEBUG, "u64", 0), 2_000)))
+                .isEqualTo(new RegisterCriticalResult.Tombstoned());
+    }
+
+    @Test
+    void compareAndDowngradeSinceSwapsTheTokenAndMovesTheShardSinceToTheMeet() {
+        Transition.Committable<CompareAndDowngradeResult> next =
+                committed(compareAndDowngrade(criticalAndLeased(), 1, 2, Frontier.of(9)));
+
+        assertThat(next.result()).isEqualTo(new CompareAndDowngradeResult.Downgraded(Frontier.of(9), 2));
+        assertThat(next.state().collections().criticalReaders().get(CRITICAL))
+                .isEqualTo(critical(Frontier.of(9), 2));
+        assertThat(next.state().since()).as("meet of {9} and the leased {8}").isEqualTo(Frontier.of(8));
+    }
+
+    @Test
+    void theShardSinceIsTheMeetOfEveryCriticalReader() {
+        State prev = with(criticalAndLeased(), c -> {
+            c.mutableLeasedReaders().clear();
+            c.mutableCriticalReaders().put(CRITICAL_OTHER, critical(Frontier.of(6), 0));
+        });
+
+        Transition.Committable<CompareAndDowngradeResult> next =
+                committed(compareAndDowngrade(prev, 1, 2, Frontier.of(9)));
+
+        assertThat(next.state().since()).isEqualTo(Frontier.of(6));
+    }
+
+    @Test
+    void theLastReaderDowngradingToTheEmptyFrontierClosesTheShardToReads() {
+        State prev = with(criticalAndLeased(), c -> c.mutableLeasedReaders().clear());
+
+        Transition.Committable<CompareAndDowngradeResult> next =
+                committed(compareAndDowngrade(prev, 1, 2, Frontier.EMPTY));
+
+        assertThat(next.result()).isEqualTo(new CompareAndDowngradeResult.Downgraded(Frontier.EMPTY, 2));
+        assertThat(next.state().since()).isEqualTo(Frontier.EMPTY);
+    }
+
+    @Test
+    void aWrongTokenChangesNothingButStillCommits() {
+        State prev = criticalAndLeased();
+
+        Transition.Committable<CompareAndDowngradeResult> next =
+                committed(compareAndDowngrade(prev, 7, 2, Frontier.of(9)));
+
+        assertThat(next.result()).isEqualTo(new CompareAndDowngradeResult.OpaqueMismatch(1, Frontier.of(5)));
+        assertThat(next.state().seqno()).isEqualTo(SeqNo.of(6));
+        assertThat(next.state().collections().criticalReaders()).isEqualTo(prev.collections().criticalReaders());
+        assertThat(next.state().since()).isEqualTo(Frontier.of(5));
+        assertThat(next.diff().criticalReaders()).isEmpty();
+        assertThat(next.diff().since()).isEmpty();
+    }
+
+    @Test
+    void compareAndDowngradeSinceNeverRegressesButStillSwapsTheToken() {
+        Transition.Committable<CompareAndDowngradeResult> next =
+                committed(compareAndDowngrade(criticalAndLeased(), 1, 2, Frontier.of(2)));
+
+        assertThat(next.result()).isEqualTo(new CompareAndDowngradeResult.Downgraded(Frontier.of(5), 2));
+        assertThat(next.state().collections().criticalReaders().get(CRITICAL))
+                .isEqualTo(critical(Frontier.of(5), 2));
+        assertThat(next.state().since()).isEqualTo(Frontier.of(5));
+    }
+
+    /**
+     * After an expiry the shard since lags the readers' meet (spec §14). A critical reader downgrading to its own
+     * since (less or equal) recomputes it; a leased reader doing the same (strictly less) does not.
+     */
+    @Test
+    void criticalDowngradesOnLessOrEqualAndLeasedOnlyOnStrictlyLess() {
+        State lagging = with(criticalAndLeased(), c -> c.trace(c.trace().withSince(Frontier.of(3))));
+
+        Transition.Committable<CompareAndDowngradeResult> critical =
+                committed(compareAndDowngrade(lagging, 1, 1, Frontier.of(5)));
+        Transition.Committable<Frontier> leased = committed(run(lagging, Command.DOWNGRADE_SINCE,
+                Commands.downgradeSince(OTHER, Optional.empty(), Frontier.of(8), 2_000), 2_000));
+
+        assertThat(critical.result()).isEqualTo(new CompareAndDowngradeResult.Downgraded(Frontier.of(5), 1));
+        assertThat(critical.state().since()).isEqualTo(Frontier.of(5));
+        assertThat(leased.result()).isEqualTo(Frontier.of(8));
+        assertThat(leased.state().since()).isEqualTo(Frontier.of(3));
+    }
+
+    @Test
+    void compareAndDowngradeSinceOfAMissingReaderBreaks() {
+        assertThat(broke(run(criticalAndLeased(), Command.COMPARE_AND_DOWNGRADE_SINCE,
+                Commands.compareAndDowngradeSince(CriticalReaderId.random(), 1, 2, Frontier.of(9)), 2_000)))
+                .isEqualTo(new CompareAndDowngradeResult.ReaderMissing());
+    }
+
+    @Test
+    void compareAndDowngradeSinceOnATombstoneBreaksWithAClosedSinceWhateverTheToken() {
+        assertThat(broke(compareAndDowngrade(StateTest.tombstone(5), 1, 2, Frontier.of(9))))
+                .isEqualTo(new CompareAndDowngradeResult.Downgraded(Frontier.EMPTY, 1));
+        assertThat(broke(compareAndDowngrade(StateTest.tombstone(5), 42, 2, Frontier.of(9))))
+                .isEqualTo(new CompareAndDowngradeResult.Downgraded(Frontier.EMPTY, 42));
+    }
+
+    @Test
+    void expiringTheCriticalReaderWithTheLeastSinceDoesNotAdvanceTheShardSince() {
+        Transition.Committable<Boolean> next = committed(run(criticalAndLeased(), Command.EXPIRE_CRITICAL_READER,
+                Commands.expireCriticalReader(CRITICAL), 2_000));
+
+        assertThat(next.result()).isTrue();
+        assertThat(next.state().collections().criticalReaders()).isEmpty();
+        assertThat(next.state().since()).isEqualTo(Frontier.of(5));
+    }
+
+    @Test
+    void expiringAMissingCriticalReaderStillCommits() {
+        Transition.Committable<Boolean> next = committed(run(criticalAndLeased(), Command.EXPIRE_CRITICAL_READER,
+                Commands.expireCriticalReader(CriticalReaderId.random()), 2_000));
+
+        assertThat(next.result()).isFalse();
+        assertThat(next.state().collections().criticalReaders()).containsOnlyKeys(CRITICAL);
+    }
+
+    @Test
+    void expiringACriticalReaderOnATombstoneBreaks() {
+        assertThat(broke(run(StateTest.tombstone(5), Command.EXPIRE_CRITICAL_READER,
+                Commands.expireCriticalReader(CRITICAL), 0))).isFalse();
+    }
+
+    // ---------------------------------------------------------------------------------------- writers
 
     private static final WriterId WRITER = WriterId.random();
 
@@ -309,6 +551,74 @@ class CommandsTest {
     private static State appended(IdempotencyToken token) {
         return committed(append(initial(), batch(0, 10, 1), token, 1_000)).state();
     }
+
+
+    @Test
+    void aNewWriterHasNoWriteYet() {
+        Transition.Committable<RegisterWriterResult> next = committed(run(initial(), Command.REGISTER,
+                Commands.registerWriter(WRITER, DEBUG, LEASE_MS, 1_000), 1_000));
+
+        WriterState expected = new WriterState(1_000, LEASE_MS, IdempotencyToken.SENTINEL, Frontier.MIN, DEBUG);
+        assertThat(next.result()).isEqualTo(new RegisterWriterResult.Registered(expected));
+        assertThat(next.state().collections().writers()).containsExactly(Map.entry(WRITER, expected));
+    }
+
+    @Test
+    void registeringAWriterAgainKeepsItsTokenAndUpper() {
+        IdempotencyToken token = IdempotencyToken.random();
+
+        Transition.Committable<RegisterWriterResult> next = committed(run(appended(token), Command.REGISTER,
+                Commands.registerWriter(WRITER, OTHER_DEBUG, 5_000, 500), 2_000));
+
+        WriterState expected = new WriterState(1_000, 5_000, token, Frontier.of(10), OTHER_DEBUG);
+        assertThat(next.result()).isEqualTo(new RegisterWriterResult.Registered(expected));
+        assertThat(next.state().collections().writers().get(WRITER)).isEqualTo(expected);
+        assertThat(broke(append(next.state(), batch(0, 10, 1), token, 3_000)))
+                .as("a retried append is still recognized").isEqualTo(new AppendResult.AlreadyCommitted());
+    }
+
+    @Test
+    void registeringAWriterOnATombstoneBreaks() {
+        assertThat(broke(run(StateTest.tombstone(5), Command.REGISTER,
+                Commands.registerWriter(WRITER, DEBUG, LEASE_MS, 1_000), 1_000)))
+                .isEqualTo(new RegisterWriterResult.Tombstoned());
+    }
+
+    private static WriterState withHeartbeat(WriterState w, long heartbeatMs) {
+        return new WriterState(heartbeatMs, w.leaseDurationMs(), w.mostRecentWriteToken(), w.mostRecentWriteUpper(),
+                w.debug());
+    }
+
+    @Test
+    void aWriterHeartbeatKeepsTheLaterHeartbeatAndCommits() {
+        State prev = appended(IdempotencyToken.random());
+
+        Transition.Committable<Boolean> later = committed(run(prev, Command.HEARTBEAT_WRITER,
+                Commands.heartbeatWriter(WRITER, 3_000), 3_000));
+        Transition.Committable<Boolean> earlier = committed(run(prev, Command.HEARTBEAT_WRITER,
+                Commands.heartbeatWriter(WRITER, 500), 3_000));
+
+        assertThat(later.result()).isTrue();
+        assertThat(later.state().collections().writers().get(WRITER)).isEqualTo(
+                withHeartbeat(prev.collections().writers().get(WRITER), 3_000));
+        assertThat(earlier.result()).isTrue();
+        assertThat(earlier.state().collections().writers()).isEqualTo(prev.collections().writers());
+        assertThat(earlier.diff().writers()).isEmpty();
+    }
+
+    @Test
+    void aHeartbeatOfAMissingWriterBreaks() {
+        assertThat(broke(run(appended(IdempotencyToken.random()), Command.HEARTBEAT_WRITER,
+                Commands.heartbeatWriter(WriterId.random(), 3_000), 3_000))).isFalse();
+    }
+
+    @Test
+    void aWriterHeartbeatOnATombstoneBreaks() {
+        assertThat(broke(run(StateTest.tombstone(5), Command.HEARTBEAT_WRITER,
+                Commands.heartbeatWriter(WRITER, 3_000), 3_000))).isFalse();
+    }
+
+    // ---------------------------------------------------------------------------------------- compare_and_append
 
     @Test
     void anAppendPushesTheBatchAndRegistersTheWriter() {
@@ -468,5 +778,201 @@ class CommandsTest {
         assertThat(broke(run(StateTest.tombstone(5), Command.MERGE_RES,
                 Commands.applyMergeRes(new FueledMergeRes(out, List.of())), 0)))
                 .isEqualTo(ApplyMergeResult.NOT_APPLIED_NO_MATCH);
+    }
+
+    // ---------------------------------------------------------------------------------------- register_schema
+
+    private static EncodedSchemas schemas(String key, String val) {
+        return new EncodedSchemas(Bytes.copyOf(key.getBytes(StandardCharsets.UTF_8)), Bytes.copyOf(new byte[] {1}),
+                Bytes.copyOf(val.getBytes(StandardCharsets.UTF_8)), Bytes.copyOf(new byte[] {2}));
+    }
+
+    private static Transition<RegisterSchemaResult> registerSchema(State prev, EncodedSchemas schemas) {
+        return run(prev, Command.REGISTER_SCHEMA, Commands.registerSchema(schemas), 2_000);
+    }
+
+    @Test
+    void schemaIdsAreDenseFromZero() {
+        EncodedSchemas a = schemas("a", "v");
+        EncodedSchemas b = schemas("b", "v");
+        EncodedSchemas c = schemas("a", "w");
+
+        Transition.Committable<RegisterSchemaResult> first = committed(registerSchema(initial(), a));
+        Transition.Committable<RegisterSchemaResult> second = committed(registerSchema(first.state(), b));
+        Transition.Committable<RegisterSchemaResult> third = committed(registerSchema(second.state(), c));
+
+        assertThat(first.result()).isEqualTo(new RegisterSchemaResult.Registered(new SchemaId(0)));
+        assertThat(second.result()).isEqualTo(new RegisterSchemaResult.Registered(new SchemaId(1)));
+        assertThat(third.result()).isEqualTo(new RegisterSchemaResult.Registered(new SchemaId(2)));
+        assertThat(third.state().collections().schemas()).containsExactly(Map.entry(new SchemaId(0), a),
+                Map.entry(new SchemaId(1), b), Map.entry(new SchemaId(2), c));
+    }
+
+    @Test
+    void registeringAnIdenticalSchemaPairAgainBreaksWithItsId() {
+        State prev = committed(registerSchema(committed(registerSchema(initial(), schemas("a", "v"))).state(),
+                schemas("b", "v"))).state();
+
+        assertThat(broke(registerSchema(prev, schemas("a", "v"))))
+                .isEqualTo(new RegisterSchemaResult.Registered(new SchemaId(0)));
+        assertThat(broke(registerSchema(prev, schemas("b", "v"))))
+                .isEqualTo(new RegisterSchemaResult.Registered(new SchemaId(1)));
+    }
+
+    @Test
+    void sparseSchemaIdsAreABug() {
+        State sparse = with(initial(), c -> c.mutableSchemas().put(new SchemaId(1), schemas("a", "v")));
+
+        assertThatThrownBy(() -> registerSchema(sparse, schemas("b", "v")))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("dense");
+    }
+
+    @Test
+    void registeringASchemaOnATombstoneBreaks() {
+        assertThat(broke(registerSchema(StateTest.tombstone(5), schemas("a", "v"))))
+                .isEqualTo(new RegisterSchemaResult.Tombstoned());
+    }
+
+    // ---------------------------------------------------------------------------------------- become_tombstone
+
+    private static final HollowBatch CLOSED_EMPTY_BATCH =
+            HollowBatch.empty(new Description(Frontier.MIN, Frontier.EMPTY, Frontier.EMPTY));
+
+    private static Transition<BecomeTombstoneResult> becomeTombstone(State prev) {
+        return run(prev, Command.BECOME_TOMBSTONE, Commands.becomeTombstone(), 2_000);
+    }
+
+    /** Since and upper {}, three non-empty batches, and a reader, a critical reader and a writer of each kind. */
+    private static State closedWithHandles() {
+        HollowBatch last = HollowBatch.of(new Description(Frontier.of(20), Frontier.EMPTY, Frontier.MIN), 1,
+                List.of(part()));
+        return with(at(initial(), 5), c -> {
+            c.trace(new Trace(Frontier.EMPTY, List.of(batch(0, 10, 1), batch(10, 20, 2), last)));
+            c.mutableLeasedReaders().put(READER, reader(2, Frontier.EMPTY));
+            c.mutableCriticalReaders().put(CRITICAL, critical(Frontier.EMPTY, 1));
+            c.mutableWriters().put(WRITER, new WriterState(1_000, LEASE_MS, IdempotencyToken.random(),
+                    Frontier.EMPTY, DEBUG));
+        });
+    }
+
+    @Test
+    void onlyASinceAndUpperOfTheEmptyFrontierAreFinalizable() {
+        State closedToWrites = with(closedWithHandles(), c -> c.trace(c.trace().withSince(Frontier.of(5))));
+        State closedToReads = with(at(initial(), 5), c -> c.trace(new Trace(Frontier.EMPTY,
+                List.of(batch(0, 10, 1)))));
+
+        assertThat(broke(becomeTombstone(initial())))
+                .isEqualTo(new BecomeTombstoneResult.NotFinalizable(Frontier.MIN, Frontier.MIN));
+        assertThat(broke(becomeTombstone(closedToWrites)))
+                .isEqualTo(new BecomeTombstoneResult.NotFinalizable(Frontier.of(5), Frontier.EMPTY));
+        assertThat(broke(becomeTombstone(closedToReads)))
+                .isEqualTo(new BecomeTombstoneResult.NotFinalizable(Frontier.EMPTY, Frontier.of(10)));
+    }
+
+    @Test
+    void finalizingRemovesEveryHandleAndCollapsesTheBatchesInOneTransition() {
+        State prev = closedWithHandles();
+
+        Transition.Committable<BecomeTombstoneResult> next = committed(becomeTombstone(prev));
+
+        assertThat(next.result()).isEqualTo(new BecomeTombstoneResult.Finalized());
+        assertThat(next.state().seqno()).isEqualTo(SeqNo.of(6));
+        assertThat(next.state().isTombstone()).isTrue();
+        assertThat(next.state().isFinalized()).isTrue();
+        assertThat(next.state().collections().trace()).isEqualTo(new Trace(Frontier.EMPTY,
+                List.of(CLOSED_EMPTY_BATCH)));
+        assertThat(next.state().collections().leasedReaders()).isEmpty();
+        assertThat(next.state().collections().criticalReaders()).isEmpty();
+        assertThat(next.state().collections().writers()).isEmpty();
+        assertThat(next.diff().partDeletes()).as("the removed batches' parts are garbage").hasSize(3);
+        assertThat(next.maintenance().garbageCollection()).as("always on a tombstone").isPresent();
+    }
+
+    @Test
+    void finalizingAFinalizedTombstoneAgainBreaks() {
+        State finalized = committed(becomeTombstone(closedWithHandles())).state();
+
+        assertThat(broke(becomeTombstone(finalized))).isEqualTo(new BecomeTombstoneResult.AlreadyTombstone());
+        assertThat(broke(becomeTombstone(StateTest.tombstone(5))))
+                .isEqualTo(new BecomeTombstoneResult.AlreadyTombstone());
+    }
+
+    @Test
+    void aTombstoneWithSeveralEmptyBatchesIsCollapsed() {
+        State prev = with(at(initial(), 5), c -> c.trace(new Trace(Frontier.EMPTY, List.of(
+                HollowBatch.empty(new Description(Frontier.MIN, Frontier.of(10), Frontier.EMPTY)),
+                HollowBatch.empty(new Description(Frontier.of(10), Frontier.EMPTY, Frontier.EMPTY))))));
+        assertThat(prev.isTombstone()).isTrue();
+        assertThat(prev.isFinalized()).isFalse();
+
+        Transition.Committable<BecomeTombstoneResult> next = committed(becomeTombstone(prev));
+
+        assertThat(next.result()).isEqualTo(new BecomeTombstoneResult.Finalized());
+        assertThat(next.state().collections().trace().batches()).containsExactly(CLOSED_EMPTY_BATCH);
+        assertThat(next.state().isFinalized()).isTrue();
+        assertThat(next.diff().partDeletes()).isEmpty();
+    }
+
+    @Test
+    void aTombstoneWithANonEmptyBatchIsShrunk() {
+        State prev = with(at(initial(), 5), c -> c.trace(new Trace(Frontier.EMPTY, List.of(HollowBatch.of(
+                new Description(Frontier.MIN, Frontier.EMPTY, Frontier.MIN), 4, List.of(part(), part()))))));
+        assertThat(prev.isTombstone()).isTrue();
+
+        Transition.Committable<BecomeTombstoneResult> next = committed(becomeTombstone(prev));
+
+        assertThat(next.state().collections().trace().batches()).containsExactly(CLOSED_EMPTY_BATCH);
+        assertThat(next.diff().partDeletes()).hasSize(2);
+    }
+
+    @Test
+    void finalizingASingleEmptyBatchOnlyRemovesTheHandles() {
+        HollowBatch single = HollowBatch.empty(new Description(Frontier.MIN, Frontier.EMPTY, Frontier.MIN));
+        State prev = with(at(initial(), 5), c -> {
+            c.trace(new Trace(Frontier.EMPTY, List.of(single)));
+            c.mutableCriticalReaders().put(CRITICAL, critical(Frontier.EMPTY, 1));
+        });
+
+        Transition.Committable<BecomeTombstoneResult> next = committed(becomeTombstone(prev));
+
+        assertThat(next.result()).isEqualTo(new BecomeTombstoneResult.Finalized());
+        assertThat(next.state().isFinalized()).isTrue();
+        assertThat(next.state().collections().trace().batches()).containsExactly(single);
+        assertThat(next.diff().batches()).isEmpty();
+    }
+
+    /** Spec §15's cross-check: on a finalized shard every command but maintenance breaks, writing nothing. */
+    @Test
+    void onAFinalizedShardEveryCommandBreaks() {
+        State t = committed(becomeTombstone(closedWithHandles())).state();
+
+        assertThat(run(t, Command.REGISTER, Commands.registerLeasedReader(READER, DEBUG, LEASE_MS, 0), 0))
+                .isInstanceOf(Transition.Broke.class);
+        assertThat(run(t, Command.HEARTBEAT_READER, Commands.heartbeatLeasedReader(READER, 0), 0))
+                .isInstanceOf(Transition.Broke.class);
+        assertThat(run(t, Command.DOWNGRADE_SINCE,
+                Commands.downgradeSince(READER, Optional.empty(), Frontier.of(9), 0), 0))
+                .isInstanceOf(Transition.Broke.class);
+        assertThat(run(t, Command.EXPIRE_READER, Commands.expireLeasedReader(READER), 0))
+                .isInstanceOf(Transition.Broke.class);
+        assertThat(run(t, Command.REGISTER, Commands.registerCriticalReader(CRITICAL, DEBUG, "u64", 0), 0))
+                .isInstanceOf(Transition.Broke.class);
+        assertThat(run(t, Command.COMPARE_AND_DOWNGRADE_SINCE,
+                Commands.compareAndDowngradeSince(CRITICAL, 1, 2, Frontier.of(9)), 0))
+                .isInstanceOf(Transition.Broke.class);
+        assertThat(run(t, Command.EXPIRE_CRITICAL_READER, Commands.expireCriticalReader(CRITICAL), 0))
+                .isInstanceOf(Transition.Broke.class);
+        assertThat(run(t, Command.REGISTER, Commands.registerWriter(WRITER, DEBUG, LEASE_MS, 0), 0))
+                .isInstanceOf(Transition.Broke.class);
+        assertThat(run(t, Command.HEARTBEAT_WRITER, Commands.heartbeatWriter(WRITER, 0), 0))
+                .isInstanceOf(Transition.Broke.class);
+        assertThat(run(t, Command.EXPIRE_WRITER, Commands.expireWriter(WRITER), 0))
+                .isInstanceOf(Transition.Broke.class);
+        assertThat(append(t, batch(0, 10, 1), IdempotencyToken.random(), 0)).isInstanceOf(Transition.Broke.class);
+        assertThat(run(t, Command.MERGE_RES, Commands.applyMergeRes(new FueledMergeRes(
+                HollowBatch.of(desc(0, 10), 1, List.of(part())), List.of(batch(0, 10, 1)))), 0))
+                .isInstanceOf(Transition.Broke.class);
+        assertThat(registerSchema(t, schemas("a", "v"))).isInstanceOf(Transition.Broke.class);
+        assertThat(becomeTombstone(t)).isInstanceOf(Transition.Broke.class);
     }
 }

@@ -1,0 +1,33 @@
+package io.stateversions.machine;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+
+/** The knobs of the per-shard machines and of the API calls they serve. */
+@ConfigMapping(prefix = "stateversions.machine")
+public interface MachineConfig {
+
+    /** The most commands applied in one transition (one compare-and-set). */
+    @WithDefault("256")
+    int maxBatchSize();
+
+    /** The most commands queued for one shard; beyond it calls fail at once with storage_unavailable. */
+    @WithDefault("10000")
+    int maxQueuedCommands();
+
+    /** How often a batch whose compare-and-set failed indeterminately is refreshed and retried. */
+    @WithDefault("5")
+    int indeterminateRetries();
+
+    /** The longest backoff between those retries, in milliseconds. */
+    @WithDefault("1000")
+    long indeterminateBackoffMaxMs();
+
+    /**
+     * How long an API call waits for its shard's machine. A mutation not done by then answers
+     * {@code outcome_unknown} (it may still commit); a read answers {@code storage_unavailable}.
+     */
+    @WithDefault("10s")
+    Duration requestTimeout();
+}

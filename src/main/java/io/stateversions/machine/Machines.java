@@ -1,0 +1,124 @@
+package io.stateversions.machine;
+
+import io.stateversions.core.Codecs;
+import io.stateversions.core.CodecMismatchException;
+import io.stateversions.core.ShardId;
+import io.stateversions.core.State;
+import io.stateversions.stateversions.StateVersions;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * The machines of the shards this process has touched, one per shard, each holding its cached state (spec §4.5).
+ * A shard's machine is created by opening it, or by loading its current state from storage on first use.
+ */
+public final class Machines {
+
+    private final StateVersions stateVersions;
+    private final MachineConfig config;
+    private final LongSupplier nowMs;
+    private final String hostname;
+    private final ShardMachine.CommitListener listener;
+    private final ConcurrentHashMap<ShardId, CompletableFuture<ShardMachine>> machines = new ConcurrentHashMap<>();
+
+    public Machines(StateVersions stateVersions, MachineConfig config, LongSupplier nowMs, String hostname,
+            ShardMachine.CommitListener listener) {
+        this.stateVersions = stateVersions;
+        this.config = config;
+        this.nowMs = nowMs;
+        this.hostname = hostname;
+        this.listener = listener;
+    }
+
+    public StateVersions stateVersions() {
+        return stateVersions;
+    }
+
+    /** This process's host name, recorded in the states it writes. */
+    public String hostname() {
+        return hostname;
+    }
+
+    /** The number of shards with a machine here. */
+    public int size() {
+        return machines.size();
+    }
+
+    /**
+     * The machine of an initialized shard, loading its current state on first use; fails with
+     * {@link ShardNotFoundException} if the shard has no versions (it is not cached, so a later open works).
+     */
+    public CompletableFuture<ShardMachine> get(ShardId shard) {
+        CompletableFuture<ShardMachine> existing = machines.get(shard);
+        if (existing != null && !existing.isCompletedExceptionally()) {
+            return existing;
+        }
+        CompletableFuture<ShardMachine> loading = new CompletableFuture<>();
+        CompletableFuture<ShardMachine> raced = existing == null
+                ? machines.putIfAbsent(shard, loading)
+                : (machines.replace(shard, existing, loading) ? null : machines.get(shard));
+        if (raced != null) {
+            return raced;
+        }
+        stateVersions.fetchRecentLiveDiffs(shard)
+                .thenCompose(diffs -> {
+                    if (diffs.isEmpty()) {
+                        throw new ShardNotFoundException(shard);
+                    }
+                    return stateVersions.fetchCurrentState(shard, diffs);
+                })
+                .whenComplete((state, error) -> {
+                    if (error != null) {
+                        machines.remove(shard, loading);
+                        loading.completeExceptionally(error);
+                    } else {
+                        loading.complete(newMachine(state));
+                    }
+                });
+        return loading;
+    }
+
+    /** The outcome of {@link #open}. */
+    public record Opened(ShardMachine machine, State state, boolean created) {}
+
+    /**
+     * Opens a shard, initializing it with {@code codecs} if it has no versions (spec §10.1). Fails with
+     * {@link CodecMismatchException}, changing nothing, if it exists with other codecs.
+     */
+    public CompletableFuture<Opened> open(ShardId shard, Codecs codecs) {
+        CompletableFuture<ShardMachine> existing = machines.get(shard);
+        if (existing != null && existing.isDone() && !existing.isCompletedExceptionally()) {
+            ShardMachine machine = existing.join();
+            return machine.read().thenApply(state -> {
+                if (!state.codecs().equals(codecs)) {
+                    throw new CodecMismatchException(shard, codecs, state.codecs());
+                }
+                return new Opened(machine, state, false);
+            });
+        }
+        return stateVersions.openShard(shard, codecs).thenCompose(opened -> adopt(opened.state())
+                .thenApply(machine -> new Opened(machine, machine.cached(), opened.created())));
+    }
+
+    /**
+     * Caches {@code state} in the shard's machine, creating it if there is none. A load in flight is waited for
+     * (one machine per shard); if it fails (it started before the shard existed), this creates the machine.
+     */
+    private CompletableFuture<ShardMachine> adopt(State state) {
+        CompletableFuture<ShardMachine> f = machines.compute(state.shardId(), (shard, current) ->
+                current == null || current.isCompletedExceptionally()
+                        ? CompletableFuture.completedFuture(newMachine(state)) : current);
+        return f.handle((machine, error) -> {
+            if (error != null) {
+                return adopt(state);
+            }
+            machine.install(state);
+            return CompletableFuture.completedFuture(machine);
+        }).thenCompose(x -> x);
+    }
+
+    private ShardMachine newMachine(State state) {
+        return new ShardMachine(state, stateVersions, config, nowMs, hostname, listener);
+    }
+}

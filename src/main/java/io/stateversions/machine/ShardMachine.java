@@ -1,0 +1,338 @@
+package io.stateversions.machine;
+
+import io.stateversions.core.Command;
+import io.stateversions.core.PersistConfig;
+import io.stateversions.core.SeqNo;
+import io.stateversions.core.ShardId;
+import io.stateversions.core.State;
+import io.stateversions.core.Transition;
+import io.stateversions.core.WorkResult;
+import io.stateversions.location.CasResult;
+import io.stateversions.location.Failures;
+import io.stateversions.location.Indeterminate;
+import io.stateversions.stateversions.StateVersions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jboss.logging.Logger;
+
+/**
+ * One shard's state machine (spec §4): the cached current state, and the loop that applies commands to it and
+ * commits them by compare-and-set.
+ *
+ * <h2>Batching</h2>
+ * Commands are queued; one batch is in flight at a time. A batch takes every queued command (up to
+ * {@link MachineConfig#maxBatchSize}) and applies them in one transition and one CaS
+ * ({@link Transition#computeNextBatch}): one PostgreSQL commit serves many callers. Each caller gets its own
+ * result: a command that breaks or throws leaves the state as it found it and fails nobody else.
+ *
+ * <h2>The loop</h2>
+ * <ul>
+ *   <li>Committed: the new state is cached (the cache never regresses), every caller completes.</li>
+ *   <li>Expectation mismatch: another replica committed. Refresh ({@code fetchAllLiveDiffsGtSeqno}, or the slow
+ *       path when the cache was truncated away) and re-run every work function on the fresher state, with no
+ *       backoff (spec §4.3): never reuse an old diff.</li>
+ *   <li>Indeterminate: the CaS may have landed. After a backoff, refresh and re-run: idempotent commands produce
+ *       the same result again, and compare_and_append recognises its own idempotency token (spec §17.2). Each
+ *       caller learns that its command saw an indeterminate failure ({@link Applied#sawIndeterminate}). After
+ *       {@link MachineConfig#indeterminateRetries} attempts the callers get the {@link Indeterminate}.</li>
+ *   <li>Nothing to commit (every command broke, or only reads): the answer is only as fresh as the cache, so
+ *       the cache is refreshed first (one indexed read of the diffs after its seqno) and the batch re-run if it
+ *       moved. That makes errors such as "reader expired" and reads linearizable across replicas; a batch that
+ *       commits needs no such read, its CaS proves the cache was current.</li>
+ * </ul>
+ *
+ * <p>No lock is held across I/O; work functions run on whichever thread completed the previous I/O, and never
+ * block.
+ */
+public final class ShardMachine {
+
+    private static final Logger LOG = Logger.getLogger(ShardMachine.class);
+
+    /**
+     * What one command got.
+     *
+     * @param seqno            the version after the command, or the version it was linearized at if it broke
+     * @param committed        its work continued and the batch holding it committed
+     * @param sawIndeterminate a CaS of its batch failed indeterminately before this outcome
+     * @param state            the state after its batch (at {@code seqno})
+     */
+    public record Applied<R>(SeqNo seqno, R value, boolean committed, boolean sawIndeterminate, State state) {}
+
+    /** Told of every commit, after the cache holds it (for maintenance and metrics). */
+    @FunctionalInterface
+    public interface CommitListener {
+        void committed(ShardMachine machine, Transition.Committable<Void> commit, int commands);
+
+        CommitListener NONE = (machine, commit, commands) -> {};
+    }
+
+    private final ShardId shard;
+    private final StateVersions stateVersions;
+    private final PersistConfig cfg;
+    private final MachineConfig config;
+    private final java.util.function.LongSupplier nowMs;
+    private final String hostname;
+    private final CommitListener listener;
+
+    private final AtomicReference<State> state;
+    private final ConcurrentLinkedQueue<Pending<?>> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    private final AtomicBoolean running = new AtomicBoolean();
+
+    public ShardMachine(State initial, StateVersions stateVersions, MachineConfig config,
+            java.util.function.LongSupplier nowMs, String hostname, CommitListener listener) {
+        this.shard = initial.shardId();
+        this.stateVersions = stateVersions;
+        this.cfg = stateVersions.cfg();
+        this.config = config;
+        this.nowMs = nowMs;
+        this.hostname = hostname;
+        this.listener = listener;
+        this.state = new AtomicReference<>(initial);
+    }
+
+    public ShardId shard() {
+        return shard;
+    }
+
+    /** The cached state: possibly behind other replicas' commits; never behind this machine's. */
+    public State cached() {
+        return state.get();
+    }
+
+    /** Caches {@code newer} if it is newer than the cached state; the cache never regresses. */
+    public void install(State newer) {
+        if (!newer.shardId().equals(shard)) {
+            throw new IllegalArgumentException("invariant violated: state of " + newer.shardId()
+                    + " installed in the machine of " + shard);
+        }
+        state.accumulateAndGet(newer, (cur, next) -> next.seqno().isAfter(cur.seqno()) ? next : cur);
+    }
+
+    /** Applies one command (batched with whatever else is queued). Fails only with storage or internal errors. */
+    public <R> CompletableFuture<Applied<R>> apply(Command cmd, Transition.Work<R> work) {
+        Pending<R> pending = new Pending<>(cmd, work);
+        enqueue(pending);
+        return pending.future;
+    }
+
+    /** The current state, linearizably: it reflects every commit that finished, on any replica, before the call. */
+    public CompletableFuture<State> read() {
+        Pending<State> pending = new Pending<>(null, null);
+        enqueue(pending);
+        return pending.future.thenApply(Applied::value);
+    }
+
+    /** Brings the cache up to date with Consensus. */
+    public CompletableFuture<State> refresh() {
+        State cached = state.get();
+        return stateVersions.fetchAllLiveDiffsGtSeqno(shard, cached.seqno()).thenCompose(diffs -> {
+            if (diffs.isEmpty()) {
+                return CompletableFuture.completedFuture(cached);
+            }
+            State applied = stateVersions.applyEncodedDiffs(cached, diffs);
+            if (applied.seqno().isAfter(cached.seqno())) {
+                install(applied);
+                return CompletableFuture.completedFuture(state.get());
+            }
+            // The diffs after the cache were truncated away: rebuild from the latest rollup (slow path).
+            return stateVersions.fetchCurrentState(shard, diffs).thenApply(fetched -> {
+                install(fetched);
+                return state.get();
+            });
+        });
+    }
+
+    private void enqueue(Pending<?> pending) {
+        if (queued.incrementAndGet() > config.maxQueuedCommands()) {
+            queued.decrementAndGet();
+            pending.future.completeExceptionally(new MachineOverloadedException(shard, config.maxQueuedCommands()));
+            return;
+        }
+        queue.add(pending);
+        if (running.compareAndSet(false, true)) {
+            drain();
+        }
+    }
+
+    /** Runs batches while there are queued commands; one batch in flight at a time. */
+    private void drain() {
+        while (true) {
+            List<Pending<?>> batch = new ArrayList<>();
+            Pending<?> next;
+            while (batch.size() < config.maxBatchSize() && (next = queue.poll()) != null) {
+                batch.add(next);
+            }
+            queued.addAndGet(-batch.size());
+            if (batch.isEmpty()) {
+                running.set(false);
+                // A command enqueued after the poll but before the flag dropped must not be stranded.
+                if (queue.isEmpty() || !running.compareAndSet(false, true)) {
+                    return;
+                }
+                continue;
+            }
+            CompletableFuture<Void> done;
+            try {
+                done = runBatch(batch);
+            } catch (RuntimeException e) {
+                failAll(batch, e);
+                done = CompletableFuture.completedFuture(null);
+            }
+            if (!done.isDone()) {
+                done.whenComplete((ignored, error) -> drain());
+                return;
+            }
+        }
+    }
+
+    private CompletableFuture<Void> runBatch(List<Pending<?>> batch) {
+        Attempt attempt = new Attempt(batch);
+        return attempt(attempt).exceptionally(error -> {
+            failAll(batch, Failures.unwrap(error));
+            return null;
+        });
+    }
+
+    private CompletableFuture<Void> attempt(Attempt a) {
+        State prev = state.get();
+        Transition.Batch t = Transition.computeNextBatch(prev, cfg, nowMs.getAsLong(), hostname, a.steps);
+        if (t.commit().isEmpty()) {
+            if (!a.verified) {
+                a.verified = true;
+                return refresh().thenCompose(ignored -> attempt(a));
+            }
+            complete(a, t, prev, null);
+            return CompletableFuture.completedFuture(null);
+        }
+        Transition.Committable<Void> commit = t.commit().get();
+        Command cmd = a.firstCommand();
+        return stateVersions.tryCompareAndSetCurrent(cmd, Optional.of(prev.seqno()), commit.state(), commit.diff())
+                .handle((outcome, error) -> {
+                    if (error != null) {
+                        return onCasFailure(a, Failures.unwrap(error));
+                    }
+                    if (outcome.result() == CasResult.COMMITTED) {
+                        install(commit.state());
+                        complete(a, t, prev, commit);
+                        try {
+                            listener.committed(this, commit, a.steps.size());
+                        } catch (RuntimeException e) {
+                            LOG.errorf(e, "commit listener failed for shard %s at %s", shard, commit.state().seqno());
+                        }
+                        return CompletableFuture.<Void>completedFuture(null);
+                    }
+                    // Another replica committed first: refresh and recompute everything (never reuse a diff).
+                    a.verified = true;
+                    return refresh().thenCompose(ignored -> attempt(a));
+                })
+                .thenCompose(f -> f);
+    }
+
+    private CompletableFuture<Void> onCasFailure(Attempt a, Throwable error) {
+        if (!(error instanceof Indeterminate)) {
+            return CompletableFuture.failedFuture(error);
+        }
+        a.indeterminateFailures++;
+        for (Pending<?> p : a.commands) {
+            p.sawIndeterminate = true;
+        }
+        if (a.indeterminateFailures > config.indeterminateRetries()) {
+            return CompletableFuture.failedFuture(error);
+        }
+        long sleepMs = Math.min(config.indeterminateBackoffMaxMs(), 4L << Math.min(20, a.indeterminateFailures));
+        LOG.infof("CaS of shard %s failed indeterminately (attempt %d), refreshing and retrying in %d ms: %s", shard,
+                a.indeterminateFailures, sleepMs, error.getMessage());
+        a.verified = false;
+        java.util.concurrent.Executor delayed = CompletableFuture.delayedExecutor(sleepMs, TimeUnit.MILLISECONDS);
+        return CompletableFuture.supplyAsync(() -> null, delayed)
+                .thenCompose(ignored -> refresh())
+                .thenCompose(ignored -> attempt(a));
+    }
+
+    private static void complete(Attempt a, Transition.Batch t, State prev, Transition.Committable<Void> commit) {
+        for (int i = 0; i < a.commands.size(); i++) {
+            Pending<?> p = a.commands.get(i);
+            Object outcome = t.outcomes().get(i);
+            p.complete(outcome, prev, commit);
+        }
+        State current = commit != null ? commit.state() : prev;
+        for (Pending<?> read : a.reads) {
+            read.completeRead(current);
+        }
+    }
+
+    private static void failAll(List<Pending<?>> batch, Throwable error) {
+        for (Pending<?> p : batch) {
+            p.future.completeExceptionally(error);
+        }
+    }
+
+    /** One batch's commands and reads, and what its attempts learned. */
+    private static final class Attempt {
+        final List<Pending<?>> commands = new ArrayList<>();
+        final List<Pending<?>> reads = new ArrayList<>();
+        final List<Transition.Step<?>> steps = new ArrayList<>();
+        boolean verified;
+        int indeterminateFailures;
+
+        Attempt(List<Pending<?>> batch) {
+            for (Pending<?> p : batch) {
+                if (p.work == null) {
+                    reads.add(p);
+                } else {
+                    commands.add(p);
+                    steps.add(p.step());
+                }
+            }
+        }
+
+        Command firstCommand() {
+            return commands.isEmpty() ? Command.REGISTER : commands.get(0).cmd;
+        }
+    }
+
+    /** A queued command (or, with no work, a read) and its caller's future. */
+    private static final class Pending<R> {
+        final Command cmd;
+        final Transition.Work<R> work;
+        final CompletableFuture<Applied<R>> future = new CompletableFuture<>();
+        volatile boolean sawIndeterminate;
+
+        Pending(Command cmd, Transition.Work<R> work) {
+            this.cmd = cmd;
+            this.work = work;
+        }
+
+        Transition.Step<R> step() {
+            return new Transition.Step<>(cmd, work);
+        }
+
+        @SuppressWarnings("unchecked")
+        void complete(Object outcome, State prev, Transition.Committable<Void> commit) {
+            if (outcome instanceof RuntimeException e) {
+                future.completeExceptionally(e);
+                return;
+            }
+            WorkResult<R> result = (WorkResult<R>) outcome;
+            if (result instanceof WorkResult.Continue<R>) {
+                future.complete(new Applied<>(commit.state().seqno(), result.value(), true, sawIndeterminate,
+                        commit.state()));
+            } else {
+                future.complete(new Applied<>(prev.seqno(), result.value(), false, sawIndeterminate, prev));
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        void completeRead(State current) {
+            future.complete((Applied<R>) new Applied<>(current.seqno(), current, false, false, current));
+        }
+    }
+}

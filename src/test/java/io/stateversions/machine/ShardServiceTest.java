@@ -1,0 +1,491 @@
+package io.stateversions.machine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.stateversions.api.ApiException;
+import io.stateversions.api.ErrorCode;
+import io.stateversions.api.ShardApi;
+import io.stateversions.api.ShardService;
+import io.stateversions.core.BatchPart;
+import io.stateversions.core.Codecs;
+import io.stateversions.core.Description;
+import io.stateversions.core.Frontier;
+import io.stateversions.core.HollowBatch;
+import io.stateversions.core.IdempotencyToken;
+import io.stateversions.core.LeasedReaderId;
+import io.stateversions.core.PartId;
+import io.stateversions.core.PartialBatchKey;
+import io.stateversions.core.PersistConfig;
+import io.stateversions.core.SeqNo;
+import io.stateversions.core.ShardId;
+import io.stateversions.core.State;
+import io.stateversions.core.WriterId;
+import io.stateversions.core.WriterKey;
+import io.stateversions.location.Blob;
+import io.stateversions.location.Consensus;
+import io.stateversions.location.VersionedData;
+import io.stateversions.stateversions.Retries;
+import io.stateversions.stateversions.RetryPolicy;
+import io.stateversions.stateversions.StateVersions;
+import io.stateversions.stateversions.StateVersionsMetrics;
+import io.stateversions.testing.FaultyConsensus;
+import io.stateversions.testing.StateVersionsScriptDriver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The per-shard machines behind {@link ShardService}, on real storage semantics: batching, two replicas (two
+ * caches) on one Consensus, idempotent appends, indeterminate failures, and linearizable errors. A backend's
+ * subclass only supplies the storage; shards are fresh per test.
+ */
+abstract class ShardServiceTest {
+
+    static final Codecs CODECS = new Codecs("bytes", "bytes", "u64", "i64");
+    static final PersistConfig CFG = StateVersionsScriptDriver.defaultConfig();
+
+    protected abstract Consensus consensus();
+
+    protected abstract Blob blob();
+
+    private final List<ExecutorService> pools = new ArrayList<>();
+
+    @AfterEach
+    void stopPools() {
+        pools.forEach(ExecutorService::shutdownNow);
+    }
+
+    static MachineConfig config(int maxBatch) {
+        return config(maxBatch, 10_000, Duration.ofSeconds(60));
+    }
+
+    static MachineConfig config(int maxBatch, int maxQueued, Duration requestTimeout) {
+        return new MachineConfig() {
+            @Override
+            public int maxBatchSize() {
+                return maxBatch;
+            }
+
+            @Override
+            public int maxQueuedCommands() {
+                return maxQueued;
+            }
+
+            @Override
+            public int indeterminateRetries() {
+                return 5;
+            }
+
+            @Override
+            public long indeterminateBackoffMaxMs() {
+                return 10;
+            }
+
+            @Override
+            public Duration requestTimeout() {
+                return requestTimeout;
+            }
+        };
+    }
+
+    /** One replica: its own state layer, machines (caches) and service, over the given storage. */
+    ShardService replica(Consensus consensus, String hostname) {
+        return replica(consensus, hostname, config(256));
+    }
+
+    ShardService replica(Consensus consensus, String hostname, MachineConfig config) {
+        Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
+        StateVersions sv = new StateVersions(CFG, consensus, blob(), retries, StateVersionsMetrics.NONE,
+                System::currentTimeMillis, hostname);
+        Machines machines = new Machines(sv, config, System::currentTimeMillis, hostname,
+                ShardMachine.CommitListener.NONE);
+        return new ShardService(machines, new GarbageCollector(sv, 4), consensus, config);
+    }
+
+    /** A replica over a {@link FaultyConsensus}, with one freshly opened shard. */
+    record Faulty(FaultyConsensus consensus, ShardService service, ShardId shard) {
+
+        /** Holds the next CaS of the shard until the returned gate completes, so that commands queue behind it. */
+        CompletableFuture<Void> holdNextCas() {
+            CompletableFuture<Void> gate = new CompletableFuture<>();
+            consensus.beforeNextCas(shard.toString(), () -> gate, () -> {});
+            return gate;
+        }
+    }
+
+    Faulty faulty(MachineConfig config) {
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        ShardService service = replica(faulty, "replica-a", config);
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        return new Faulty(faulty, service, shard);
+    }
+
+    static <T> T join(CompletionStage<T> stage) {
+        try {
+            return stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new CompletionException(e.getCause());
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    static ErrorCode codeOf(CompletionStage<?> stage) {
+        try {
+            stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause() instanceof CompletionException c ? c.getCause() : e.getCause();
+            assertThat(cause).isInstanceOf(ApiException.class);
+            return ((ApiException) cause).code();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        throw new AssertionError("expected an ApiException, the call succeeded");
+    }
+
+    static HollowBatch batch(long lower, long upper, WriterId writer) {
+        PartialBatchKey key = new PartialBatchKey(WriterKey.of(writer), PartId.random());
+        return HollowBatch.of(new Description(Frontier.of(lower), Frontier.of(upper), Frontier.MIN), 1,
+                List.of(BatchPart.Hollow.of(key, 100)));
+    }
+
+    private long versions(ShardId shard) {
+        List<VersionedData> all = join(consensus().scan(shard.toString(), SeqNo.MIN, Consensus.SCAN_ALL));
+        return all.size();
+    }
+
+    @Test
+    void concurrent_heartbeats_and_downgrades_share_versions_and_each_caller_gets_its_own_result() {
+        Faulty f = faulty(config(256));
+        ShardService service = f.service();
+        ShardId shard = f.shard();
+        int readers = 32;
+        List<LeasedReaderId> ids = new ArrayList<>();
+        for (int i = 0; i < readers; i++) {
+            ids.add(join(service.registerLeasedReader(shard, Optional.empty(), "r" + i, OptionalLong.empty())).readerId());
+        }
+        long before = versions(shard);
+
+        // Hold the next CaS until every other command is queued behind it, so the rest form one batch.
+        CompletableFuture<Void> gate = f.holdNextCas();
+        List<CompletableFuture<?>> calls = new ArrayList<>();
+        List<CompletableFuture<ShardApi.SinceDowngraded>> downgrades = new ArrayList<>();
+        for (int i = 0; i < readers; i++) {
+            calls.add(service.heartbeatLeasedReader(shard, ids.get(i)).toCompletableFuture());
+            CompletableFuture<ShardApi.SinceDowngraded> d =
+                    service.downgradeSince(shard, ids.get(i), Frontier.of(i)).toCompletableFuture();
+            downgrades.add(d);
+            calls.add(d);
+        }
+        // One command for a reader that does not exist fails alone.
+        CompletableFuture<SeqNo> missing =
+                service.heartbeatLeasedReader(shard, LeasedReaderId.random()).toCompletableFuture();
+        gate.complete(null);
+        CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).join();
+
+        assertThat(codeOf(missing)).isEqualTo(ErrorCode.READER_EXPIRED);
+        for (int i = 0; i < readers; i++) {
+            assertThat(downgrades.get(i).join().since()).isEqualTo(Frontier.of(i));
+        }
+        long committed = versions(shard) - before;
+        assertThat(committed).as("versions for %d commands", 2 * readers).isLessThanOrEqualTo(3);
+        State state = join(service.getState(shard));
+        for (int i = 0; i < readers; i++) {
+            assertThat(state.collections().leasedReaders().get(ids.get(i)).since()).isEqualTo(Frontier.of(i));
+        }
+        assertThat(state.since()).isEqualTo(Frontier.MIN);
+    }
+
+    @Test
+    void two_replicas_append_concurrently_into_one_contiguous_chain_without_losing_an_acknowledged_append()
+            throws Exception {
+        ShardService a = replica(consensus(), "replica-a");
+        ShardService b = replica(consensus(), "replica-b");
+        ShardId shard = ShardId.random();
+        join(a.openShard(shard, CODECS));
+        join(b.getState(shard));
+
+        int clientsPerReplica = 3;
+        int appendsPerClient = 15;
+        ExecutorService pool = Executors.newFixedThreadPool(2 * clientsPerReplica);
+        pools.add(pool);
+        List<Description> acked = Collections.synchronizedList(new ArrayList<>());
+        List<Integer> mismatches = Collections.synchronizedList(new ArrayList<>());
+        List<java.util.concurrent.Future<?>> clients = new ArrayList<>();
+        for (ShardService replica : List.of(a, b)) {
+            for (int c = 0; c < clientsPerReplica; c++) {
+                clients.add(pool.submit(() -> {
+                    WriterId writer = WriterId.random();
+                    long upper = 0;
+                    int done = 0;
+                    while (done < appendsPerClient) {
+                        HollowBatch batch = batch(upper, upper + 1, writer);
+                        try {
+                            ShardApi.Appended ok = join(replica.compareAndAppend(shard, writer,
+                                    IdempotencyToken.random(), batch));
+                            assertThat(ok.alreadyCommitted()).isFalse();
+                            acked.add(batch.desc());
+                            upper = ok.upper().element();
+                            done++;
+                        } catch (CompletionException e) {
+                            ApiException api = (ApiException) e.getCause();
+                            assertThat(api.code()).isEqualTo(ErrorCode.UPPER_MISMATCH);
+                            mismatches.add(1);
+                            upper = ((Frontier) api.members().get("currentUpper")).element();
+                        }
+                    }
+                    return null;
+                }));
+            }
+        }
+        for (var client : clients) {
+            client.get(120, TimeUnit.SECONDS);
+        }
+
+        State state = join(a.getState(shard));
+        List<HollowBatch> batches = state.collections().trace().batches();
+        int total = 2 * clientsPerReplica * appendsPerClient;
+        assertThat(acked).hasSize(total);
+        assertThat(state.upper()).isEqualTo(Frontier.of(total));
+        assertThat(batches.stream().map(HollowBatch::desc).toList())
+                .containsExactlyInAnyOrderElementsOf(acked);
+        for (int i = 0; i < batches.size(); i++) {
+            assertThat(batches.get(i).desc().lower()).isEqualTo(Frontier.of(i));
+        }
+        assertThat(join(b.getState(shard))).isEqualTo(state);
+    }
+
+    @Test
+    void an_append_retried_with_its_token_after_success_is_already_committed_and_changes_nothing() {
+        ShardService service = replica(consensus(), "replica-a");
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        WriterId writer = WriterId.random();
+        IdempotencyToken token = IdempotencyToken.random();
+        HollowBatch batch = batch(0, 5, writer);
+        ShardApi.Appended first = join(service.compareAndAppend(shard, writer, token, batch));
+        assertThat(first.alreadyCommitted()).isFalse();
+        assertThat(first.upper()).isEqualTo(Frontier.of(5));
+
+        ShardApi.Appended again = join(service.compareAndAppend(shard, writer, token, batch));
+        assertThat(again.alreadyCommitted()).isTrue();
+        assertThat(again.seqno()).isEqualTo(first.seqno());
+        assertThat(join(service.getState(shard)).collections().trace().batches()).hasSize(1);
+    }
+
+    @Test
+    void an_append_whose_cas_reply_is_lost_is_retried_by_token_and_lands_once() {
+        Faulty f = faulty(config(256));
+        ShardService service = f.service();
+        ShardId shard = f.shard();
+        WriterId writer = WriterId.random();
+        f.consensus().loseReplyOfNextCas(shard.toString(), () -> {});
+
+        ShardApi.Appended appended = join(service.compareAndAppend(shard, writer, IdempotencyToken.random(),
+                batch(0, 3, writer)));
+
+        assertThat(f.consensus().disarm()).isFalse();
+        assertThat(appended.alreadyCommitted()).isFalse();
+        assertThat(appended.upper()).isEqualTo(Frontier.of(3));
+        assertThat(join(service.getState(shard)).collections().trace().batches()).hasSize(1);
+    }
+
+    @Test
+    void a_replica_with_a_stale_cache_sees_what_another_replica_committed_before_answering_an_error() {
+        ShardService a = replica(consensus(), "replica-a");
+        ShardService b = replica(consensus(), "replica-b");
+        ShardId shard = ShardId.random();
+        join(a.openShard(shard, CODECS));
+        join(b.getState(shard)); // b caches the shard now
+
+        LeasedReaderId reader = join(a.registerLeasedReader(shard, Optional.empty(), "p", OptionalLong.empty()))
+                .readerId();
+        // b's cache lacks the reader: a heartbeat there must not answer reader_expired.
+        SeqNo seqno = join(b.heartbeatLeasedReader(shard, reader));
+        assertThat(seqno.value()).isGreaterThan(2);
+
+        // And an append through b, whose cache has a stale upper, lands once a appended first.
+        WriterId w = WriterId.random();
+        join(a.compareAndAppend(shard, w, IdempotencyToken.random(), batch(0, 1, w)));
+        ShardApi.Appended viaB = join(b.compareAndAppend(shard, w, IdempotencyToken.random(), batch(1, 2, w)));
+        assertThat(viaB.upper()).isEqualTo(Frontier.of(2));
+        // A reader that really is gone is reported as such, by both.
+        assertThat(codeOf(b.heartbeatLeasedReader(shard, LeasedReaderId.random()))).isEqualTo(ErrorCode.READER_EXPIRED);
+    }
+
+    @Test
+    void errors_of_one_command_in_a_batch_do_not_fail_its_neighbours() {
+        Faulty f = faulty(config(256));
+        ShardService service = f.service();
+        ShardId shard = f.shard();
+        WriterId writer = WriterId.random();
+
+        CompletableFuture<Void> gate = f.holdNextCas();
+        var first = service.registerWriter(shard, writer, "w", OptionalLong.empty()).toCompletableFuture();
+        var good = service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(0, 4, writer))
+                .toCompletableFuture();
+        var badBounds = service.compareAndAppend(shard, writer, IdempotencyToken.random(),
+                HollowBatch.empty(new Description(Frontier.of(9), Frontier.of(4), Frontier.MIN))).toCompletableFuture();
+        var wrongLower = service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(0, 7, writer))
+                .toCompletableFuture();
+        var schema = service.registerSchema(shard, io.stateversions.core.Bytes.copyOf(new byte[] {1}),
+                io.stateversions.core.Bytes.copyOf(new byte[] {2})).toCompletableFuture();
+        gate.complete(null);
+
+        join(first);
+        assertThat(join(good).upper()).isEqualTo(Frontier.of(4));
+        assertThat(codeOf(badBounds)).isEqualTo(ErrorCode.INVALID_BOUNDS);
+        assertThat(codeOf(wrongLower)).isEqualTo(ErrorCode.UPPER_MISMATCH);
+        assertThat(join(schema).schemaId().value()).isZero();
+        assertThat(join(good).seqno()).isEqualTo(join(schema).seqno());
+    }
+
+    @Test
+    void commands_on_a_shard_that_was_never_opened_are_shard_not_found_and_create_nothing() {
+        ShardService service = replica(consensus(), "replica-a");
+        ShardId shard = ShardId.random();
+        assertThat(codeOf(service.getState(shard))).isEqualTo(ErrorCode.SHARD_NOT_FOUND);
+        assertThat(codeOf(service.registerWriter(shard, WriterId.random(), "w", OptionalLong.empty())))
+                .isEqualTo(ErrorCode.SHARD_NOT_FOUND);
+        assertThat(versions(shard)).isZero();
+        // Opening afterwards works (the failed load is not cached).
+        assertThat(join(service.openShard(shard, CODECS)).created()).isTrue();
+        assertThat(join(service.openShard(shard, CODECS)).created()).isFalse();
+        assertThat(codeOf(service.openShard(shard, new Codecs("a", "b", "c", "d")))).isEqualTo(ErrorCode.CODEC_MISMATCH);
+    }
+
+    @Test
+    void finalize_then_tombstone_rules() {
+        ShardService service = replica(consensus(), "replica-a");
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        assertThat(codeOf(service.finalizeShard(shard))).isEqualTo(ErrorCode.NOT_FINALIZABLE);
+        WriterId w = WriterId.random();
+        join(service.compareAndAppend(shard, w, IdempotencyToken.random(),
+                HollowBatch.empty(new Description(Frontier.MIN, Frontier.EMPTY, Frontier.MIN))));
+        LeasedReaderId r = join(service.registerLeasedReader(shard, Optional.empty(), "r", OptionalLong.empty()))
+                .readerId();
+        join(service.downgradeSince(shard, r, Frontier.EMPTY));
+        State finalized = join(service.finalizeShard(shard));
+        assertThat(finalized.isFinalized()).isTrue();
+        SeqNo seqno = finalized.seqno();
+        assertThat(join(service.finalizeShard(shard)).seqno()).isEqualTo(seqno);
+        assertThat(codeOf(service.registerWriter(shard, w, "w", OptionalLong.empty())))
+                .isEqualTo(ErrorCode.SHARD_TOMBSTONED);
+        assertThat(codeOf(service.compareAndAppend(shard, w, IdempotencyToken.random(),
+                batch(0, 1, w)))).isEqualTo(ErrorCode.UPPER_MISMATCH);
+        assertThat(join(service.expireWriter(shard, w))).isEqualTo(seqno);
+        assertThat(join(service.getState(shard)).seqno()).isEqualTo(seqno);
+    }
+
+    @Test
+    void gc_deletes_the_blobs_of_compacted_batches_truncates_to_the_latest_rollup_and_keeps_what_readers_hold() {
+        ShardService service = replica(consensus(), "replica-a");
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        WriterId writer = WriterId.random();
+        List<HollowBatch> appended = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            HollowBatch b = batch(i, i + 1, writer);
+            for (BatchPart part : b.parts()) {
+                join(blob().set(((BatchPart.Hollow) part).key().complete(shard), new byte[] {1}));
+            }
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), b));
+            appended.add(b);
+        }
+        // A reader registered now holds this version, whose batches the merge below replaces: GC must keep it readable.
+        ShardApi.LeasedReaderRegistered reader = join(service.registerLeasedReader(shard, Optional.empty(), "hold",
+                OptionalLong.empty()));
+        List<io.stateversions.core.FueledMergeReq> reqs = join(service.listMergeRequests(shard));
+        assertThat(reqs).hasSize(1);
+        HollowBatch output = batch(0, 2, writer).withDesc(reqs.get(0).desc());
+        join(blob().set(((BatchPart.Hollow) output.parts().get(0)).key().complete(shard), new byte[] {2}));
+        assertThat(join(service.applyMergeRes(shard, reqs.get(0).id(),
+                new io.stateversions.core.FueledMergeRes(output, reqs.get(0).inputs()))).result())
+                .isEqualTo(io.stateversions.core.ApplyMergeResult.APPLIED_EXACT);
+
+        ShardApi.RollupWritten r1 = join(service.writeRollup(shard));
+        assertThat(r1.rollupKey()).isPresent();
+        ShardApi.GcRun held = join(service.runGc(shard));
+        assertThat(held.truncatedBelow().value()).isLessThanOrEqualTo(reader.seqno().value());
+        assertThat(held.partsDeleted()).isZero();
+        assertThat(join(service.getVersion(shard, reader.seqno())).seqno()).isEqualTo(reader.seqno());
+
+        // Once the reader is gone, GC truncates up to the latest rollup and deletes the compacted inputs.
+        join(service.expireLeasedReader(shard, reader.readerId()));
+        ShardApi.RollupWritten r2 = join(service.writeRollup(shard));
+        SeqNo rollupSeqno = r2.rollupKey().orElseThrow().seqno();
+        ShardApi.GcRun gc = join(service.runGc(shard));
+        assertThat(gc.truncatedBelow()).isEqualTo(rollupSeqno);
+        assertThat(gc.partsDeleted()).isEqualTo(2);
+        for (HollowBatch b : appended) {
+            String key = ((BatchPart.Hollow) b.parts().get(0)).key().complete(shard);
+            assertThat(join(blob().get(key))).as(key).isEmpty();
+        }
+        assertThat(join(blob().get(((BatchPart.Hollow) output.parts().get(0)).key().complete(shard)))).isPresent();
+        assertThat(codeOf(service.getVersion(shard, reader.seqno()))).isEqualTo(ErrorCode.VERSION_TRUNCATED);
+        State state = join(service.getState(shard));
+        assertThat(state.collections().rollups().firstKey()).isEqualTo(rollupSeqno);
+        assertThat(join(blob().get(r2.rollupKey().get().complete(shard)))).isPresent();
+        // A second GC has nothing left to do.
+        ShardApi.GcRun again = join(service.runGc(shard));
+        assertThat(again.partsDeleted()).isZero();
+        assertThat(again.truncatedBelow()).isEqualTo(rollupSeqno);
+    }
+
+    @Test
+    void a_shard_with_a_full_queue_refuses_more_commands_at_once_and_serves_the_queued_ones() {
+        Faulty f = faulty(config(256, 3, Duration.ofSeconds(60)));
+        ShardService service = f.service();
+        ShardId shard = f.shard();
+        WriterId writer = WriterId.random();
+        join(service.registerWriter(shard, writer, "w", OptionalLong.empty()));
+
+        CompletableFuture<Void> gate = f.holdNextCas();
+        var inFlight = service.heartbeatWriter(shard, writer).toCompletableFuture();
+        List<CompletableFuture<SeqNo>> queued = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            queued.add(service.heartbeatWriter(shard, writer).toCompletableFuture());
+        }
+        var refused = service.heartbeatWriter(shard, writer).toCompletableFuture();
+        assertThat(codeOf(refused)).isEqualTo(ErrorCode.STORAGE_UNAVAILABLE);
+        gate.complete(null);
+
+        SeqNo first = join(inFlight);
+        for (CompletableFuture<SeqNo> q : queued) {
+            assertThat(join(q)).isEqualTo(first.next());
+        }
+    }
+
+    @Test
+    void a_call_not_done_within_the_request_timeout_is_outcome_unknown_for_mutations_and_unavailable_for_reads() {
+        Faulty f = faulty(config(256, 100, Duration.ofMillis(200)));
+        ShardService service = f.service();
+        ShardId shard = f.shard();
+        WriterId writer = WriterId.random();
+
+        CompletableFuture<Void> gate = f.holdNextCas();
+        var mutation = service.registerWriter(shard, writer, "w", OptionalLong.empty());
+        var read = service.getState(shard);
+        assertThat(codeOf(mutation)).isEqualTo(ErrorCode.OUTCOME_UNKNOWN);
+        assertThat(codeOf(read)).isEqualTo(ErrorCode.STORAGE_UNAVAILABLE);
+        gate.complete(null);
+
+        // The held commit did land afterwards: exactly what outcome_unknown warned about.
+        State state = join(service.getState(shard));
+        assertThat(state.collections().writers()).containsKey(writer);
+    }
+}
