@@ -357,6 +357,25 @@ class BadInputTest {
     }
 
     @Test
+    void chunkedBodiesUnderTheCapAreRead() throws Exception {
+        ShardId other = ShardId.random();
+        RawHttp.Response opened = RawHttp.send(RestAssured.port, RawHttp.chunkedHead("PUT", shards(other)),
+                RawHttp.chunked("{\"keyCodec\": \"k\", \"valCodec\": \"v\", \"tsCodec\": \"t\", \"diffCodec\": \"d\"}"));
+        assertThat(opened.status()).as(opened.body()).isEqualTo(201);
+        assertThat(new JsonPath(opened.body()).getString("shardId")).isEqualTo(other.toString());
+
+        RawHttp.Response empty = RawHttp.send(RestAssured.port, RawHttp.chunkedHead("PUT", shards(shard)),
+                RawHttp.chunked(""));
+        assertThat(empty.status()).as(empty.body()).isEqualTo(400);
+        assertThat(new JsonPath(empty.body()).getString("detail")).contains("body is required");
+
+        RawHttp.Response large = RawHttp.send(RestAssured.port, RawHttp.chunkedHead("POST", path("/schemas")),
+                RawHttp.chunked("{\"keySchema\": \"" + "A".repeat(3 * 1024 * 1024) + "=\", \"valSchema\": \"AA==\"}"));
+        assertThat(large.status()).as(large.body()).isEqualTo(400);
+        assertThat(new JsonPath(large.body()).getString("detail")).contains("keySchema");
+    }
+
+    @Test
     void bodyUnderTheCapIsRead() {
         // 3 MiB of base64 in a 4 MiB cap: parsed (and rejected for its content, not its size).
         badRequest(json(Map.of("keySchema", "A".repeat(3 * 1024 * 1024) + "=", "valSchema", "AA=="))

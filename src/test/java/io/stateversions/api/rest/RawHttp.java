@@ -33,6 +33,26 @@ final class RawHttp {
 
     private RawHttp() {}
 
+    /** {@code body} in chunks of at most 64 KiB, then the last chunk. */
+    static Body chunked(String body) {
+        return out -> {
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            for (int at = 0; at < bytes.length; at += 65536) {
+                int n = Math.min(65536, bytes.length - at);
+                out.write((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(bytes, at, n);
+                out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            }
+            out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        };
+    }
+
+    /** The head of a request with a chunked body. */
+    static String chunkedHead(String method, String path) {
+        return method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n";
+    }
+
     static Response send(int port, String head, Body body) throws IOException {
         try (Socket socket = new Socket("localhost", port)) {
             socket.setSoTimeout(30_000);
