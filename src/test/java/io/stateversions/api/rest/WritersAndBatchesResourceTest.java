@@ -201,6 +201,21 @@ class WritersAndBatchesResourceTest {
                 .body("batches[0].parts[1]", org.hamcrest.Matchers.not(org.hamcrest.Matchers.hasKey("key")));
     }
 
+    @Test
+    void largestTimestampAndLease() {
+        ShardId shard = Rest.newShard();
+        long max = Long.MAX_VALUE; // 2^63-1, the largest timestamp
+        json(Rest.append(WriterId.random().toString(), Rest.token(), 0, max, 1)).post(batches(shard)).then()
+                .statusCode(200).body("upper", contains(max));
+        given().get(shards(shard) + "/snapshot?asOf=" + (max - 1)).then().statusCode(200).body("batches", hasSize(1));
+        problem(given().get(shards(shard) + "/snapshot?asOf=" + max).then(), 409, "as_of_not_available");
+        // Any positive lease is accepted, the largest too.
+        json(Map.of("purpose", "p", "leaseDurationMs", max)).put(shards(shard) + "/writers/" + WriterId.random())
+                .then().statusCode(200).body("leaseDurationMs", equalTo(max));
+        json(Map.of("purpose", "p", "leaseDurationMs", max)).post(shards(shard) + "/leased-readers").then()
+                .statusCode(200).body("leaseDurationMs", equalTo(max));
+    }
+
     // ----------------------------------------------------------------------------------------------- snapshot
 
     @Test
