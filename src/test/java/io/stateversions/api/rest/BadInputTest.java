@@ -75,7 +75,8 @@ class BadInputTest {
     @ParameterizedTest
     @ValueSource(strings = {"x", "s", "s1234", "r00000000-0000-0000-0000-000000000000",
             "s00000000-0000-0000-0000-00000000000g", "s00000000000000000000000000000000000",
-            "s00000000-0000-0000-0000-0000000000000"})
+            "s00000000-0000-0000-0000-0000000000000", "s0000000A-0000-0000-0000-000000000000",
+            "sABCDEF00-0000-0000-0000-000000000000"})
     void malformedShardIdInPath(String bad) {
         badId(given().get("/v1/shards/" + bad).then());
         badId(json(Rest.CODECS).put("/v1/shards/" + bad).then());
@@ -103,6 +104,8 @@ class BadInputTest {
                 .body("detail", containsString("idempotency token"));
         badId(json(Map.of("readerId", "c00000000-0000-0000-0000-000000000000", "purpose", "p"))
                 .post(path("/leased-readers")).then());
+        badId(json(append(Map.of("writerId", "w0000000F-0000-0000-0000-000000000000"))).post(path("/batches")).then())
+                .body("detail", containsString("lower-case"));
     }
 
     @Test

@@ -74,6 +74,10 @@ class OpenApiTest {
         assertThat(doc.getMap("paths['/v1/shards/{shard}/versions/{seqno}'].get.responses")).containsKeys("410");
         assertThat(doc.getMap("components.schemas")).containsKeys("Frontier", "Problem", "ShardState",
                 "ShardSummary", "Batch", "Part", "MergeRequest");
+        assertThat(doc.getMap("components.schemas.ChangeView.properties")).containsKeys("field", "op", "key", "old",
+                "new");
+        assertThat(doc.getString("components.schemas.ShardSummary.properties.since.$ref"))
+                .isEqualTo("#/components/schemas/Frontier");
     }
 
     @Test
