@@ -1,8 +1,6 @@
 package io.stateversions.api;
 
 import io.stateversions.core.BatchPart;
-import io.stateversions.core.Bytes;
-import io.stateversions.core.Codecs;
 import io.stateversions.core.CriticalReaderId;
 import io.stateversions.core.Description;
 import io.stateversions.core.Frontier;
@@ -13,9 +11,8 @@ import io.stateversions.core.PartialBatchKey;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.WriterId;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.function.Function;
 
 /**
@@ -26,12 +23,6 @@ public final class ApiParams {
 
     /** The largest timestamp: timestamps are unsigned 64-bit values restricted to {@code 0 ..= 2^63-1}. */
     public static final long MAX_TIMESTAMP = Long.MAX_VALUE;
-
-    /** The longest codec name (api.md: non-empty strings of at most 256 chars); also the opaque codec's. */
-    public static final int MAX_CODEC_CHARS = 256;
-
-    /** The longest handle purpose: free text for operators, possibly empty. */
-    public static final int MAX_PURPOSE_CHARS = 1024;
 
     private ApiParams() {}
 
@@ -138,42 +129,18 @@ public final class ApiParams {
         return value;
     }
 
-    /** A lease duration in milliseconds: positive. */
-    public static long leaseDurationMs(long value) {
-        if (value <= 0) {
-            throw ApiException.invalidRequest("leaseDurationMs must be positive, got " + value);
-        }
-        return value;
-    }
-
-    /** The four codec names of a shard, each non-empty and at most {@link #MAX_CODEC_CHARS} characters. */
-    public static Codecs codecs(String keyCodec, String valCodec, String tsCodec, String diffCodec) {
-        return new Codecs(codec("keyCodec", keyCodec), codec("valCodec", valCodec), codec("tsCodec", tsCodec),
-                codec("diffCodec", diffCodec));
-    }
-
-    /** A codec name (also a critical reader's {@code opaqueCodec}): non-empty, at most {@link #MAX_CODEC_CHARS}. */
-    public static String codec(String field, String value) {
-        return text(field, value, MAX_CODEC_CHARS, false);
-    }
-
-    /** A handle's purpose: required, possibly empty, at most {@link #MAX_PURPOSE_CHARS} characters. */
-    public static String purpose(String value) {
-        return text("purpose", value, MAX_PURPOSE_CHARS, true);
-    }
-
-    /** A count or size that cannot be negative ({@code len}, {@code encodedSizeBytes}). */
-    public static long nonNegative(String field, long value) {
+    /** A count or size ({@code len}, {@code encodedSizeBytes}): in {@code [0, 2^63-1]}. */
+    public static long count(String field, long value) {
         if (value < 0) {
-            throw ApiException.invalidRequest(field + " must be >= 0, got " + value);
+            throw ApiException.invalidRequest(field + " must be in [0, 2^63-1], got " + Long.toUnsignedString(value));
         }
         return value;
     }
 
-    /** The key of a blob batch part relative to its shard: {@code <writer key>/<part id>}. */
+    /** A batch part's partial key {@code <writer key>/<part id>}. */
     public static PartialBatchKey partKey(String field, String value) {
-        if (value == null) {
-            throw ApiException.invalidRequest(field + " is required");
+        if (value == null || value.isEmpty()) {
+            throw ApiException.invalidRequest(field + " is required (<writer key>/<part id>)");
         }
         try {
             return PartialBatchKey.parse(value);
@@ -183,26 +150,31 @@ public final class ApiParams {
     }
 
     /**
-     * A batch from its parsed fields; {@code runSplits} must be strictly increasing within {@code (0, parts)}.
-     * Bounds ({@code lower <= upper}) are not checked here: compare_and_append reports them as
-     * {@code invalid_bounds}.
+     * A batch from parsed pieces: {@code runSplits} strictly increasing within {@code (0, parts.size())}. The bounds
+     * ({@code lower <= upper}) are the service's check ({@code invalid_bounds}), not a syntax rule.
      */
-    public static HollowBatch batch(String field, Frontier lower, Frontier upper, Frontier since, long len,
-            List<BatchPart> parts, List<Integer> runSplits) {
-        nonNegative(field + ".len", len);
+    public static HollowBatch batch(String field, Description desc, long len, List<BatchPart> parts,
+            List<Long> runSplits) {
+        List<Integer> splits = new ArrayList<>(runSplits.size());
+        for (Long split : runSplits) {
+            if (split == null || split < 0 || split > Integer.MAX_VALUE) {
+                throw ApiException.invalidRequest(field + ".runSplits holds " + split + ", not an index of parts");
+            }
+            splits.add(split.intValue());
+        }
         try {
-            return new HollowBatch(new Description(lower, upper, since), len, parts, runSplits, List.of());
+            return new HollowBatch(desc, count(field + ".len", len), parts, splits, List.of());
         } catch (IllegalArgumentException e) {
             throw ApiException.invalidRequest(field + ": " + e.getMessage());
         }
     }
 
-    /** A blob part: its key and size, with optional opaque key lower bound and statistics. */
-    public static BatchPart.Hollow hollowPart(String field, String key, long encodedSizeBytes, Bytes keyLower,
-            Bytes stats) {
-        return new BatchPart.Hollow(partKey(field + ".key", key),
-                nonNegative(field + ".encodedSizeBytes", encodedSizeBytes), keyLower, Optional.empty(),
-                OptionalLong.empty(), OptionalLong.empty(), stats);
+    /** A lease duration in milliseconds: positive. */
+    public static long leaseDurationMs(long value) {
+        if (value <= 0) {
+            throw ApiException.invalidRequest("leaseDurationMs must be positive, got " + value);
+        }
+        return value;
     }
 
     private static String quote(String value) {

@@ -453,6 +453,9 @@ public class ShardService implements ShardApi {
     @Override
     public CompletionStage<MergeApplied> applyMergeRes(ShardId shard, String id, FueledMergeRes res) {
         return mutation(() -> {
+            if (res.inputs().size() < 2) {
+                throw ApiException.invalidRequest("a merge replaces at least 2 batches, got " + res.inputs().size());
+            }
             String expected = new FueledMergeReq(res.output().desc(), res.inputs()).id();
             if (!expected.equals(id)) {
                 throw ApiException.invalidRequest("merge id \"" + id + "\" does not match its output's bounds (\""

@@ -60,10 +60,8 @@ public class CriticalReadersResource {
         ShardId id = ApiParams.shardId(shard);
         CriticalReaderId readerId = ApiParams.criticalReaderId(reader);
         Requests.RegisterCriticalReader b = Requests.body(body);
-        String purpose = ApiParams.purpose(b.purpose());
-        String opaqueCodec = ApiParams.codec("opaqueCodec", b.opaqueCodec());
         long initialOpaque = b.initialOpaque() == null ? 0 : b.initialOpaque();
-        return api.registerCriticalReader(id, readerId, purpose, opaqueCodec, initialOpaque)
+        return api.registerCriticalReader(id, readerId, b.purpose(), b.opaqueCodec(), initialOpaque)
                 .thenApply(Views.CriticalReaderRegistered::of);
     }
 

@@ -62,10 +62,9 @@ public class LeasedReadersResource {
         Requests.RegisterLeasedReader b = Requests.body(body);
         Optional<LeasedReaderId> reader = b.readerId() == null ? Optional.empty()
                 : Optional.of(ApiParams.leasedReaderId(b.readerId()));
-        String purpose = ApiParams.purpose(b.purpose());
         OptionalLong lease = b.leaseDurationMs() == null ? OptionalLong.empty()
                 : OptionalLong.of(ApiParams.leaseDurationMs(b.leaseDurationMs()));
-        return api.registerLeasedReader(id, reader, purpose, lease).thenApply(Views.LeasedReaderRegistered::of);
+        return api.registerLeasedReader(id, reader, b.purpose(), lease).thenApply(Views.LeasedReaderRegistered::of);
     }
 
     @POST

@@ -5,6 +5,7 @@ import io.stateversions.api.ApiParams;
 import io.stateversions.core.BatchPart;
 import io.stateversions.core.Bytes;
 import io.stateversions.core.Codecs;
+import io.stateversions.core.Description;
 import io.stateversions.core.Frontier;
 import io.stateversions.core.HollowBatch;
 import java.util.ArrayList;
@@ -65,9 +66,12 @@ public final class Requests {
     // ----------------------------------------------------------------------------------------------- bodies
 
     @Schema(description = "The codec names of the shard: non-empty strings of at most 256 characters.")
-    public record OpenShard(String keyCodec, String valCodec, String tsCodec, String diffCodec) {
+    public record OpenShard(@Schema(required = true) String keyCodec, @Schema(required = true) String valCodec,
+            @Schema(required = true) String tsCodec, @Schema(required = true) String diffCodec) {
+        /** Present; their length and content are the service's rules. */
         Codecs codecs() {
-            return ApiParams.codecs(keyCodec, valCodec, tsCodec, diffCodec);
+            return new Codecs(required("keyCodec", keyCodec), required("valCodec", valCodec),
+                    required("tsCodec", tsCodec), required("diffCodec", diffCodec));
         }
     }
 
@@ -146,15 +150,13 @@ public final class Requests {
         for (int i = 0; i < partViews.size(); i++) {
             domainParts.add(part(prefix + "parts[" + i + "]", partViews.get(i)));
         }
-        List<Integer> splits = runSplits == null ? List.of() : runSplits;
-        for (Integer split : splits) {
-            if (split == null) {
-                throw ApiException.invalidRequest(prefix + "runSplits must not hold null");
-            }
+        List<Long> splits = new ArrayList<>();
+        if (runSplits != null) {
+            runSplits.forEach(split -> splits.add(split == null ? null : split.longValue()));
         }
         String name = prefix.isEmpty() ? "batch" : prefix.substring(0, prefix.length() - 1);
-        return ApiParams.batch(name, lower, upper, since, ApiParams.nonNegative(prefix + "len", len), domainParts,
-                splits);
+        return ApiParams.batch(name, new Description(lower, upper, since), ApiParams.count(prefix + "len", len),
+                domainParts, splits);
     }
 
     static BatchPart part(String field, Views.Part part) {
@@ -172,7 +174,10 @@ public final class Requests {
         if (part.key() == null) {
             throw ApiException.invalidRequest(field + " needs key (a blob part) or inline (an inline part)");
         }
-        return ApiParams.hollowPart(field, part.key(), required(field + ".encodedSizeBytes", part.encodedSizeBytes()),
-                optionalBytes(field + ".keyLower", part.keyLower()), optionalBytes(field + ".stats", part.stats()));
+        return new BatchPart.Hollow(ApiParams.partKey(field + ".key", part.key()),
+                ApiParams.count(field + ".encodedSizeBytes", required(field + ".encodedSizeBytes",
+                        part.encodedSizeBytes())),
+                optionalBytes(field + ".keyLower", part.keyLower()), Optional.empty(), OptionalLong.empty(),
+                OptionalLong.empty(), optionalBytes(field + ".stats", part.stats()));
     }
 }

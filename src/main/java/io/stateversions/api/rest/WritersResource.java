@@ -59,10 +59,9 @@ public class WritersResource {
         ShardId id = ApiParams.shardId(shard);
         WriterId writerId = ApiParams.writerId(writer);
         Requests.RegisterWriter b = Requests.body(body);
-        String purpose = ApiParams.purpose(b.purpose());
         OptionalLong lease = b.leaseDurationMs() == null ? OptionalLong.empty()
                 : OptionalLong.of(ApiParams.leaseDurationMs(b.leaseDurationMs()));
-        return api.registerWriter(id, writerId, purpose, lease).thenApply(Views.WriterRegistered::of);
+        return api.registerWriter(id, writerId, b.purpose(), lease).thenApply(Views.WriterRegistered::of);
     }
 
     @POST

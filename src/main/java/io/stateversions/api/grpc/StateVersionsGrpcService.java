@@ -1,0 +1,403 @@
+package io.stateversions.api.grpc;
+
+import static io.stateversions.api.grpc.GrpcRequests.frontier;
+
+import io.grpc.Status;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.stateversions.api.ApiParams;
+import io.stateversions.api.ShardApi;
+import io.stateversions.api.grpc.v1.ApplyMergeResRequest;
+import io.stateversions.api.grpc.v1.ApplyMergeResResponse;
+import io.stateversions.api.grpc.v1.CompareAndAppendRequest;
+import io.stateversions.api.grpc.v1.CompareAndAppendResponse;
+import io.stateversions.api.grpc.v1.CompareAndDowngradeSinceRequest;
+import io.stateversions.api.grpc.v1.CompareAndDowngradeSinceResponse;
+import io.stateversions.api.grpc.v1.DowngradeSinceRequest;
+import io.stateversions.api.grpc.v1.DowngradeSinceResponse;
+import io.stateversions.api.grpc.v1.ExpireCriticalReaderRequest;
+import io.stateversions.api.grpc.v1.ExpireCriticalReaderResponse;
+import io.stateversions.api.grpc.v1.ExpireLeasedReaderRequest;
+import io.stateversions.api.grpc.v1.ExpireLeasedReaderResponse;
+import io.stateversions.api.grpc.v1.ExpireWriterRequest;
+import io.stateversions.api.grpc.v1.ExpireWriterResponse;
+import io.stateversions.api.grpc.v1.FinalizeRequest;
+import io.stateversions.api.grpc.v1.GetStateRequest;
+import io.stateversions.api.grpc.v1.GetVersionRequest;
+import io.stateversions.api.grpc.v1.HeartbeatLeasedReaderRequest;
+import io.stateversions.api.grpc.v1.HeartbeatLeasedReaderResponse;
+import io.stateversions.api.grpc.v1.HeartbeatWriterRequest;
+import io.stateversions.api.grpc.v1.HeartbeatWriterResponse;
+import io.stateversions.api.grpc.v1.ListDiffsRequest;
+import io.stateversions.api.grpc.v1.ListDiffsResponse;
+import io.stateversions.api.grpc.v1.ListMergeRequestsRequest;
+import io.stateversions.api.grpc.v1.ListMergeRequestsResponse;
+import io.stateversions.api.grpc.v1.ListRollupsRequest;
+import io.stateversions.api.grpc.v1.ListRollupsResponse;
+import io.stateversions.api.grpc.v1.ListShardsRequest;
+import io.stateversions.api.grpc.v1.ListShardsResponse;
+import io.stateversions.api.grpc.v1.ListVersionsRequest;
+import io.stateversions.api.grpc.v1.ListVersionsResponse;
+import io.stateversions.api.grpc.v1.OpenShardRequest;
+import io.stateversions.api.grpc.v1.OpenShardResponse;
+import io.stateversions.api.grpc.v1.RegisterCriticalReaderRequest;
+import io.stateversions.api.grpc.v1.RegisterCriticalReaderResponse;
+import io.stateversions.api.grpc.v1.RegisterLeasedReaderRequest;
+import io.stateversions.api.grpc.v1.RegisterLeasedReaderResponse;
+import io.stateversions.api.grpc.v1.RegisterSchemaRequest;
+import io.stateversions.api.grpc.v1.RegisterSchemaResponse;
+import io.stateversions.api.grpc.v1.RegisterWriterRequest;
+import io.stateversions.api.grpc.v1.RegisterWriterResponse;
+import io.stateversions.api.grpc.v1.RunGcRequest;
+import io.stateversions.api.grpc.v1.RunGcResponse;
+import io.stateversions.api.grpc.v1.ShardState;
+import io.stateversions.api.grpc.v1.ShardSummary;
+import io.stateversions.api.grpc.v1.SnapshotRequest;
+import io.stateversions.api.grpc.v1.SnapshotResponse;
+import io.stateversions.api.grpc.v1.StateVersions;
+import io.stateversions.api.grpc.v1.VersionInfo;
+import io.stateversions.api.grpc.v1.WatchEvent;
+import io.stateversions.api.grpc.v1.WatchRequest;
+import io.stateversions.api.grpc.v1.WriteRollupRequest;
+import io.stateversions.api.grpc.v1.WriteRollupResponse;
+import io.stateversions.core.Codecs;
+import io.stateversions.core.Description;
+import io.stateversions.core.FueledMergeReq;
+import io.stateversions.core.FueledMergeRes;
+import io.stateversions.core.HollowBatch;
+import io.stateversions.core.HollowRollup;
+import io.stateversions.core.SeqNo;
+import io.stateversions.core.ShardId;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * The gRPC API ({@code proto/stateversions/v1/state_versions.proto}): parses each request
+ * ({@link GrpcRequests}, {@link ApiParams}), delegates to {@link ShardApi} and renders the result
+ * ({@link GrpcResponses}); failures, including parse failures, go through {@link GrpcErrors}. Strings that are not
+ * identifiers (codec names, purposes, the merge id) are passed as they are: {@link ShardApi} checks them, for both
+ * adapters. Nothing here blocks: every call returns the {@link ShardApi} stage as a {@link Uni}, so the event loop
+ * serves it.
+ */
+@GrpcService
+public class StateVersionsGrpcService implements StateVersions {
+
+    private final ShardApi api;
+
+    public StateVersionsGrpcService(ShardApi api) {
+        this.api = api;
+    }
+
+    /** Runs {@code operation} (parsing included, so that a bad field fails the call) and renders its result. */
+    private static <T, R> Uni<R> call(Supplier<CompletionStage<T>> operation, Function<T, R> render) {
+        return Uni.createFrom().completionStage(operation)
+                .map(render)
+                .onFailure().transform(GrpcErrors::toStatus);
+    }
+
+    private static ShardId shard(String value) {
+        return ApiParams.shardId(value);
+    }
+
+    // ----------------------------------------------------------------------------------------------------- shards
+
+    @Override
+    public Uni<OpenShardResponse> openShard(OpenShardRequest request) {
+        return call(() -> api.openShard(shard(request.getShardId()), new Codecs(request.getKeyCodec(),
+                        request.getValCodec(), request.getTsCodec(), request.getDiffCodec())),
+                opened -> OpenShardResponse.newBuilder()
+                        .setCreated(opened.created())
+                        .setShard(GrpcResponses.summary(opened.state()))
+                        .build());
+    }
+
+    @Override
+    public Uni<ListShardsResponse> listShards(ListShardsRequest request) {
+        return call(() -> api.listShards(
+                        request.hasAfter() ? Optional.of(shard(request.getAfter())) : Optional.empty(),
+                        GrpcRequests.limit(request.hasLimit(), request.getLimit())),
+                page -> {
+                    ListShardsResponse.Builder response = ListShardsResponse.newBuilder();
+                    page.shards().forEach(s -> response.addShards(s.toString()));
+                    page.next().ifPresent(next -> response.setNext(next.toString()));
+                    return response.build();
+                });
+    }
+
+    @Override
+    public Uni<ShardState> getState(GetStateRequest request) {
+        return call(() -> api.getState(shard(request.getShardId())), GrpcResponses::state);
+    }
+
+    @Override
+    public Uni<ListVersionsResponse> listVersions(ListVersionsRequest request) {
+        return call(() -> api.listVersions(shard(request.getShardId()),
+                        GrpcRequests.optionalSeqno("from", request.hasFrom(), request.getFrom()),
+                        GrpcRequests.limit(request.hasLimit(), request.getLimit())),
+                versions -> {
+                    ListVersionsResponse.Builder response = ListVersionsResponse.newBuilder()
+                            .setEarliest(versions.earliest().value())
+                            .setCurrent(versions.current().value());
+                    for (ShardApi.VersionInfo v : versions.versions()) {
+                        response.addVersions(VersionInfo.newBuilder()
+                                .setSeqno(v.seqno().value())
+                                .setWalltimeMs(v.walltimeMs())
+                                .setDiffBytes(v.diffBytes()));
+                    }
+                    versions.next().ifPresent(next -> response.setNext(next.value()));
+                    return response.build();
+                });
+    }
+
+    @Override
+    public Uni<ShardState> getVersion(GetVersionRequest request) {
+        return call(() -> api.getVersion(shard(request.getShardId()), ApiParams.seqno("seqno", request.getSeqno())),
+                GrpcResponses::state);
+    }
+
+    @Override
+    public Uni<ListDiffsResponse> listDiffs(ListDiffsRequest request) {
+        return call(() -> api.listDiffs(shard(request.getShardId()),
+                        GrpcRequests.optionalSeqno("from", request.hasFrom(), request.getFrom()),
+                        GrpcRequests.limit(request.hasLimit(), request.getLimit())),
+                diffs -> {
+                    ListDiffsResponse.Builder response = ListDiffsResponse.newBuilder();
+                    diffs.diffs().forEach(d -> response.addDiffs(GrpcResponses.diff(d)));
+                    diffs.next().ifPresent(next -> response.setNext(next.value()));
+                    return response.build();
+                });
+    }
+
+    @Override
+    public Uni<ListRollupsResponse> listRollups(ListRollupsRequest request) {
+        return call(() -> api.listRollups(shard(request.getShardId())), rollups -> {
+            ListRollupsResponse.Builder response = ListRollupsResponse.newBuilder();
+            for (Map.Entry<SeqNo, HollowRollup> rollup : rollups.entrySet()) {
+                response.addRollups(GrpcResponses.rollup(rollup.getKey(), rollup.getValue()));
+            }
+            return response.build();
+        });
+    }
+
+    // --------------------------------------------------------------------------------------------- leased readers
+
+    @Override
+    public Uni<RegisterLeasedReaderResponse> registerLeasedReader(RegisterLeasedReaderRequest request) {
+        return call(() -> api.registerLeasedReader(shard(request.getShardId()),
+                        request.hasReaderId() ? Optional.of(ApiParams.leasedReaderId(request.getReaderId()))
+                                : Optional.empty(),
+                        request.getPurpose(),
+                        GrpcRequests.leaseDurationMs(request.hasLeaseDurationMs(), request.getLeaseDurationMs())),
+                registered -> RegisterLeasedReaderResponse.newBuilder()
+                        .setSeqno(registered.seqno().value())
+                        .setReaderId(registered.readerId().toString())
+                        .setSince(GrpcResponses.frontier(registered.since()))
+                        .setUpper(GrpcResponses.frontier(registered.upper()))
+                        .setLeaseDurationMs(registered.leaseDurationMs())
+                        .build());
+    }
+
+    @Override
+    public Uni<HeartbeatLeasedReaderResponse> heartbeatLeasedReader(HeartbeatLeasedReaderRequest request) {
+        return call(() -> api.heartbeatLeasedReader(shard(request.getShardId()),
+                        ApiParams.leasedReaderId(request.getReaderId())),
+                seqno -> HeartbeatLeasedReaderResponse.newBuilder().setSeqno(seqno.value()).build());
+    }
+
+    @Override
+    public Uni<DowngradeSinceResponse> downgradeSince(DowngradeSinceRequest request) {
+        return call(() -> api.downgradeSince(shard(request.getShardId()),
+                        ApiParams.leasedReaderId(request.getReaderId()),
+                        frontier("since", request.hasSince(), request.getSince())),
+                downgraded -> DowngradeSinceResponse.newBuilder()
+                        .setSeqno(downgraded.seqno().value())
+                        .setSince(GrpcResponses.frontier(downgraded.since()))
+                        .build());
+    }
+
+    @Override
+    public Uni<ExpireLeasedReaderResponse> expireLeasedReader(ExpireLeasedReaderRequest request) {
+        return call(() -> api.expireLeasedReader(shard(request.getShardId()),
+                        ApiParams.leasedReaderId(request.getReaderId())),
+                seqno -> ExpireLeasedReaderResponse.newBuilder().setSeqno(seqno.value()).build());
+    }
+
+    // ------------------------------------------------------------------------------------------- critical readers
+
+    @Override
+    public Uni<RegisterCriticalReaderResponse> registerCriticalReader(RegisterCriticalReaderRequest request) {
+        return call(() -> api.registerCriticalReader(shard(request.getShardId()),
+                        ApiParams.criticalReaderId(request.getReaderId()),
+                        request.getPurpose(),
+                        request.getOpaqueCodec(),
+                        request.hasInitialOpaque() ? request.getInitialOpaque() : 0L),
+                registered -> RegisterCriticalReaderResponse.newBuilder()
+                        .setSeqno(registered.seqno().value())
+                        .setReaderId(registered.readerId().toString())
+                        .setSince(GrpcResponses.frontier(registered.since()))
+                        .setOpaque(registered.opaque())
+                        .setOpaqueCodec(registered.opaqueCodec())
+                        .build());
+    }
+
+    @Override
+    public Uni<CompareAndDowngradeSinceResponse> compareAndDowngradeSince(CompareAndDowngradeSinceRequest request) {
+        return call(() -> api.compareAndDowngradeSince(shard(request.getShardId()),
+                        ApiParams.criticalReaderId(request.getReaderId()),
+                        request.getExpectedOpaque(), request.getNewOpaque(),
+                        frontier("since", request.hasSince(), request.getSince())),
+                downgraded -> CompareAndDowngradeSinceResponse.newBuilder()
+                        .setSeqno(downgraded.seqno().value())
+                        .setSince(GrpcResponses.frontier(downgraded.since()))
+                        .setOpaque(downgraded.opaque())
+                        .build());
+    }
+
+    @Override
+    public Uni<ExpireCriticalReaderResponse> expireCriticalReader(ExpireCriticalReaderRequest request) {
+        return call(() -> api.expireCriticalReader(shard(request.getShardId()),
+                        ApiParams.criticalReaderId(request.getReaderId())),
+                seqno -> ExpireCriticalReaderResponse.newBuilder().setSeqno(seqno.value()).build());
+    }
+
+    // ---------------------------------------------------------------------------------------------------- writers
+
+    @Override
+    public Uni<RegisterWriterResponse> registerWriter(RegisterWriterRequest request) {
+        return call(() -> api.registerWriter(shard(request.getShardId()), ApiParams.writerId(request.getWriterId()),
+                        request.getPurpose(),
+                        GrpcRequests.leaseDurationMs(request.hasLeaseDurationMs(), request.getLeaseDurationMs())),
+                registered -> RegisterWriterResponse.newBuilder()
+                        .setSeqno(registered.seqno().value())
+                        .setWriterId(registered.writerId().toString())
+                        .setUpper(GrpcResponses.frontier(registered.upper()))
+                        .setLeaseDurationMs(registered.leaseDurationMs())
+                        .build());
+    }
+
+    @Override
+    public Uni<HeartbeatWriterResponse> heartbeatWriter(HeartbeatWriterRequest request) {
+        return call(() -> api.heartbeatWriter(shard(request.getShardId()), ApiParams.writerId(request.getWriterId())),
+                seqno -> HeartbeatWriterResponse.newBuilder().setSeqno(seqno.value()).build());
+    }
+
+    @Override
+    public Uni<ExpireWriterResponse> expireWriter(ExpireWriterRequest request) {
+        return call(() -> api.expireWriter(shard(request.getShardId()), ApiParams.writerId(request.getWriterId())),
+                seqno -> ExpireWriterResponse.newBuilder().setSeqno(seqno.value()).build());
+    }
+
+    @Override
+    public Uni<CompareAndAppendResponse> compareAndAppend(CompareAndAppendRequest request) {
+        return call(() -> {
+            ShardId shard = shard(request.getShardId());
+            var writer = ApiParams.writerId(request.getWriterId());
+            var token = ApiParams.idempotencyToken(request.getIdempotencyToken());
+            Description desc = new Description(
+                    frontier("lower", request.hasLower(), request.getLower()),
+                    frontier("upper", request.hasUpper(), request.getUpper()),
+                    request.hasSince() ? frontier("since", true, request.getSince())
+                            : io.stateversions.core.Frontier.MIN);
+            HollowBatch batch = GrpcRequests.batch("batch", desc, request.getLen(), request.getPartsList(),
+                    request.getRunSplitsList());
+            return api.compareAndAppend(shard, writer, token, batch);
+        }, appended -> {
+            CompareAndAppendResponse.Builder response = CompareAndAppendResponse.newBuilder()
+                    .setSeqno(appended.seqno().value())
+                    .setUpper(GrpcResponses.frontier(appended.upper()))
+                    .setAlreadyCommitted(appended.alreadyCommitted());
+            for (FueledMergeReq merge : appended.mergeRequests()) {
+                response.addMergeRequests(GrpcResponses.mergeRequest(merge));
+            }
+            return response.build();
+        });
+    }
+
+    @Override
+    public Uni<SnapshotResponse> snapshot(SnapshotRequest request) {
+        return call(() -> api.snapshot(shard(request.getShardId()), ApiParams.timestamp("asOf", request.getAsOf())),
+                snapshot -> {
+                    SnapshotResponse.Builder response = SnapshotResponse.newBuilder()
+                            .setSeqno(snapshot.seqno().value())
+                            .setAsOf(snapshot.asOf())
+                            .setSince(GrpcResponses.frontier(snapshot.since()))
+                            .setUpper(GrpcResponses.frontier(snapshot.upper()));
+                    snapshot.batches().forEach(b -> response.addBatches(GrpcResponses.batch(b)));
+                    return response.build();
+                });
+    }
+
+    // ------------------------------------------------------------------------------ compaction, schemas, lifecycle
+
+    @Override
+    public Uni<ListMergeRequestsResponse> listMergeRequests(ListMergeRequestsRequest request) {
+        return call(() -> api.listMergeRequests(shard(request.getShardId())), requests -> {
+            ListMergeRequestsResponse.Builder response = ListMergeRequestsResponse.newBuilder();
+            requests.forEach(r -> response.addMergeRequests(GrpcResponses.mergeRequest(r)));
+            return response.build();
+        });
+    }
+
+    @Override
+    public Uni<ApplyMergeResResponse> applyMergeRes(ApplyMergeResRequest request) {
+        return call(() -> {
+            ShardId shard = shard(request.getShardId());
+            FueledMergeRes res = new FueledMergeRes(
+                    GrpcRequests.batch("output", request.hasOutput(), request.getOutput()),
+                    GrpcRequests.batches("inputs", request.getInputsList()));
+            return api.applyMergeRes(shard, request.getId(), res);
+        }, applied -> ApplyMergeResResponse.newBuilder()
+                .setSeqno(applied.seqno().value())
+                .setResult(GrpcResponses.applyMergeResult(applied.result()))
+                .build());
+    }
+
+    @Override
+    public Uni<RegisterSchemaResponse> registerSchema(RegisterSchemaRequest request) {
+        return call(() -> api.registerSchema(shard(request.getShardId()),
+                        GrpcRequests.bytes(request.getKeySchema()), GrpcRequests.bytes(request.getValSchema())),
+                registered -> RegisterSchemaResponse.newBuilder()
+                        .setSeqno(registered.seqno().value())
+                        .setSchemaId(registered.schemaId().value())
+                        .build());
+    }
+
+    @Override
+    public Uni<ShardSummary> finalize(FinalizeRequest request) {
+        return call(() -> api.finalizeShard(shard(request.getShardId())), GrpcResponses::summary);
+    }
+
+    @Override
+    public Uni<WriteRollupResponse> writeRollup(WriteRollupRequest request) {
+        return call(() -> api.writeRollup(shard(request.getShardId())), written -> {
+            WriteRollupResponse.Builder response = WriteRollupResponse.newBuilder().setSeqno(written.seqno().value());
+            written.rollupKey().ifPresent(key -> response.setRollupKey(key.toString()));
+            return response.build();
+        });
+    }
+
+    @Override
+    public Uni<RunGcResponse> runGc(RunGcRequest request) {
+        return call(() -> api.runGc(shard(request.getShardId())), gc -> RunGcResponse.newBuilder()
+                .setSeqno(gc.seqno().value())
+                .setTruncatedBelow(gc.truncatedBelow().value())
+                .setRollupsDeleted(gc.rollupsDeleted())
+                .setPartsDeleted(gc.partsDeleted())
+                .build());
+    }
+
+    // ------------------------------------------------------------------------------------------------------ watch
+
+    /** Not served yet (a later issue): UNIMPLEMENTED, as the proto documents. */
+    @Override
+    public Multi<WatchEvent> watch(WatchRequest request) {
+        return Multi.createFrom().failure(Status.UNIMPLEMENTED
+                .withDescription("Watch is not implemented yet; poll ListDiffs (from = the last seqno seen + 1)"
+                        + " until it is")
+                .asRuntimeException());
+    }
+}
