@@ -46,6 +46,7 @@ public class BodyLimit {
         this.inputBufferSize = inputBufferSize;
     }
 
+    @SuppressWarnings("deprecation") // RoutingContext.setBody: Vert.x 4.5 has no other way to hand over a body
     void install(@Observes Router router) {
         if (maxBodySize.isEmpty()) {
             return;
