@@ -42,8 +42,15 @@ class LifecycleResourceTest {
                 .statusCode(200)
                 .body("schemaId", equalTo(0));
         assertThat(Rest.seqno(shard)).isEqualTo(2);
+        json(Map.of("keySchema", "AQ==", "valSchema", "Aw==")).post(shards(shard) + "/schemas").then()
+                .statusCode(200)
+                .body("schemaId", equalTo(1));
+        json(Map.of("keySchema", "AQ==", "valSchema", "Ag==")).post(shards(shard) + "/schemas").then()
+                .statusCode(200)
+                .body("schemaId", equalTo(0));
         given().get(shards(shard)).then()
-                .body("schemas", hasSize(1))
+                .body("schemas", hasSize(2))
+                .body("schemas.schemaId", contains(0, 1))
                 .body("schemas[0].keySchema", equalTo("AQ=="))
                 .body("schemas[0].valSchema", equalTo("Ag=="));
         problem(json(Map.of("keySchema", "AQ==", "valSchema", "Ag==")).post(shards(ShardId.random()) + "/schemas")

@@ -43,6 +43,18 @@ class ReadersResourceTest {
     }
 
     @Test
+    void newLeasedReaderGetsTheShardsSince() {
+        ShardId shard = Rest.newShard();
+        Rest.appendOk(shard, 0, 10);
+        String first = Rest.leasedReader(shard);
+        json(Map.of("since", List.of(6))).post(shards(shard) + "/leased-readers/" + first + "/downgrade-since")
+                .then().statusCode(200);
+        json(Map.of("purpose", "second")).post(shards(shard) + "/leased-readers").then().statusCode(200)
+                .body("since", contains(6))
+                .body("seqno", equalTo((int) Rest.seqno(shard)));
+    }
+
+    @Test
     void registerLeasedReaderWithItsIdIsIdempotent() {
         ShardId shard = Rest.newShard();
         String id = LeasedReaderId.random().toString();
