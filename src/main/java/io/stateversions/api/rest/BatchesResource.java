@@ -1,8 +1,8 @@
 package io.stateversions.api.rest;
 
 import io.stateversions.api.ApiParams;
-import io.stateversions.core.FueledMergeRes;
 import io.stateversions.api.ShardApi;
+import io.stateversions.core.FueledMergeRes;
 import io.stateversions.core.HollowBatch;
 import io.stateversions.core.IdempotencyToken;
 import io.stateversions.core.ShardId;
