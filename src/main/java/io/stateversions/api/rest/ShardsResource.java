@@ -13,6 +13,7 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiFunction;
 import org.eclipse.microprofile.openapi.annotations.Operation;
@@ -42,13 +43,10 @@ public class ShardsResource {
         this.api = api;
     }
 
-    /**
-     * Renders a state with the shard's earliest live version, which a state does not hold: read after the state,
-     * so it is never older than the state.
-     */
+    /** Renders a state with the shard's earliest live version ({@link ShardApi#earliestSeqno}). */
     static <T> CompletionStage<T> withEarliest(ShardApi api, ShardId shard, State state,
             BiFunction<State, SeqNo, T> render) {
-        return api.listVersions(shard, Optional.empty(), 1).thenApply(v -> render.apply(state, v.earliest()));
+        return CompletableFuture.completedFuture(render.apply(state, ShardApi.earliestSeqno(state)));
     }
 
     @PUT
