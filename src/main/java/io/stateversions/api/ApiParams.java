@@ -50,11 +50,19 @@ public final class ApiParams {
         if (value == null) {
             throw ApiException.invalidId("missing " + what + " id");
         }
+        T parsed;
         try {
-            return parse.apply(value);
+            parsed = parse.apply(value);
         } catch (IllegalArgumentException e) {
             throw ApiException.invalidId("invalid " + what + " id " + quote(value) + ": " + e.getMessage());
         }
+        // The core parsers accept upper-case hex digits (as persist's do); the API takes only the printed form, so
+        // that one id has one spelling (api.md: "uuid = lower-case hyphenated").
+        if (!parsed.toString().equals(value)) {
+            throw ApiException.invalidId("invalid " + what + " id " + quote(value) + ": ids are lower-case, as in "
+                    + parsed);
+        }
+        return parsed;
     }
 
     /** A timestamp in {@code [0, 2^63-1]}. */

@@ -37,6 +37,15 @@ public interface ShardApi {
     /** The default and largest {@code limit} of list operations. */
     int DEFAULT_LIMIT = 1000;
 
+    /**
+     * A shard's earliest live version as its state tells it, with no I/O: its oldest rollup. GC truncates
+     * Consensus only to rollup seqnos, and removes the older rollups from state right after truncating, so this is
+     * the earliest live version, except for the moment between those two steps of a GC, when it may be lower.
+     */
+    static SeqNo earliestSeqno(State state) {
+        return state.collections().rollups().isEmpty() ? state.seqno() : state.collections().rollups().firstKey();
+    }
+
     // ----------------------------------------------------------------------------------------------- shards
 
     /** {@code created}: this call initialized the shard. */

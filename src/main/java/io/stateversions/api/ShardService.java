@@ -603,7 +603,9 @@ public class ShardService implements ShardApi {
                     : new ApiException(ErrorCode.STORAGE_UNAVAILABLE, "the read did not finish within " + timeoutMs
                             + " ms: storage is slow or unavailable");
         }
-        LOG.errorf(error, "internal error");
-        return new ApiException(ErrorCode.INTERNAL, "internal error: " + error, Map.of(), error);
+        String incident = java.util.UUID.randomUUID().toString();
+        LOG.errorf(error, "internal error, incident %s", incident);
+        return new ApiException(ErrorCode.INTERNAL, "internal error (a bug of the service, not of the request);"
+                + " incident " + incident + " in the service log", Map.of("incident", incident), error);
     }
 }

@@ -73,8 +73,7 @@ final class GrpcResponses {
      * a rollup at the earliest live version and GC removes the rollups below it from state right after truncating.
      */
     static long earliestSeqno(State state) {
-        return state.collections().rollups().isEmpty() ? state.seqno().value()
-                : state.collections().rollups().firstKey().value();
+        return io.stateversions.api.ShardApi.earliestSeqno(state).value();
     }
 
     static ShardSummary summary(State state) {

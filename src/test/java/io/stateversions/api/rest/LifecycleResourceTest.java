@@ -1,0 +1,217 @@
+package io.stateversions.api.rest;
+
+import static io.restassured.RestAssured.given;
+import static io.stateversions.api.rest.Rest.json;
+import static io.stateversions.api.rest.Rest.problem;
+import static io.stateversions.api.rest.Rest.shards;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
+import static org.hamcrest.Matchers.hasSize;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.hamcrest.Matchers.nullValue;
+import static org.hamcrest.Matchers.startsWith;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.path.json.JsonPath;
+import io.stateversions.core.CriticalReaderId;
+import io.stateversions.core.LeasedReaderId;
+import io.stateversions.core.ShardId;
+import io.stateversions.core.WriterId;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Schemas, finalization and tombstones, maintenance on demand. */
+@QuarkusTest
+class LifecycleResourceTest {
+
+    // ------------------------------------------------------------------------------------------------ schemas
+
+    @Test
+    void schemaIdsAreDenseAndStable() {
+        ShardId shard = Rest.newShard();
+        json(Map.of("keySchema", "AQ==", "valSchema", "Ag==")).post(shards(shard) + "/schemas").then()
+                .statusCode(200)
+                .body("schemaId", equalTo(0))
+                .body("seqno", equalTo(2));
+        // The identical pair again: the same id, and no new version.
+        json(Map.of("keySchema", "AQ==", "valSchema", "Ag==")).post(shards(shard) + "/schemas").then()
+                .statusCode(200)
+                .body("schemaId", equalTo(0));
+        assertThat(Rest.seqno(shard)).isEqualTo(2);
+        json(Map.of("keySchema", "AQ==", "valSchema", "Aw==")).post(shards(shard) + "/schemas").then()
+                .statusCode(200)
+                .body("schemaId", equalTo(1));
+        json(Map.of("keySchema", "AQ==", "valSchema", "Ag==")).post(shards(shard) + "/schemas").then()
+                .statusCode(200)
+                .body("schemaId", equalTo(0));
+        given().get(shards(shard)).then()
+                .body("schemas", hasSize(2))
+                .body("schemas.schemaId", contains(0, 1))
+                .body("schemas[0].keySchema", equalTo("AQ=="))
+                .body("schemas[0].valSchema", equalTo("Ag=="));
+        problem(json(Map.of("keySchema", "AQ==", "valSchema", "Ag==")).post(shards(ShardId.random()) + "/schemas")
+                .then(), 404, "shard_not_found");
+    }
+
+    // ----------------------------------------------------------------------------------- finalize, tombstones
+
+    @Test
+    void finalizeNeedsSinceAndUpperClosed() {
+        ShardId shard = Rest.newShard();
+        problem(given().post(shards(shard) + "/finalize").then(), 409, "not_finalizable")
+                .body("title", equalTo("Shard not finalizable"));
+        // Upper closed, since not: still not finalizable.
+        json(Rest.append(WriterId.random().toString(), Rest.token(), 0, -1, 1)).post(shards(shard) + "/batches")
+                .then().statusCode(200);
+        long seqno = Rest.seqno(shard);
+        problem(given().post(shards(shard) + "/finalize").then(), 409, "not_finalizable");
+        assertThat(Rest.seqno(shard)).isEqualTo(seqno);
+    }
+
+    /** A shard with a writer, a leased and a critical reader, upper and since closed, finalized. */
+    private static ShardId tombstone(String writer, String leased, String critical) {
+        ShardId shard = Rest.newShard();
+        json(Rest.append(writer, Rest.token(), 0, 5, 1)).post(shards(shard) + "/batches").then().statusCode(200);
+        json(Rest.append(writer, Rest.token(), 5, -1, 1)).post(shards(shard) + "/batches").then().statusCode(200);
+        json(Map.of("readerId", leased, "purpose", "p")).post(shards(shard) + "/leased-readers").then()
+                .statusCode(200);
+        json(Map.of("purpose", "p", "opaqueCodec", "u64")).put(shards(shard) + "/critical-readers/" + critical)
+                .then().statusCode(200);
+        json(Map.of("since", List.of())).post(shards(shard) + "/leased-readers/" + leased + "/downgrade-since")
+                .then().statusCode(200);
+        json(Map.of("expectedOpaque", 0, "newOpaque", 1, "since", List.of()))
+                .post(shards(shard) + "/critical-readers/" + critical + "/compare-and-downgrade-since").then()
+                .statusCode(200);
+        given().get(shards(shard)).then().body("since", empty()).body("upper", empty());
+        given().post(shards(shard) + "/finalize").then().statusCode(200)
+                .contentType("application/json")
+                .body("shardId", equalTo(shard.toString()))
+                .body("tombstone", equalTo(true))
+                .body("since", empty())
+                .body("upper", empty())
+                .body("codecs.keyCodec", equalTo("bytes"))
+                .body("earliestSeqno", equalTo(1));
+        return shard;
+    }
+
+    @Test
+    void finalizeMakesATombstone() {
+        ShardId shard = tombstone(WriterId.random().toString(), LeasedReaderId.random().toString(),
+                CriticalReaderId.random().toString());
+        given().get(shards(shard)).then().statusCode(200)
+                .body("tombstone", equalTo(true))
+                .body("leasedReaders", empty())
+                .body("criticalReaders", empty())
+                .body("writers", empty())
+                .body("batches", hasSize(1))
+                .body("batches[0].parts", empty());
+        long seqno = Rest.seqno(shard);
+        // Finalizing again: 200, nothing new.
+        given().post(shards(shard) + "/finalize").then().statusCode(200).body("tombstone", equalTo(true))
+                .body("seqno", equalTo((int) seqno));
+        assertThat(Rest.seqno(shard)).isEqualTo(seqno);
+    }
+
+    @Test
+    void tombstoneRefusesWritesAndRegistrationsAndCommitsNothing() {
+        String writer = WriterId.random().toString();
+        String leased = LeasedReaderId.random().toString();
+        String critical = CriticalReaderId.random().toString();
+        ShardId shard = tombstone(writer, leased, critical);
+        long seqno = Rest.seqno(shard);
+        String path = shards(shard);
+
+        problem(json(Rest.append(writer, Rest.token(), 0, 1, 1)).post(path + "/batches").then(), 409,
+                "upper_mismatch").body("currentUpper", empty());
+        problem(json(Map.of("purpose", "p")).post(path + "/leased-readers").then(), 409, "shard_tombstoned")
+                .body("title", equalTo("Shard tombstoned"));
+        problem(json(Map.of("purpose", "p", "opaqueCodec", "u64")).put(path + "/critical-readers/" + critical)
+                .then(), 409, "shard_tombstoned");
+        problem(json(Map.of("purpose", "p")).put(path + "/writers/" + writer).then(), 409, "shard_tombstoned");
+        problem(json(Map.of("keySchema", "AQ==", "valSchema", "Ag==")).post(path + "/schemas").then(), 409,
+                "shard_tombstoned");
+        // Expiries are 200 and change nothing.
+        given().delete(path + "/leased-readers/" + leased).then().statusCode(200).body("seqno", equalTo((int) seqno));
+        given().delete(path + "/critical-readers/" + critical).then().statusCode(200);
+        given().delete(path + "/writers/" + writer).then().statusCode(200);
+        // The handles are gone: heartbeats find nothing to extend.
+        problem(given().post(path + "/leased-readers/" + leased + "/heartbeat").then(), 404, "reader_expired");
+        problem(given().post(path + "/writers/" + writer + "/heartbeat").then(), 404, "writer_expired");
+        // Reads still work.
+        given().get(path + "/snapshot?asOf=0").then().statusCode(409);
+        given().get(path + "/merge-requests").then().statusCode(200);
+        given().get(path + "/versions").then().statusCode(200);
+
+        assertThat(Rest.seqno(shard)).isEqualTo(seqno);
+        // Open answers the tombstone.
+        json(Rest.CODECS).put(path).then().statusCode(200).body("tombstone", equalTo(true));
+    }
+
+    // ------------------------------------------------------------------------------------------- maintenance
+
+    @Test
+    void writeRollupNow() {
+        ShardId shard = Rest.newShard();
+        Rest.appendOk(shard, 0, 1);
+        JsonPath written = given().post(shards(shard) + "/maintenance/rollup").then().statusCode(200)
+                .body("rollupKey", startsWith("v2/r"))
+                .extract().jsonPath();
+        long seqno = written.getLong("seqno");
+        assertThat(seqno).isEqualTo(Rest.seqno(shard));
+        given().get(shards(shard) + "/rollups").then().body("rollups.seqno", contains(1, 2));
+        // The version that linked it has no rollup of its own yet: the next call writes one.
+        given().post(shards(shard) + "/maintenance/rollup").then().statusCode(200)
+                .body("rollupKey", startsWith("v" + seqno + "/r"))
+                .body("seqno", equalTo((int) seqno + 1));
+    }
+
+    @Test
+    void writeRollupWhenTheLatestVersionHasOne() {
+        ShardId shard = Rest.newShard();
+        given().post(shards(shard) + "/maintenance/rollup").then().statusCode(200)
+                .body("seqno", equalTo(1))
+                .body("rollupKey", nullValue());
+        assertThat(Rest.seqno(shard)).isEqualTo(1);
+    }
+
+    @Test
+    void gcNow() {
+        ShardId shard = Rest.newShard();
+        for (int i = 0; i < 3; i++) {
+            Rest.appendOk(shard, i, i + 1);
+        }
+        given().post(shards(shard) + "/maintenance/rollup").then().statusCode(200);
+        JsonPath gc = given().post(shards(shard) + "/maintenance/gc").then().statusCode(200)
+                .body("seqno", notNullValue())
+                .body("rollupsDeleted", greaterThanOrEqualTo(0)) // v1 goes from state now, its blob with a later GC
+                .body("partsDeleted", greaterThanOrEqualTo(0))
+                .extract().jsonPath();
+        assertThat(gc.getLong("truncatedBelow")).isEqualTo(4);
+        given().get(shards(shard) + "/versions").then().body("earliest", equalTo(4));
+        given().get(shards(shard) + "/rollups").then().body("rollups.seqno", contains(4));
+        // Nothing more to collect: GC again is harmless.
+        given().post(shards(shard) + "/maintenance/gc").then().statusCode(200).body("truncatedBelow", equalTo(4));
+    }
+
+    @Test
+    void gcKeepsWhatAReaderHolds() {
+        ShardId shard = Rest.newShard();
+        String reader = Rest.leasedReader(shard); // holds v2
+        Rest.appendOk(shard, 0, 1);
+        given().post(shards(shard) + "/maintenance/rollup").then().statusCode(200);
+        given().post(shards(shard) + "/maintenance/gc").then().statusCode(200)
+                .body("truncatedBelow", equalTo(1));
+        given().get(shards(shard) + "/versions/2").then().statusCode(200);
+        given().delete(shards(shard) + "/leased-readers/" + reader).then().statusCode(200);
+    }
+
+    @Test
+    void maintenanceOfUnknownShard() {
+        problem(given().post(shards(ShardId.random()) + "/maintenance/rollup").then(), 404, "shard_not_found");
+        problem(given().post(shards(ShardId.random()) + "/maintenance/gc").then(), 404, "shard_not_found");
+    }
+}
