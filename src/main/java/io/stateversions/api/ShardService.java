@@ -513,7 +513,7 @@ public class ShardService implements ShardApi {
     // ------------------------------------------------------------------------------------------- plumbing
 
     private long nowMs() {
-        return System.currentTimeMillis();
+        return machines.nowMs();
     }
 
     private HandleDebug debug(String purpose) {

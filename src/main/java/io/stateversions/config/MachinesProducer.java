@@ -1,6 +1,9 @@
 package io.stateversions.config;
 
+import io.stateversions.location.Consensus;
 import io.stateversions.machine.GarbageCollector;
+import io.stateversions.machine.IdleSweeper;
+import io.stateversions.metrics.MachineMeters;
 import io.stateversions.machine.MachineConfig;
 import io.stateversions.machine.Maintenance;
 import io.stateversions.machine.RollupWriter;
@@ -17,28 +20,35 @@ public class MachinesProducer {
 
     @Produces
     @Singleton
-    Machines machines(StateVersions stateVersions, MachineConfig config, Maintenance maintenance) {
+    Machines machines(StateVersions stateVersions, MachineConfig config, Maintenance maintenance,
+            MachineMeters metrics) {
         return new Machines(stateVersions, config, System::currentTimeMillis, StateVersionsProducer.hostname(),
-                maintenance);
+                maintenance, metrics);
     }
 
     @Produces
     @Singleton
-    RollupWriter rollupWriter(StateVersions stateVersions) {
-        return new RollupWriter(stateVersions);
+    RollupWriter rollupWriter(StateVersions stateVersions, MachineMeters metrics) {
+        return new RollupWriter(stateVersions, metrics);
     }
 
     /** Routine maintenance runs on the common pool: its tasks only start I/O and never block. */
     @Produces
     @Singleton
-    Maintenance maintenance(RollupWriter rollups, GarbageCollector gc) {
-        return new Maintenance(rollups, gc, ForkJoinPool.commonPool());
+    Maintenance maintenance(RollupWriter rollups, GarbageCollector gc, MachineMeters metrics) {
+        return new Maintenance(rollups, gc, ForkJoinPool.commonPool(), metrics);
     }
 
     @Produces
     @Singleton
-    GarbageCollector garbageCollector(StateVersions stateVersions) {
-        return new GarbageCollector(stateVersions, GC_BLOB_DELETE_CONCURRENCY);
+    IdleSweeper idleSweeper(Machines machines, Consensus consensus, RollupWriter rollups, GarbageCollector gc) {
+        return new IdleSweeper(machines, consensus, rollups, gc, System::currentTimeMillis);
+    }
+
+    @Produces
+    @Singleton
+    GarbageCollector garbageCollector(StateVersions stateVersions, MachineMeters metrics) {
+        return new GarbageCollector(stateVersions, GC_BLOB_DELETE_CONCURRENCY, metrics);
     }
 
     /** Blob deletes one GC step runs at once (persist's gc_blob_delete_concurrency_limit). */

@@ -17,7 +17,9 @@ public enum Command {
     REMOVE_ROLLUPS("remove_rollups"),
     BECOME_TOMBSTONE("become_tombstone"),
     REGISTER_SCHEMA("register_schema"),
-    COMPARE_AND_EVOLVE_SCHEMA("compare_and_evolve_schema");
+    COMPARE_AND_EVOLVE_SCHEMA("compare_and_evolve_schema"),
+    /** Not persist's: the maintenance sweep's commit that only expires lapsed handles of a quiet shard. */
+    EXPIRE_LEASES("expire_leases");
 
     private final String metricName;
 

@@ -448,4 +448,26 @@ public final class Commands {
             return WorkResult.proceed(new BecomeTombstoneResult.Finalized());
         };
     }
+
+    /**
+     * Commits iff a leased reader or a writer of the shard has a lapsed lease at {@code nowMs}, so that the
+     * transition's lease expiry removes it (spec §14): for shards that go quiet, whose handles would otherwise
+     * hold back GC until the next command. Returns how many handles lapsed; breaks (writes nothing) if none.
+     */
+    public static Transition.Work<Integer> expireLapsedHandles(long nowMs) {
+        return (newSeqno, c) -> {
+            int lapsed = 0;
+            for (LeasedReaderState r : c.leasedReaders().values()) {
+                if (r.isExpiredAt(nowMs)) {
+                    lapsed++;
+                }
+            }
+            for (WriterState w : c.writers().values()) {
+                if (w.isExpiredAt(nowMs)) {
+                    lapsed++;
+                }
+            }
+            return lapsed > 0 ? WorkResult.proceed(lapsed) : WorkResult.stop(0);
+        };
+    }
 }

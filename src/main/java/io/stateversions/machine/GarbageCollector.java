@@ -46,7 +46,14 @@ public final class GarbageCollector {
     private final StateVersions stateVersions;
     private final int deleteConcurrency;
 
+    private final MachineMetrics metrics;
+
     public GarbageCollector(StateVersions stateVersions, int deleteConcurrency) {
+        this(stateVersions, deleteConcurrency, MachineMetrics.NONE);
+    }
+
+    public GarbageCollector(StateVersions stateVersions, int deleteConcurrency, MachineMetrics metrics) {
+        this.metrics = metrics;
         if (deleteConcurrency < 1) {
             throw new IllegalArgumentException("deleteConcurrency must be >= 1, got " + deleteConcurrency);
         }
@@ -56,6 +63,19 @@ public final class GarbageCollector {
 
     /** Collects {@code machine}'s shard up to {@code newSeqnoSince}, which must not exceed its seqno_since. */
     public CompletableFuture<Result> run(ShardMachine machine, SeqNo newSeqnoSince) {
+        long start = System.nanoTime();
+        return runSteps(machine, newSeqnoSince).whenComplete((result, error) -> {
+            long nanos = System.nanoTime() - start;
+            if (error != null) {
+                metrics.gc("failed", nanos, 0, 0, 0);
+            } else {
+                metrics.gc(result.truncated().isEmpty() && result.removedFromState().isEmpty() ? "noop" : "ok", nanos,
+                        result.partsDeleted(), result.rollupsDeleted(), result.truncated().size());
+            }
+        });
+    }
+
+    private CompletableFuture<Result> runSteps(ShardMachine machine, SeqNo newSeqnoSince) {
         ShardId shard = machine.shard();
         return machine.read().thenCompose(state -> {
             if (newSeqnoSince.isAfter(state.seqnoSince())) {

@@ -20,10 +20,17 @@ public final class Machines {
     private final LongSupplier nowMs;
     private final String hostname;
     private final ShardMachine.CommitListener listener;
+    private final MachineMetrics metrics;
     private final ConcurrentHashMap<ShardId, CompletableFuture<ShardMachine>> machines = new ConcurrentHashMap<>();
 
     public Machines(StateVersions stateVersions, MachineConfig config, LongSupplier nowMs, String hostname,
             ShardMachine.CommitListener listener) {
+        this(stateVersions, config, nowMs, hostname, listener, MachineMetrics.NONE);
+    }
+
+    public Machines(StateVersions stateVersions, MachineConfig config, LongSupplier nowMs, String hostname,
+            ShardMachine.CommitListener listener, MachineMetrics metrics) {
+        this.metrics = metrics;
         this.stateVersions = stateVersions;
         this.config = config;
         this.nowMs = nowMs;
@@ -33,6 +40,11 @@ public final class Machines {
 
     public StateVersions stateVersions() {
         return stateVersions;
+    }
+
+    /** The clock of commands: heartbeats, lease expiry and walltimes. */
+    public long nowMs() {
+        return nowMs.getAsLong();
     }
 
     /** This process's host name, recorded in the states it writes. */
@@ -119,6 +131,6 @@ public final class Machines {
     }
 
     private ShardMachine newMachine(State state) {
-        return new ShardMachine(state, stateVersions, config, nowMs, hostname, listener);
+        return new ShardMachine(state, stateVersions, config, nowMs, hostname, listener, metrics);
     }
 }

@@ -28,9 +28,15 @@ public final class Maintenance implements ShardMachine.CommitListener {
     private final RollupWriter rollups;
     private final GarbageCollector gc;
     private final Executor executor;
+    private final MachineMetrics metrics;
     private final ConcurrentHashMap<ShardId, ShardWork> shards = new ConcurrentHashMap<>();
 
     public Maintenance(RollupWriter rollups, GarbageCollector gc, Executor executor) {
+        this(rollups, gc, executor, MachineMetrics.NONE);
+    }
+
+    public Maintenance(RollupWriter rollups, GarbageCollector gc, Executor executor, MachineMetrics metrics) {
+        this.metrics = metrics;
         this.rollups = rollups;
         this.gc = gc;
         this.executor = executor;
@@ -81,6 +87,9 @@ public final class Maintenance implements ShardMachine.CommitListener {
         }
 
         synchronized void request(SeqNo seqno) {
+            if (pending != null && kind.equals("gc")) {
+                metrics.gcCoalesced();
+            }
             pending = pending == null || seqno.isAfter(pending) ? seqno : pending;
             if (!running) {
                 running = true;

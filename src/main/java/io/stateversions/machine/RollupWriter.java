@@ -21,24 +21,40 @@ public final class RollupWriter {
     public record Result(SeqNo seqno, Optional<PartialRollupKey> rollupKey) {}
 
     private final StateVersions stateVersions;
+    private final MachineMetrics metrics;
 
     public RollupWriter(StateVersions stateVersions) {
+        this(stateVersions, MachineMetrics.NONE);
+    }
+
+    public RollupWriter(StateVersions stateVersions, MachineMetrics metrics) {
         this.stateVersions = stateVersions;
+        this.metrics = metrics;
     }
 
     public CompletableFuture<Result> write(ShardMachine machine) {
+        long start = System.nanoTime();
+        String[] result = {"failed"};
+        return writeSteps(machine, result).whenComplete((r, error) ->
+                metrics.rollup(error == null ? result[0] : "failed", System.nanoTime() - start));
+    }
+
+    private CompletableFuture<Result> writeSteps(ShardMachine machine, String[] outcome) {
         return machine.read().thenCompose(state -> stateVersions.writeRollupForState(state, RollupId.random())
                 .thenCompose(written -> {
                     if (written.isEmpty()) {
+                        outcome[0] = "noop";
                         return CompletableFuture.completedFuture(new Result(state.seqno(), Optional.empty()));
                     }
                     var rollup = written.get();
                     return machine.apply(Command.ADD_ROLLUP, Commands.addRollup(rollup.seqno(), rollup.toHollow()))
                             .thenCompose(applied -> {
                                 if (applied.value().applied()) {
+                                    outcome[0] = "written";
                                     return CompletableFuture.completedFuture(
                                             new Result(applied.seqno(), Optional.of(rollup.key())));
                                 }
+                                outcome[0] = "not_applied";
                                 // add_rollup reports "applied" again when re-run after a CaS that landed, so
                                 // "not applied" here means in no attempt: another rollup is at that seqno.
                                 return stateVersions.deleteRollup(machine.shard(), rollup.key())

@@ -80,6 +80,7 @@ public final class ShardMachine {
     private final java.util.function.LongSupplier nowMs;
     private final String hostname;
     private final CommitListener listener;
+    private final MachineMetrics metrics;
 
     private final AtomicReference<State> state;
     private final ConcurrentLinkedQueue<Pending<?>> queue = new ConcurrentLinkedQueue<>();
@@ -88,6 +89,12 @@ public final class ShardMachine {
 
     public ShardMachine(State initial, StateVersions stateVersions, MachineConfig config,
             java.util.function.LongSupplier nowMs, String hostname, CommitListener listener) {
+        this(initial, stateVersions, config, nowMs, hostname, listener, MachineMetrics.NONE);
+    }
+
+    public ShardMachine(State initial, StateVersions stateVersions, MachineConfig config,
+            java.util.function.LongSupplier nowMs, String hostname, CommitListener listener, MachineMetrics metrics) {
+        this.metrics = metrics;
         this.shard = initial.shardId();
         this.stateVersions = stateVersions;
         this.cfg = stateVersions.cfg();
@@ -153,7 +160,7 @@ public final class ShardMachine {
     private void enqueue(Pending<?> pending) {
         if (queued.incrementAndGet() > config.maxQueuedCommands()) {
             queued.decrementAndGet();
-            pending.future.completeExceptionally(new MachineOverloadedException(shard, config.maxQueuedCommands()));
+            failAll(List.of(pending), new MachineOverloadedException(shard, config.maxQueuedCommands()));
             return;
         }
         queue.add(pending);
@@ -195,6 +202,7 @@ public final class ShardMachine {
 
     private CompletableFuture<Void> runBatch(List<Pending<?>> batch) {
         Attempt attempt = new Attempt(batch);
+        metrics.batch(attempt.commands.size(), attempt.reads.size());
         return attempt(attempt).exceptionally(error -> {
             failAll(batch, Failures.unwrap(error));
             return null;
@@ -221,6 +229,7 @@ public final class ShardMachine {
                     }
                     if (outcome.result() == CasResult.COMMITTED) {
                         install(commit.state());
+                        metrics.leasesExpired(commit.readersExpired(), commit.writersExpired());
                         complete(a, t, prev, commit);
                         try {
                             listener.committed(this, commit, a.steps.size());
@@ -230,6 +239,7 @@ public final class ShardMachine {
                         return CompletableFuture.<Void>completedFuture(null);
                     }
                     // Another replica committed first: refresh and recompute everything (never reuse a diff).
+                    metrics.casMismatch();
                     a.verified = true;
                     return refresh().thenCompose(ignored -> attempt(a));
                 })
@@ -241,6 +251,7 @@ public final class ShardMachine {
             return CompletableFuture.failedFuture(error);
         }
         a.indeterminateFailures++;
+        metrics.casIndeterminate();
         for (Pending<?> p : a.commands) {
             p.sawIndeterminate = true;
         }
@@ -257,11 +268,16 @@ public final class ShardMachine {
                 .thenCompose(ignored -> attempt(a));
     }
 
-    private static void complete(Attempt a, Transition.Batch t, State prev, Transition.Committable<Void> commit) {
+    private void complete(Attempt a, Transition.Batch t, State prev, Transition.Committable<Void> commit) {
+        long now = System.nanoTime();
         for (int i = 0; i < a.commands.size(); i++) {
             Pending<?> p = a.commands.get(i);
             Object outcome = t.outcomes().get(i);
             p.complete(outcome, prev, commit);
+            MachineMetrics.Outcome o = outcome instanceof RuntimeException ? MachineMetrics.Outcome.FAILED
+                    : outcome instanceof WorkResult.Continue<?> ? MachineMetrics.Outcome.COMMITTED
+                    : MachineMetrics.Outcome.NOOP;
+            metrics.command(p.cmd, o, now - p.queuedNanos);
         }
         State current = commit != null ? commit.state() : prev;
         for (Pending<?> read : a.reads) {
@@ -269,9 +285,12 @@ public final class ShardMachine {
         }
     }
 
-    private static void failAll(List<Pending<?>> batch, Throwable error) {
+    private void failAll(List<Pending<?>> batch, Throwable error) {
+        long now = System.nanoTime();
         for (Pending<?> p : batch) {
-            p.future.completeExceptionally(error);
+            if (p.future.completeExceptionally(error) && p.cmd != null) {
+                metrics.command(p.cmd, MachineMetrics.Outcome.FAILED, now - p.queuedNanos);
+            }
         }
     }
 
@@ -304,6 +323,7 @@ public final class ShardMachine {
         final Command cmd;
         final Transition.Work<R> work;
         final CompletableFuture<Applied<R>> future = new CompletableFuture<>();
+        final long queuedNanos = System.nanoTime();
         volatile boolean sawIndeterminate;
 
         Pending(Command cmd, Transition.Work<R> work) {

@@ -114,18 +114,25 @@ abstract class ShardServiceTest {
         return new ShardService(machines, new RollupWriter(sv), new GarbageCollector(sv, 4), consensus, config);
     }
 
-    /** A replica that performs the maintenance its commits assign, as the service does. */
-    record Maintained(ShardService service, Maintenance maintenance, StateVersions stateVersions) {}
+    /** A replica that performs the maintenance its commits assign, as the service does, and can sweep. */
+    record Maintained(ShardService service, Maintenance maintenance, StateVersions stateVersions,
+            IdleSweeper sweeper) {}
 
     Maintained maintainedReplica(Consensus consensus, String hostname, PersistConfig cfg) {
+        return maintainedReplica(consensus, hostname, cfg, System::currentTimeMillis);
+    }
+
+    Maintained maintainedReplica(Consensus consensus, String hostname, PersistConfig cfg,
+            java.util.function.LongSupplier clock) {
         Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
-        StateVersions sv = new StateVersions(cfg, consensus, blob(), retries, StateVersionsMetrics.NONE,
-                System::currentTimeMillis, hostname);
+        StateVersions sv = new StateVersions(cfg, consensus, blob(), retries, StateVersionsMetrics.NONE, clock,
+                hostname);
         RollupWriter rollups = new RollupWriter(sv);
         GarbageCollector gc = new GarbageCollector(sv, 4);
         Maintenance maintenance = new Maintenance(rollups, gc, java.util.concurrent.ForkJoinPool.commonPool());
-        Machines machines = new Machines(sv, config(256), System::currentTimeMillis, hostname, maintenance);
-        return new Maintained(new ShardService(machines, rollups, gc, consensus, config(256)), maintenance, sv);
+        Machines machines = new Machines(sv, config(256), clock, hostname, maintenance);
+        return new Maintained(new ShardService(machines, rollups, gc, consensus, config(256)), maintenance, sv,
+                new IdleSweeper(machines, consensus, rollups, gc, clock));
     }
 
     /** A replica over a {@link FaultyConsensus}, with one freshly opened shard. */
@@ -532,5 +539,58 @@ abstract class ShardServiceTest {
         assertThat(state.collections().trace().batches().stream().mapToLong(HollowBatch::len).sum()).isEqualTo(1000);
         // The state rebuilt from storage alone (a fresh replica) is the same.
         assertThat(join(replica(consensus(), "replica-b").getState(shard))).isEqualTo(state);
+    }
+
+    /** Sweeps one shard (sweepAll would sweep every shard of a shared database), idle after a minute. */
+    static IdleSweeper.Result sweep(Maintained replica, ShardId shard) {
+        IdleSweeper.Tally tally = new IdleSweeper.Tally();
+        join(replica.sweeper().sweep(shard, 60_000, tally));
+        return tally.result();
+    }
+
+    @Test
+    void the_sweep_expires_the_lapsed_handles_of_a_quiet_shard_rolls_it_up_and_collects_it_then_leaves_it_alone() {
+        java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong(
+                System.currentTimeMillis());
+        Maintained replica = maintainedReplica(consensus(), "replica-a",
+                PersistConfig.defaults(CFG.buildVersion()).withValidateTransitions(true), clock::get);
+        ShardService service = replica.service();
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        LeasedReaderId reader = join(service.registerLeasedReader(shard, Optional.empty(), "gone",
+                OptionalLong.of(60_000))).readerId();
+        WriterId writer = WriterId.random();
+        for (int i = 0; i < 20; i++) {
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(i, i + 1, writer)));
+        }
+        join(replica.maintenance().idle(shard));
+        State before = join(service.getState(shard));
+        assertThat(before.seqnoSince().value()).as("the reader holds the log").isLessThanOrEqualTo(3);
+
+        // Busy (a commit just now): the sweep leaves the shard alone.
+        IdleSweeper.Result busy = sweep(replica, shard);
+        assertThat(busy.idle()).isZero();
+        assertThat(join(service.getState(shard)).seqno()).isEqualTo(before.seqno());
+
+        // Two hours later both leases lapsed: the sweep expires them, rolls the shard up and truncates its log.
+        clock.addAndGet(2 * 3_600_000L);
+        IdleSweeper.Result swept = sweep(replica, shard);
+        join(replica.maintenance().idle(shard));
+        assertThat(swept.failed()).isZero();
+        assertThat(swept.handlesExpired()).isGreaterThanOrEqualTo(2);
+        State after = join(service.getState(shard));
+        assertThat(after.collections().leasedReaders()).doesNotContainKey(reader);
+        assertThat(after.collections().writers()).doesNotContainKey(writer);
+        assertThat(after.upper()).isEqualTo(Frontier.of(20));
+        List<VersionedData> live = join(consensus().scan(shard.toString(), SeqNo.MIN, Consensus.SCAN_ALL));
+        assertThat(live.size()).as("live versions after the sweep").isLessThanOrEqualTo(3);
+        assertThat(after.collections().rollups()).containsKey(live.get(0).seqno());
+
+        // Later sweeps find nothing to do: no version is committed for its own sake.
+        clock.addAndGet(3_600_000L);
+        IdleSweeper.Result again = sweep(replica, shard);
+        join(replica.maintenance().idle(shard));
+        assertThat(again.handlesExpired() + again.rollupsWritten() + again.gcRuns()).isZero();
+        assertThat(join(service.getState(shard)).seqno()).isEqualTo(after.seqno());
     }
 }

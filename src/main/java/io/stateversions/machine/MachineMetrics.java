@@ -1,0 +1,46 @@
+package io.stateversions.machine;
+
+import io.stateversions.core.Command;
+
+/**
+ * What the machines and their maintenance report, for metrics (spec §18.2). Implementations must be cheap and
+ * must not block: they are called on the command path.
+ */
+public interface MachineMetrics {
+
+    /** How one command ended, as its caller saw it. */
+    enum Outcome {
+        /** Its work continued and the version holding it committed. */
+        COMMITTED,
+        /** Its work broke: nothing written for it (an error such as upper_mismatch, or a no-op). */
+        NOOP,
+        /** It failed: storage, overload, or a bug. */
+        FAILED
+    }
+
+    /** A command finished {@code nanos} after it was queued. */
+    default void command(Command cmd, Outcome outcome, long nanos) {}
+
+    /** A batch of {@code commands} commands (and {@code reads} reads) was applied in one transition. */
+    default void batch(int commands, int reads) {}
+
+    /** A batch lost its compare-and-set to another replica and was recomputed. */
+    default void casMismatch() {}
+
+    /** A batch's compare-and-set failed indeterminately. */
+    default void casIndeterminate() {}
+
+    /** A committed transition expired lapsed handles (spec §14, persist's {@code lease.timeout_read}). */
+    default void leasesExpired(int readers, int writers) {}
+
+    /** A GC run finished ({@code result}: ok, noop, failed) after {@code nanos}. */
+    default void gc(String result, long nanos, long partsDeleted, long rollupsDeleted, int truncations) {}
+
+    /** A GC request was merged into one already queued for its shard. */
+    default void gcCoalesced() {}
+
+    /** A rollup write finished ({@code result}: written, noop, not_applied, failed) after {@code nanos}. */
+    default void rollup(String result, long nanos) {}
+
+    MachineMetrics NONE = new MachineMetrics() {};
+}
