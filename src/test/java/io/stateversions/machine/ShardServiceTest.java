@@ -600,4 +600,30 @@ abstract class ShardServiceTest {
         assertThat(again.handlesExpired() + again.rollupsWritten() + again.gcRuns()).isZero();
         assertThat(join(service.getState(shard)).seqno()).isEqualTo(after.seqno());
     }
+
+    @Test
+    void a_rollup_that_loses_to_another_at_the_same_seqno_is_deleted_and_the_winner_kept() {
+        Faulty f = faulty(config(256));
+        ShardService a = f.service();
+        ShardService b = replica(consensus(), "replica-b");
+        ShardId shard = f.shard();
+        WriterId writer = WriterId.random();
+        join(a.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(0, 1, writer)));
+        SeqNo s = join(b.getState(shard)).seqno();
+
+        // a writes its rollup of s, and its add_rollup waits while b writes and links its own rollup of s.
+        CompletableFuture<Void> gate = f.holdNextCas();
+        CompletableFuture<ShardApi.RollupWritten> lost = a.writeRollup(shard).toCompletableFuture();
+        ShardApi.RollupWritten won = join(b.writeRollup(shard));
+        assertThat(won.rollupKey()).isPresent();
+        assertThat(won.rollupKey().get().seqno()).isEqualTo(s);
+        gate.complete(null);
+
+        assertThat(join(lost).rollupKey()).isEmpty();
+        State state = join(a.getState(shard));
+        assertThat(state.collections().rollups().get(s).key()).isEqualTo(won.rollupKey().get());
+        List<String> rollupBlobs = new ArrayList<>();
+        join(blob().list(shard + "/" + s + "/", meta -> rollupBlobs.add(meta.key())));
+        assertThat(rollupBlobs).containsExactly(won.rollupKey().get().complete(shard));
+    }
 }
