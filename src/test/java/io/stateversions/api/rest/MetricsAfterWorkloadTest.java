@@ -63,7 +63,18 @@ class MetricsAfterWorkloadTest {
         assertThat(value(metrics, "stateversions_shard_batch_count", shardTag)).isEqualTo(3);
         assertThat(value(metrics, "stateversions_shard_rollup_count", shardTag)).isGreaterThanOrEqualTo(1);
         assertThat(value(metrics, "stateversions_shard_encoded_diff_size_bytes_total", shardTag)).isPositive();
+        for (String gauge : SHARD_GAUGES) {
+            assertThat(metrics).as(gauge).contains("stateversions_shard_" + gauge + "{" + shardTag + "}");
+        }
     }
+
+    /** Every per-shard gauge of spec §18.1 (and its newer additions). */
+    private static final java.util.List<String> SHARD_GAUGES = java.util.List.of("seqno", "since", "upper",
+            "seqnos_held", "seqnos_since_last_rollup", "batch_count", "hollow_batch_count", "batch_part_count",
+            "rewrite_part_count", "update_count", "rollup_count", "largest_batch_size_bytes", "batches_bytes",
+            "rollups_bytes", "inline_part_count", "inline_bytes", "live_writers", "leased_readers",
+            "critical_readers", "schema_count", "compact_batches", "compacting_batches", "noncompact_batches",
+            "latest_rollup_size_bytes");
 
     private static String scrape() {
         return given().get("/q/metrics").then().statusCode(200).extract().asString();
