@@ -169,6 +169,14 @@ public final class ApiParams {
         }
     }
 
+    /** A grace period in milliseconds: in {@code [0, 2^63-1]}. */
+    public static long graceMs(long value) {
+        if (value < 0) {
+            throw ApiException.invalidRequest("graceMs must be in [0, 2^63-1], got " + Long.toUnsignedString(value));
+        }
+        return value;
+    }
+
     /** A lease duration in milliseconds: positive. */
     public static long leaseDurationMs(long value) {
         if (value <= 0) {

@@ -164,4 +164,18 @@ public interface ShardApi {
     record GcRun(SeqNo seqno, SeqNo truncatedBelow, long rollupsDeleted, long partsDeleted) {}
 
     CompletionStage<GcRun> runGc(ShardId shard);
+
+    /**
+     * What a leaked-blob sweep did. {@code listed} counts every key under the shard's prefix; each blob key of the
+     * shard among them is {@code referenced} by a live version, {@code deleted}, or kept as {@code tooYoung}. Keys
+     * that are not blob keys of the shard make up the rest and are never deleted.
+     */
+    record LeakedBlobsSwept(SeqNo seqno, long listed, long referenced, long deleted, long tooYoung) {}
+
+    /**
+     * Deletes the shard's blobs that no live version refers to and that are at least {@code graceMs} old
+     * ({@link io.stateversions.machine.LeakedBlobSweeper}); {@code graceMs} empty: the configured default. Beyond
+     * api.md. Errors: {@code invalid_request} (a grace outside {@code [0, 2^63-1]}).
+     */
+    CompletionStage<LeakedBlobsSwept> sweepLeakedBlobs(ShardId shard, OptionalLong graceMs);
 }

@@ -39,6 +39,8 @@ import io.stateversions.location.Failures;
 import io.stateversions.location.Indeterminate;
 import io.stateversions.location.VersionedData;
 import io.stateversions.machine.GarbageCollector;
+import io.stateversions.machine.LeakedBlobConfig;
+import io.stateversions.machine.LeakedBlobSweeper;
 import io.stateversions.machine.MachineConfig;
 import io.stateversions.machine.MachineOverloadedException;
 import io.stateversions.machine.RollupWriter;
@@ -49,6 +51,7 @@ import io.stateversions.stateversions.StateVersions;
 import io.stateversions.stateversions.StateVersionsIter;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -89,13 +92,21 @@ public class ShardService implements ShardApi {
 
     private final GarbageCollector gc;
     private final RollupWriter rollups;
+    private final LeakedBlobSweeper sweeper;
+    private final Duration defaultLeakedBlobGrace;
 
     @Inject
-    public ShardService(Machines machines, RollupWriter rollups, GarbageCollector gc, Consensus consensus,
-            MachineConfig config) {
+    public ShardService(Machines machines, RollupWriter rollups, GarbageCollector gc, LeakedBlobSweeper sweeper,
+            Consensus consensus, MachineConfig config, LeakedBlobConfig leakedBlobConfig) {
         this.machines = machines;
         this.rollups = rollups;
         this.gc = gc;
+        this.sweeper = sweeper;
+        this.defaultLeakedBlobGrace = leakedBlobConfig.leakedBlobGrace();
+        if (defaultLeakedBlobGrace.isNegative()) {
+            throw new IllegalArgumentException("stateversions.maintenance.leaked-blob-grace must not be negative, got "
+                    + defaultLeakedBlobGrace);
+        }
         this.stateVersions = machines.stateVersions();
         this.consensus = consensus;
         this.cfg = stateVersions.cfg();
@@ -508,6 +519,18 @@ public class ShardService implements ShardApi {
                 .thenCompose(state -> gc.run(machine, state.seqnoSince()))
                 .thenCompose(result -> liveRange(shard).thenApply(range -> new GcRun(result.seqno(), range.earliest(),
                         result.rollupsDeleted(), result.partsDeleted())))));
+    }
+
+    @Override
+    public CompletionStage<LeakedBlobsSwept> sweepLeakedBlobs(ShardId shard, OptionalLong graceMs) {
+        return mutation(() -> {
+            Duration grace = graceMs.isPresent() ? Duration.ofMillis(ApiParams.graceMs(graceMs.getAsLong()))
+                    : defaultLeakedBlobGrace;
+            long now = nowMs(); // before the sweep lists anything: an earlier "now" only keeps more
+            return machines.get(shard).thenCompose(machine -> sweeper.sweep(machine, grace, now))
+                    .thenApply(r -> new LeakedBlobsSwept(r.seqno(), r.listed(), r.referenced(), r.deleted(),
+                            r.tooYoung()));
+        });
     }
 
     // ------------------------------------------------------------------------------------------- plumbing

@@ -3,6 +3,7 @@ package io.stateversions.config;
 import io.stateversions.location.Consensus;
 import io.stateversions.machine.GarbageCollector;
 import io.stateversions.machine.IdleSweeper;
+import io.stateversions.machine.LeakedBlobSweeper;
 import io.stateversions.metrics.MachineMeters;
 import io.stateversions.machine.MachineConfig;
 import io.stateversions.machine.Maintenance;
@@ -51,6 +52,12 @@ public class MachinesProducer {
         return new GarbageCollector(stateVersions, GC_BLOB_DELETE_CONCURRENCY, metrics);
     }
 
-    /** Blob deletes one GC step runs at once (persist's gc_blob_delete_concurrency_limit). */
+    @Produces
+    @Singleton
+    LeakedBlobSweeper leakedBlobSweeper(StateVersions stateVersions) {
+        return new LeakedBlobSweeper(stateVersions, GC_BLOB_DELETE_CONCURRENCY);
+    }
+
+    /** Blob deletes one GC step (or leaked-blob sweep) runs at once (persist's gc_blob_delete_concurrency_limit). */
     static final int GC_BLOB_DELETE_CONCURRENCY = 32;
 }

@@ -30,8 +30,8 @@ public interface Blob extends AutoCloseable {
     CompletionStage<Optional<byte[]>> get(String key);
 
     /**
-     * Calls {@code consumer} once for every key that starts with {@code prefix} ({@code ""} for all), with its size,
-     * in no particular order. Calls are sequential, never concurrent; the consumer must not block. The stage
+     * Calls {@code consumer} once for every key that starts with {@code prefix} ({@code ""} for all), with its size
+     * and last-modified time, in no particular order. Calls are sequential, never concurrent; the consumer must not block. The stage
      * completes after the last call.
      */
     CompletionStage<Void> list(String prefix, Consumer<BlobMetadata> consumer);

@@ -1,6 +1,7 @@
 package io.stateversions.stateversions;
 
 import io.stateversions.codec.StateCodec;
+import io.stateversions.core.BlobKey;
 import io.stateversions.core.Codecs;
 import io.stateversions.core.CodecMismatchException;
 import io.stateversions.core.Command;
@@ -17,9 +18,11 @@ import io.stateversions.core.State;
 import io.stateversions.core.StateDiff;
 import io.stateversions.core.Transition;
 import io.stateversions.location.Blob;
+import io.stateversions.location.BlobMetadata;
 import io.stateversions.location.CasResult;
 import io.stateversions.location.Consensus;
 import io.stateversions.location.VersionedData;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -491,6 +494,18 @@ public final class StateVersions {
             EncodedRollup rollup = encodeRollupBlob(state, key,
                     Optional.of(new StateCodec.InlinedDiffs(r.next(), s.next(), inlined)));
             return writeRollupBlob(rollup).thenApply(ignored -> Optional.of(rollup));
+        });
+    }
+
+    /**
+     * Every blob under {@code shard}'s prefix ({@link BlobKey#shardPrefix}), with its size and last-modified time, in
+     * no particular order. Whatever the keys look like: telling blob keys from others is the caller's job. A
+     * listing that fails part way is retried from the start.
+     */
+    public CompletableFuture<List<BlobMetadata>> listBlobs(ShardId shard) {
+        return retries.external("blob_list", () -> {
+            List<BlobMetadata> listed = new ArrayList<>();
+            return blob.list(BlobKey.shardPrefix(shard), listed::add).thenApply(ignored -> listed);
         });
     }
 

@@ -35,6 +35,14 @@ public abstract class BlobContractTest extends LocationContractTest<Blob> {
     /** Whether {@link Blob#restore} can bring back a deleted key (tombstones, bucket versioning). */
     protected abstract boolean restoresDeletedKeys();
 
+    /**
+     * How much earlier than the JVM's clock a backend may stamp a value it stores: its clock's resolution (S3's whole
+     * seconds, a file system's coarse clock). Zero for a backend stamped by the JVM's own clock.
+     */
+    protected long lastModifiedResolutionMs() {
+        return 0;
+    }
+
     protected Blob blob;
 
     @BeforeEach
@@ -156,6 +164,43 @@ public abstract class BlobContractTest extends LocationContractTest<Blob> {
         assertThat(list("s1/w1/p1")).containsOnlyKeys("s1/w1/p1");
         assertThat(list("s3")).isEmpty();
         assertThat(list("")).hasSize(5);
+    }
+
+    @Test
+    void listReportsWhenEachValueWasWritten() {
+        long before = System.currentTimeMillis();
+        await(blob.set("s1/w1/p1", bytes("first")));
+        long after = System.currentTimeMillis();
+        assertWrittenWithin(listMetadata("s1/w1/p1"), before, after);
+
+        long beforeOverwrite = System.currentTimeMillis();
+        await(blob.set("s1/w1/p1", bytes("second")));
+        long afterOverwrite = System.currentTimeMillis();
+        assertWrittenWithin(listMetadata("s1/w1/p1"), beforeOverwrite, afterOverwrite);
+    }
+
+    @Test
+    void aRestoredValueKeepsItsTime() {
+        long before = System.currentTimeMillis();
+        await(blob.set("s1/v1/r1", bytes("rollup")));
+        long after = System.currentTimeMillis();
+        await(blob.delete("s1/v1/r1"));
+        if (restoresDeletedKeys()) {
+            await(blob.restore("s1/v1/r1"));
+            assertWrittenWithin(listMetadata("s1/v1/r1"), before, after);
+        }
+    }
+
+    private BlobMetadata listMetadata(String key) {
+        List<BlobMetadata> listed = new ArrayList<>();
+        await(blob.list(key, listed::add));
+        assertThat(listed).extracting(BlobMetadata::key).containsExactly(key);
+        return listed.get(0);
+    }
+
+    private void assertWrittenWithin(BlobMetadata metadata, long beforeMs, long afterMs) {
+        assertThat(metadata.lastModifiedMs()).as("last-modified time of %s", metadata.key())
+                .isBetween(beforeMs - lastModifiedResolutionMs(), afterMs);
     }
 
     @Test

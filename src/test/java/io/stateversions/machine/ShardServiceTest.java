@@ -67,6 +67,8 @@ abstract class ShardServiceTest {
         pools.forEach(ExecutorService::shutdownNow);
     }
 
+    static final LeakedBlobConfig DEFAULT_LEAKED_BLOB_GRACE = () -> Duration.ofHours(1);
+
     static MachineConfig config(int maxBatch) {
         return config(maxBatch, 10_000, Duration.ofSeconds(60));
     }
@@ -111,7 +113,8 @@ abstract class ShardServiceTest {
                 System::currentTimeMillis, hostname);
         Machines machines = new Machines(sv, config, System::currentTimeMillis, hostname,
                 ShardMachine.CommitListener.NONE);
-        return new ShardService(machines, new RollupWriter(sv), new GarbageCollector(sv, 4), consensus, config);
+        return new ShardService(machines, new RollupWriter(sv), new GarbageCollector(sv, 4),
+                new LeakedBlobSweeper(sv, 4), consensus, config, DEFAULT_LEAKED_BLOB_GRACE);
     }
 
     /** A replica that performs the maintenance its commits assign, as the service does, and can sweep. */
@@ -131,7 +134,8 @@ abstract class ShardServiceTest {
         GarbageCollector gc = new GarbageCollector(sv, 4);
         Maintenance maintenance = new Maintenance(rollups, gc, java.util.concurrent.ForkJoinPool.commonPool());
         Machines machines = new Machines(sv, config(256), clock, hostname, maintenance);
-        return new Maintained(new ShardService(machines, rollups, gc, consensus, config(256)), maintenance, sv,
+        return new Maintained(new ShardService(machines, rollups, gc, new LeakedBlobSweeper(sv, 4), consensus,
+                config(256), DEFAULT_LEAKED_BLOB_GRACE), maintenance, sv,
                 new IdleSweeper(machines, consensus, rollups, gc, clock));
     }
 

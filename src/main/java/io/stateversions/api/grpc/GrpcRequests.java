@@ -46,6 +46,10 @@ final class GrpcRequests {
         return present ? OptionalLong.of(ApiParams.leaseDurationMs(value)) : OptionalLong.empty();
     }
 
+    static OptionalLong graceMs(boolean present, long value) {
+        return present ? OptionalLong.of(ApiParams.graceMs(value)) : OptionalLong.empty();
+    }
+
     static Bytes bytes(ByteString value) {
         return value.isEmpty() ? Bytes.EMPTY : Bytes.wrap(value.toByteArray());
     }

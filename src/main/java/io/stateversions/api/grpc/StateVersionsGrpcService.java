@@ -55,6 +55,8 @@ import io.stateversions.api.grpc.v1.ShardState;
 import io.stateversions.api.grpc.v1.ShardSummary;
 import io.stateversions.api.grpc.v1.SnapshotRequest;
 import io.stateversions.api.grpc.v1.SnapshotResponse;
+import io.stateversions.api.grpc.v1.SweepLeakedBlobsRequest;
+import io.stateversions.api.grpc.v1.SweepLeakedBlobsResponse;
 import io.stateversions.api.grpc.v1.StateVersions;
 import io.stateversions.api.grpc.v1.VersionInfo;
 import io.stateversions.api.grpc.v1.WatchEvent;
@@ -388,6 +390,19 @@ public class StateVersionsGrpcService implements StateVersions {
                 .setRollupsDeleted(gc.rollupsDeleted())
                 .setPartsDeleted(gc.partsDeleted())
                 .build());
+    }
+
+    @Override
+    public Uni<SweepLeakedBlobsResponse> sweepLeakedBlobs(SweepLeakedBlobsRequest request) {
+        return call(() -> api.sweepLeakedBlobs(shard(request.getShardId()),
+                        GrpcRequests.graceMs(request.hasGraceMs(), request.getGraceMs())),
+                swept -> SweepLeakedBlobsResponse.newBuilder()
+                        .setSeqno(swept.seqno().value())
+                        .setListed(swept.listed())
+                        .setReferenced(swept.referenced())
+                        .setDeleted(swept.deleted())
+                        .setTooYoung(swept.tooYoung())
+                        .build());
     }
 
     // ------------------------------------------------------------------------------------------------------ watch

@@ -9,15 +9,18 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletionStage;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import org.jboss.resteasy.reactive.RestPath;
+import org.jboss.resteasy.reactive.RestQuery;
 
-/** Schemas, finalization, and maintenance run on demand (rollup, GC). */
+/** Schemas, finalization, and maintenance run on demand (rollup, GC, leaked-blob sweep). */
 @Path("/v1/shards/{shard}")
 @Produces(MediaType.APPLICATION_JSON)
 @Tag(name = "Lifecycle and maintenance")
@@ -115,5 +118,31 @@ public class LifecycleResource {
     public CompletionStage<Views.GcRun> runGc(@RestPath String shard) {
         ShardId id = ApiParams.shardId(shard);
         return api.runGc(id).thenApply(Views.GcRun::of);
+    }
+
+    @POST
+    @Path("/maintenance/leaked-blobs")
+    @Operation(summary = "Delete the shard's leaked blobs now",
+            description = "Beyond api.md. Lists the blobs under the shard's prefix, then reads every live version,"
+                    + " and deletes the listed batch parts and rollups that no live version refers to and that are"
+                    + " at least `graceMs` old: blobs that were written but never linked into state (a writer that"
+                    + " crashed before appending, a rollup whose link was lost). Younger ones are kept, since their"
+                    + " writer may still link them (`tooYoung`). Keys under the prefix that are not blob keys of the"
+                    + " shard are never deleted. GC never deletes leaked blobs: it deletes only what truncated"
+                    + " versions dropped.")
+    @APIResponse(responseCode = "200", description = "What the sweep did",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = Views.LeakedBlobsSwept.class)))
+    @APIResponse(responseCode = "400", description = Docs.BAD_REQUEST,
+            content = @Content(mediaType = Docs.PROBLEM, schema = @Schema(ref = "Problem")))
+    @APIResponse(responseCode = "404", description = Docs.SHARD_NOT_FOUND,
+            content = @Content(mediaType = Docs.PROBLEM, schema = @Schema(ref = "Problem")))
+    public CompletionStage<Views.LeakedBlobsSwept> sweepLeakedBlobs(@RestPath String shard,
+            @Parameter(description = "How old, in milliseconds (0..2^63-1), an unreferenced blob must be to be"
+                    + " deleted; 0 deletes every unreferenced one. Default:"
+                    + " `stateversions.maintenance.leaked-blob-grace` (1 hour).") @RestQuery String graceMs) {
+        ShardId id = ApiParams.shardId(shard);
+        OptionalLong grace = QueryParams.optionalUnsigned("graceMs", graceMs);
+        return api.sweepLeakedBlobs(id, grace).thenApply(Views.LeakedBlobsSwept::of);
     }
 }

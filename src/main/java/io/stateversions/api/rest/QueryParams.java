@@ -6,6 +6,7 @@ import io.stateversions.api.ShardApi;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * Query and path parameters, which arrive as text: a number is decimal digits only (no sign, no spaces, no
@@ -36,6 +37,10 @@ final class QueryParams {
             throw ApiException.invalidRequest(name + " must be a decimal integer in [0, 2^63-1], got "
                     + shown(value));
         }
+    }
+
+    static OptionalLong optionalUnsigned(String name, String value) {
+        return value == null ? OptionalLong.empty() : OptionalLong.of(unsigned(name, value));
     }
 
     static int limit(String value) {

@@ -343,6 +343,22 @@ public final class Views {
         }
     }
 
+    @Schema(description = "What a leaked-blob sweep did. Every listed blob key of the shard is counted in exactly one"
+            + " of referenced, deleted and tooYoung; the rest of listed are keys that are not blob keys of the shard,"
+            + " which are never deleted.")
+    public record LeakedBlobsSwept(
+            @Schema(description = "The version the sweep read the live versions at") long seqno,
+            @Schema(description = "Keys listed under the shard's prefix") long listed,
+            @Schema(description = "Listed blobs that a live version refers to") long referenced,
+            @Schema(description = "Listed blobs deleted: referred to by no live version, and at least the grace old")
+            long deleted,
+            @Schema(description = "Listed blobs referred to by no live version but younger than the grace: kept")
+            long tooYoung) {
+        public static LeakedBlobsSwept of(ShardApi.LeakedBlobsSwept s) {
+            return new LeakedBlobsSwept(s.seqno().value(), s.listed(), s.referenced(), s.deleted(), s.tooYoung());
+        }
+    }
+
     public record GcRun(long seqno, long truncatedBelow, long rollupsDeleted, long partsDeleted) {
         public static GcRun of(ShardApi.GcRun g) {
             return new GcRun(g.seqno().value(), g.truncatedBelow().value(), g.rollupsDeleted(), g.partsDeleted());

@@ -47,6 +47,7 @@ import org.jboss.logging.Logger;
  *       directory, so a value is either wholly there or not, also after a crash or power loss.</li>
  *   <li>In tombstone mode a deleted file moves to {@code .tombstones/}, from where {@code restore} moves it
  *       back.</li>
+ *   <li>A key's last-modified time is its file's mtime (a restored file keeps it).</li>
  * </ul>
  *
  * <p>All file I/O blocks, so it runs on the given executor, never on the caller's thread.
@@ -137,7 +138,10 @@ public final class FileBlob extends AbstractBlob {
                     String key = decode(name);
                     if (key.startsWith(prefix)) {
                         try {
-                            matches.add(new BlobMetadata(key, Files.size(entry)));
+                            // Size and mtime in one call; the mtime is the temp file's last write, before the rename.
+                            BasicFileAttributes attributes = Files.readAttributes(entry, BasicFileAttributes.class);
+                            matches.add(new BlobMetadata(key, attributes.size(),
+                                    attributes.lastModifiedTime().toMillis()));
                         } catch (NoSuchFileException e) {
                             // Deleted while listing: it is simply not part of the listing.
                         }

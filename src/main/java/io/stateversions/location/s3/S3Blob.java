@@ -43,6 +43,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  *       two values. (Ranges rather than persist's part numbers: every S3-compatible server supports them.)</li>
  *   <li>A delete is a HEAD for the size, then a DELETE. A restore removes delete markers of a versioned bucket
  *       until a version is current again.</li>
+ *   <li>A key's last-modified time is the object's {@code LastModified} as listed: whole seconds, by the server's
+ *       clock (for a multipart upload, when the upload started).</li>
  * </ul>
  */
 public final class S3Blob extends AbstractBlob {
@@ -159,8 +161,13 @@ public final class S3Blob extends AbstractBlob {
                             throw new Indeterminate("s3 list " + listPrefix + ": server returned " + object.key()
                                     + ", which lacks the prefix " + keyPrefix);
                         }
+                        if (object.lastModified() == null || object.size() == null) {
+                            throw new Indeterminate("s3 list " + listPrefix + ": server returned " + object.key()
+                                    + " without its size or last-modified time");
+                        }
                         try {
-                            consumer.accept(new BlobMetadata(object.key().substring(keyPrefix.length()), object.size()));
+                            consumer.accept(new BlobMetadata(object.key().substring(keyPrefix.length()), object.size(),
+                                    object.lastModified().toEpochMilli()));
                         } catch (RuntimeException e) {
                             consumerFailure.set(e);
                             throw e;

@@ -83,7 +83,7 @@ class GrpcDiscoveryTest {
                         "DowngradeSince", "ExpireLeasedReader", "RegisterCriticalReader", "CompareAndDowngradeSince",
                         "ExpireCriticalReader", "RegisterWriter", "HeartbeatWriter", "ExpireWriter",
                         "CompareAndAppend", "Snapshot", "ListMergeRequests", "ApplyMergeRes", "RegisterSchema",
-                        "Finalize", "WriteRollup", "RunGc", "Watch");
+                        "Finalize", "WriteRollup", "RunGc", "SweepLeakedBlobs", "Watch");
         Descriptors.MethodDescriptor watch = service.findMethodByName("Watch");
         assertThat(watch.isServerStreaming()).isTrue();
         assertThat(watch.isClientStreaming()).isFalse();

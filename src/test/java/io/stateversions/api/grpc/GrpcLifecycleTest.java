@@ -28,20 +28,30 @@ import io.stateversions.api.grpc.v1.RunGcRequest;
 import io.stateversions.api.grpc.v1.RunGcResponse;
 import io.stateversions.api.grpc.v1.ShardState;
 import io.stateversions.api.grpc.v1.ShardSummary;
+import io.stateversions.api.grpc.v1.SweepLeakedBlobsRequest;
+import io.stateversions.api.grpc.v1.SweepLeakedBlobsResponse;
 import io.stateversions.api.grpc.v1.WatchEvent;
 import io.stateversions.api.grpc.v1.WatchRequest;
 import io.stateversions.api.grpc.v1.WriteRollupRequest;
 import io.stateversions.core.CriticalReaderId;
+import io.stateversions.core.PartId;
+import io.stateversions.core.PartialBatchKey;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.WriterId;
+import io.stateversions.core.WriterKey;
+import io.stateversions.location.Blob;
+import jakarta.inject.Inject;
 import io.grpc.StatusRuntimeException;
 import java.util.Iterator;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** Merges, schemas, finalization (tombstones), maintenance and Watch over gRPC. */
+/** Merges, schemas, finalization (tombstones), maintenance (rollup, GC, leaked-blob sweep) and Watch over gRPC. */
 @QuarkusTest
 class GrpcLifecycleTest extends GrpcTestSupport {
+
+    @Inject
+    Blob blob;
 
     @Test
     void aListedMergeRequestAppliesExactly() {
@@ -243,6 +253,36 @@ class GrpcLifecycleTest extends GrpcTestSupport {
         assertThat(gc.getSeqno()).isGreaterThanOrEqualTo(3);
         assertThat(gc.getTruncatedBelow()).isLessThanOrEqualTo(gc.getSeqno());
         assertThat(state(shard).getEarliestSeqno()).isEqualTo(Math.max(1, gc.getTruncatedBelow()));
+    }
+
+    @Test
+    void sweepLeakedBlobsOnDemand() {
+        assertInvalidArgument(() -> client.sweepLeakedBlobs(SweepLeakedBlobsRequest.newBuilder().setShardId("")
+                .build()), "invalid_id");
+        assertError(() -> client.sweepLeakedBlobs(SweepLeakedBlobsRequest.newBuilder()
+                .setShardId(ShardId.random().toString()).build()), Status.Code.NOT_FOUND, "shard_not_found");
+        ShardId shard = openShard();
+        appendOk(shard, WriterId.random(), 0, 5);
+        String orphan = new PartialBatchKey(WriterKey.of(WriterId.random()), PartId.random()).complete(shard);
+        blob.set(orphan, new byte[] {1}).toCompletableFuture().join();
+        SweepLeakedBlobsRequest request = SweepLeakedBlobsRequest.newBuilder().setShardId(shard.toString()).build();
+        assertInvalidArgument(() -> client.sweepLeakedBlobs(request.toBuilder().setGraceMs(TOO_LARGE).build()),
+                "invalid_request");
+
+        // Without grace_ms, the default grace (1 hour) keeps the orphan just written.
+        SweepLeakedBlobsResponse young = client.sweepLeakedBlobs(request);
+        assertThat(young.getSeqno()).isEqualTo(seqno(shard));
+        assertThat(young.getDeleted()).isZero();
+        assertThat(young.getTooYoung()).isEqualTo(1);
+        assertThat(young.getListed()).isEqualTo(young.getReferenced() + 1);
+        assertThat(blob.get(orphan).toCompletableFuture().join()).isPresent();
+
+        SweepLeakedBlobsResponse swept = client.sweepLeakedBlobs(request.toBuilder().setGraceMs(0).build());
+        assertThat(swept.getDeleted()).isEqualTo(1);
+        assertThat(swept.getTooYoung()).isZero();
+        assertThat(swept.getReferenced()).isEqualTo(young.getReferenced());
+        assertThat(blob.get(orphan).toCompletableFuture().join()).isEmpty();
+        assertThat(client.sweepLeakedBlobs(request.toBuilder().setGraceMs(0).build()).getDeleted()).isZero();
     }
 
     @Test

@@ -18,15 +18,23 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import io.stateversions.core.CriticalReaderId;
 import io.stateversions.core.LeasedReaderId;
+import io.stateversions.core.PartId;
+import io.stateversions.core.PartialBatchKey;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.WriterId;
+import io.stateversions.core.WriterKey;
+import io.stateversions.location.Blob;
+import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** Schemas, finalization and tombstones, maintenance on demand. */
+/** Schemas, finalization and tombstones, maintenance on demand (rollup, GC, leaked-blob sweep). */
 @QuarkusTest
 class LifecycleResourceTest {
+
+    @Inject
+    Blob blob;
 
     // ------------------------------------------------------------------------------------------------ schemas
 
@@ -213,5 +221,56 @@ class LifecycleResourceTest {
     void maintenanceOfUnknownShard() {
         problem(given().post(shards(ShardId.random()) + "/maintenance/rollup").then(), 404, "shard_not_found");
         problem(given().post(shards(ShardId.random()) + "/maintenance/gc").then(), 404, "shard_not_found");
+        problem(given().post(shards(ShardId.random()) + "/maintenance/leaked-blobs").then(), 404,
+                "shard_not_found");
+    }
+
+    // ------------------------------------------------------------------------------------- leaked-blob sweep
+
+    @Test
+    void sweepLeakedBlobsKeepsYoungOrphansAndDeletesOldOnes() {
+        ShardId shard = Rest.newShard();
+        Rest.appendOk(shard, 0, 1);
+        String orphan = new PartialBatchKey(WriterKey.of(WriterId.random()), PartId.random()).complete(shard);
+        join(blob.set(orphan, new byte[] {1}));
+        long seqno = Rest.seqno(shard);
+
+        // Just written: the default grace (1 hour) keeps it, as a writer may still append it.
+        JsonPath young = given().post(shards(shard) + "/maintenance/leaked-blobs").then().statusCode(200)
+                .body("deleted", equalTo(0))
+                .body("tooYoung", equalTo(1))
+                .extract().jsonPath();
+        assertThat(young.getLong("seqno")).isEqualTo(seqno);
+        assertThat(young.getLong("referenced")).isGreaterThanOrEqualTo(1); // the initial rollup at least
+        assertThat(young.getLong("listed")).isEqualTo(young.getLong("referenced") + 1);
+        assertThat(join(blob.get(orphan))).isPresent();
+        given().post(shards(shard) + "/maintenance/leaked-blobs?graceMs=").then().statusCode(200)
+                .body("deleted", equalTo(0));
+
+        given().post(shards(shard) + "/maintenance/leaked-blobs?graceMs=0").then().statusCode(200)
+                .body("deleted", equalTo(1))
+                .body("tooYoung", equalTo(0))
+                .body("referenced", equalTo(young.getInt("referenced")))
+                .body("listed", equalTo(young.getInt("listed")));
+        assertThat(join(blob.get(orphan))).isEmpty();
+        // Nothing left: a second sweep deletes nothing, and the shard's state is untouched.
+        given().post(shards(shard) + "/maintenance/leaked-blobs?graceMs=0").then().statusCode(200)
+                .body("deleted", equalTo(0))
+                .body("listed", equalTo(young.getInt("referenced")));
+        given().get(shards(shard)).then().statusCode(200).body("batches", hasSize(1));
+    }
+
+    @Test
+    void sweepLeakedBlobsRefusesBadInput() {
+        ShardId shard = Rest.newShard();
+        for (String grace : List.of("-1", "1.5", "abc", "9223372036854775808")) {
+            problem(given().post(shards(shard) + "/maintenance/leaked-blobs?graceMs=" + grace).then(), 400,
+                    "invalid_request");
+        }
+        problem(given().post("/v1/shards/not-a-shard/maintenance/leaked-blobs").then(), 400, "invalid_id");
+    }
+
+    private static <T> T join(java.util.concurrent.CompletionStage<T> stage) {
+        return stage.toCompletableFuture().join();
     }
 }

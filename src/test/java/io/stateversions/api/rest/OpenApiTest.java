@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 class OpenApiTest {
 
-    /** Every REST resource of api.md but watch, with its methods. */
+    /** Every REST resource of api.md but watch, with its methods, and the leaked-blob sweep (beyond api.md). */
     static final Map<String, List<String>> OPERATIONS = Map.ofEntries(
             Map.entry("/v1/shards", List.of("get")),
             Map.entry("/v1/shards/{shard}", List.of("put", "get")),
@@ -37,7 +37,8 @@ class OpenApiTest {
             Map.entry("/v1/shards/{shard}/schemas", List.of("post")),
             Map.entry("/v1/shards/{shard}/finalize", List.of("post")),
             Map.entry("/v1/shards/{shard}/maintenance/rollup", List.of("post")),
-            Map.entry("/v1/shards/{shard}/maintenance/gc", List.of("post")));
+            Map.entry("/v1/shards/{shard}/maintenance/gc", List.of("post")),
+            Map.entry("/v1/shards/{shard}/maintenance/leaked-blobs", List.of("post")));
 
     @Test
     void documentsEveryOperation() {

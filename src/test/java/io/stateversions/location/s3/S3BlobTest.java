@@ -80,6 +80,12 @@ class S3BlobTest extends BlobContractTest {
         return true; // the test bucket is versioned
     }
 
+    /** S3 lists LastModified in whole seconds. */
+    @Override
+    protected long lastModifiedResolutionMs() {
+        return 1000;
+    }
+
     @Test
     void prefixesThatExtendEachOtherAreIsolated() {
         String base = "s3://" + StorageServers.ACCESS_KEY + ":" + StorageServers.SECRET_KEY + "@" + StorageServers.BUCKET
