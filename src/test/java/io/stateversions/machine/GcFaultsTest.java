@@ -10,6 +10,7 @@ import io.stateversions.api.ShardService;
 import io.stateversions.core.BatchPart;
 import io.stateversions.core.BlobKey;
 import io.stateversions.core.Codecs;
+import io.stateversions.core.CriticalReaderId;
 import io.stateversions.core.Description;
 import io.stateversions.core.Frontier;
 import io.stateversions.core.FueledMergeReq;
@@ -86,6 +87,11 @@ abstract class GcFaultsTest {
     /** The number of client operations of the random workload. */
     protected int workloadOperations() {
         return 150;
+    }
+
+    /** The odds of a fault of every kind of storage call during the random workload. */
+    protected Chaos.Odds workloadOdds() {
+        return new Chaos.Odds(0.04, 0.04, 0);
     }
 
     // ------------------------------------------------------------------------------------------- replicas
@@ -421,6 +427,35 @@ abstract class GcFaultsTest {
         assertThat(((ApiException) truncated.getCause()).code()).isEqualTo(ErrorCode.VERSION_TRUNCATED);
     }
 
+    /**
+     * {@link Maintenance#idle} means quiescent: the maintenance it waits for may assign more (GC's
+     * {@code remove_rollups} a rollup, a rollup's {@code add_rollup} a GC), and it waits for that too. So right after
+     * it completes, with no client commits meanwhile, nothing is running and the log does not move.
+     */
+    @Test
+    void maintenance_idle_waits_for_the_follow_up_work_that_maintenance_assigns() {
+        Replica replica = replica(consensus(), blob(), "maintained", true);
+        ShardService service = replica.service();
+        Maintenance maintenance = replica.maintenance().orElseThrow();
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        List<String> moved = new ArrayList<>();
+        for (int i = 0; i < 150; i++) {
+            // No writers: every commit, maintenance's own included, may be assigned GC as well as rollups.
+            join(service.registerCriticalReader(shard, CriticalReaderId.random(), "c", "u64", 0));
+            join(maintenance.idle(shard), "maintenance to go idle after commit " + i);
+            SeqNo idleAt = join(service.getState(shard)).seqno();
+            CompletableFuture<Void> again = maintenance.idle(shard);
+            SeqNo head = join(consensus().head(shard.toString())).orElseThrow().seqno();
+            if (!again.isDone() || !head.equals(idleAt)) {
+                moved.add("after commit " + i + ": idle again " + (again.isDone() ? "done" : "pending") + ", head "
+                        + idleAt + " -> " + head);
+            }
+            join(again, "maintenance to go idle again after commit " + i);
+        }
+        assertThat(moved).as("maintenance still at work after idle() completed").isEmpty();
+    }
+
     private SeqNo earliest(ShardId shard) {
         List<VersionedData> first = join(consensus().scan(shard.toString(), SeqNo.MIN, 1));
         return first.get(0).seqno();
@@ -437,7 +472,7 @@ abstract class GcFaultsTest {
     @Test
     void a_workload_under_random_storage_failures_keeps_the_invariants() {
         long seed = Chaos.seed(DEFAULT_SEED);
-        Chaos chaos = new Chaos("workload", seed).oddsForAll(new Chaos.Odds(0.04, 0.04, 0));
+        Chaos chaos = new Chaos("workload", seed).oddsForAll(workloadOdds());
         Consensus consensus = new ChaosConsensus(consensus(), chaos);
         Blob blob = new ChaosBlob(blob(), chaos);
         List<Replica> replicas = List.of(replica(consensus, blob, "replica-a", true),
