@@ -377,6 +377,52 @@ abstract class GcFaultsTest {
         }
     }
 
+    /**
+     * A rollup's {@code add_rollup} lands but its reply is lost, and before the machine retries it another replica
+     * rolls up past it and collects twice: the first GC removes the rollup from state, the second deletes its blob.
+     * The retried {@code add_rollup} must not link that rollup again: current state would refer to a deleted blob
+     * (spec §3.7.8), and with validation on, the live diffs would insert it twice, which fails every later GC.
+     */
+    @Test
+    void a_rollup_link_retried_after_a_lost_reply_does_not_bring_back_a_rollup_that_gc_removed_meanwhile() {
+        Replica b = fresh("replica-b");
+        History history = new History();
+        history.build(b.service());
+        Chaos chaos = new Chaos("lost-add-rollup", 0);
+        Replica a = replica(new ChaosConsensus(consensus(), chaos), new ChaosBlob(blob(), chaos), "replica-a", false);
+        join(a.service().getState(history.shard));
+        history.append(b.service(), 1);
+        CompletableFuture<Void> reply = new CompletableFuture<>();
+        Chaos.Trap trap = chaos.loseReply(Chaos.Op.CONSENSUS_CAS, key -> true, "add_rollup", 1, () -> reply);
+        String context = trap + " of " + history.shard;
+
+        CompletableFuture<ShardApi.RollupWritten> written = a.service().writeRollup(history.shard)
+                .toCompletableFuture();
+        join(trap.reached(), context);
+        State linked = join(b.service().getState(history.shard));
+        var ours = linked.collections().rollups().lastEntry().getValue();
+        // Replica b rolls up past it and collects twice: ours leaves state, then its blob goes.
+        for (int i = 0; i < 2; i++) {
+            history.append(b.service(), 2);
+            SeqNo latest = history.rollup(b.service());
+            assertThat(join(b.service().runGc(history.shard)).truncatedBelow()).isEqualTo(latest);
+        }
+        assertThat(join(b.service().getState(history.shard)).collections().rollups()).doesNotContainValue(ours);
+        assertThat(join(blob().get(ours.key().complete(history.shard)))).as("blob of %s", ours.key()).isEmpty();
+
+        reply.complete(null);
+        join(written, "the rollup write whose reply was lost, " + context);
+        State state = join(a.service().getState(history.shard));
+        assertThat(state.collections().rollups()).as("rollups after the retried add_rollup, %s", context)
+                .doesNotContainValue(ours);
+        ShardInvariants.check(history.shard, consensus(), blob(), CFG, context, state);
+        // GC still works on the shard.
+        history.append(b.service(), 2);
+        SeqNo latest = history.rollup(b.service());
+        assertThat(join(b.service().runGc(history.shard), context).truncatedBelow()).isEqualTo(latest);
+        ShardInvariants.check(history.shard, consensus(), blob(), CFG, context, join(b.service().getState(history.shard)));
+    }
+
     // ------------------------------------------------------------------------------------- reader holds
 
     @Test

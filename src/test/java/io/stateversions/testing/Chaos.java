@@ -30,8 +30,9 @@ import java.util.function.Supplier;
  * The seed is printed when the chaos is created and is part of {@link #toString}, for assertion messages; replay
  * with {@code -Dchaos.seed=<seed>}. Random faults are off until {@link #enable}.
  *
- * <p><b>Traps</b> are deterministic: {@link #trap} hangs (or holds until a gate opens) the n-th call of a kind whose
- * key matches, counted from the moment the trap is set, whether random faults are on or not.
+ * <p><b>Traps</b> are deterministic: {@link #hang} and {@link #trap} hang (or hold until a gate opens) the n-th call
+ * of a kind whose key matches, and {@link #loseReply} lets it take effect and fails it indeterminately once a gate
+ * opens; calls are counted from the moment the trap is set, whether random faults are on or not.
  */
 public final class Chaos {
 
@@ -125,12 +126,14 @@ public final class Chaos {
         private final When when;
         private final Supplier<CompletionStage<?>> gate;
         private final long nth;
+        private final boolean loseReply;
         private final AtomicLong seen = new AtomicLong();
         private final CompletableFuture<String> reached = new CompletableFuture<>();
 
         private Trap(Op op, Predicate<String> keys, String description, long nth, When when,
-                Supplier<CompletionStage<?>> gate) {
+                Supplier<CompletionStage<?>> gate, boolean loseReply) {
             this.op = op;
+            this.loseReply = loseReply;
             this.keys = keys;
             this.description = description;
             this.nth = nth;
@@ -157,7 +160,8 @@ public final class Chaos {
 
         @Override
         public String toString() {
-            return "trap(" + when + " call " + nth + " of " + op + " on " + description + ")";
+            return "trap(" + when + " call " + nth + " of " + op + " on " + description
+                    + (loseReply ? ", reply lost" : "") + ")";
         }
     }
 
@@ -175,10 +179,22 @@ public final class Chaos {
      */
     public synchronized Trap trap(Op op, Predicate<String> keys, String description, long nth, When when,
             Supplier<CompletionStage<?>> gate) {
-        if (nth < 1) {
-            throw new IllegalArgumentException("nth counts from 1, got " + nth);
+        return addTrap(new Trap(op, keys, description, nth, when, gate, false));
+    }
+
+    /**
+     * Lets the {@code nth} matching call take effect, holds its reply until {@code gate} completes, and then fails
+     * it with {@link Indeterminate}: a reply lost after a long delay, during which others may act.
+     */
+    public Trap loseReply(Op op, Predicate<String> keys, String description, long nth,
+            Supplier<CompletionStage<?>> gate) {
+        return addTrap(new Trap(op, keys, description, nth, When.AFTER, gate, true));
+    }
+
+    private synchronized Trap addTrap(Trap trap) {
+        if (trap.nth < 1) {
+            throw new IllegalArgumentException("nth counts from 1, got " + trap.nth);
         }
-        Trap trap = new Trap(op, keys, description, nth, when, gate);
         traps.add(trap);
         return trap;
     }
@@ -267,7 +283,10 @@ public final class Chaos {
         return performed.handle((value, error) -> null).thenCompose(ignored -> {
             trap.reached.complete(key);
             return trap.gate.get();
-        }).thenCompose(ignored -> performed);
+        }).thenCompose(ignored -> trap.loseReply
+                ? CompletableFuture.<T>failedFuture(new Indeterminate("chaos " + name + " (seed " + seed + "): the reply"
+                        + " of " + trap.op + " " + key + " was lost after it ran"))
+                : performed);
     }
 
     private static <T> CompletableFuture<T> run(Supplier<? extends CompletionStage<T>> operation) {
