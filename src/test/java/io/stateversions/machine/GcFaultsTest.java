@@ -84,7 +84,12 @@ abstract class GcFaultsTest {
         return 1;
     }
 
-    /** The number of client operations of the random workload. */
+    /** How many times the two-GCs-at-once race is run. */
+    protected int repetitions() {
+        return 3;
+    }
+
+    /** The number of client operations of the random workloads. */
     protected int workloadOperations() {
         return 150;
     }
@@ -105,13 +110,18 @@ abstract class GcFaultsTest {
     }
 
     static Replica replica(Consensus consensus, Blob blob, String hostname, boolean maintained) {
+        return replica(consensus, blob, hostname, maintained, Duration.ofMinutes(10));
+    }
+
+    static Replica replica(Consensus consensus, Blob blob, String hostname, boolean maintained,
+            Duration requestTimeout) {
         Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
         StateVersions sv = new StateVersions(CFG, consensus, blob, retries, StateVersionsMetrics.NONE,
                 System::currentTimeMillis, hostname);
         RollupWriter rollups = new RollupWriter(sv);
         GarbageCollector gc = new GarbageCollector(sv, 4);
         Maintenance maintenance = maintained ? new Maintenance(rollups, gc, ForkJoinPool.commonPool()) : null;
-        MachineConfig config = ShardServiceTest.config(256, 10_000, Duration.ofMinutes(10));
+        MachineConfig config = ShardServiceTest.config(256, 10_000, requestTimeout);
         Machines machines = new Machines(sv, config, System::currentTimeMillis, hostname,
                 maintained ? maintenance : ShardMachine.CommitListener.NONE);
         return new Replica(new ShardService(machines, rollups, gc, consensus, config), Optional.ofNullable(maintenance));
@@ -136,25 +146,6 @@ abstract class GcFaultsTest {
 
     static <T> T join(CompletionStage<T> stage) {
         return join(stage, "a call");
-    }
-
-    /**
-     * Calls until the answer is not a storage error, as a client does: the same call, so the same ids and
-     * idempotency token. Any other error fails the test with {@code context} (the chaos and its seed).
-     */
-    static <T> T retrying(Object context, String what, Supplier<? extends CompletionStage<T>> call) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return join(call.get(), what);
-            } catch (CompletionException e) {
-                boolean storage = e.getCause() instanceof ApiException api
-                        && (api.code() == ErrorCode.STORAGE_UNAVAILABLE || api.code() == ErrorCode.OUTCOME_UNKNOWN);
-                if (!storage || attempt == 100) {
-                    throw new AssertionError(what + " failed (attempt " + attempt + ") [" + context + "]: "
-                            + e.getCause(), e.getCause());
-                }
-            }
-        }
     }
 
     // ------------------------------------------------------------------------------------ blobs and history
@@ -317,7 +308,7 @@ abstract class GcFaultsTest {
 
     @Test
     void two_gcs_on_two_replicas_at_once_both_finish_and_keep_the_invariants() {
-        for (int round = 0; round < 3; round++) {
+        for (int round = 0; round < repetitions(); round++) {
             Replica a = fresh("replica-a");
             Replica b = fresh("replica-b");
             History history = new History();
@@ -510,10 +501,159 @@ abstract class GcFaultsTest {
     // ------------------------------------------------------------------------------------ random workload
 
     /**
+     * One client's random operations on one shard through a set of replicas: appends with real part blobs, merges,
+     * readers registering, downgrading and expiring, explicit GCs and rollups. Every call is retried, with the same
+     * ids and idempotency token, until it gets an answer other than a storage error. A storage error from a mortal
+     * replica means it died: the client turns to the others for good.
+     */
+    final class Workload {
+        static final int MAX_RESPAWNS = 8;
+        final History history = new History();
+        final ShardId shard = history.shard;
+        final List<Replica> alive;
+        final Set<Replica> mortal = new java.util.HashSet<>();
+        private final Supplier<Replica> respawn;
+        private int respawns;
+        final Random random;
+        final Object context;
+        final List<LeasedReaderId> readers = new ArrayList<>();
+        final Set<PartialBatchKey> possiblyLeaked = new TreeSet<>();
+        final List<String> deaths = new ArrayList<>();
+        int appends;
+
+        /**
+         * @param respawn a new mortal replica (a restarted process), or null for none; at most
+         *                {@link #MAX_RESPAWNS} are started after the first
+         */
+        Workload(List<Replica> replicas, Supplier<Replica> respawn, Random random, Object context) {
+            this.alive = new ArrayList<>(replicas);
+            this.respawn = respawn;
+            if (respawn != null) {
+                Replica first = respawn.get();
+                mortal.add(first);
+                alive.add(first);
+            }
+            this.random = random;
+            this.context = context;
+        }
+
+        <T> T call(String what, java.util.function.Function<ShardService, CompletionStage<T>> call) {
+            for (int attempt = 1; ; attempt++) {
+                Replica replica = alive.get(random.nextInt(alive.size()));
+                try {
+                    return join(call.apply(replica.service()), what);
+                } catch (CompletionException e) {
+                    boolean storage = e.getCause() instanceof ApiException api
+                            && (api.code() == ErrorCode.STORAGE_UNAVAILABLE || api.code() == ErrorCode.OUTCOME_UNKNOWN);
+                    if (!storage || attempt == 100) {
+                        throw new AssertionError(what + " failed (attempt " + attempt + ") [" + context + "]: "
+                                + e.getCause(), e.getCause());
+                    }
+                    if (mortal.contains(replica)) {
+                        alive.remove(replica);
+                        deaths.add(what);
+                        if (respawns++ < MAX_RESPAWNS) {
+                            Replica next = respawn.get();
+                            mortal.add(next);
+                            alive.add(next);
+                        }
+                    }
+                }
+            }
+        }
+
+        void run(int operations) {
+            call("open", service -> service.openShard(shard, CODECS));
+            for (int op = 0; op < operations; op++) {
+                step(op);
+            }
+        }
+
+        private void step(int op) {
+            int dice = random.nextInt(100);
+            String what = "operation " + op + " (dice " + dice + ")";
+            if (dice < 50) {
+                HollowBatch batch = writtenBatch(shard, history.writer, desc(history.upper, history.upper + 1), 1,
+                        history.written);
+                IdempotencyToken token = IdempotencyToken.random();
+                ShardApi.Appended appended = call(what + ": append",
+                        service -> service.compareAndAppend(shard, history.writer, token, batch));
+                assertThat(appended.upper()).as("upper after %s [%s]", what, context)
+                        .isEqualTo(Frontier.of(history.upper + 1));
+                history.upper++;
+                appends++;
+            } else if (dice < 62) {
+                List<FueledMergeReq> reqs = call(what + ": list merges", service -> service.listMergeRequests(shard));
+                if (!reqs.isEmpty()) {
+                    FueledMergeReq req = reqs.get(random.nextInt(reqs.size()));
+                    long len = req.inputs().stream().mapToLong(HollowBatch::len).sum();
+                    HollowBatch output = writtenBatch(shard, history.writer, req.desc(), len, history.written);
+                    PartialBatchKey outputKey = ((BatchPart.Hollow) output.parts().get(0)).key();
+                    ShardApi.MergeApplied applied = call(what + ": merge " + req.id(),
+                            service -> service.applyMergeRes(shard, req.id(), new FueledMergeRes(output, req.inputs())));
+                    // Not applied in the last attempt may still mean applied in an earlier one: never deleted.
+                    if (!applied.result().applied()) {
+                        possiblyLeaked.add(outputKey);
+                    }
+                }
+            } else if (dice < 72) {
+                LeasedReaderId id = LeasedReaderId.random();
+                String purpose = "reader of operation " + op;
+                call(what + ": register " + id,
+                        service -> service.registerLeasedReader(shard, Optional.of(id), purpose, OptionalLong.empty()));
+                readers.add(id);
+            } else if (dice < 82 && !readers.isEmpty()) {
+                LeasedReaderId id = readers.get(random.nextInt(readers.size()));
+                Frontier since = Frontier.of(random.nextLong(history.upper + 1));
+                call(what + ": downgrade " + id, service -> service.downgradeSince(shard, id, since));
+            } else if (dice < 90 && !readers.isEmpty()) {
+                LeasedReaderId id = readers.remove(random.nextInt(readers.size()));
+                call(what + ": expire " + id, service -> service.expireLeasedReader(shard, id));
+            } else if (dice < 95) {
+                call(what + ": run GC", service -> service.runGc(shard));
+            } else {
+                call(what + ": write rollup", service -> service.writeRollup(shard));
+            }
+        }
+
+        /**
+         * With the faults stopped: drains the maintenance of the live replicas, runs GC, and checks the shard on raw
+         * storage: the invariants, the appends, and that every part in Blob is referenced or possibly leaked.
+         */
+        ShardInvariants.Report settle() {
+            alive.removeAll(mortal);
+            for (Replica r : alive) {
+                r.idle(shard);
+            }
+            ShardService first = alive.get(0).service();
+            join(first.runGc(shard), "GC after the faults stopped [" + context + "]");
+            for (Replica r : alive) {
+                r.idle(shard);
+            }
+            State state = join(first.getState(shard));
+            ShardInvariants.Report report = ShardInvariants.check(shard, consensus(), blob(), CFG, context, state);
+            System.out.println(context + ": " + report + "; rollups in Blob that no live state refers to: "
+                    + report.unreferencedRollups() + "; deaths: " + deaths);
+            for (Replica r : alive) {
+                assertThat(join(r.service().getState(shard))).as("replica [%s]", context).isEqualTo(state);
+            }
+            assertThat(state.upper()).as("upper after %d appends [%s]", appends, context)
+                    .isEqualTo(Frontier.of(appends));
+            assertThat(state.collections().trace().batches().stream().mapToLong(HollowBatch::len).sum())
+                    .as("updates [%s]", context).isEqualTo(appends);
+            assertThat(report.referencedParts()).as("parts referenced [%s]", context).isSubsetOf(history.written);
+            Set<PartialBatchKey> uncollected = report.unreferencedParts();
+            uncollected.removeAll(possiblyLeaked);
+            assertThat(uncollected).as("parts no live state refers to, left in Blob after GC [%s]", context)
+                    .isEmpty();
+            return report;
+        }
+    }
+
+    /**
      * Two replicas with maintenance on, over storage that fails at random (determinately, or indeterminately after
-     * the call took effect), serve one client: appends with real part blobs, merges, readers registering,
-     * downgrading and expiring, explicit GCs and rollups. Every call is retried as a client would until it gets an
-     * answer. Then the faults stop, maintenance drains, GC runs, and the shard must be whole.
+     * the call took effect), serve one client. Then the faults stop, maintenance drains, GC runs, and the shard must
+     * be whole.
      */
     @Test
     void a_workload_under_random_storage_failures_keeps_the_invariants() {
@@ -523,85 +663,46 @@ abstract class GcFaultsTest {
         Blob blob = new ChaosBlob(blob(), chaos);
         List<Replica> replicas = List.of(replica(consensus, blob, "replica-a", true),
                 replica(consensus, blob, "replica-b", true));
-        Random random = new Random(seed);
-        History history = new History();
-        ShardId shard = history.shard;
+        Workload workload = new Workload(replicas, null, new Random(seed), chaos);
         chaos.enable();
-
-        retrying(chaos, "open", () -> replicas.get(0).service().openShard(shard, CODECS));
-        List<LeasedReaderId> readers = new ArrayList<>();
-        Set<PartialBatchKey> possiblyLeaked = new TreeSet<>();
-        int appends = 0;
-        for (int op = 0; op < workloadOperations(); op++) {
-            ShardService service = replicas.get(random.nextInt(replicas.size())).service();
-            int dice = random.nextInt(100);
-            String what = "operation " + op + " (dice " + dice + ")";
-            if (dice < 50) {
-                HollowBatch batch = writtenBatch(shard, history.writer, desc(history.upper, history.upper + 1), 1,
-                        history.written);
-                IdempotencyToken token = IdempotencyToken.random();
-                ShardApi.Appended appended = retrying(chaos, what + ": append",
-                        () -> service.compareAndAppend(shard, history.writer, token, batch));
-                assertThat(appended.upper()).as("upper after %s [%s]", what, chaos)
-                        .isEqualTo(Frontier.of(history.upper + 1));
-                history.upper++;
-                appends++;
-            } else if (dice < 62) {
-                List<FueledMergeReq> reqs = retrying(chaos, what + ": list merges",
-                        () -> service.listMergeRequests(shard));
-                if (!reqs.isEmpty()) {
-                    FueledMergeReq req = reqs.get(random.nextInt(reqs.size()));
-                    long len = req.inputs().stream().mapToLong(HollowBatch::len).sum();
-                    HollowBatch output = writtenBatch(shard, history.writer, req.desc(), len, history.written);
-                    PartialBatchKey outputKey = ((BatchPart.Hollow) output.parts().get(0)).key();
-                    ShardApi.MergeApplied applied = retrying(chaos, what + ": merge " + req.id(),
-                            () -> service.applyMergeRes(shard, req.id(), new FueledMergeRes(output, req.inputs())));
-                    // Not applied in the last attempt may still mean applied in an earlier one: never deleted.
-                    if (!applied.result().applied()) {
-                        possiblyLeaked.add(outputKey);
-                    }
-                }
-            } else if (dice < 72) {
-                LeasedReaderId id = LeasedReaderId.random();
-                String purpose = "reader of operation " + op;
-                retrying(chaos, what + ": register " + id,
-                        () -> service.registerLeasedReader(shard, Optional.of(id), purpose, OptionalLong.empty()));
-                readers.add(id);
-            } else if (dice < 82 && !readers.isEmpty()) {
-                LeasedReaderId id = readers.get(random.nextInt(readers.size()));
-                Frontier since = Frontier.of(random.nextLong(history.upper + 1));
-                retrying(chaos, what + ": downgrade " + id, () -> service.downgradeSince(shard, id, since));
-            } else if (dice < 90 && !readers.isEmpty()) {
-                LeasedReaderId id = readers.remove(random.nextInt(readers.size()));
-                retrying(chaos, what + ": expire " + id, () -> service.expireLeasedReader(shard, id));
-            } else if (dice < 95) {
-                retrying(chaos, what + ": run GC", () -> service.runGc(shard));
-            } else {
-                retrying(chaos, what + ": write rollup", () -> service.writeRollup(shard));
-            }
-        }
-
+        workload.run(workloadOperations());
         chaos.disable();
-        for (Replica r : replicas) {
-            r.idle(shard);
-        }
-        ShardService a = replicas.get(0).service();
-        join(a.runGc(shard), "GC after the faults stopped [" + chaos + "]");
-        for (Replica r : replicas) {
-            r.idle(shard);
-        }
-        State state = join(a.getState(shard));
-        ShardInvariants.Report report = ShardInvariants.check(shard, consensus(), blob(), CFG, chaos, state);
-        System.out.println(chaos + ": " + report + "; rollups in Blob that no live state refers to: "
-                + report.unreferencedRollups());
-        assertThat(join(replicas.get(1).service().getState(shard))).as("replica b [%s]", chaos).isEqualTo(state);
-        assertThat(state.upper()).as("upper after %d appends [%s]", appends, chaos).isEqualTo(Frontier.of(appends));
-        assertThat(state.collections().trace().batches().stream().mapToLong(HollowBatch::len).sum())
-                .as("updates [%s]", chaos).isEqualTo(appends);
-        assertThat(report.referencedParts()).as("parts referenced [%s]", chaos).isSubsetOf(history.written);
-        Set<PartialBatchKey> uncollected = report.unreferencedParts();
-        uncollected.removeAll(possiblyLeaked);
-        assertThat(uncollected).as("parts no live state refers to, left in Blob after GC [%s]", chaos).isEmpty();
-        assertThat(chaos.toString()).as("faults were injected").doesNotContain("injected 0 determinate, 0 indeterminate");
+        workload.settle();
+        assertThat(chaos.toString()).as("faults were injected")
+                .doesNotContain("injected 0 determinate, 0 indeterminate");
+    }
+
+    /**
+     * Like the workload above, with a third replica whose storage calls hang at random, before or after they take
+     * effect: a process that dies at a random point of a command, a rollup or a GC, with its commit possibly landed.
+     * The client gives up on it at its first failure (a request timeout) and goes on through the others; its
+     * maintenance stays dead, and a new mortal replica (a restart) takes its place, a few times. What the dead left
+     * half done, the others must finish.
+     */
+    @Test
+    void a_replica_that_dies_at_random_points_leaves_nothing_the_others_cannot_finish() {
+        long seed = Chaos.seed(DEFAULT_SEED);
+        Chaos chaos = new Chaos("workload", seed).oddsForAll(workloadOdds());
+        Chaos death = new Chaos("mortal", seed + 1).oddsForAll(new Chaos.Odds(0, 0, 0.04));
+        Consensus consensus = new ChaosConsensus(consensus(), chaos);
+        Blob blob = new ChaosBlob(blob(), chaos);
+        List<Replica> replicas = List.of(replica(consensus, blob, "replica-a", true),
+                replica(consensus, blob, "replica-b", true));
+        Object context = new Object() {
+            @Override
+            public String toString() {
+                return chaos + ", " + death;
+            }
+        };
+        int[] incarnation = {0};
+        Workload workload = new Workload(replicas, () -> replica(new ChaosConsensus(consensus(), death),
+                new ChaosBlob(blob(), death), "mortal-" + incarnation[0]++, true, Duration.ofMillis(300)),
+                new Random(seed), context);
+        chaos.enable();
+        death.enable();
+        workload.run(workloadOperations());
+        chaos.disable();
+        workload.settle();
+        assertThat(workload.deaths).as("deaths of the mortal replica [%s]", context).isNotEmpty();
     }
 }

@@ -31,11 +31,16 @@ class PostgresS3GcFaultsTest extends GcFaultsTest {
 
     @Override
     protected int killStride() {
-        return 3;
+        return 4;
+    }
+
+    @Override
+    protected int repetitions() {
+        return 1;
     }
 
     @Override
     protected int workloadOperations() {
-        return 100;
+        return 60;
     }
 }
