@@ -19,14 +19,23 @@ public final class Commands {
     public record AddRollupResult(boolean applied) {}
 
     /**
-     * Links a written rollup into state: inserted iff there is no rollup at its seqno (clearing the active-rollup
-     * marker); applied iff inserted or the same key is already there. Always continues, so it is linearized.
+     * Links a written rollup into state: inserted iff there is no rollup at its seqno and it is not older than the
+     * oldest rollup in state (clearing the active-rollup marker); applied iff inserted or the same key is already
+     * there. Always continues, so it is linearized.
+     *
+     * <p>A rollup below the oldest one in state is never linked: GC removes rollups from state only below a seqno it
+     * has truncated to (spec §11.3), so such a rollup lies below earliest and is useless; worse, it may be one that
+     * GC removed and whose blob it deleted, linked again by a retry of this very command after a lost reply. Not
+     * applied, its writer deletes its blob, which no current or future state refers to.
      */
     public static Transition.Work<AddRollupResult> addRollup(SeqNo seqno, HollowRollup rollup) {
         return (newSeqno, c) -> {
             HollowRollup existing = c.rollups().get(seqno);
             if (existing != null) {
                 return WorkResult.proceed(new AddRollupResult(existing.key().equals(rollup.key())));
+            }
+            if (!c.rollups().isEmpty() && seqno.isBefore(c.rollups().firstKey())) {
+                return WorkResult.proceed(new AddRollupResult(false));
             }
             if (!rollup.key().seqno().equals(seqno)) {
                 throw new IllegalArgumentException("rollup key " + rollup.key() + " is not for " + seqno);

@@ -53,34 +53,66 @@ public final class Maintenance implements ShardMachine.CommitListener {
         m.garbageCollection().ifPresent(req -> work.gc.request(req.newSeqnoSince()));
     }
 
-    /** Completes when the shard's maintenance in flight and queued now is done (for tests and shutdown). */
+    /**
+     * Completes when the shard's maintenance is done: what is in flight and queued now, and the follow-up work that
+     * it assigns (a GC's {@code remove_rollups} may assign a rollup, a rollup's {@code add_rollup} a GC), until
+     * both workers are idle at once. For tests and shutdown; commits by others meanwhile may assign more.
+     */
     public CompletableFuture<Void> idle(ShardId shard) {
         ShardWork work = shards.get(shard);
-        return work == null ? CompletableFuture.completedFuture(null)
-                : CompletableFuture.allOf(work.rollup.idle(), work.gc.idle());
+        return work == null ? CompletableFuture.completedFuture(null) : work.idle();
     }
 
     private final class ShardWork {
         final Worker rollup;
         final Worker gc;
+        // Workers running. A follow-up is requested by a commit inside the running task, so its worker starts
+        // before the requesting one stops: the count reaches 0 only when the shard is really quiescent.
+        private int running;
+        private CompletableFuture<Void> idle = CompletableFuture.completedFuture(null);
 
         ShardWork(ShardMachine machine) {
-            this.rollup = new Worker(machine.shard(), "rollup", ignored -> rollups.write(machine).thenApply(r -> null));
-            this.gc = new Worker(machine.shard(), "gc", seqno -> Maintenance.this.gc.run(machine, seqno)
+            this.rollup = new Worker(this, machine.shard(), "rollup",
+                    ignored -> rollups.write(machine).thenApply(r -> null));
+            this.gc = new Worker(this, machine.shard(), "gc", seqno -> Maintenance.this.gc.run(machine, seqno)
                     .thenApply(r -> null));
+        }
+
+        synchronized CompletableFuture<Void> idle() {
+            return idle;
+        }
+
+        synchronized void started() {
+            if (running++ == 0) {
+                idle = new CompletableFuture<>();
+            }
+        }
+
+        void stopped() {
+            CompletableFuture<Void> done = null;
+            synchronized (this) {
+                if (--running == 0) {
+                    done = idle;
+                }
+            }
+            if (done != null) {
+                done.complete(null);
+            }
         }
     }
 
     /** One kind of maintenance of one shard: at most one run in flight, requests coalesced to the largest seqno. */
     private final class Worker {
+        private final ShardWork work;
         private final ShardId shard;
         private final String kind;
         private final java.util.function.Function<SeqNo, CompletableFuture<Void>> task;
         private SeqNo pending;
         private boolean running;
-        private CompletableFuture<Void> idle = CompletableFuture.completedFuture(null);
 
-        Worker(ShardId shard, String kind, java.util.function.Function<SeqNo, CompletableFuture<Void>> task) {
+        Worker(ShardWork work, ShardId shard, String kind,
+                java.util.function.Function<SeqNo, CompletableFuture<Void>> task) {
+            this.work = work;
             this.shard = shard;
             this.kind = kind;
             this.task = task;
@@ -93,13 +125,9 @@ public final class Maintenance implements ShardMachine.CommitListener {
             pending = pending == null || seqno.isAfter(pending) ? seqno : pending;
             if (!running) {
                 running = true;
-                idle = new CompletableFuture<>();
+                work.started();
                 executor.execute(this::runNext);
             }
-        }
-
-        synchronized CompletableFuture<Void> idle() {
-            return idle;
         }
 
         private void runNext() {
@@ -113,17 +141,17 @@ public final class Maintenance implements ShardMachine.CommitListener {
                     LOG.warnf("%s of shard %s failed (a later commit assigns it again): %s", kind, shard,
                             Failures.unwrap(error).toString());
                 }
-                CompletableFuture<Void> done = null;
+                boolean stopped = false;
                 synchronized (this) {
                     if (pending != null) {
                         executor.execute(this::runNext);
                     } else {
                         running = false;
-                        done = idle;
+                        stopped = true;
                     }
                 }
-                if (done != null) {
-                    done.complete(null);
+                if (stopped) {
+                    work.stopped();
                 }
             });
         }

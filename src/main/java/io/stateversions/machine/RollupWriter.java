@@ -11,7 +11,8 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Writes a rollup of a shard's current state and links it into state (spec §12.2): write the blob, then
- * {@code add_rollup}; if the rollup was not applied in any attempt (another one is at that seqno), delete the blob.
+ * {@code add_rollup}; if the rollup is not applied (another one is at that seqno, or it is below the oldest rollup
+ * in state, see {@link Commands#addRollup}), delete the blob.
  * A blob whose {@code add_rollup} failed for an unknown reason is kept: it may be linked, and a leaked blob is
  * recoverable where a deleted, referenced one is not.
  */
@@ -56,7 +57,9 @@ public final class RollupWriter {
                                 }
                                 outcome[0] = "not_applied";
                                 // add_rollup reports "applied" again when re-run after a CaS that landed, so
-                                // "not applied" here means in no attempt: another rollup is at that seqno.
+                                // "not applied" means another rollup is at that seqno, or ours is below the
+                                // oldest in state: below earliest, where no current or future state refers to
+                                // it (if an earlier attempt linked it, GC has removed it since).
                                 return stateVersions.deleteRollup(machine.shard(), rollup.key())
                                         .thenApply(ignored -> new Result(applied.seqno(), Optional.empty()));
                             });

@@ -65,7 +65,7 @@ public final class ShardMachine {
      */
     public record Applied<R>(SeqNo seqno, R value, boolean committed, boolean sawIndeterminate, State state) {}
 
-    /** Told of every commit, after the cache holds it (for maintenance and metrics). */
+    /** Told of every commit, after the cache holds it and before its callers are (for maintenance and metrics). */
     @FunctionalInterface
     public interface CommitListener {
         void committed(ShardMachine machine, Transition.Committable<Void> commit, int commands);
@@ -230,12 +230,14 @@ public final class ShardMachine {
                     if (outcome.result() == CasResult.COMMITTED) {
                         install(commit.state());
                         metrics.leasesExpired(commit.readersExpired(), commit.writersExpired());
-                        complete(a, t, prev, commit);
+                        // The listener hears of the commit before its callers do, so the maintenance it assigned
+                        // is queued before a caller (maintenance itself, say) can finish and report idle.
                         try {
                             listener.committed(this, commit, a.steps.size());
                         } catch (RuntimeException e) {
                             LOG.errorf(e, "commit listener failed for shard %s at %s", shard, commit.state().seqno());
                         }
+                        complete(a, t, prev, commit);
                         return CompletableFuture.<Void>completedFuture(null);
                     }
                     // Another replica committed first: refresh and recompute everything (never reuse a diff).

@@ -91,6 +91,23 @@ class CommandsTest {
     }
 
     @Test
+    void addRollupBelowTheOldestRollupInStateIsNotAppliedButCommits() {
+        // GC removed v5 (and deleted its blob once it truncated past the removal): v8 is the oldest rollup left.
+        HollowRollup r8 = rollup(8);
+        State prev = with(at(initial(), 12), c -> {
+            c.mutableRollups().clear();
+            c.mutableRollups().put(SeqNo.of(8), r8);
+        });
+
+        Transition.Committable<Commands.AddRollupResult> next =
+                committed(run(prev, Command.ADD_ROLLUP, Commands.addRollup(SeqNo.of(5), rollup(5)), 0));
+
+        assertThat(next.result().applied()).isFalse();
+        assertThat(next.state().collections().rollups()).containsOnlyKeys(SeqNo.of(8));
+        assertThat(next.diff().rollups()).isEmpty();
+    }
+
+    @Test
     void addRollupRejectsAKeyForAnotherSeqno() {
         assertThatThrownBy(() -> run(at(initial(), 6), Command.ADD_ROLLUP,
                 Commands.addRollup(SeqNo.of(5), rollup(4)), 0)).isInstanceOf(IllegalArgumentException.class);

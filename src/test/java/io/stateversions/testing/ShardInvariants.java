@@ -1,0 +1,325 @@
+package io.stateversions.testing;
+
+import io.stateversions.core.BatchPart;
+import io.stateversions.core.BlobKey;
+import io.stateversions.core.HollowBatch;
+import io.stateversions.core.HollowRollup;
+import io.stateversions.core.PartialBatchKey;
+import io.stateversions.core.PartialRollupKey;
+import io.stateversions.core.PersistConfig;
+import io.stateversions.core.SeqNo;
+import io.stateversions.core.ShardId;
+import io.stateversions.core.State;
+import io.stateversions.core.StateDiff;
+import io.stateversions.location.Blob;
+import io.stateversions.location.Consensus;
+import io.stateversions.location.VersionedData;
+import io.stateversions.machine.MachineConfig;
+import io.stateversions.machine.Machines;
+import io.stateversions.machine.ShardMachine;
+import io.stateversions.stateversions.Retries;
+import io.stateversions.stateversions.RetryPolicy;
+import io.stateversions.stateversions.StateVersions;
+import io.stateversions.stateversions.StateVersionsIter;
+import io.stateversions.stateversions.StateVersionsMetrics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Checks the invariants of a shard's versioned log (spec §3.7, {@link StateVersions}) on raw Consensus and Blob,
+ * with no cache: a fresh state layer reads everything again. Every violation fails with an {@link AssertionError}
+ * that prints the values involved and the caller's context (such as a {@link Chaos}, whose text holds the seed).
+ *
+ * <ol>
+ *   <li>The shard is initialized; its seqnos are contiguous from the earliest live one to the head, and each diff
+ *       runs from its predecessor to its own seqno.</li>
+ *   <li>{@code earliest <= current.seqnoSince()}.</li>
+ *   <li>Current state holds a rollup at earliest; its blob exists and holds the state at earliest.</li>
+ *   <li>Every rollup of current state exists in Blob.</li>
+ *   <li>Every live state (from {@code fetchAllLiveStates}, with the referenced-blob validation on) refers only to
+ *       batch parts that exist in Blob, and to rollups that exist or lie below earliest (deleted by GC before it
+ *       truncated: legitimately stale). While a GC is dead half way ({@link #checkDuringGc}) only the states
+ *       from seqnoSince on must find their parts.</li>
+ *   <li>The latest rollup key of every live diff exists, or lies below earliest.</li>
+ *   <li>The live states run from earliest to the head, and the last one equals the current state a fresh replica
+ *       loads.</li>
+ * </ol>
+ */
+public final class ShardInvariants {
+
+    private ShardInvariants() {}
+
+    /**
+     * What the check saw.
+     *
+     * @param referencedParts   every batch part some live state refers to
+     * @param referencedRollups every rollup some live state refers to (some may be legitimately gone)
+     * @param presentParts      the batch parts of the shard in Blob
+     * @param presentRollups    the rollups of the shard in Blob
+     */
+    public record Report(ShardId shard, SeqNo earliest, State current, int liveStates,
+            Set<PartialBatchKey> referencedParts, Set<PartialRollupKey> referencedRollups,
+            Set<PartialBatchKey> presentParts, Set<PartialRollupKey> presentRollups) {
+
+        /** Parts in Blob that no live state refers to: leaked, or not yet collected. */
+        public Set<PartialBatchKey> unreferencedParts() {
+            Set<PartialBatchKey> d = new TreeSet<>(presentParts);
+            d.removeAll(referencedParts);
+            return d;
+        }
+
+        /** Rollups in Blob that no live state refers to. */
+        public Set<PartialRollupKey> unreferencedRollups() {
+            Set<PartialRollupKey> d = new TreeSet<>(presentRollups);
+            d.removeAll(referencedRollups);
+            return d;
+        }
+
+        @Override
+        public String toString() {
+            return "shard " + shard + ": live " + earliest + ".." + current.seqno() + " (" + liveStates
+                    + " states), rollups in state " + current.collections().rollups().keySet() + ", seqnoSince "
+                    + current.seqnoSince() + ", " + referencedParts.size() + " parts referenced, "
+                    + presentParts.size() + " in Blob, " + presentRollups.size() + " rollups in Blob";
+        }
+    }
+
+    /**
+     * Checks {@code shard} and returns what it saw.
+     *
+     * @param context printed with every failure (the chaos and its seed, the step a GC was killed at...)
+     */
+    public static Report check(ShardId shard, Consensus consensus, Blob blob, PersistConfig cfg, Object context) {
+        return check(shard, consensus, blob, cfg, context, true);
+    }
+
+    /**
+     * {@link #check} for a shard whose GC died half way (spec §11.4): it may have deleted the blobs of diffs it
+     * did not get to truncate, so only the live states from {@code seqnoSince} on, which readers may hold, must
+     * find their batch parts. Everything else is checked as usual.
+     */
+    public static Report checkDuringGc(ShardId shard, Consensus consensus, Blob blob, PersistConfig cfg,
+            Object context) {
+        return check(shard, consensus, blob, cfg, context, false);
+    }
+
+    private static Report check(ShardId shard, Consensus consensus, Blob blob, PersistConfig cfg, Object context,
+            boolean quiescent) {
+        Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
+        StateVersions sv = new StateVersions(cfg.withValidateTransitions(true), consensus, blob, retries,
+                StateVersionsMetrics.NONE, System::currentTimeMillis, "invariant-checker");
+        String key = shard.toString();
+        String where = "shard " + shard + " [" + context + "]";
+
+        // 1. Contiguous seqnos, each diff from its predecessor.
+        List<VersionedData> all = join(consensus.scan(key, SeqNo.MIN, Consensus.SCAN_ALL), where);
+        check(!all.isEmpty(), where, "the shard has no versions");
+        SeqNo earliest = all.get(0).seqno();
+        List<SeqNo> seqnos = all.stream().map(VersionedData::seqno).toList();
+        List<StateDiff> diffs = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            VersionedData entry = all.get(i);
+            check(entry.seqno().value() == earliest.value() + i, where, "seqnos are not contiguous: " + seqnos);
+            StateDiff diff = sv.codec().decodeDiff(shard, entry.data());
+            check(diff.seqnoTo().equals(entry.seqno()) && diff.seqnoFrom().next().equals(entry.seqno()), where,
+                    "the diff stored at " + entry.seqno() + " runs " + diff.seqnoFrom() + " -> " + diff.seqnoTo());
+            diffs.add(diff);
+        }
+        SeqNo headSeqno = all.get(all.size() - 1).seqno();
+        Optional<VersionedData> head = join(consensus.head(key), where);
+        check(head.isPresent() && head.get().seqno().equals(headSeqno), where,
+                "head " + head.map(VersionedData::seqno) + " is not the last scanned version " + headSeqno);
+
+        // 7 (first half). The current state as a fresh replica loads it.
+        Machines machines = new Machines(sv, machineConfig(), System::currentTimeMillis, "invariant-checker",
+                ShardMachine.CommitListener.NONE);
+        State current = join(machines.get(shard), where).cached();
+        check(current.seqno().equals(headSeqno), where, "a fresh replica loads " + current.seqno()
+                + " but the head is " + headSeqno);
+
+        // 2. No reader's version is truncated.
+        check(!earliest.isAfter(current.seqnoSince()), where, "earliest " + earliest + " is after seqnoSince "
+                + current.seqnoSince() + " (readers " + current.collections().leasedReaders() + ")");
+
+        // 3. A rollup at earliest, which holds the state at earliest.
+        HollowRollup atEarliest = current.collections().rollups().get(earliest);
+        check(atEarliest != null, where, "current state " + current.seqno() + " has no rollup at earliest " + earliest
+                + "; its rollups are " + current.collections().rollups().keySet());
+        Optional<State> rollupState = join(sv.fetchRollupAtKey(shard, atEarliest.key()), where);
+        check(rollupState.isPresent(), where, "the rollup " + atEarliest.key() + " at earliest is missing from Blob");
+        check(rollupState.get().seqno().equals(earliest), where, "the rollup at earliest " + earliest
+                + " holds the state at " + rollupState.get().seqno());
+
+        // 4. Every rollup of current state exists.
+        Map<String, Boolean> exists = new HashMap<>();
+        for (HollowRollup r : current.collections().rollups().values()) {
+            check(exists(blob, r.key().complete(shard), exists, where), where, "rollup " + r.key()
+                    + " of current state " + current.seqno() + " is missing from Blob");
+        }
+
+        // 5. Every live state refers only to blobs that exist (rollups below earliest may be gone).
+        Optional<StateVersionsIter> iter = join(sv.fetchAllLiveStates(shard), where);
+        check(iter.isPresent(), where, "fetchAllLiveStates found no versions");
+        StateVersionsIter states = iter.get();
+        check(states.state().seqno().equals(earliest), where, "live states start at " + states.state().seqno()
+                + ", not at earliest " + earliest);
+        Set<PartialBatchKey> referencedParts = new LinkedHashSet<>();
+        Set<PartialRollupKey> referencedRollups = new LinkedHashSet<>();
+        int liveStates = 0;
+        State state = states.state();
+        SeqNo partsRequiredFrom = quiescent ? earliest : current.seqnoSince();
+        while (true) {
+            liveStates++;
+            boolean partsRequired = !state.seqno().isBefore(partsRequiredFrom);
+            for (HollowBatch batch : state.collections().trace().batches()) {
+                for (BatchPart part : batch.parts()) {
+                    if (part instanceof BatchPart.Hollow h) {
+                        referencedParts.add(h.key());
+                        check(!partsRequired || exists(blob, h.key().complete(shard), exists, where), where,
+                                "batch part " + h.key()
+                                + " of live state " + state.seqno() + " (batch " + batch.desc()
+                                + ") is missing from Blob: a referenced blob was deleted");
+                    }
+                }
+            }
+            for (HollowRollup r : state.collections().rollups().values()) {
+                referencedRollups.add(r.key());
+                if (!r.key().seqno().isBefore(earliest)) {
+                    check(exists(blob, r.key().complete(shard), exists, where), where, "rollup " + r.key()
+                            + " of live state " + state.seqno() + " is missing from Blob, and it is not below"
+                            + " earliest " + earliest);
+                }
+            }
+            // The first step replays the diff that produced the rollup at earliest: the state stays put.
+            Optional<State> next = states.next();
+            while (next.isPresent() && next.get().seqno().equals(state.seqno())) {
+                next = states.next();
+            }
+            if (next.isEmpty()) {
+                break;
+            }
+            check(next.get().seqno().equals(state.seqno().next()), where, "the live state after " + state.seqno()
+                    + " is " + next.get().seqno());
+            state = next.get();
+        }
+        check(liveStates == all.size(), where, liveStates + " live states for " + all.size() + " live diffs");
+
+        // 6. The latest rollup named by every live diff exists or is legitimately stale.
+        for (StateDiff diff : diffs) {
+            PartialRollupKey latest = diff.latestRollupKey();
+            if (!latest.seqno().isBefore(earliest)) {
+                check(exists(blob, latest.complete(shard), exists, where), where, "diff " + diff.seqnoTo()
+                        + " names latest rollup " + latest + ", which is missing from Blob and not below earliest "
+                        + earliest);
+            }
+        }
+
+        // 7. The last live state is the current state.
+        check(state.equals(current), where, "the last live state " + state.seqno() + " differs from the current"
+                + " state a fresh replica loads:\n  live:    " + state + "\n  current: " + current);
+
+        Set<PartialBatchKey> presentParts = new TreeSet<>();
+        Set<PartialRollupKey> presentRollups = new TreeSet<>();
+        join(blob.list(BlobKey.shardPrefix(shard), meta -> {
+            BlobKey parsed = BlobKey.parse(meta.key());
+            if (parsed instanceof BlobKey.BatchPart p) {
+                presentParts.add(p.key());
+            } else {
+                presentRollups.add(((BlobKey.Rollup) parsed).key());
+            }
+        }), where);
+        return new Report(shard, earliest, current, liveStates, referencedParts, referencedRollups, presentParts,
+                presentRollups);
+    }
+
+    /**
+     * {@link #check}, and also that {@code expected} (what a replica under test answers) is the current state.
+     */
+    public static Report check(ShardId shard, Consensus consensus, Blob blob, PersistConfig cfg, Object context,
+            State expected) {
+        Report report = check(shard, consensus, blob, cfg, context);
+        check(report.current().equals(expected), "shard " + shard + " [" + context + "]", "the replica under test"
+                + " answers state " + expected.seqno() + ", storage holds " + report.current().seqno()
+                + ":\n  replica: " + expected + "\n  storage: " + report.current());
+        return report;
+    }
+
+    /** Fails unless every written part that no live state refers to is gone: GC finished its work. */
+    public static void assertCollected(Report report, Set<PartialBatchKey> written, Object context) {
+        Set<PartialBatchKey> notCollected = new TreeSet<>(report.unreferencedParts());
+        notCollected.retainAll(written);
+        check(notCollected.isEmpty(), report.shard() + " [" + context + "]", "parts that no live state refers to"
+                + " are still in Blob: " + notCollected + " (" + report + ")");
+        Set<PartialRollupKey> unreferencedRollups = report.unreferencedRollups();
+        check(unreferencedRollups.isEmpty(), report.shard() + " [" + context + "]", "rollups that no live state"
+                + " refers to are still in Blob: " + unreferencedRollups + " (" + report + ")");
+    }
+
+    private static boolean exists(Blob blob, String key, Map<String, Boolean> cache, String where) {
+        Boolean known = cache.get(key);
+        if (known == null) {
+            known = join(blob.get(key), where).isPresent();
+            cache.put(key, known);
+        }
+        return known;
+    }
+
+    private static void check(boolean condition, String where, String message) {
+        if (!condition) {
+            throw new AssertionError("invariant violated for " + where + ": " + message);
+        }
+    }
+
+    private static <T> T join(CompletionStage<T> stage, String where) {
+        try {
+            return stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw new AssertionError("reading " + where + " failed: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new AssertionError("reading " + where + " took over 60 s", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    private static MachineConfig machineConfig() {
+        return new MachineConfig() {
+            @Override
+            public int maxBatchSize() {
+                return 1;
+            }
+
+            @Override
+            public int maxQueuedCommands() {
+                return 1;
+            }
+
+            @Override
+            public int indeterminateRetries() {
+                return 0;
+            }
+
+            @Override
+            public long indeterminateBackoffMaxMs() {
+                return 0;
+            }
+
+            @Override
+            public Duration requestTimeout() {
+                return Duration.ofSeconds(60);
+            }
+        };
+    }
+}
