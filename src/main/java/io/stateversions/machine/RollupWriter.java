@@ -56,10 +56,16 @@ public final class RollupWriter {
                                             new Result(applied.seqno(), Optional.of(rollup.key())));
                                 }
                                 outcome[0] = "not_applied";
-                                // add_rollup reports "applied" again when re-run after a CaS that landed, so
-                                // "not applied" means another rollup is at that seqno, or ours is below the
-                                // oldest in state: below earliest, where no current or future state refers to
-                                // it (if an earlier attempt linked it, GC has removed it since).
+                                if (applied.sawIndeterminate()) {
+                                    // An earlier attempt may have linked it, and GC removed it from state since:
+                                    // versions still live may name it until GC truncates them and deletes the
+                                    // blob itself. Keep it: a leaked blob is recoverable (the leaked-blob sweep),
+                                    // a deleted referenced one is not (spec §4.4).
+                                    return CompletableFuture.completedFuture(
+                                            new Result(applied.seqno(), Optional.empty()));
+                                }
+                                // Never linked: another rollup is at that seqno, or ours is below the oldest in
+                                // state (below earliest, so no current or future state refers to it).
                                 return stateVersions.deleteRollup(machine.shard(), rollup.key())
                                         .thenApply(ignored -> new Result(applied.seqno(), Optional.empty()));
                             });
