@@ -62,10 +62,12 @@ import org.junit.jupiter.api.Test;
 /**
  * Garbage collection and maintenance under storage faults (spec §11.4: every step idempotent, resumable, safe to
  * run twice at once). GCs are killed at each of their steps (a storage call that never returns) and finished by a
- * fresh replica; two GCs interleave; a seeded workload runs while storage fails at random. After each, the shard's
- * invariants (spec §3.7) are checked on raw storage by {@link ShardInvariants}, and no blob a live state refers to
- * may be missing. Batch parts are real blobs, written before they are appended, so that their existence can be
- * checked. A backend's subclass only supplies the storage; shards are fresh per test.
+ * fresh replica; two GCs run at once, or one stalls while another collects past it; a rollup link's reply is lost
+ * while GC moves on; a reader's seqno hold keeps its versions; seeded workloads run while storage fails at random,
+ * and while a replica dies at random points. After each, the shard's invariants (spec §3.7) are checked on raw
+ * storage by {@link ShardInvariants}, and no blob a live state refers to may be missing. Batch parts are real blobs,
+ * written before they are appended, so that their existence can be checked. A backend's subclass only supplies the
+ * storage; shards are fresh per test.
  */
 abstract class GcFaultsTest {
 
@@ -507,13 +509,16 @@ abstract class GcFaultsTest {
      * ids and idempotency token, until it gets an answer other than a storage error. A storage error from a mortal
      * replica means it died: the client turns to the others for good.
      */
+    /** A replica whose process can die, and the chaos of its storage calls. */
+    record Mortal(Replica replica, Chaos chaos) {}
+
     final class Workload {
-        static final int MAX_RESPAWNS = 8;
+        static final int MAX_RESPAWNS = 5;
         final History history = new History();
         final ShardId shard = history.shard;
         final List<Replica> alive;
-        final Set<Replica> mortal = new java.util.HashSet<>();
-        private final Supplier<Replica> respawn;
+        final java.util.Map<Replica, Chaos> mortal = new java.util.HashMap<>();
+        private final Supplier<Mortal> respawn;
         private int respawns;
         final Random random;
         final Object context;
@@ -526,13 +531,11 @@ abstract class GcFaultsTest {
          * @param respawn a new mortal replica (a restarted process), or null for none; at most
          *                {@link #MAX_RESPAWNS} are started after the first
          */
-        Workload(List<Replica> replicas, Supplier<Replica> respawn, Random random, Object context) {
+        Workload(List<Replica> replicas, Supplier<Mortal> respawn, Random random, Object context) {
             this.alive = new ArrayList<>(replicas);
             this.respawn = respawn;
             if (respawn != null) {
-                Replica first = respawn.get();
-                mortal.add(first);
-                alive.add(first);
+                spawn();
             }
             this.random = random;
             this.context = context;
@@ -550,17 +553,23 @@ abstract class GcFaultsTest {
                         throw new AssertionError(what + " failed (attempt " + attempt + ") [" + context + "]: "
                                 + e.getCause(), e.getCause());
                     }
-                    if (mortal.contains(replica)) {
-                        alive.remove(replica);
+                    Chaos death = mortal.get(replica);
+                    if (death != null && alive.remove(replica)) {
+                        // A request timed out: the process is dead, none of its work goes on.
+                        join(death.kill(), "the last storage calls of a dead replica");
                         deaths.add(what);
                         if (respawns++ < MAX_RESPAWNS) {
-                            Replica next = respawn.get();
-                            mortal.add(next);
-                            alive.add(next);
+                            spawn();
                         }
                     }
                 }
             }
+        }
+
+        private void spawn() {
+            Mortal next = respawn.get();
+            mortal.put(next.replica(), next.chaos());
+            alive.add(next.replica());
         }
 
         void run(int operations) {
@@ -622,7 +631,11 @@ abstract class GcFaultsTest {
          * storage: the invariants, the appends, and that every part in Blob is referenced or possibly leaked.
          */
         ShardInvariants.Report settle() {
-            alive.removeAll(mortal);
+            // Mortal replicas still running die now: from here on only the others may change the shard.
+            for (Chaos death : mortal.values()) {
+                join(death.kill(), "the last storage calls of a mortal replica");
+            }
+            alive.removeAll(mortal.keySet());
             for (Replica r : alive) {
                 r.idle(shard);
             }
@@ -684,23 +697,25 @@ abstract class GcFaultsTest {
     void a_replica_that_dies_at_random_points_leaves_nothing_the_others_cannot_finish() {
         long seed = Chaos.seed(DEFAULT_SEED);
         Chaos chaos = new Chaos("workload", seed).oddsForAll(workloadOdds());
-        Chaos death = new Chaos("mortal", seed + 1).oddsForAll(new Chaos.Odds(0, 0, 0.04));
         Consensus consensus = new ChaosConsensus(consensus(), chaos);
         Blob blob = new ChaosBlob(blob(), chaos);
+        List<Chaos> incarnations = Collections.synchronizedList(new ArrayList<>());
         List<Replica> replicas = List.of(replica(consensus, blob, "replica-a", true),
                 replica(consensus, blob, "replica-b", true));
         Object context = new Object() {
             @Override
             public String toString() {
-                return chaos + ", " + death;
+                return chaos + ", " + incarnations;
             }
         };
-        int[] incarnation = {0};
-        Workload workload = new Workload(replicas, () -> replica(new ChaosConsensus(consensus(), death),
-                new ChaosBlob(blob(), death), "mortal-" + incarnation[0]++, true, Duration.ofMillis(300)),
-                new Random(seed), context);
+        Workload workload = new Workload(replicas, () -> {
+            int n = incarnations.size();
+            Chaos death = new Chaos("mortal-" + n, seed + 1 + n).oddsForAll(new Chaos.Odds(0, 0, 0.04)).enable();
+            incarnations.add(death);
+            return new Mortal(replica(new ChaosConsensus(consensus(), death), new ChaosBlob(blob(), death),
+                    "mortal-" + n, true, Duration.ofMillis(300)), death);
+        }, new Random(seed), context);
         chaos.enable();
-        death.enable();
         workload.run(workloadOperations());
         chaos.disable();
         workload.settle();

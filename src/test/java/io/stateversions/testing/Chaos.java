@@ -76,6 +76,9 @@ public final class Chaos {
     private final AtomicLong hangs = new AtomicLong();
     private final List<Trap> traps = new ArrayList<>();
     private volatile boolean enabled;
+    private volatile boolean dead;
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final CompletableFuture<Void> drained = new CompletableFuture<>();
 
     public Chaos(String name, long seed) {
         this.name = Objects.requireNonNull(name, "name");
@@ -116,6 +119,23 @@ public final class Chaos {
     public Chaos disable() {
         enabled = false;
         return this;
+    }
+
+    /**
+     * Kills the process that makes these calls: every later call hangs before it reaches storage. Calls that already
+     * reached storage still take effect, as a dead process's last requests may; the returned stage completes once
+     * they all have, after which this process changes nothing more.
+     */
+    public CompletableFuture<Void> kill() {
+        dead = true;
+        checkDrained();
+        return drained;
+    }
+
+    private void checkDrained() {
+        if (dead && inFlight.get() == 0) {
+            drained.complete(null);
+        }
     }
 
     /** A deterministic fault: the n-th matching call after the trap was set hangs, or waits for a gate. */
@@ -244,6 +264,10 @@ public final class Chaos {
      * Never throws: every failure is reported through the returned stage.
      */
     public <T> CompletionStage<T> call(Op op, String key, Supplier<? extends CompletionStage<T>> operation) {
+        if (dead) {
+            calls.get(op).incrementAndGet();
+            return new CompletableFuture<>();
+        }
         Trap trap = springTrap(op, key);
         if (trap != null) {
             return sprung(trap, key, operation);
@@ -289,12 +313,25 @@ public final class Chaos {
                 : performed);
     }
 
-    private static <T> CompletableFuture<T> run(Supplier<? extends CompletionStage<T>> operation) {
-        try {
-            return operation.get().toCompletableFuture();
-        } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(e);
+    /** Sends a call to storage, counting it in flight until storage answers; a dead process sends nothing. */
+    private <T> CompletableFuture<T> run(Supplier<? extends CompletionStage<T>> operation) {
+        // Counted before the check, so that kill() either waits for this call or this call sees the kill.
+        inFlight.incrementAndGet();
+        if (dead) {
+            inFlight.decrementAndGet();
+            checkDrained();
+            return new CompletableFuture<>();
         }
+        CompletableFuture<T> sent;
+        try {
+            sent = operation.get().toCompletableFuture();
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
+        return sent.whenComplete((value, error) -> {
+            inFlight.decrementAndGet();
+            checkDrained();
+        });
     }
 
     /** The number of calls of {@code op} so far. */
@@ -304,7 +341,8 @@ public final class Chaos {
 
     @Override
     public String toString() {
-        return "chaos " + name + " (seed " + seed + ", replay with -D" + SEED_PROPERTY + "=" + seed + "; injected "
+        return "chaos " + name + " (seed " + seed + ", replay with -D" + SEED_PROPERTY + "=" + seed
+                + (dead ? "; killed" : "") + "; injected "
                 + determinate.get() + " determinate, " + indeterminate.get() + " indeterminate, " + hangs.get()
                 + " hangs)";
     }
