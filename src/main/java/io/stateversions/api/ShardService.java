@@ -39,7 +39,7 @@ import io.stateversions.location.Failures;
 import io.stateversions.location.Indeterminate;
 import io.stateversions.location.VersionedData;
 import io.stateversions.machine.GarbageCollector;
-import io.stateversions.machine.LeakedBlobConfig;
+import io.stateversions.machine.MaintenanceConfig;
 import io.stateversions.machine.LeakedBlobSweeper;
 import io.stateversions.machine.MachineConfig;
 import io.stateversions.machine.MachineOverloadedException;
@@ -97,12 +97,12 @@ public class ShardService implements ShardApi {
 
     @Inject
     public ShardService(Machines machines, RollupWriter rollups, GarbageCollector gc, LeakedBlobSweeper sweeper,
-            Consensus consensus, MachineConfig config, LeakedBlobConfig leakedBlobConfig) {
+            Consensus consensus, MachineConfig config, MaintenanceConfig maintenanceConfig) {
         this.machines = machines;
         this.rollups = rollups;
         this.gc = gc;
         this.sweeper = sweeper;
-        this.defaultLeakedBlobGrace = leakedBlobConfig.leakedBlobGrace();
+        this.defaultLeakedBlobGrace = maintenanceConfig.leakedBlobGrace();
         if (defaultLeakedBlobGrace.isNegative()) {
             throw new IllegalArgumentException("stateversions.maintenance.leaked-blob-grace must not be negative, got "
                     + defaultLeakedBlobGrace);

@@ -2,6 +2,7 @@ package io.stateversions.config;
 
 import io.quarkus.scheduler.Scheduled;
 import io.stateversions.machine.IdleSweeper;
+import io.stateversions.machine.MaintenanceConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.concurrent.CompletionStage;
 import org.jboss.logging.Logger;

@@ -127,7 +127,7 @@ abstract class GcFaultsTest {
         Machines machines = new Machines(sv, config, System::currentTimeMillis, hostname,
                 maintained ? maintenance : ShardMachine.CommitListener.NONE);
         return new Replica(new ShardService(machines, rollups, gc, new LeakedBlobSweeper(sv, 4), consensus, config,
-                ShardServiceTest.DEFAULT_LEAKED_BLOB_GRACE), Optional.ofNullable(maintenance));
+                ShardServiceTest.MAINTENANCE_DEFAULTS), Optional.ofNullable(maintenance));
     }
 
     Replica fresh(String hostname) {

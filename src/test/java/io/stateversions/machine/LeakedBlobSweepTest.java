@@ -82,7 +82,7 @@ abstract class LeakedBlobSweepTest {
                 ShardMachine.CommitListener.NONE);
         LeakedBlobSweeper sweeper = new LeakedBlobSweeper(sv, 2);
         ShardService service = new ShardService(machines, new RollupWriter(sv), new GarbageCollector(sv, 4), sweeper,
-                consensus(), config(256), ShardServiceTest.DEFAULT_LEAKED_BLOB_GRACE);
+                consensus(), config(256), ShardServiceTest.MAINTENANCE_DEFAULTS);
         return new Replica(service, machines, sv, sweeper);
     }
 

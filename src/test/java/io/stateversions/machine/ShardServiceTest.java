@@ -67,7 +67,28 @@ abstract class ShardServiceTest {
         pools.forEach(ExecutorService::shutdownNow);
     }
 
-    static final LeakedBlobConfig DEFAULT_LEAKED_BLOB_GRACE = () -> Duration.ofHours(1);
+    /** The service's maintenance defaults (the leaked-blob grace is what these tests use). */
+    static final MaintenanceConfig MAINTENANCE_DEFAULTS = new MaintenanceConfig() {
+        @Override
+        public String sweepInterval() {
+            return "off";
+        }
+
+        @Override
+        public Duration idleAfter() {
+            return Duration.ofMinutes(5);
+        }
+
+        @Override
+        public int sweepConcurrency() {
+            return 4;
+        }
+
+        @Override
+        public Duration leakedBlobGrace() {
+            return Duration.ofHours(1);
+        }
+    };
 
     static MachineConfig config(int maxBatch) {
         return config(maxBatch, 10_000, Duration.ofSeconds(60));
@@ -114,7 +135,7 @@ abstract class ShardServiceTest {
         Machines machines = new Machines(sv, config, System::currentTimeMillis, hostname,
                 ShardMachine.CommitListener.NONE);
         return new ShardService(machines, new RollupWriter(sv), new GarbageCollector(sv, 4),
-                new LeakedBlobSweeper(sv, 4), consensus, config, DEFAULT_LEAKED_BLOB_GRACE);
+                new LeakedBlobSweeper(sv, 4), consensus, config, MAINTENANCE_DEFAULTS);
     }
 
     /** A replica that performs the maintenance its commits assign, as the service does, and can sweep. */
@@ -135,7 +156,7 @@ abstract class ShardServiceTest {
         Maintenance maintenance = new Maintenance(rollups, gc, java.util.concurrent.ForkJoinPool.commonPool());
         Machines machines = new Machines(sv, config(256), clock, hostname, maintenance);
         return new Maintained(new ShardService(machines, rollups, gc, new LeakedBlobSweeper(sv, 4), consensus,
-                config(256), DEFAULT_LEAKED_BLOB_GRACE), maintenance, sv,
+                config(256), MAINTENANCE_DEFAULTS), maintenance, sv,
                 new IdleSweeper(machines, consensus, rollups, gc, clock));
     }
 

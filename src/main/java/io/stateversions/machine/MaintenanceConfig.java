@@ -1,10 +1,13 @@
-package io.stateversions.config;
+package io.stateversions.machine;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
 
-/** The scheduled maintenance sweep over quiet shards (commit-triggered maintenance needs no configuration). */
+/**
+ * The scheduled sweep over quiet shards ({@link IdleSweeper}) and the leaked-blob sweep ({@link LeakedBlobSweeper}).
+ * Commit-triggered maintenance ({@link Maintenance}) needs no configuration.
+ */
 @ConfigMapping(prefix = "stateversions.maintenance")
 public interface MaintenanceConfig {
 
@@ -22,4 +25,12 @@ public interface MaintenanceConfig {
     /** Shards swept at once by one replica. */
     @WithDefault("4")
     int sweepConcurrency();
+
+    /**
+     * How old an unreferenced blob must be before a leaked-blob sweep deletes it, when the call names no grace:
+     * longer than any writer takes from writing a blob to linking it into state, plus the clock skew to the blob
+     * store. Not negative.
+     */
+    @WithDefault("1h")
+    Duration leakedBlobGrace();
 }
