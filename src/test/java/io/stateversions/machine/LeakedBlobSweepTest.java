@@ -299,11 +299,10 @@ abstract class LeakedBlobSweepTest {
     }
 
     /** The storage's blob, running {@link #afterNextList} once between a listing and its completion. */
-    private final class HookedBlob implements Blob {
-        private final Blob delegate;
+    private final class HookedBlob extends io.stateversions.testing.ForwardingBlob {
 
         HookedBlob(Blob delegate) {
-            this.delegate = delegate;
+            super(delegate);
         }
 
         @Override
@@ -313,26 +312,6 @@ abstract class LeakedBlobSweepTest {
                 return hook == null ? CompletableFuture.<Void>completedFuture(null)
                         : hook.get().thenApply(ignored -> (Void) null);
             });
-        }
-
-        @Override
-        public CompletionStage<Optional<byte[]>> get(String key) {
-            return delegate.get(key);
-        }
-
-        @Override
-        public CompletionStage<Void> set(String key, byte[] value) {
-            return delegate.set(key, value);
-        }
-
-        @Override
-        public CompletionStage<OptionalLong> delete(String key) {
-            return delegate.delete(key);
-        }
-
-        @Override
-        public CompletionStage<Void> restore(String key) {
-            return delegate.restore(key);
         }
     }
 }

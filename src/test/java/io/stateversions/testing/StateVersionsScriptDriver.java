@@ -673,39 +673,18 @@ public final class StateVersionsScriptDriver implements Scripts.Handler {
     }
 
     /** A Blob that reports the key of every {@code set} before it starts (so rollups are aliased in write order). */
-    static final class ObservedBlob implements Blob {
-        private final Blob delegate;
+    static final class ObservedBlob extends ForwardingBlob {
         private final Consumer<String> onSet;
 
         ObservedBlob(Blob delegate, Consumer<String> onSet) {
-            this.delegate = delegate;
+            super(delegate);
             this.onSet = onSet;
-        }
-
-        @Override
-        public CompletionStage<Optional<byte[]>> get(String key) {
-            return delegate.get(key);
-        }
-
-        @Override
-        public CompletionStage<Void> list(String prefix, Consumer<BlobMetadata> consumer) {
-            return delegate.list(prefix, consumer);
         }
 
         @Override
         public CompletionStage<Void> set(String key, byte[] value) {
             onSet.accept(key);
             return delegate.set(key, value);
-        }
-
-        @Override
-        public CompletionStage<OptionalLong> delete(String key) {
-            return delegate.delete(key);
-        }
-
-        @Override
-        public CompletionStage<Void> restore(String key) {
-            return delegate.restore(key);
         }
     }
 }
