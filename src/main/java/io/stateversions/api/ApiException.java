@@ -48,6 +48,17 @@ public final class ApiException extends RuntimeException {
         return new ApiException(ErrorCode.INVALID_REQUEST, detail);
     }
 
+    /**
+     * An unexpected failure: a bug of the service, never of the request. It is logged here with its stack trace
+     * under a fresh incident id, which is all the caller learns (with the id it can be found in the log).
+     */
+    public static ApiException internal(Throwable error) {
+        String incident = java.util.UUID.randomUUID().toString();
+        org.jboss.logging.Logger.getLogger(ApiException.class).errorf(error, "internal error, incident %s", incident);
+        return new ApiException(ErrorCode.INTERNAL, "internal error (a bug of the service, not of the request);"
+                + " incident " + incident + " in the service log", Map.of("incident", incident), error);
+    }
+
     public static ApiException invalidId(String detail) {
         return new ApiException(ErrorCode.INVALID_ID, detail);
     }

@@ -626,9 +626,6 @@ public class ShardService implements ShardApi {
                     : new ApiException(ErrorCode.STORAGE_UNAVAILABLE, "the read did not finish within " + timeoutMs
                             + " ms: storage is slow or unavailable");
         }
-        String incident = java.util.UUID.randomUUID().toString();
-        LOG.errorf(error, "internal error, incident %s", incident);
-        return new ApiException(ErrorCode.INTERNAL, "internal error (a bug of the service, not of the request);"
-                + " incident " + incident + " in the service log", Map.of("incident", incident), error);
+        return ApiException.internal(error);
     }
 }

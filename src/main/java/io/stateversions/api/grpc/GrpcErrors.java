@@ -27,7 +27,6 @@ import org.jboss.logging.Logger;
  */
 final class GrpcErrors {
 
-    private static final Logger LOG = Logger.getLogger(GrpcErrors.class);
 
     static final String DOMAIN = "stateversions.io";
 
@@ -46,9 +45,7 @@ final class GrpcErrors {
         if (cause instanceof ApiException api) {
             error = api;
         } else {
-            LOG.errorf(cause, "gRPC call failed with an unexpected %s (answered INTERNAL)", cause.getClass().getName());
-            error = new ApiException(ErrorCode.INTERNAL, "internal error (" + cause.getClass().getSimpleName()
-                    + "); the service logged it");
+            error = ApiException.internal(cause);
         }
         return toStatus(error);
     }

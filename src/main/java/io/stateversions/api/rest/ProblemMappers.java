@@ -34,7 +34,6 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
  */
 public class ProblemMappers {
 
-    private static final Logger LOG = Logger.getLogger(ProblemMappers.class);
 
     public static final String PROBLEM_JSON = "application/problem+json";
 
@@ -126,9 +125,7 @@ public class ProblemMappers {
     }
 
     private Response internal(Throwable e) {
-        LOG.error("internal error serving a REST call", e);
-        String detail = e.getMessage() == null ? "internal error" : e.getMessage();
-        return problem(ErrorCode.INTERNAL, ErrorCode.INTERNAL.httpStatus(), detail, Map.of());
+        return apiException(ApiException.internal(e));
     }
 
     private Response badJson(JsonProcessingException e) {

@@ -72,11 +72,13 @@ class GrpcErrorsTest {
 
     @Test
     void anythingElseIsInternal() throws Exception {
-        StatusRuntimeException e = GrpcErrors.toStatus(new CompletionException(new IllegalStateException("bug")));
+        StatusRuntimeException e = GrpcErrors.toStatus(new CompletionException(new IllegalStateException("secret detail")));
         assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INTERNAL);
         assertThat(e.getTrailers().get(GrpcErrors.ERROR_CODE)).isEqualTo("internal");
         assertThat(info(e).getReason()).isEqualTo("internal");
-        assertThat(e.getStatus().getDescription()).contains("IllegalStateException").doesNotContain("bug");
+        String incident = info(e).getMetadataOrThrow("incident");
+        assertThat(e.getStatus().getDescription()).contains("incident " + incident.replace("\"", ""))
+                .doesNotContain("IllegalStateException").doesNotContain("secret detail");
     }
 
     @Test

@@ -34,8 +34,11 @@ class ProblemMappersTest {
         assertThat(problem.get("status").asInt()).isEqualTo(500);
         assertThat(problem.get("title").asText()).isEqualTo("Internal error");
         assertThat(problem.get("type").asText()).isEqualTo("https://stateversions.io/problems/internal");
-        assertThat(problem.get("detail").asText()).isEqualTo("invariant violated: x");
-        assertThat(problem.toString()).doesNotContain("IllegalStateException").doesNotContain("at io.");
+        // The detail names an incident id to find in the log, not the failure itself.
+        String incident = problem.get("incident").asText();
+        assertThat(problem.get("detail").asText()).contains("incident " + incident);
+        assertThat(problem.toString()).doesNotContain("IllegalStateException").doesNotContain("invariant violated")
+                .doesNotContain("at io.");
     }
 
     @Test
