@@ -155,21 +155,10 @@ public class ShardService implements ShardApi {
 
     @Override
     public CompletionStage<Versions> listVersions(ShardId shard, Optional<SeqNo> from, int limit) {
-        return read(() -> {
-            int n = ApiParams.limit(limit);
-            return liveRange(shard).thenCompose(range -> {
-                SeqNo start = from.filter(f -> f.isAfter(range.earliest)).orElse(range.earliest);
-                return consensus.scan(shard.toString(), start, n + 1L).thenApply(entries -> {
-                    List<VersionInfo> versions = new ArrayList<>();
-                    for (VersionedData entry : entries.subList(0, Math.min(n, entries.size()))) {
-                        StateDiff diff = stateVersions.codec().decodeDiff(shard, entry.data());
-                        versions.add(new VersionInfo(entry.seqno(), diff.walltimeMs(), entry.data().length));
-                    }
-                    Optional<SeqNo> next = entries.size() > n ? Optional.of(entries.get(n).seqno()) : Optional.empty();
-                    return new Versions(range.earliest, range.current, versions, next);
-                });
-            });
-        });
+        return read(() -> livePage(shard, from, limit, (entry, diff) ->
+                new VersionInfo(entry.seqno(), diff.walltimeMs(), entry.data().length))
+                .thenApply(page -> new Versions(page.range().earliest(), page.range().current(), page.items(),
+                        page.next())));
     }
 
     @Override
@@ -210,18 +199,26 @@ public class ShardService implements ShardApi {
 
     @Override
     public CompletionStage<Diffs> listDiffs(ShardId shard, Optional<SeqNo> from, int limit) {
-        return read(() -> {
-            int n = ApiParams.limit(limit);
-            return liveRange(shard).thenCompose(range -> {
-                SeqNo start = from.filter(f -> f.isAfter(range.earliest)).orElse(range.earliest);
-                return consensus.scan(shard.toString(), start, n + 1L).thenApply(entries -> {
-                    List<DiffView> diffs = new ArrayList<>();
-                    for (VersionedData entry : entries.subList(0, Math.min(n, entries.size()))) {
-                        diffs.add(DiffChanges.view(stateVersions.codec().decodeDiff(shard, entry.data())));
-                    }
-                    Optional<SeqNo> next = entries.size() > n ? Optional.of(entries.get(n).seqno()) : Optional.empty();
-                    return new Diffs(diffs, next);
-                });
+        return read(() -> livePage(shard, from, limit, (entry, diff) -> DiffChanges.view(diff))
+                .thenApply(page -> new Diffs(page.items(), page.next())));
+    }
+
+    /** One page of live versions, each decoded and rendered; {@code next} is the seqno after the page. */
+    private record LivePage<T>(LiveRange range, List<T> items, Optional<SeqNo> next) {}
+
+    /** The live versions of a shard from {@code from} (default and floor: the earliest), {@code limit} of them. */
+    private <T> CompletableFuture<LivePage<T>> livePage(ShardId shard, Optional<SeqNo> from, int limit,
+            java.util.function.BiFunction<VersionedData, StateDiff, T> render) {
+        int n = ApiParams.limit(limit);
+        return liveRange(shard).thenCompose(range -> {
+            SeqNo start = from.filter(f -> f.isAfter(range.earliest)).orElse(range.earliest);
+            return consensus.scan(shard.toString(), start, n + 1L).thenApply(entries -> {
+                List<T> items = new ArrayList<>();
+                for (VersionedData entry : entries.subList(0, Math.min(n, entries.size()))) {
+                    items.add(render.apply(entry, stateVersions.codec().decodeDiff(shard, entry.data())));
+                }
+                Optional<SeqNo> next = entries.size() > n ? Optional.of(entries.get(n).seqno()) : Optional.empty();
+                return new LivePage<>(range, items, next);
             });
         });
     }
@@ -515,10 +512,9 @@ public class ShardService implements ShardApi {
 
     @Override
     public CompletionStage<GcRun> runGc(ShardId shard) {
-        return mutation(() -> machines.get(shard).thenCompose(machine -> machine.read()
-                .thenCompose(state -> gc.run(machine, state.seqnoSince()))
+        return mutation(() -> machines.get(shard).thenCompose(gc::runToSeqnoSince)
                 .thenCompose(result -> liveRange(shard).thenApply(range -> new GcRun(result.seqno(), range.earliest(),
-                        result.rollupsDeleted(), result.partsDeleted())))));
+                        result.rollupsDeleted(), result.partsDeleted()))));
     }
 
     @Override

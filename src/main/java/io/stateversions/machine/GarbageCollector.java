@@ -20,7 +20,6 @@ import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Function;
 import org.jboss.logging.Logger;
 
 /**
@@ -41,7 +40,13 @@ public final class GarbageCollector {
      * @param removedFromState the rollups removed from state at the end
      */
     public record Result(SeqNo seqno, long partsDeleted, long rollupsDeleted, List<SeqNo> truncated,
-            List<SeqNo> removedFromState) {}
+            List<SeqNo> removedFromState) {
+
+        /** It truncated Consensus or removed rollups from state (else there was nothing to collect). */
+        public boolean didWork() {
+            return !truncated.isEmpty() || !removedFromState.isEmpty();
+        }
+    }
 
     private final StateVersions stateVersions;
     private final int deleteConcurrency;
@@ -63,21 +68,31 @@ public final class GarbageCollector {
 
     /** Collects {@code machine}'s shard up to {@code newSeqnoSince}, which must not exceed its seqno_since. */
     public CompletableFuture<Result> run(ShardMachine machine, SeqNo newSeqnoSince) {
+        return timed(runSteps(machine, java.util.Optional.of(newSeqnoSince)));
+    }
+
+    /** Collects {@code machine}'s shard up to its current seqno_since (on demand, and for quiet shards). */
+    public CompletableFuture<Result> runToSeqnoSince(ShardMachine machine) {
+        return timed(runSteps(machine, java.util.Optional.empty()));
+    }
+
+    private CompletableFuture<Result> timed(CompletableFuture<Result> run) {
         long start = System.nanoTime();
-        return runSteps(machine, newSeqnoSince).whenComplete((result, error) -> {
+        return run.whenComplete((result, error) -> {
             long nanos = System.nanoTime() - start;
             if (error != null) {
                 metrics.gc("failed", nanos, 0, 0, 0);
             } else {
-                metrics.gc(result.truncated().isEmpty() && result.removedFromState().isEmpty() ? "noop" : "ok", nanos,
+                metrics.gc(result.didWork() ? "ok" : "noop", nanos,
                         result.partsDeleted(), result.rollupsDeleted(), result.truncated().size());
             }
         });
     }
 
-    private CompletableFuture<Result> runSteps(ShardMachine machine, SeqNo newSeqnoSince) {
+    private CompletableFuture<Result> runSteps(ShardMachine machine, java.util.Optional<SeqNo> requested) {
         ShardId shard = machine.shard();
         return machine.read().thenCompose(state -> {
+            SeqNo newSeqnoSince = requested.orElse(state.seqnoSince());
             if (newSeqnoSince.isAfter(state.seqnoSince())) {
                 throw new IllegalArgumentException("invariant violated: GC of shard " + shard + " up to "
                         + newSeqnoSince + " is beyond its seqno_since " + state.seqnoSince());
@@ -160,8 +175,9 @@ public final class GarbageCollector {
                         + r.rollup().key() + ", which the state at " + truncateLt + " references");
             }
         }
-        return deleteAll(new ArrayList<>(parts), key -> stateVersions.deleteBatchPart(shard, key))
-                .thenCompose(ignored -> deleteAll(new ArrayList<>(rollups), key -> stateVersions.deleteRollup(shard, key)))
+        return Bounded.forEach(new ArrayList<>(parts), deleteConcurrency, key -> stateVersions.deleteBatchPart(shard, key))
+                .thenCompose(ignored -> Bounded.forEach(new ArrayList<>(rollups), deleteConcurrency,
+                        key -> stateVersions.deleteRollup(shard, key)))
                 .thenCompose(ignored -> stateVersions.truncateDiffs(shard, truncateLt))
                 .thenCompose(ignored -> {
                     progress.parts += parts.size();
@@ -171,16 +187,5 @@ public final class GarbageCollector {
                             parts.size(), rollups.size(), truncateLt);
                     return truncateEach(shard, states, seqnos, i + 1, progress);
                 });
-    }
-
-    /** Deletes {@code keys}, at most {@link #deleteConcurrency} at a time. */
-    private <K> CompletableFuture<Void> deleteAll(List<K> keys, Function<K, CompletableFuture<Void>> delete) {
-        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
-        for (int from = 0; from < keys.size(); from += deleteConcurrency) {
-            List<K> window = keys.subList(from, Math.min(keys.size(), from + deleteConcurrency));
-            chain = chain.thenCompose(ignored -> CompletableFuture.allOf(
-                    window.stream().map(delete).toArray(CompletableFuture[]::new)));
-        }
-        return chain;
     }
 }

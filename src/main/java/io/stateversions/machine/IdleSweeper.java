@@ -34,7 +34,7 @@ public final class IdleSweeper {
     /** Versions a sweep itself commits after a rollup: {@code add_rollup} and GC's {@code remove_rollups}. */
     private static final int OWN_COMMITS = 2;
 
-    /** What one sweep did. */
+    /** What one sweep did ({@code gcRuns}: GC runs that collected something). */
     public record Result(int shards, int idle, int handlesExpired, int rollupsWritten, int gcRuns, int failed) {}
 
     private final Machines machines;
@@ -68,30 +68,21 @@ public final class IdleSweeper {
                     LOG.debugf("Consensus key %s is not a shard; not swept", key);
                 }
             }
-            CompletableFuture<Void> page = sweepShards(shards, 0, idleAfterMs, concurrency, tally);
+            CompletableFuture<Void> page = sweepShards(shards, idleAfterMs, concurrency, tally);
             return keys.size() < PAGE ? page
                     : page.thenCompose(ignored -> sweepPage(keys.get(keys.size() - 1), idleAfterMs, concurrency, tally));
         });
     }
 
-    /** Sweeps {@code shards} from {@code from} on, in windows of {@code concurrency}. */
-    private CompletableFuture<Void> sweepShards(List<ShardId> shards, int from, long idleAfterMs, int concurrency,
-            Tally tally) {
-        if (from >= shards.size()) {
-            return CompletableFuture.completedFuture(null);
-        }
-        List<CompletableFuture<Void>> window = new ArrayList<>();
-        for (ShardId shard : shards.subList(from, Math.min(shards.size(), from + concurrency))) {
-            window.add(sweep(shard, idleAfterMs, tally).handle((ignored, error) -> {
-                if (error != null) {
-                    tally.failed.incrementAndGet();
-                    LOG.warnf("maintenance sweep of shard %s failed: %s", shard, error.toString());
-                }
-                return null;
-            }));
-        }
-        return CompletableFuture.allOf(window.toArray(CompletableFuture[]::new))
-                .thenCompose(ignored -> sweepShards(shards, from + concurrency, idleAfterMs, concurrency, tally));
+    /** Sweeps {@code shards}, {@code concurrency} at a time; a shard whose sweep fails is counted and logged. */
+    private CompletableFuture<Void> sweepShards(List<ShardId> shards, long idleAfterMs, int concurrency, Tally tally) {
+        return Bounded.forEach(shards, concurrency, shard -> sweep(shard, idleAfterMs, tally).handle((ignored, error) -> {
+            if (error != null) {
+                tally.failed.incrementAndGet();
+                LOG.warnf("maintenance sweep of shard %s failed: %s", shard, error.toString());
+            }
+            return null;
+        }));
     }
 
     /** Sweeps one shard if it is idle. */
@@ -119,13 +110,11 @@ public final class IdleSweeper {
                             }
                         });
                     })
-                    .thenCompose(ignored -> machine.read())
-                    .thenCompose(current -> {
-                        if (current.collections().rollups().headMap(current.seqnoSince(), true).size() < 2) {
-                            return CompletableFuture.completedFuture(null);
+                    .thenCompose(ignored -> gc.runToSeqnoSince(machine))
+                    .thenAccept(gcRun -> {
+                        if (gcRun.didWork()) {
+                            tally.gcRuns.incrementAndGet();
                         }
-                        tally.gcRuns.incrementAndGet();
-                        return gc.run(machine, current.seqnoSince()).thenApply(r -> null);
                     });
         }));
     }

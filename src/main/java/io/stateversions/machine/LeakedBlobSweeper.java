@@ -124,7 +124,7 @@ public final class LeakedBlobSweeper {
                                         new IllegalStateException("invariant violated: shard " + shard
                                                 + " has no live states, yet its state was read at "
                                                 + current.seqno())), cutoffMs))))
-                .thenCompose(plan -> deleteAll(shard, plan.deletes).thenApply(ignored -> {
+                .thenCompose(plan -> Bounded.forEach(plan.deletes, deleteConcurrency, key -> delete(shard, key)).thenApply(ignored -> {
                     Result result = plan.result();
                     if (result.deleted() > 0) {
                         LOG.infof("Leaked-blob sweep of shard %s at %s: deleted %d of %d listed blobs (%d referenced,"
@@ -220,16 +220,5 @@ public final class LeakedBlobSweeper {
     private CompletableFuture<Void> delete(ShardId shard, BlobKey key) {
         return key instanceof BlobKey.BatchPart part ? stateVersions.deleteBatchPart(shard, part.key())
                 : stateVersions.deleteRollup(shard, ((BlobKey.Rollup) key).key());
-    }
-
-    /** Deletes {@code keys}, at most {@link #deleteConcurrency} at a time. */
-    private CompletableFuture<Void> deleteAll(ShardId shard, List<BlobKey> keys) {
-        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
-        for (int from = 0; from < keys.size(); from += deleteConcurrency) {
-            List<BlobKey> window = keys.subList(from, Math.min(keys.size(), from + deleteConcurrency));
-            chain = chain.thenCompose(ignored -> CompletableFuture.allOf(
-                    window.stream().map(key -> delete(shard, key)).toArray(CompletableFuture[]::new)));
-        }
-        return chain;
     }
 }
