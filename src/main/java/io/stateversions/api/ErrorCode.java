@@ -27,6 +27,12 @@ public enum ErrorCode {
     SHARD_TOMBSTONED("shard_tombstoned", 409, Status.Code.FAILED_PRECONDITION, "Shard tombstoned"),
     NOT_FINALIZABLE("not_finalizable", 409, Status.Code.FAILED_PRECONDITION, "Shard not finalizable"),
     INLINE_BACKPRESSURE("inline_backpressure", 429, Status.Code.RESOURCE_EXHAUSTED, "Inline backpressure"),
+    /** Beyond api.md's table: a watch refused because this replica serves its maximum of watches. */
+    TOO_MANY_WATCHERS("too_many_watchers", 429, Status.Code.RESOURCE_EXHAUSTED, "Too many watchers"),
+    /** Beyond api.md's table: a watch whose client took no event for the stall timeout; resumable. */
+    WATCH_STALLED("watch_stalled", 503, Status.Code.UNAVAILABLE, "Watch stalled"),
+    /** Beyond api.md's table: a watch ended by the replica (it is stopping); resumable on any replica. */
+    WATCH_INTERRUPTED("watch_interrupted", 503, Status.Code.UNAVAILABLE, "Watch interrupted"),
     STORAGE_UNAVAILABLE("storage_unavailable", 503, Status.Code.UNAVAILABLE, "Storage unavailable"),
     OUTCOME_UNKNOWN("outcome_unknown", 504, Status.Code.UNKNOWN, "Outcome unknown"),
     /** Not in the contract's table: a bug of ours (a broken invariant). Never a client's fault. */

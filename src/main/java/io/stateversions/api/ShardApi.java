@@ -18,7 +18,10 @@ import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.State;
 import io.stateversions.core.WriterId;
+import io.stateversions.watch.WatchSink;
+import io.stateversions.watch.Watcher;
 import java.util.List;
+import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -82,6 +85,26 @@ public interface ShardApi {
     CompletionStage<Diffs> listDiffs(ShardId shard, Optional<SeqNo> from, int limit);
 
     CompletionStage<NavigableMap<SeqNo, HollowRollup>> listRollups(ShardId shard);
+
+    /**
+     * Starts a watch of the versions after {@code after} (default: the current version, read linearizably), to be
+     * sent to {@code sink} once the transport calls {@link Watcher#start()}. {@code after} may be truncated already:
+     * the watch then sends a truncated event. Errors: {@code shard_not_found}, {@code version_not_found}
+     * ({@code after} above the current version; member {@code current}), {@code too_many_watchers}.
+     */
+    CompletionStage<Watcher> watch(ShardId shard, Optional<SeqNo> after, WatchSink sink);
+
+    /** The API error a watch ends with when it ends without the client asking. */
+    static ApiException watchEnded(Watcher.End reason, SeqNo lastDelivered) {
+        Map<String, Object> members = Map.of("lastSeqno", lastDelivered.value());
+        return switch (reason) {
+            case STALLED -> new ApiException(ErrorCode.WATCH_STALLED, "the client took no event for the stall timeout"
+                    + " while versions waited; watch again from " + lastDelivered + " (the last version sent)",
+                    members);
+            case SHUTDOWN -> new ApiException(ErrorCode.WATCH_INTERRUPTED, "this replica ended the watch; watch"
+                    + " again (on any replica) from " + lastDelivered + " (the last version sent)", members);
+        };
+    }
 
     // --------------------------------------------------------------------------------------- leased readers
 

@@ -49,6 +49,10 @@ import io.stateversions.machine.ShardMachine;
 import io.stateversions.machine.ShardNotFoundException;
 import io.stateversions.stateversions.StateVersions;
 import io.stateversions.stateversions.StateVersionsIter;
+import io.stateversions.watch.TooManyWatchersException;
+import io.stateversions.watch.WatchSink;
+import io.stateversions.watch.Watcher;
+import io.stateversions.watch.Watches;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Duration;
@@ -95,9 +99,12 @@ public class ShardService implements ShardApi {
     private final LeakedBlobSweeper sweeper;
     private final Duration defaultLeakedBlobGrace;
 
+    private final Watches watches;
+
     @Inject
     public ShardService(Machines machines, RollupWriter rollups, GarbageCollector gc, LeakedBlobSweeper sweeper,
-            Consensus consensus, MachineConfig config, MaintenanceConfig maintenanceConfig) {
+            Consensus consensus, MachineConfig config, MaintenanceConfig maintenanceConfig, Watches watches) {
+        this.watches = watches;
         this.machines = machines;
         this.rollups = rollups;
         this.gc = gc;
@@ -234,6 +241,24 @@ public class ShardService implements ShardApi {
             }
             return new LiveRange(first.get(0).seqno(), head.get().seqno());
         }).toCompletableFuture();
+    }
+
+    @Override
+    public CompletionStage<Watcher> watch(ShardId shard, Optional<SeqNo> after, WatchSink sink) {
+        // The watcher is registered after the (time-limited) read, so a read that times out leaves none behind.
+        return read(() -> machines.get(shard).thenCompose(ShardMachine::read)).thenApply(current -> {
+            SeqNo from = after.orElse(current.seqno());
+            if (from.isAfter(current.seqno())) {
+                throw new ApiException(ErrorCode.VERSION_NOT_FOUND, "shard " + shard + " has no version " + from
+                        + " yet; its current version is " + current.seqno(), Map.of("current",
+                        current.seqno().value()));
+            }
+            try {
+                return watches.watch(shard, from, current.seqno(), sink);
+            } catch (TooManyWatchersException e) {
+                throw new ApiException(ErrorCode.TOO_MANY_WATCHERS, e.getMessage());
+            }
+        });
     }
 
     @Override

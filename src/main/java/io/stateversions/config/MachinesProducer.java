@@ -8,6 +8,11 @@ import io.stateversions.metrics.MachineMeters;
 import io.stateversions.machine.MachineConfig;
 import io.stateversions.machine.Maintenance;
 import io.stateversions.machine.RollupWriter;
+import io.stateversions.machine.ShardMachine;
+import io.stateversions.metrics.WatchMeters;
+import io.stateversions.watch.CommitBus;
+import io.stateversions.watch.WatchConfig;
+import io.stateversions.watch.Watches;
 import io.stateversions.machine.Machines;
 import io.stateversions.stateversions.StateVersions;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -21,10 +26,20 @@ public class MachinesProducer {
 
     @Produces
     @Singleton
-    Machines machines(StateVersions stateVersions, MachineConfig config, Maintenance maintenance,
-            MachineMeters metrics) {
-        return new Machines(stateVersions, config, System::currentTimeMillis, StateVersionsProducer.hostname(),
-                maintenance, metrics);
+    Machines machines(StateVersions stateVersions, MachineConfig config, Maintenance maintenance, Watches watches,
+            CommitBus bus, MachineMeters metrics, WatchMeters watchMeters) {
+        Machines machines = new Machines(stateVersions, config, System::currentTimeMillis,
+                StateVersionsProducer.hostname(), ShardMachine.CommitListener.both(maintenance, watches), metrics);
+        // Other replicas' commits refresh the cached states here (persist's PubSub), as they wake watchers.
+        bus.addListener((shard, seqno) -> watchMeters.notificationReceived(machines.learned(shard, seqno)));
+        return machines;
+    }
+
+    @Produces
+    @Singleton
+    Watches watches(StateVersions stateVersions, Consensus consensus, CommitBus bus, WatchConfig config,
+            WatchMeters metrics) {
+        return new Watches(stateVersions, consensus, bus, Watches.Settings.of(config), System::nanoTime, metrics);
     }
 
     @Produces

@@ -18,7 +18,12 @@ import io.stateversions.metrics.MeteredConsensus;
 import io.stateversions.metrics.Metrics;
 import io.stateversions.stateversions.Retries;
 import io.stateversions.stateversions.RetryPolicy;
+import io.stateversions.metrics.WatchMeters;
+import io.stateversions.watch.CommitBus;
+import io.stateversions.watch.PostgresCommitBus;
+import io.stateversions.watch.WatchConfig;
 import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -60,10 +65,19 @@ public class StorageProducer {
     private final Instance<S3AsyncClient> managedS3;
     private final Instance<EmbeddedConsensusServer> embedded;
     private final Metrics metrics;
+    private final Optional<String> managedUser;
+    private final Optional<String> managedPassword;
+    /** Where commit notifications are sent and received: the consensus database, when it is PostgreSQL. */
+    private volatile PgConnectOptions notificationTarget;
+    private volatile String notificationDescription;
 
     public StorageProducer(StorageConfig config, Vertx vertx, InjectableInstance<Pool> managedPool,
             @ConfigProperty(name = "quarkus.datasource.reactive.url") Optional<String> managedPoolUrl,
+            @ConfigProperty(name = "quarkus.datasource.username") Optional<String> managedUser,
+            @ConfigProperty(name = "quarkus.datasource.password") Optional<String> managedPassword,
             Instance<S3AsyncClient> managedS3, Instance<EmbeddedConsensusServer> embedded, Metrics metrics) {
+        this.managedUser = managedUser;
+        this.managedPassword = managedPassword;
         this.config = config;
         this.vertx = vertx;
         this.managedPool = managedPool;
@@ -73,11 +87,60 @@ public class StorageProducer {
         this.metrics = metrics;
     }
 
-    /** Injecting both creates them now, on the main thread; the consensus schema is then prepared in the background. */
-    void start(@Observes StartupEvent event, Consensus consensus, Blob blob) {
+    /**
+     * Injecting them creates them now, on the main thread; the consensus schema is then prepared in the background,
+     * and commit notifications start once it is known to be PostgreSQL (CockroachDB has no {@code LISTEN}).
+     */
+    void start(@Observes StartupEvent event, Consensus consensus, Blob blob, CommitBus bus, WatchConfig watch) {
         if (consensus instanceof MeteredConsensus metered && metered.delegate() instanceof PostgresConsensus postgres) {
-            postgres.prepare();
+            startNotifications(postgres, bus, watch);
         }
+    }
+
+    private void startNotifications(PostgresConsensus postgres, CommitBus bus, WatchConfig watch) {
+        if (!(bus instanceof PostgresCommitBus notifications)) {
+            postgres.prepare();
+            return;
+        }
+        postgres.prepare().whenComplete((dialect, error) -> {
+            if (error != null) {
+                vertx.setTimer(NOTIFICATIONS_RETRY_MS, t -> startNotifications(postgres, bus, watch));
+            } else if (dialect == PostgresConsensus.Dialect.COCKROACH) {
+                LOG.infof("Commit notifications: off (CockroachDB has no LISTEN/NOTIFY); watchers poll every %s",
+                        watch.fallbackPollInterval());
+                notifications.close();
+            } else {
+                notifications.start();
+            }
+        });
+    }
+
+    private static final long NOTIFICATIONS_RETRY_MS = 5_000;
+
+    /**
+     * Commit notifications between the replicas: PostgreSQL {@code LISTEN/NOTIFY} on the consensus database,
+     * unless turned off or the consensus is not PostgreSQL (then {@link CommitBus#NONE}: watchers poll).
+     */
+    @Produces
+    @Singleton
+    CommitBus commitBus(Consensus consensus, WatchConfig watchConfig, WatchMeters meters) {
+        CommitBus bus;
+        PgConnectOptions target = notificationTarget; // set while the consensus was opened
+        if (!watchConfig.notifications()) {
+            LOG.infof("Commit notifications: off (stateversions.watch.notifications=false); watchers poll every %s",
+                    watchConfig.fallbackPollInterval());
+            bus = CommitBus.NONE;
+        } else if (target == null) {
+            bus = CommitBus.NONE;
+        } else {
+            bus = new PostgresCommitBus(vertx, target, notificationDescription, meters);
+        }
+        meters.bind(bus);
+        return bus;
+    }
+
+    void closeCommitBus(@Disposes CommitBus bus) {
+        bus.close();
     }
 
     @Produces
@@ -116,6 +179,7 @@ public class StorageProducer {
         if (!active.isEmpty()) {
             String where = managedPoolUrl.map(UrlQuery::redact).orElse("the Quarkus reactive datasource");
             LOG.infof("Consensus: %s (the Quarkus-managed reactive datasource)", where);
+            managedPoolUrl.ifPresent(u -> notifyAt(managedConnectOptions(u), where));
             return new PostgresConsensus(active.get(0), () -> {}, where, // Quarkus closes its own pool
                     config.consensus().postgres().statementTimeout());
         }
@@ -146,6 +210,7 @@ public class StorageProducer {
             case "postgres", "postgresql" -> {
                 StorageConfig.Postgres postgres = config.consensus().postgres();
                 LOG.infof("Consensus: %s%s", redacted, note);
+                notifyAt(PostgresPools.connectOptions(url), redacted);
                 return PostgresPools.consensus(vertx, url, new PostgresPools.Settings(postgres.maxPoolSize(),
                         postgres.acquireTimeout(), postgres.maxLifetime(), postgres.connectTimeout(),
                         postgres.statementTimeout()), afterClose);
@@ -153,6 +218,20 @@ public class StorageProducer {
             default -> throw new IllegalArgumentException("unsupported consensus URL " + redacted
                     + ": expected postgres://, postgresql:// or mem://");
         }
+    }
+
+    private void notifyAt(PgConnectOptions options, String description) {
+        notificationTarget = options;
+        notificationDescription = description;
+    }
+
+    /** The managed datasource's URL (Dev Services write it as {@code vertx-reactive:postgresql://…}) and credentials. */
+    private PgConnectOptions managedConnectOptions(String url) {
+        String plain = url.startsWith("vertx-reactive:") ? url.substring("vertx-reactive:".length()) : url;
+        PgConnectOptions options = PgConnectOptions.fromUri(plain);
+        managedUser.ifPresent(options::setUser);
+        managedPassword.ifPresent(options::setPassword);
+        return options;
     }
 
     private Blob openBlob() {

@@ -2,6 +2,7 @@ package io.stateversions.machine;
 
 import io.stateversions.core.Codecs;
 import io.stateversions.core.CodecMismatchException;
+import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.State;
 import io.stateversions.stateversions.StateVersions;
@@ -89,6 +90,23 @@ public final class Machines {
                     }
                 });
         return loading;
+    }
+
+    /**
+     * Another replica committed {@code seqno} of {@code shard}: a machine of it here refreshes its cache
+     * ({@link ShardMachine#learned}). Shards without a machine here are not loaded.
+     *
+     * @return whether a machine here had not seen {@code seqno} yet
+     */
+    public boolean learned(ShardId shard, SeqNo seqno) {
+        CompletableFuture<ShardMachine> machine = machines.get(shard);
+        if (machine == null || !machine.isDone() || machine.isCompletedExceptionally()) {
+            return false;
+        }
+        ShardMachine m = machine.join();
+        boolean behind = m.cached().seqno().isBefore(seqno);
+        m.learned(seqno);
+        return behind;
     }
 
     /** The outcome of {@link #open}. */

@@ -71,6 +71,17 @@ public final class ShardMachine {
         void committed(ShardMachine machine, Transition.Committable<Void> commit, int commands);
 
         CommitListener NONE = (machine, commit, commands) -> {};
+
+        /** Tells {@code first}, then {@code second}; a listener that throws does not keep the other from hearing. */
+        static CommitListener both(CommitListener first, CommitListener second) {
+            return (machine, commit, commands) -> {
+                try {
+                    first.committed(machine, commit, commands);
+                } finally {
+                    second.committed(machine, commit, commands);
+                }
+            };
+        }
     }
 
     private final ShardId shard;
@@ -86,6 +97,8 @@ public final class ShardMachine {
     private final ConcurrentLinkedQueue<Pending<?>> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicBoolean running = new AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicLong learnedSeqno = new java.util.concurrent.atomic.AtomicLong(-1);
+    private final AtomicBoolean learnedRefreshing = new AtomicBoolean();
 
     public ShardMachine(State initial, StateVersions stateVersions, MachineConfig config,
             java.util.function.LongSupplier nowMs, String hostname, CommitListener listener) {
@@ -154,6 +167,27 @@ public final class ShardMachine {
                 install(fetched);
                 return state.get();
             });
+        });
+    }
+
+    /**
+     * Another replica committed {@code seqno} (a commit notification): if the cache is behind it, refresh now, so
+     * that this replica's next command rarely meets a compare-and-set mismatch. At most one such refresh is in
+     * flight; notifications arriving meanwhile are folded into it. Failures are ignored: the next command's
+     * mismatch refreshes anyway.
+     */
+    public void learned(SeqNo seqno) {
+        learnedSeqno.accumulateAndGet(seqno.value(), Math::max);
+        if (!state.get().seqno().isBefore(seqno) || !learnedRefreshing.compareAndSet(false, true)) {
+            return;
+        }
+        SeqNo before = state.get().seqno();
+        refresh().whenComplete((refreshed, error) -> {
+            learnedRefreshing.set(false);
+            long wanted = learnedSeqno.get();
+            if (error == null && refreshed.seqno().isAfter(before) && refreshed.seqno().value() < wanted) {
+                learned(SeqNo.of(wanted));
+            }
         });
     }
 

@@ -127,7 +127,8 @@ abstract class GcFaultsTest {
         Machines machines = new Machines(sv, config, System::currentTimeMillis, hostname,
                 maintained ? maintenance : ShardMachine.CommitListener.NONE);
         return new Replica(new ShardService(machines, rollups, gc, new LeakedBlobSweeper(sv, 4), consensus, config,
-                ShardServiceTest.MAINTENANCE_DEFAULTS), Optional.ofNullable(maintenance));
+                ShardServiceTest.MAINTENANCE_DEFAULTS, ShardServiceTest.watchesOf(sv, consensus)),
+                Optional.ofNullable(maintenance));
     }
 
     Replica fresh(String hostname) {

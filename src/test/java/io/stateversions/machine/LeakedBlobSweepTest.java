@@ -82,7 +82,8 @@ abstract class LeakedBlobSweepTest {
                 ShardMachine.CommitListener.NONE);
         LeakedBlobSweeper sweeper = new LeakedBlobSweeper(sv, 2);
         ShardService service = new ShardService(machines, new RollupWriter(sv), new GarbageCollector(sv, 4), sweeper,
-                consensus(), config(256), ShardServiceTest.MAINTENANCE_DEFAULTS);
+                consensus(), config(256), ShardServiceTest.MAINTENANCE_DEFAULTS,
+                ShardServiceTest.watchesOf(sv, consensus()));
         return new Replica(service, machines, sv, sweeper);
     }
 

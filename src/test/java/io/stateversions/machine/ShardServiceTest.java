@@ -1,5 +1,9 @@
 package io.stateversions.machine;
 
+import io.stateversions.watch.CommitBus;
+import io.stateversions.watch.WatchMetrics;
+import io.stateversions.watch.Watches;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -135,7 +139,15 @@ abstract class ShardServiceTest {
         Machines machines = new Machines(sv, config, System::currentTimeMillis, hostname,
                 ShardMachine.CommitListener.NONE);
         return new ShardService(machines, new RollupWriter(sv), new GarbageCollector(sv, 4),
-                new LeakedBlobSweeper(sv, 4), consensus, config, MAINTENANCE_DEFAULTS);
+                new LeakedBlobSweeper(sv, 4), consensus, config, MAINTENANCE_DEFAULTS, watchesOf(sv, consensus));
+    }
+
+    static final Watches.Settings WATCH_DEFAULTS = new Watches.Settings(Duration.ofSeconds(5),
+            Duration.ofMillis(500), Duration.ofSeconds(30), Duration.ofSeconds(15), 10_000);
+
+    /** Watches for a service whose tests do not watch: not told of commits, they would serve watchers by polls. */
+    static Watches watchesOf(StateVersions sv, Consensus consensus) {
+        return new Watches(sv, consensus, CommitBus.NONE, WATCH_DEFAULTS, System::nanoTime, WatchMetrics.NONE);
     }
 
     /** A replica that performs the maintenance its commits assign, as the service does, and can sweep. */
@@ -156,7 +168,7 @@ abstract class ShardServiceTest {
         Maintenance maintenance = new Maintenance(rollups, gc, java.util.concurrent.ForkJoinPool.commonPool());
         Machines machines = new Machines(sv, config(256), clock, hostname, maintenance);
         return new Maintained(new ShardService(machines, rollups, gc, new LeakedBlobSweeper(sv, 4), consensus,
-                config(256), MAINTENANCE_DEFAULTS), maintenance, sv,
+                config(256), MAINTENANCE_DEFAULTS, watchesOf(sv, consensus)), maintenance, sv,
                 new IdleSweeper(machines, consensus, rollups, gc, clock));
     }
 

@@ -2,6 +2,8 @@ package io.stateversions.api.grpc;
 
 import static io.stateversions.api.grpc.GrpcRequests.frontier;
 
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Multi;
@@ -57,7 +59,8 @@ import io.stateversions.api.grpc.v1.SnapshotRequest;
 import io.stateversions.api.grpc.v1.SnapshotResponse;
 import io.stateversions.api.grpc.v1.SweepLeakedBlobsRequest;
 import io.stateversions.api.grpc.v1.SweepLeakedBlobsResponse;
-import io.stateversions.api.grpc.v1.StateVersions;
+import io.stateversions.api.grpc.v1.MutinyStateVersionsGrpc;
+import io.stateversions.api.grpc.v1.StateVersionsGrpc;
 import io.stateversions.api.grpc.v1.VersionInfo;
 import io.stateversions.api.grpc.v1.WatchEvent;
 import io.stateversions.api.grpc.v1.WatchRequest;
@@ -86,12 +89,34 @@ import java.util.function.Supplier;
  * serves it.
  */
 @GrpcService
-public class StateVersionsGrpcService implements StateVersions {
+public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersionsImplBase {
 
     private final ShardApi api;
+    private final GrpcWatch watch;
 
     public StateVersionsGrpcService(ShardApi api) {
         this.api = api;
+        this.watch = new GrpcWatch(api);
+    }
+
+    /**
+     * The generated definition, except that {@code Watch} is served by {@link GrpcWatch} on grpc-java's own stream
+     * observer: a Mutiny {@code Multi} is drained without regard to the transport's flow control, so a client that
+     * does not read would make its events pile up in memory. {@link GrpcWatch} sends only while the call is ready.
+     */
+    @Override
+    public ServerServiceDefinition bindService() {
+        ServerServiceDefinition generated = super.bindService();
+        ServerServiceDefinition.Builder definition = ServerServiceDefinition.builder(generated.getServiceDescriptor());
+        String watchMethod = StateVersionsGrpc.getWatchMethod().getFullMethodName();
+        for (ServerMethodDefinition<?, ?> method : generated.getMethods()) {
+            if (!method.getMethodDescriptor().getFullMethodName().equals(watchMethod)) {
+                definition.addMethod(method);
+            }
+        }
+        definition.addMethod(StateVersionsGrpc.getWatchMethod(),
+                io.grpc.stub.ServerCalls.asyncServerStreamingCall(watch::watch));
+        return definition.build();
     }
 
     /** Runs {@code operation} (parsing included, so that a bad field fails the call) and renders its result. */
@@ -407,12 +432,10 @@ public class StateVersionsGrpcService implements StateVersions {
 
     // ------------------------------------------------------------------------------------------------------ watch
 
-    /** Not served yet (a later issue): UNIMPLEMENTED, as the proto documents. */
+    /** Never called: {@link #bindService()} routes Watch to {@link GrpcWatch}. */
     @Override
     public Multi<WatchEvent> watch(WatchRequest request) {
-        return Multi.createFrom().failure(Status.UNIMPLEMENTED
-                .withDescription("Watch is not implemented yet; poll ListDiffs (from = the last seqno seen + 1)"
-                        + " until it is")
+        return Multi.createFrom().failure(Status.INTERNAL.withDescription("Watch is served by GrpcWatch")
                 .asRuntimeException());
     }
 }

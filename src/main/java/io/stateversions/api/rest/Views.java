@@ -185,15 +185,18 @@ public final class Views {
             JsonNode neu) {}
 
     public record DiffView(long seqnoFrom, long seqnoTo, long walltimeMs, String latestRollupKey,
-            List<ChangeView> changes) {}
+            List<ChangeView> changes) {
+        public static DiffView of(ShardApi.DiffView v) {
+            return new DiffView(v.seqnoFrom().value(), v.seqnoTo().value(), v.walltimeMs(),
+                    v.latestRollupKey().toString(),
+                    v.changes().stream().map(c -> new ChangeView(c.field(), c.op(), c.key(), c.old(), c.neu()))
+                            .toList());
+        }
+    }
 
     public record DiffsPage(List<DiffView> diffs, Long next) {
         public static DiffsPage of(ShardApi.Diffs d) {
-            return new DiffsPage(d.diffs().stream().map(v -> new DiffView(v.seqnoFrom().value(), v.seqnoTo().value(),
-                    v.walltimeMs(), v.latestRollupKey().toString(),
-                    v.changes().stream().map(c -> new ChangeView(c.field(), c.op(), c.key(), c.old(), c.neu()))
-                            .toList())).toList(),
-                    d.next().map(SeqNo::value).orElse(null));
+            return new DiffsPage(d.diffs().stream().map(DiffView::of).toList(), d.next().map(SeqNo::value).orElse(null));
         }
     }
 

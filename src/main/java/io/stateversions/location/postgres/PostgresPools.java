@@ -80,7 +80,7 @@ public final class PostgresPools {
     }
 
     /** Parses and checks a {@code postgres://} or {@code postgresql://} URL. */
-    static PgConnectOptions connectOptions(String url) {
+    public static PgConnectOptions connectOptions(String url) {
         URI uri;
         try {
             uri = URI.create(url);

@@ -293,17 +293,6 @@ class GrpcLifecycleTest extends GrpcTestSupport {
         assertThat(client.sweepLeakedBlobs(request.toBuilder().setGraceMs(0).build()).getDeleted()).isZero();
     }
 
-    @Test
-    void watchIsNotImplementedYet() {
-        ShardId shard = openShard();
-        Iterator<WatchEvent> events = client.watch(WatchRequest.newBuilder().setShardId(shard.toString()).build());
-        StatusRuntimeException e = org.assertj.core.api.Assertions.catchThrowableOfType(StatusRuntimeException.class,
-                events::hasNext);
-        assertThat(e).isNotNull();
-        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
-        assertThat(e.getStatus().getDescription()).contains("not implemented");
-    }
-
     private static FinalizeRequest finalizeRequest(ShardId shard) {
         return FinalizeRequest.newBuilder().setShardId(shard.toString()).build();
     }

@@ -1,0 +1,126 @@
+package io.stateversions.api.grpc;
+
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.stateversions.api.ApiParams;
+import io.stateversions.api.DiffChanges;
+import io.stateversions.api.ShardApi;
+import io.stateversions.api.grpc.v1.Truncated;
+import io.stateversions.api.grpc.v1.WatchEvent;
+import io.stateversions.api.grpc.v1.WatchRequest;
+import io.stateversions.core.SeqNo;
+import io.stateversions.core.ShardId;
+import io.stateversions.watch.WatchSink;
+import io.stateversions.watch.WatchedVersion;
+import io.stateversions.watch.Watcher;
+import java.util.Optional;
+
+/**
+ * The server-streaming {@code Watch} RPC on grpc-java's {@link ServerCallStreamObserver}, whose readiness follows the
+ * HTTP/2 flow-control window: a version is sent only while the call is ready, and the watcher resumes when the
+ * client has read enough ({@code onReady}). A client that stops reading therefore holds at most one window of
+ * events, until it is disconnected as stalled ({@code UNAVAILABLE}, {@code watch_stalled}, resumable).
+ */
+final class GrpcWatch {
+
+    private final ShardApi api;
+
+    GrpcWatch(ShardApi api) {
+        this.api = api;
+    }
+
+    void watch(WatchRequest request, StreamObserver<WatchEvent> observer) {
+        ServerCallStreamObserver<WatchEvent> call = (ServerCallStreamObserver<WatchEvent>) observer;
+        Sink sink = new Sink(call);
+        // Handlers are set now: grpc-java allows it only before this method returns.
+        call.setOnReadyHandler(sink::onReady);
+        call.setOnCancelHandler(sink::onCancel);
+        ShardId shard;
+        Optional<SeqNo> after;
+        try {
+            shard = ApiParams.shardId(request.getShardId());
+            after = request.hasFromSeqno() ? Optional.of(ApiParams.seqno("from_seqno", request.getFromSeqno()))
+                    : Optional.empty();
+        } catch (RuntimeException e) {
+            call.onError(GrpcErrors.toStatus(e));
+            return;
+        }
+        api.watch(shard, after, sink).whenComplete((watcher, error) -> {
+            if (error != null) {
+                call.onError(GrpcErrors.toStatus(error));
+            } else {
+                sink.attach(watcher);
+            }
+        });
+    }
+
+    /** One call's side of a watcher. */
+    private static final class Sink implements WatchSink {
+
+        private final ServerCallStreamObserver<WatchEvent> call;
+        private volatile Watcher watcher;
+        private volatile boolean cancelled;
+
+        Sink(ServerCallStreamObserver<WatchEvent> call) {
+            this.call = call;
+        }
+
+        void attach(Watcher w) {
+            watcher = w;
+            if (cancelled) {
+                w.cancel();
+            } else {
+                w.start();
+            }
+        }
+
+        void onReady() {
+            Watcher w = watcher;
+            if (w != null) {
+                w.ready();
+            }
+        }
+
+        void onCancel() {
+            cancelled = true;
+            Watcher w = watcher;
+            if (w != null) {
+                w.cancel();
+            }
+        }
+
+        @Override
+        public boolean ready() {
+            return !cancelled && call.isReady();
+        }
+
+        @Override
+        public void version(WatchedVersion version) {
+            call.onNext(version.rendered(WatchedVersion.GRPC, GrpcWatch::event));
+        }
+
+        @Override
+        public void truncated(SeqNo next, SeqNo earliest) {
+            if (cancelled) {
+                return;
+            }
+            call.onNext(WatchEvent.newBuilder().setSeqno(earliest.value())
+                    .setTruncated(Truncated.newBuilder().setNextSeqno(next.value())).build());
+            call.onCompleted();
+        }
+
+        @Override
+        public void end(Watcher.End reason, SeqNo lastDelivered) {
+            if (!cancelled) {
+                call.onError(GrpcErrors.toStatus(ShardApi.watchEnded(reason, lastDelivered)));
+            }
+        }
+    }
+
+    private static WatchEvent event(WatchedVersion version) {
+        return WatchEvent.newBuilder()
+                .setSeqno(version.seqno().value())
+                .setDiff(GrpcResponses.diff(DiffChanges.view(version.diff())))
+                .build();
+    }
+}
