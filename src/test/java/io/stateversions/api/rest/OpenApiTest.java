@@ -38,7 +38,8 @@ class OpenApiTest {
             Map.entry("/v1/shards/{shard}/finalize", List.of("post")),
             Map.entry("/v1/shards/{shard}/maintenance/rollup", List.of("post")),
             Map.entry("/v1/shards/{shard}/maintenance/gc", List.of("post")),
-            Map.entry("/v1/shards/{shard}/maintenance/leaked-blobs", List.of("post")));
+            Map.entry("/v1/shards/{shard}/maintenance/leaked-blobs", List.of("post")),
+            Map.entry("/v1/shards/{shard}/watch", List.of("get")));
 
     @Test
     void documentsEveryOperation() {
@@ -57,7 +58,8 @@ class OpenApiTest {
                 assertThat(responses.keySet()).as(op + " success").anyMatch(s -> s.startsWith("2"));
                 responses.forEach((status, response) -> {
                     assertThat((String) response.get("description")).as(op + " " + status).isNotBlank();
-                    String type = status.startsWith("2") ? "application/json" : "application/problem+json";
+                    String type = !status.startsWith("2") ? "application/problem+json"
+                            : path.endsWith("/watch") ? "text/event-stream" : "application/json";
                     assertThat(doc.getMap(op + ".responses['" + status + "'].content['" + type + "'].schema"))
                             .as(op + " " + status + " schema").isNotEmpty();
                 });
