@@ -22,5 +22,5 @@ interface Appends extends AutoCloseable {
     }
 
     @Override
-    default void close() throws Exception {}
+    default void close() {}
 }

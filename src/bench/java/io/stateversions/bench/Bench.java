@@ -91,6 +91,14 @@ public final class Bench {
                         java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + service.port()
                                 + "/q/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
                 Files.writeString(logs.resolve("service-metrics.txt"), metrics.body());
+                long serializationRetries = Math.round(metric(metrics.body(),
+                        "stateversions_consensus_operation_seconds_count{op=\"compare_and_set\",outcome=\"determinate\"}"));
+                report.note("the service's compare-and-sets that PostgreSQL aborted determinately (40001 serialization"
+                        + " failures, retried by the service): " + serializationRetries);
+                if (ServiceGrpc.SETUP_RETRIES.sum() > 0) {
+                    report.note("set-up calls (opening shards, registering writers) retried after the service answered"
+                            + " outcome-unknown/unavailable: " + ServiceGrpc.SETUP_RETRIES.sum());
+                }
             }
         } finally {
             deleteRecursively(work);
@@ -301,7 +309,7 @@ public final class Bench {
         private void startup(long rssAtReady) throws Exception {
             int shards = settings.openShards();
             System.out.printf("Start-up and memory: opening %d shards%n", shards);
-            ServiceGrpc.forEach(shards, 64, i -> grpc.openShardAsync(ServiceGrpc.newShardId(), i));
+            ServiceGrpc.forEach(shards, ServiceGrpc.SETUP_CONCURRENCY, i -> grpc.openShardAsync(ServiceGrpc.newShardId(), i));
             long rssOpen = service.residentBytes();
             report.add(BenchReport.Row.value("start", "start-up to /q/health/ready UP (on running PostgreSQL)",
                     service.startupMillis() + " ms", "(no goal)", null));
@@ -402,6 +410,16 @@ public final class Bench {
                 return FileVisitResult.CONTINUE;
             }
         });
+    }
+
+    /** The value of one Prometheus sample line {@code name{labels} value}, or 0 if absent. */
+    static double metric(String exposition, String nameAndLabels) {
+        for (String line : exposition.split("\n")) {
+            if (line.startsWith(nameAndLabels + " ")) {
+                return Double.parseDouble(line.substring(nameAndLabels.length() + 1).trim());
+            }
+        }
+        return 0;
     }
 
     static long elapsedMillis(long startedNanos) {

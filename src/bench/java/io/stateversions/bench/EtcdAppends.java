@@ -60,7 +60,7 @@ final class EtcdAppends implements Appends {
     }
 
     @Override
-    public void close() throws InterruptedException {
-        channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    public void close() {
+        channel.shutdownNow();
     }
 }

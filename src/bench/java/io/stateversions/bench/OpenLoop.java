@@ -1,6 +1,8 @@
 package io.stateversions.bench;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -28,10 +30,9 @@ final class OpenLoop {
         long end = recordFrom + duration.toNanos();
         Histogram latency = new ConcurrentHistogram(1, 600_000_000L, 3);
         AtomicLong errors = new AtomicLong();
-        @SuppressWarnings("unchecked")
-        CompletableFuture<Void>[] tails = new CompletableFuture[shards];
+        List<CompletableFuture<Void>> tails = new ArrayList<>(shards);
         for (int i = 0; i < shards; i++) {
-            tails[i] = CompletableFuture.completedFuture(null);
+            tails.add(CompletableFuture.completedFuture(null));
         }
         long sent = 0;
         for (long i = 0;; i++) {
@@ -45,7 +46,7 @@ final class OpenLoop {
             }
             int shard = (int) (i % shards);
             boolean recorded = intended >= recordFrom;
-            tails[shard] = tails[shard].thenCompose(ignored -> operation.apply(shard)).handle((ok, error) -> {
+            tails.set(shard, tails.get(shard).thenCompose(ignored -> operation.apply(shard)).handle((ok, error) -> {
                 long micros = Math.max(1, (System.nanoTime() - intended) / 1000);
                 if (recorded) {
                     if (error == null) {
@@ -55,10 +56,10 @@ final class OpenLoop {
                     }
                 }
                 return null;
-            });
+            }));
             sent++;
         }
-        CompletableFuture.allOf(tails).get(2, TimeUnit.MINUTES);
+        CompletableFuture.allOf(tails.toArray(CompletableFuture[]::new)).get(2, TimeUnit.MINUTES);
         System.out.printf("  %s: sent %d operations at %.0f/s%n", target, sent, perSecond);
         return new Measurement(target, latency.getTotalCount(), errors.get(), duration.toNanos() / 1e9, latency);
     }

@@ -63,12 +63,19 @@ final class Processes {
         throw new IllegalStateException(url + " did not answer " + expected + " within " + within + "; see " + log);
     }
 
-    static void stop(Process process) throws InterruptedException {
-        if (process != null && process.isAlive()) {
-            process.destroy();
+    /** Stops {@code process} (SIGTERM, then SIGKILL after a minute) and waits for it. */
+    static void stop(Process process) {
+        if (process == null || !process.isAlive()) {
+            return;
+        }
+        process.destroy();
+        try {
             if (!process.waitFor(60, TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
             }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -111,7 +118,7 @@ final class Processes {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             stop(process);
         }
     }
@@ -159,7 +166,7 @@ final class Processes {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             stop(process);
         }
     }

@@ -43,7 +43,7 @@ final class RawPostgresAppends implements Appends {
     public void prepare(int shards) throws Exception {
         keys = new String[shards];
         heads = new long[shards];
-        ServiceGrpc.forEach(shards, 64, i -> {
+        ServiceGrpc.forEach(shards, ServiceGrpc.SETUP_CONCURRENCY, i -> {
             keys[i] = ServiceGrpc.newShardId(); // a key of the same shape as the service's, never used by it
             heads[i] = 1;
             return consensus.compareAndSet(keys[i], Optional.empty(),
@@ -99,12 +99,12 @@ final class RawPostgresAppends implements Appends {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
         if (retries.sum() > 0) {
             System.out.printf("  raw PostgreSQL: %d compare-and-sets retried after a serialization failure (40001)%n",
                     retries.sum());
         }
         consensus.close();
-        vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        vertx.close();
     }
 }

@@ -6,6 +6,8 @@ import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.stateversions.api.grpc.v1.BlobPart;
 import io.stateversions.api.grpc.v1.CompareAndAppendRequest;
@@ -27,7 +29,9 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
 
 /**
  * The service's gRPC API through the generated client, over a few HTTP/2 connections (the server serves each
@@ -116,15 +120,51 @@ final class ServiceGrpc implements AutoCloseable {
         return request.build();
     }
 
-    /** Runs {@code operation} for {@code 0 .. count-1}, at most {@code concurrency} at once. */
+    /** Concurrency of set-up calls (opening shards, registering handles). */
+    static final int SETUP_CONCURRENCY = 16;
+
+    /** Set-up calls retried after an outcome-unknown or unavailable answer (see {@link #forEach}). */
+    static final LongAdder SETUP_RETRIES = new LongAdder();
+
+    /**
+     * Runs {@code operation} for {@code 0 .. count-1}, at most {@code concurrency} at once. An attempt that failed
+     * with "outcome unknown" or "unavailable" (gRPC UNKNOWN/UNAVAILABLE, HTTP 504/503) is retried, up to 5 times:
+     * set-up calls are idempotent, and many shards initialized at once make PostgreSQL abort some of them with
+     * serialization failures, which the service retries with a growing backoff that can outlast its request
+     * timeout.
+     */
     static void forEach(int count, int concurrency, IntFunction<CompletableFuture<?>> operation) throws Exception {
         Semaphore permits = new Semaphore(concurrency);
         List<CompletableFuture<?>> all = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             permits.acquire();
-            all.add(operation.apply(i).whenComplete((ok, error) -> permits.release()));
+            int index = i;
+            all.add(retrying(() -> operation.apply(index), 5).whenComplete((ok, error) -> permits.release()));
         }
         CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(10, TimeUnit.MINUTES);
+    }
+
+    private static CompletableFuture<Object> retrying(Supplier<CompletableFuture<?>> attempt, int attemptsLeft) {
+        return attempt.get().<CompletableFuture<Object>>handle((ok, error) -> {
+            if (error == null) {
+                return CompletableFuture.completedFuture(ok);
+            }
+            if (attemptsLeft > 1 && retryable(error)) {
+                SETUP_RETRIES.increment();
+                return retrying(attempt, attemptsLeft - 1);
+            }
+            return CompletableFuture.failedFuture(error);
+        }).thenCompose(next -> next);
+    }
+
+    private static boolean retryable(Throwable error) {
+        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                ? error.getCause() : error;
+        if (cause instanceof StatusRuntimeException status) {
+            return status.getStatus().getCode() == Status.Code.UNKNOWN
+                    || status.getStatus().getCode() == Status.Code.UNAVAILABLE;
+        }
+        return cause instanceof ServiceRestAppends.RetryableHttpStatus;
     }
 
     static <T> CompletableFuture<T> toCompletable(ListenableFuture<T> future) {
@@ -144,9 +184,9 @@ final class ServiceGrpc implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         for (ManagedChannel channel : channels) {
-            channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+            channel.shutdownNow();
         }
     }
 
@@ -170,7 +210,7 @@ final class ServiceGrpc implements AutoCloseable {
             shardIds = new String[shards];
             writerIds = new String[shards];
             uppers = new long[shards];
-            forEach(shards, 64, i -> {
+            forEach(shards, SETUP_CONCURRENCY, i -> {
                 shardIds[i] = newShardId();
                 writerIds[i] = "w" + UUID.randomUUID();
                 return service.openShardAsync(shardIds[i], i).thenCompose(opened -> toCompletable(service.future(i)

@@ -34,7 +34,7 @@ final class ServiceRestAppends implements Appends {
         shardIds = new String[shards];
         writerIds = new String[shards];
         uppers = new long[shards];
-        ServiceGrpc.forEach(shards, 64, i -> {
+        ServiceGrpc.forEach(shards, ServiceGrpc.SETUP_CONCURRENCY, i -> {
             shardIds[i] = ServiceGrpc.newShardId();
             writerIds[i] = "w" + UUID.randomUUID();
             return send("PUT", shardIds[i], """
@@ -68,7 +68,18 @@ final class ServiceRestAppends implements Appends {
                 .build();
     }
 
+    /** A 503 or 504 answer: the call may be retried with the same ids. */
+    static final class RetryableHttpStatus extends IllegalStateException {
+        RetryableHttpStatus(String message) {
+            super(message);
+        }
+    }
+
     private static void check(HttpResponse<String> response) {
+        if (response.statusCode() == 503 || response.statusCode() == 504) {
+            throw new RetryableHttpStatus(response.request().method() + " " + response.uri() + ": "
+                    + response.statusCode() + " " + response.body());
+        }
         if (response.statusCode() / 100 != 2) {
             throw new IllegalStateException(response.request().method() + " " + response.uri() + ": "
                     + response.statusCode() + " " + response.body());
