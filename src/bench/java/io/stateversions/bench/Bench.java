@@ -171,6 +171,11 @@ public final class Bench {
                     etcdOne, service.perSecond() / rawSingleShard.perSecond(), "service / raw PG >= 0.6", 0.6));
             report.add(BenchReport.Row.ratio("P1", "appends/s, 1 shard, 1 client (REST)", rest, rawSingleShard,
                     etcdOne, rest.perSecond() / rawSingleShard.perSecond(), "(no goal)", null));
+            // The same without parts: empty appends merge into one batch, so the shard's state does not grow. The
+            // difference is the cost of a state that grows by one batch per append (no compaction here).
+            Measurement empty = appends("service gRPC, empty", new ServiceGrpc.GrpcAppends(grpc, -1), 1, 1);
+            report.add(BenchReport.Row.ratio("P1", "same with empty appends (state does not grow) (gRPC)", empty,
+                    rawSingleShard, etcdOne, empty.perSecond() / rawSingleShard.perSecond(), "(no goal)", null));
         }
 
         /** P2: {@code clients} clients appending over {@code shards} shards, each client to its own shards in turn. */

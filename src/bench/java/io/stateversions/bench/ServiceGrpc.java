@@ -199,10 +199,13 @@ final class ServiceGrpc implements AutoCloseable {
         private String[] writerIds = new String[0];
         private long[] uppers = new long[0];
 
+        /** Appends of one part whose key lower bound is {@code payloadBytes} long; {@code -1}: empty appends. */
         GrpcAppends(ServiceGrpc service, int payloadBytes) {
             this.service = service;
-            this.payload = new byte[payloadBytes];
-            new java.util.Random(7).nextBytes(payload);
+            this.payload = payloadBytes < 0 ? null : new byte[payloadBytes];
+            if (payload != null) {
+                new java.util.Random(7).nextBytes(payload);
+            }
         }
 
         @Override
