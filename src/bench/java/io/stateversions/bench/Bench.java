@@ -159,21 +159,24 @@ public final class Bench {
         /** P1: one client appending to one shard, one append after the other. */
         private void p1() throws Exception {
             System.out.println("P1: sequential appends to one shard");
-            ServiceGrpc.GrpcAppends grpcAppends = new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes());
-            Measurement service = appends("service gRPC", grpcAppends, 1, 1);
-            ensureValueBytes(grpcAppends.shardId(0));
-            Measurement rest = appends("service REST", new ServiceRestAppends(this.service.port(),
-                    settings.payloadBytes()), 1, 1);
-            rawSingleShard = appends("raw PostgreSQL", raw(), 1, 1);
-            Optional<Measurement> etcdOne = etcd == null ? Optional.empty()
-                    : Optional.of(appends("etcd", new EtcdAppends(etcd.clientPort(), valueBytes), 1, 1));
+            ensureValueBytes(null);
+            // Empty appends merge into one batch, so that shard's state does not grow: the difference to the first
+            // target is the cost of a state that grows by one batch per append (nobody compacts here).
+            List<Measurement> measured = compare(1, 1, List.of(
+                    new Target("service gRPC", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes())),
+                    new Target("service REST", new ServiceRestAppends(this.service.port(), settings.payloadBytes())),
+                    new Target("raw PostgreSQL", raw()),
+                    new Target("etcd", etcd == null ? null : new EtcdAppends(etcd.clientPort(), valueBytes)),
+                    new Target("service gRPC, empty", new ServiceGrpc.GrpcAppends(grpc, -1))));
+            Measurement service = measured.get(0);
+            Measurement rest = measured.get(1);
+            rawSingleShard = measured.get(2);
+            Optional<Measurement> etcdOne = Optional.ofNullable(measured.get(3));
+            Measurement empty = measured.get(4);
             report.add(BenchReport.Row.ratio("P1", "appends/s, 1 shard, 1 client (gRPC)", service, rawSingleShard,
                     etcdOne, service.perSecond() / rawSingleShard.perSecond(), "service / raw PG >= 0.6", 0.6));
             report.add(BenchReport.Row.ratio("P1", "appends/s, 1 shard, 1 client (REST)", rest, rawSingleShard,
                     etcdOne, rest.perSecond() / rawSingleShard.perSecond(), "(no goal)", null));
-            // The same without parts: empty appends merge into one batch, so the shard's state does not grow. The
-            // difference is the cost of a state that grows by one batch per append (no compaction here).
-            Measurement empty = appends("service gRPC, empty", new ServiceGrpc.GrpcAppends(grpc, -1), 1, 1);
             report.add(BenchReport.Row.ratio("P1", "same with empty appends (state does not grow) (gRPC)", empty,
                     rawSingleShard, etcdOne, empty.perSecond() / rawSingleShard.perSecond(), "(no goal)", null));
         }
@@ -184,14 +187,16 @@ public final class Bench {
             int clients = Math.min(settings.clients(), shards);
             System.out.printf("P2: appends over %d shards from %d clients%n", shards, clients);
             ensureValueBytes(null);
-            Measurement service = appends("service gRPC", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes()),
-                    shards, clients);
+            List<Measurement> measured = compare(shards, clients, List.of(
+                    new Target("service gRPC", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes())),
+                    new Target("service REST", new ServiceRestAppends(this.service.port(), settings.payloadBytes())),
+                    new Target("raw PostgreSQL", raw()),
+                    new Target("etcd", etcd == null ? null : new EtcdAppends(etcd.clientPort(), valueBytes))));
+            Measurement service = measured.get(0);
             grpcPeak = service;
-            Measurement rest = appends("service REST", new ServiceRestAppends(this.service.port(),
-                    settings.payloadBytes()), shards, clients);
-            Measurement raw = appends("raw PostgreSQL", raw(), shards, clients);
-            Optional<Measurement> etcdMany = etcd == null ? Optional.empty()
-                    : Optional.of(appends("etcd", new EtcdAppends(etcd.clientPort(), valueBytes), shards, clients));
+            Measurement rest = measured.get(1);
+            Measurement raw = measured.get(2);
+            Optional<Measurement> etcdMany = Optional.ofNullable(measured.get(3));
             report.add(BenchReport.Row.ratio("P2", "appends/s, " + shards + " shards, " + clients + " clients (gRPC)",
                     service, raw, etcdMany, service.perSecond() / raw.perSecond(), "service / raw PG >= 0.8", 0.8));
             if (etcdMany.isPresent()) {
@@ -340,6 +345,69 @@ public final class Bench {
             System.out.printf("  %s: %d versions in %.1f s (live now: v%d..v%d)%n", shard, seqno,
                     (System.nanoTime() - started) / 1e9, live.getEarliest(), live.getCurrent());
             return shard;
+        }
+
+        /** One contender of a comparison; {@code appends} is null for a baseline that is not installed. */
+        private record Target(String name, Appends appends) {}
+
+        /**
+         * Measures the targets against each other in {@code rounds} interleaved rounds (forward, then backward, …),
+         * each recording {@code duration / rounds}, so that a load that comes and goes on a shared machine falls on
+         * all of them alike. Each target gets its shards once; its measurement is the sum of its rounds. Returns the
+         * measurements in the order of {@code targets} (null for a missing target).
+         */
+        private List<Measurement> compare(int shards, int clients, List<Target> targets) throws Exception {
+            List<Measurement> totals = new ArrayList<>();
+            try {
+                for (Target target : targets) {
+                    if (target.appends() != null) {
+                        target.appends().prepare(shards);
+                    }
+                    totals.add(null);
+                }
+                int rounds = Math.max(1, settings.rounds());
+                java.time.Duration slice = settings.duration().dividedBy(rounds);
+                for (int round = 0; round < rounds; round++) {
+                    for (int k = 0; k < targets.size(); k++) {
+                        int i = round % 2 == 0 ? k : targets.size() - 1 - k;
+                        Target target = targets.get(i);
+                        if (target.appends() == null) {
+                            continue;
+                        }
+                        java.time.Duration warmup = round == 0 ? settings.warmup() : settings.warmup().dividedBy(2);
+                        Measurement part = closedLoop(target.name(), target.appends(), shards, clients, warmup, slice);
+                        totals.set(i, totals.get(i) == null ? part : totals.get(i).plus(part));
+                    }
+                }
+            } finally {
+                for (Target target : targets) {
+                    if (target.appends() != null) {
+                        target.appends().close();
+                    }
+                }
+            }
+            for (Measurement total : totals) {
+                if (total != null) {
+                    System.out.println("  total " + total);
+                }
+            }
+            return totals;
+        }
+
+        private Measurement closedLoop(String target, Appends appends, int shards, int clients,
+                java.time.Duration warmup, java.time.Duration duration) throws Exception {
+            Measurement measured = ClosedLoop.run(target, clients, warmup, duration, index -> {
+                int[] next = {index};
+                return () -> {
+                    appends.append(next[0]);
+                    next[0] += clients;
+                    if (next[0] >= shards) {
+                        next[0] = index;
+                    }
+                };
+            });
+            System.out.println("  " + measured);
+            return measured;
         }
 
         private Measurement appends(String target, Appends appends, int shards, int clients) throws Exception {

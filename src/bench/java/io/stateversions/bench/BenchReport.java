@@ -120,7 +120,8 @@ public final class BenchReport {
                 .append(machine.oneLine()).append(". Storage: ").append(machine.storageLine()).append(".\n");
         out.append("Settings: clients ").append(settings.clients()).append(", shards ").append(settings.shards())
                 .append(", warm-up ").append(settings.warmup().toSeconds()).append(" s, measured ")
-                .append(settings.duration().toSeconds()).append(" s each, payload ").append(settings.payloadBytes())
+                .append(settings.duration().toSeconds()).append(" s each (P1, P2: in ").append(settings.rounds())
+                .append(" interleaved rounds), payload ").append(settings.payloadBytes())
                 .append(" B.\n\n");
         out.append("| | what | service | raw PostgreSQL | etcd | result | goal | met |\n");
         out.append("|---|---|---|---|---|---|---|---|\n");

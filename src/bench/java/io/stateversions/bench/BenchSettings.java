@@ -16,7 +16,9 @@ import java.util.Set;
  * @param clients concurrent clients of the multi-client workloads (P2, P3)
  * @param shards shards of P2 and P4
  * @param warmup time each measurement runs before it records
- * @param duration time each measurement records
+ * @param duration time each measurement records (split into {@code rounds} interleaved rounds where targets are
+ *     compared)
+ * @param rounds interleaved rounds of the P1 and P2 comparisons
  * @param payloadBytes size of the {@code key_lower} bound carried by each appended part (grows the service's diff)
  * @param baselineValueBytes bytes each baseline CaS writes; 0: the median encoded diff of the service's appends,
  *     measured in the same run (so that both baselines move as many bytes as the service)
@@ -37,7 +39,7 @@ import java.util.Set;
  * @param workDir where PostgreSQL, etcd and the service keep their data and logs (deleted afterwards)
  * @param resultsFile where the Markdown table is written
  */
-public record BenchSettings(int clients, int shards, Duration warmup, Duration duration, int payloadBytes,
+public record BenchSettings(int clients, int shards, Duration warmup, Duration duration, int rounds, int payloadBytes,
         int baselineValueBytes, int grpcChannels, int poolSize, int historySmall, int historyLarge,
         Duration fetchDuration, int p6Batches, int openShards, Set<String> workloads, String etcd, boolean requireEtcd,
         List<String> serviceJvmOptions, Path workDir, Path resultsFile) {
@@ -46,7 +48,7 @@ public record BenchSettings(int clients, int shards, Duration warmup, Duration d
 
     /** The defaults of the full run. */
     public static BenchSettings defaults() {
-        return new BenchSettings(64, 1000, Duration.ofSeconds(5), Duration.ofSeconds(20), 64, 0, 2, 50, 100,
+        return new BenchSettings(64, 1000, Duration.ofSeconds(5), Duration.ofSeconds(20), 2, 64, 0, 2, 50, 100,
                 100_000, Duration.ofSeconds(5), 10_000, 10_000, new LinkedHashSet<>(List.of("startup", "p1", "p2", "p3",
                         "p4", "p6", "p5")), "etcd", true, List.of(), Path.of("target", "bench", "work"),
                 Path.of("target", "bench", "results.md"));
@@ -70,6 +72,7 @@ public record BenchSettings(int clients, int shards, Duration warmup, Duration d
         BenchSettings s = new BenchSettings(
                 intOf(values.remove("clients"), d.clients), intOf(values.remove("shards"), d.shards),
                 durationOf(values.remove("warmup"), d.warmup), durationOf(values.remove("duration"), d.duration),
+                intOf(values.remove("rounds"), d.rounds),
                 intOf(values.remove("payload"), d.payloadBytes),
                 intOf(values.remove("baseline-value-bytes"), d.baselineValueBytes),
                 intOf(values.remove("grpc-channels"), d.grpcChannels), intOf(values.remove("pool-size"), d.poolSize),
@@ -90,7 +93,7 @@ public record BenchSettings(int clients, int shards, Duration warmup, Duration d
         values.remove("results");
         if (!values.isEmpty()) {
             throw new IllegalArgumentException("unknown benchmark settings " + values.keySet() + "; known: clients,"
-                    + " shards, warmup, duration, payload, baseline-value-bytes, grpc-channels, pool-size,"
+                    + " shards, warmup, duration, rounds, payload, baseline-value-bytes, grpc-channels, pool-size,"
                     + " history-small, history-large, fetch-duration, p6-batches, open-shards, workloads, etcd,"
                     + " require-etcd, service-jvm-options, work-dir, results");
         }

@@ -18,6 +18,15 @@ public record Measurement(String target, long operations, long errors, double se
         return new Histogram(1, 600_000_000L, 3);
     }
 
+    /** This measurement and {@code other} (of the same target) together. */
+    public Measurement plus(Measurement other) {
+        Histogram sum = newHistogram();
+        sum.add(latency);
+        sum.add(other.latency);
+        return new Measurement(target, operations + other.operations, errors + other.errors, seconds + other.seconds,
+                sum);
+    }
+
     public double perSecond() {
         return seconds > 0 ? operations / seconds : 0;
     }

@@ -128,7 +128,8 @@ final class ServiceGrpc implements AutoCloseable {
 
     /**
      * Runs {@code operation} for {@code 0 .. count-1}, at most {@code concurrency} at once. An attempt that failed
-     * with "outcome unknown" or "unavailable" (gRPC UNKNOWN/UNAVAILABLE, HTTP 504/503) is retried, up to 5 times:
+     * with "outcome unknown" or "unavailable" (gRPC UNKNOWN/UNAVAILABLE, HTTP 504/503, a determinate Consensus
+     * failure) is retried, up to 20 times:
      * set-up calls are idempotent, and many shards initialized at once make PostgreSQL abort some of them with
      * serialization failures, which the service retries with a growing backoff that can outlast its request
      * timeout.
@@ -139,7 +140,7 @@ final class ServiceGrpc implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             permits.acquire();
             int index = i;
-            all.add(retrying(() -> operation.apply(index), 5).whenComplete((ok, error) -> permits.release()));
+            all.add(retrying(() -> operation.apply(index), 20).whenComplete((ok, error) -> permits.release()));
         }
         CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(10, TimeUnit.MINUTES);
     }
@@ -164,7 +165,9 @@ final class ServiceGrpc implements AutoCloseable {
             return status.getStatus().getCode() == Status.Code.UNKNOWN
                     || status.getStatus().getCode() == Status.Code.UNAVAILABLE;
         }
-        return cause instanceof ServiceRestAppends.RetryableHttpStatus;
+        // The raw baseline's first compare-and-sets: PostgreSQL aborts some concurrent initializations (40001).
+        return cause instanceof ServiceRestAppends.RetryableHttpStatus
+                || cause instanceof io.stateversions.location.Determinate;
     }
 
     static <T> CompletableFuture<T> toCompletable(ListenableFuture<T> future) {
