@@ -254,7 +254,8 @@ public final class Bench {
                     upper.get());
             report.add(BenchReport.Row.ratio("P3", "commands/s on 1 shard, " + clients + " clients (1 appender, "
                     + (clients - 1) + " readers heartbeating/downgrading)", commands, rawSingleShard, Optional.empty(),
-                    commands.perSecond() / rawSingleShard.perSecond(), "service cmds / raw 1-shard CaS >= 3", 3.0));
+                    commands.perSecond() / rawSingleShard.perSecond(), "service cmds / raw 1-shard CaS >= 3", 3.0)
+                    .withoutEtcd());
         }
 
         /** P4: gRPC appends over {@code shards} shards at half of P2's peak, open loop; p99 from the intended send. */

@@ -61,6 +61,11 @@ public final class BenchReport {
                     measured.p99Millis(), measured.errors() > 0 ? " [" + measured.errors() + " errors]" : "");
         }
 
+        /** This row without an etcd column (a workload that has no etcd counterpart). */
+        Row withoutEtcd() {
+            return new Row(workload, what, service, rawPostgres, "", result, goal, met, operations);
+        }
+
         String metText() {
             return met == null ? "-" : met ? "yes" : "**no**";
         }
@@ -116,8 +121,7 @@ public final class BenchReport {
     /** The table for the README. */
     public String markdown() {
         StringBuilder out = new StringBuilder();
-        out.append("Run of ").append(startedAt).append(", commit `").append(machine.commit()).append("`, on ")
-                .append(machine.oneLine()).append(". Storage: ").append(machine.storageLine()).append(".\n");
+        out.append("Run of ").append(startedAt).append(" on ").append(machine.oneLine()).append(". Storage: ").append(machine.storageLine()).append(".\n");
         out.append("Settings: clients ").append(settings.clients()).append(", shards ").append(settings.shards())
                 .append(", warm-up ").append(settings.warmup().toSeconds()).append(" s, measured ")
                 .append(settings.duration().toSeconds()).append(" s each (P1, P2: in ").append(settings.rounds())
