@@ -1,0 +1,502 @@
+package io.stateversions.bench;
+
+import io.stateversions.api.grpc.v1.CompareAndAppendResponse;
+import io.stateversions.api.grpc.v1.ListVersionsResponse;
+import io.stateversions.api.grpc.v1.VersionInfo;
+import io.stateversions.location.postgres.EmbeddedPostgresServer;
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The benchmark harness: the service side by side with the physical limit of its PostgreSQL and with etcd, measured
+ * in one run on one machine. It starts what it needs itself: one embedded PostgreSQL 17 (shared by the service and
+ * the raw baseline, durable: fsync and synchronous commit on, as etcd always syncs its log), etcd on loopback, and
+ * the packaged service as a subprocess on that PostgreSQL and a file blob store. Then it runs the workloads of issue
+ * 7 and prints one table (and writes it as Markdown): the service's number, the baselines' numbers, the ratio, the
+ * goal, and whether it was met.
+ *
+ * <p>Run it with {@code ./mvnw -Pbench -DskipTests verify [-Dbench.args="clients=32 duration=10s"]}; the settings
+ * are in {@link BenchSettings}. {@code BenchSmokeIT} runs it with tiny sizes in the test suite; no timing is ever
+ * asserted.
+ */
+public final class Bench {
+
+    private Bench() {}
+
+    public static void main(String[] args) throws Exception {
+        List<String> words = new ArrayList<>();
+        for (String arg : args) {
+            String value = arg.startsWith("--args=") ? arg.substring("--args=".length()) : arg;
+            words.addAll(Arrays.asList(value.trim().split("\\s+")));
+        }
+        BenchSettings settings = BenchSettings.parse(words);
+        BenchReport report = run(settings);
+        System.out.println();
+        System.out.println(report.text());
+        System.out.println("Markdown written to " + settings.resultsFile().toAbsolutePath());
+        System.exit(0); // gRPC and Vert.x threads of the baselines' clients need not linger
+    }
+
+    /** Runs the workloads of {@code settings} and returns their report (also written to its results file). */
+    public static BenchReport run(BenchSettings settings) throws Exception {
+        Instant startedAt = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        BenchReport report = new BenchReport(settings, startedAt, MachineFacts.collect());
+        System.out.println("state-versions benchmark, " + report.machine().oneLine());
+        System.out.println("settings: " + settings);
+        Path work = settings.workDir().toAbsolutePath().normalize();
+        deleteRecursively(work);
+        Files.createDirectories(work);
+        Path logs = settings.resultsFile().toAbsolutePath().getParent();
+
+        Optional<Path> etcdBinary = Processes.Etcd.find(settings.etcd());
+        if (etcdBinary.isEmpty()) {
+            String message = "etcd binary \"" + settings.etcd() + "\" not found (install Debian's etcd-server:"
+                    + " apt-get install etcd-server, or pass etcd=/path/to/etcd)";
+            if (settings.requireEtcd()) {
+                throw new IllegalStateException("!!! " + message + "; the etcd baseline is part of the full run");
+            }
+            System.out.println("!!! SKIPPED the etcd baseline: " + message);
+            report.note("etcd baseline skipped: " + message);
+        }
+
+        try (EmbeddedPostgresServer postgres = EmbeddedPostgresServer.start(work.resolve("postgres"), 0, true);
+                Processes.Etcd etcd = etcdBinary.isPresent()
+                        ? Processes.Etcd.start(etcdBinary.get(), work.resolve("etcd"), logs.resolve("etcd.log"))
+                        : null) {
+            report.machine().storage("PostgreSQL " + postgres.version() + " (embedded, fsync on)"
+                    + (etcd != null ? ", etcd " + etcd.version() : ", no etcd"));
+            System.out.println("storage: " + report.machine().storageLine());
+            try (Processes.Service service = Processes.Service.start(Path.of("target", "quarkus-app",
+                    "quarkus-run.jar"), postgres.url(), work.resolve("service"), settings.serviceJvmOptions(),
+                    logs.resolve("service.log"));
+                    ServiceGrpc grpc = new ServiceGrpc(service.port(), settings.grpcChannels())) {
+                long rssAtReady = service.residentBytes();
+                System.out.printf("service ready after %d ms (RSS %d MiB)%n", service.startupMillis(),
+                        rssAtReady >> 20);
+                new Workloads(settings, report, postgres.url(), etcd, service, grpc).run(rssAtReady);
+                // The service's own meters (consensus and machine timings, batch sizes) for a closer look.
+                java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + service.port()
+                                + "/q/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                Files.writeString(logs.resolve("service-metrics.txt"), metrics.body());
+                long serializationRetries = Math.round(metric(metrics.body(),
+                        "stateversions_consensus_operation_seconds_count{op=\"compare_and_set\",outcome=\"determinate\"}"));
+                report.note("the service's compare-and-sets that PostgreSQL aborted determinately (40001 serialization"
+                        + " failures, retried by the service): " + serializationRetries);
+                if (ServiceGrpc.SETUP_RETRIES.sum() > 0) {
+                    report.note("set-up calls (opening shards, registering writers) retried after the service answered"
+                            + " outcome-unknown/unavailable: " + ServiceGrpc.SETUP_RETRIES.sum());
+                }
+            }
+        } finally {
+            deleteRecursively(work);
+        }
+        Files.createDirectories(settings.resultsFile().toAbsolutePath().getParent());
+        Files.writeString(settings.resultsFile(), report.markdown());
+        return report;
+    }
+
+    /** The workloads, in an order that lets later ones use earlier results (peak throughput, diff size). */
+    private static final class Workloads {
+
+        private final BenchSettings settings;
+        private final BenchReport report;
+        private final String postgresUrl;
+        private final Processes.Etcd etcd;
+        private final Processes.Service service;
+        private final ServiceGrpc grpc;
+        private Measurement rawSingleShard;
+        private Measurement grpcPeak;
+        private int valueBytes;
+
+        Workloads(BenchSettings settings, BenchReport report, String postgresUrl, Processes.Etcd etcd,
+                Processes.Service service, ServiceGrpc grpc) {
+            this.settings = settings;
+            this.report = report;
+            this.postgresUrl = postgresUrl;
+            this.etcd = etcd;
+            this.service = service;
+            this.grpc = grpc;
+            this.valueBytes = settings.baselineValueBytes();
+        }
+
+        void run(long rssAtReady) throws Exception {
+            if (settings.runs("p1")) {
+                p1();
+            }
+            if (settings.runs("p2")) {
+                p2();
+            }
+            if (settings.runs("p3")) {
+                p3();
+            }
+            if (settings.runs("p4")) {
+                p4();
+            }
+            if (settings.runs("p6")) {
+                p6();
+            }
+            if (settings.runs("p5")) {
+                p5();
+            }
+            if (settings.runs("startup")) {
+                startup(rssAtReady);
+            }
+        }
+
+        /** P1: one client appending to one shard, one append after the other. */
+        private void p1() throws Exception {
+            System.out.println("P1: sequential appends to one shard");
+            ensureValueBytes(null);
+            // Empty appends merge into one batch, so that shard's state does not grow: the difference to the first
+            // target is the cost of a state that grows by one batch per append (nobody compacts here).
+            List<Measurement> measured = compare(1, 1, List.of(
+                    new Target("service gRPC", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes())),
+                    new Target("service REST", new ServiceRestAppends(this.service.port(), settings.payloadBytes())),
+                    new Target("raw PostgreSQL", raw()),
+                    new Target("etcd", etcd == null ? null : new EtcdAppends(etcd.clientPort(), valueBytes)),
+                    new Target("service gRPC, empty", new ServiceGrpc.GrpcAppends(grpc, -1))));
+            Measurement service = measured.get(0);
+            Measurement rest = measured.get(1);
+            rawSingleShard = measured.get(2);
+            Optional<Measurement> etcdOne = Optional.ofNullable(measured.get(3));
+            Measurement empty = measured.get(4);
+            report.add(BenchReport.Row.ratio("P1", "appends/s, 1 shard, 1 client (gRPC)", service, rawSingleShard,
+                    etcdOne, service.perSecond() / rawSingleShard.perSecond(), "service / raw PG >= 0.6", 0.6));
+            report.add(BenchReport.Row.ratio("P1", "appends/s, 1 shard, 1 client (REST)", rest, rawSingleShard,
+                    etcdOne, rest.perSecond() / rawSingleShard.perSecond(), "(no goal)", null));
+            report.add(BenchReport.Row.ratio("P1", "same with empty appends (state does not grow) (gRPC)", empty,
+                    rawSingleShard, etcdOne, empty.perSecond() / rawSingleShard.perSecond(), "(no goal)", null));
+        }
+
+        /** P2: {@code clients} clients appending over {@code shards} shards, each client to its own shards in turn. */
+        private void p2() throws Exception {
+            int shards = settings.shards();
+            int clients = Math.min(settings.clients(), shards);
+            System.out.printf("P2: appends over %d shards from %d clients%n", shards, clients);
+            ensureValueBytes(null);
+            List<Measurement> measured = compare(shards, clients, List.of(
+                    new Target("service gRPC", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes())),
+                    new Target("service REST", new ServiceRestAppends(this.service.port(), settings.payloadBytes())),
+                    new Target("raw PostgreSQL", raw()),
+                    new Target("etcd", etcd == null ? null : new EtcdAppends(etcd.clientPort(), valueBytes))));
+            Measurement service = measured.get(0);
+            grpcPeak = service;
+            Measurement rest = measured.get(1);
+            Measurement raw = measured.get(2);
+            Optional<Measurement> etcdMany = Optional.ofNullable(measured.get(3));
+            report.add(BenchReport.Row.ratio("P2", "appends/s, " + shards + " shards, " + clients + " clients (gRPC)",
+                    service, raw, etcdMany, service.perSecond() / raw.perSecond(), "service / raw PG >= 0.8", 0.8));
+            if (etcdMany.isPresent()) {
+                report.add(BenchReport.Row.ratio("P2", "same, against etcd (gRPC)", service, raw, etcdMany,
+                        service.perSecond() / etcdMany.get().perSecond(), "service / etcd >= 1.5", 1.5));
+            } else {
+                report.add(BenchReport.Row.skipped("P2", "same, against etcd (gRPC)", service, raw,
+                        "service / etcd >= 1.5", "etcd not installed"));
+            }
+            report.add(BenchReport.Row.ratio("P2", "appends/s, " + shards + " shards, " + clients + " clients (REST)",
+                    rest, raw, etcdMany, rest.perSecond() / raw.perSecond(), "(no goal)", null));
+        }
+
+        /**
+         * P3: one shard, {@code clients} clients: one writer appending, the others leased readers alternating
+         * heartbeats and downgrades of their since to the writer's latest upper. Commands per second, against the
+         * compare-and-sets per second one shard gets from raw PostgreSQL (P1's raw number).
+         */
+        private void p3() throws Exception {
+            int clients = Math.max(2, settings.clients());
+            System.out.printf("P3: heartbeats, downgrades and appends on one shard from %d clients%n", clients);
+            if (rawSingleShard == null) {
+                rawSingleShard = appends("raw PostgreSQL", raw(), 1, 1);
+            }
+            String shard = ServiceGrpc.newShardId();
+            String writer = "w" + java.util.UUID.randomUUID();
+            grpc.openShard(shard, 0);
+            grpc.registerWriter(shard, writer, 0);
+            byte[] payload = new byte[settings.payloadBytes()];
+            AtomicLong upper = new AtomicLong();
+            long seqnoBefore = grpc.getState(shard, 0).getSeqno();
+            Measurement commands = ClosedLoop.run("service gRPC", clients, settings.warmup(), settings.duration(),
+                    index -> {
+                        if (index == 0) {
+                            return () -> {
+                                long lower = upper.get();
+                                grpc.blocking(0).compareAndAppend(ServiceGrpc.append(shard, writer, lower, payload));
+                                upper.set(lower + 1);
+                            };
+                        }
+                        String reader = grpc.registerLeasedReader(shard, index);
+                        boolean[] heartbeatNext = {true};
+                        return () -> {
+                            if (heartbeatNext[0]) {
+                                grpc.heartbeat(shard, reader, index);
+                            } else {
+                                grpc.downgradeSince(shard, reader, upper.get(), index);
+                            }
+                            heartbeatNext[0] = !heartbeatNext[0];
+                        };
+                    });
+            long versions = grpc.getState(shard, 0).getSeqno() - seqnoBefore;
+            System.out.println("  " + commands);
+            System.out.printf("  %d versions committed for all commands (warm-up included): %d appends%n", versions,
+                    upper.get());
+            report.add(BenchReport.Row.ratio("P3", "commands/s on 1 shard, " + clients + " clients (1 appender, "
+                    + (clients - 1) + " readers heartbeating/downgrading)", commands, rawSingleShard, Optional.empty(),
+                    commands.perSecond() / rawSingleShard.perSecond(), "service cmds / raw 1-shard CaS >= 3", 3.0)
+                    .withoutEtcd());
+        }
+
+        /** P4: gRPC appends over {@code shards} shards at half of P2's peak, open loop; p99 from the intended send. */
+        private void p4() throws Exception {
+            if (grpcPeak == null) {
+                int clients = Math.min(settings.clients(), settings.shards());
+                grpcPeak = appends("service gRPC (peak)", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes()),
+                        settings.shards(), clients);
+            }
+            double rate = Math.max(1, grpcPeak.perSecond() / 2);
+            System.out.printf("P4: appends at half of peak (%.0f/s) over %d shards, open loop%n", rate,
+                    settings.shards());
+            ServiceGrpc.GrpcAppends appends = new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes());
+            appends.prepare(settings.shards());
+            Measurement measured = OpenLoop.run("service gRPC", rate, settings.shards(), settings.warmup(),
+                    settings.duration(), appends::appendAsync);
+            System.out.println("  " + measured);
+            report.add(BenchReport.Row.latency("P4", String.format("p99 append latency at %.0f/s (half of peak), gRPC",
+                    rate), measured, measured.p99Millis(), "p99 <= 5 ms", 5.0));
+        }
+
+        /** P6: the encoded diff of one append to a shard that holds {@code p6Batches} batches. */
+        private void p6() throws Exception {
+            int batches = settings.p6Batches();
+            System.out.printf("P6: diff size of one append to a shard of %d batches%n", batches);
+            ServiceGrpc.GrpcAppends appends = new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes());
+            appends.prepare(1);
+            long started = System.nanoTime();
+            for (int i = 0; i < batches; i++) {
+                appends.append(0);
+            }
+            System.out.printf("  %d appends in %.1f s%n", batches, (System.nanoTime() - started) / 1e9);
+            String shard = appends.shardId(0);
+            long batchCount = grpc.getState(shard, 0).getStats().getBatchCount();
+            CompareAndAppendResponse last = grpc.blocking(0).compareAndAppend(ServiceGrpc.append(shard,
+                    appends.writerId(0), batches, new byte[settings.payloadBytes()]));
+            long diffBytes = diffBytesOf(shard, last.getSeqno());
+            System.out.printf("  shard held %d batches; the append's diff (v%d) is %d bytes%n", batchCount,
+                    last.getSeqno(), diffBytes);
+            report.add(BenchReport.Row.value("P6", "encoded diff of 1 append to a shard of " + batchCount + " batches",
+                    diffBytes + " B", "<= 1 KiB", diffBytes <= 1024));
+        }
+
+        /** P5: fetching the current state of a shard with a long history against one with a short history. */
+        private void p5() throws Exception {
+            System.out.printf("P5: current-state fetch, %d versions of history against %d%n", settings.historyLarge(),
+                    settings.historySmall());
+            String small = shardWithHistory(settings.historySmall());
+            String large = shardWithHistory(settings.historyLarge());
+            Measurement fetchSmall = ClosedLoop.run("GetState, " + settings.historySmall() + " versions", 1,
+                    settings.warmup(), settings.fetchDuration(), index -> () -> grpc.getState(small, 0));
+            Measurement fetchLarge = ClosedLoop.run("GetState, " + settings.historyLarge() + " versions", 1,
+                    settings.warmup(), settings.fetchDuration(), index -> () -> grpc.getState(large, 0));
+            System.out.println("  " + fetchSmall);
+            System.out.println("  " + fetchLarge);
+            double ratio = fetchLarge.p50Millis() / fetchSmall.p50Millis();
+            report.add(BenchReport.Row.fetch("P5", "current-state fetch (GetState p50), " + settings.historyLarge()
+                    + " vs " + settings.historySmall() + " versions", fetchLarge, fetchSmall, ratio, "<= 1.2x", 1.2));
+        }
+
+        /** Start-up to ready, and the resident set size at ready and with {@code openShards} more shards open. */
+        private void startup(long rssAtReady) throws Exception {
+            int shards = settings.openShards();
+            System.out.printf("Start-up and memory: opening %d shards%n", shards);
+            ServiceGrpc.forEach(shards, ServiceGrpc.SETUP_CONCURRENCY, i -> grpc.openShardAsync(ServiceGrpc.newShardId(), i));
+            long rssOpen = service.residentBytes();
+            report.add(BenchReport.Row.value("start", "start-up to /q/health/ready UP (on running PostgreSQL)",
+                    service.startupMillis() + " ms", "(no goal)", null));
+            report.add(BenchReport.Row.value("start", "RSS at ready", (rssAtReady >> 20) + " MiB", "(no goal)", null));
+            report.add(BenchReport.Row.value("start", "RSS after opening " + shards + " more shards (end of run)",
+                    (rssOpen >> 20) + " MiB", "(no goal)", null));
+        }
+
+        /** A fresh shard with {@code versions} versions: empty appends (no parts), so its state stays small. */
+        private String shardWithHistory(int versions) throws Exception {
+            String shard = ServiceGrpc.newShardId();
+            String writer = "w" + java.util.UUID.randomUUID();
+            grpc.openShard(shard, 0);
+            grpc.registerWriter(shard, writer, 0);
+            long started = System.nanoTime();
+            long seqno = grpc.getState(shard, 0).getSeqno();
+            long lower = 0;
+            while (seqno < versions) {
+                seqno = grpc.blocking(0).compareAndAppend(ServiceGrpc.append(shard, writer, lower, null)).getSeqno();
+                lower++;
+            }
+            ListVersionsResponse live = grpc.versions(shard, 0, 0);
+            System.out.printf("  %s: %d versions in %.1f s (live now: v%d..v%d)%n", shard, seqno,
+                    (System.nanoTime() - started) / 1e9, live.getEarliest(), live.getCurrent());
+            return shard;
+        }
+
+        /** One contender of a comparison; {@code appends} is null for a baseline that is not installed. */
+        private record Target(String name, Appends appends) {}
+
+        /**
+         * Measures the targets against each other in {@code rounds} interleaved rounds (forward, then backward, …),
+         * each recording {@code duration / rounds}, so that a load that comes and goes on a shared machine falls on
+         * all of them alike. Each target gets its shards once; its measurement is the sum of its rounds. Returns the
+         * measurements in the order of {@code targets} (null for a missing target).
+         */
+        private List<Measurement> compare(int shards, int clients, List<Target> targets) throws Exception {
+            List<Measurement> totals = new ArrayList<>();
+            try {
+                for (Target target : targets) {
+                    if (target.appends() != null) {
+                        target.appends().prepare(shards);
+                    }
+                    totals.add(null);
+                }
+                int rounds = Math.max(1, settings.rounds());
+                java.time.Duration slice = settings.duration().dividedBy(rounds);
+                for (int round = 0; round < rounds; round++) {
+                    for (int k = 0; k < targets.size(); k++) {
+                        int i = round % 2 == 0 ? k : targets.size() - 1 - k;
+                        Target target = targets.get(i);
+                        if (target.appends() == null) {
+                            continue;
+                        }
+                        java.time.Duration warmup = round == 0 ? settings.warmup() : settings.warmup().dividedBy(2);
+                        Measurement part = closedLoop(target.name(), target.appends(), shards, clients, warmup, slice);
+                        totals.set(i, totals.get(i) == null ? part : totals.get(i).plus(part));
+                    }
+                }
+            } finally {
+                for (Target target : targets) {
+                    if (target.appends() != null) {
+                        target.appends().close();
+                    }
+                }
+            }
+            for (Measurement total : totals) {
+                if (total != null) {
+                    System.out.println("  total " + total);
+                }
+            }
+            return totals;
+        }
+
+        private Measurement closedLoop(String target, Appends appends, int shards, int clients,
+                java.time.Duration warmup, java.time.Duration duration) throws Exception {
+            Measurement measured = ClosedLoop.run(target, clients, warmup, duration, index -> {
+                int[] next = {index};
+                return () -> {
+                    appends.append(next[0]);
+                    next[0] += clients;
+                    if (next[0] >= shards) {
+                        next[0] = index;
+                    }
+                };
+            });
+            System.out.println("  " + measured);
+            return measured;
+        }
+
+        private Measurement appends(String target, Appends appends, int shards, int clients) throws Exception {
+            try (appends) {
+                appends.prepare(shards);
+                Measurement measured = ClosedLoop.run(target, clients, settings.warmup(), settings.duration(),
+                        index -> {
+                            int[] next = {index};
+                            return () -> {
+                                appends.append(next[0]);
+                                next[0] += clients;
+                                if (next[0] >= shards) {
+                                    next[0] = index;
+                                }
+                            };
+                        });
+                System.out.println("  " + measured);
+                return measured;
+            }
+        }
+
+        private RawPostgresAppends raw() throws Exception {
+            ensureValueBytes(null);
+            return new RawPostgresAppends(postgresUrl, settings.poolSize(), valueBytes);
+        }
+
+        /** The baselines' value size: the median encoded diff of the service's appends to {@code shard}. */
+        private void ensureValueBytes(String shard) throws Exception {
+            if (valueBytes > 0) {
+                return;
+            }
+            if (shard == null) {
+                ServiceGrpc.GrpcAppends appends = new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes());
+                appends.prepare(1);
+                for (int i = 0; i < 200; i++) {
+                    appends.append(0);
+                }
+                shard = appends.shardId(0);
+            }
+            ListVersionsResponse page = grpc.versions(shard, 0, 0);
+            ListVersionsResponse recent = grpc.versions(shard, Math.max(page.getEarliest(), page.getCurrent() - 199), 0);
+            long[] sizes = recent.getVersionsList().stream().mapToLong(VersionInfo::getDiffBytes).sorted().toArray();
+            valueBytes = (int) sizes[sizes.length / 2];
+            System.out.printf("  baselines write %d-byte values (the median encoded diff of the service's last %d"
+                    + " appends)%n", valueBytes, sizes.length);
+            report.note("baseline value size: " + valueBytes + " bytes (median encoded diff of the service's appends)");
+        }
+
+        private long diffBytesOf(String shard, long seqno) {
+            for (VersionInfo version : grpc.versions(shard, seqno, 0).getVersionsList()) {
+                if (version.getSeqno() == seqno) {
+                    return version.getDiffBytes();
+                }
+            }
+            throw new IllegalStateException("version v" + seqno + " of " + shard + " is not live");
+        }
+    }
+
+    private static void deleteRecursively(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException error) throws IOException {
+                Files.delete(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    /** The value of one Prometheus sample line {@code name{labels} value}, or 0 if absent. */
+    static double metric(String exposition, String nameAndLabels) {
+        for (String line : exposition.split("\n")) {
+            if (line.startsWith(nameAndLabels + " ")) {
+                return Double.parseDouble(line.substring(nameAndLabels.length() + 1).trim());
+            }
+        }
+        return 0;
+    }
+
+    static long elapsedMillis(long startedNanos) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos);
+    }
+}

@@ -1,0 +1,55 @@
+package io.stateversions.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The benchmark harness with tiny sizes, so that it cannot rot: every workload runs against the packaged service,
+ * the raw PostgreSQL baseline and (where the binary exists) etcd, and reports. Timings are never asserted: this
+ * machine's numbers say nothing here, only that each workload did real work and was reported.
+ */
+class BenchSmokeIT {
+
+    @Test
+    void everyWorkloadRunsAndIsReported() throws Exception {
+        boolean etcdInstalled = Processes.Etcd.find("etcd").isPresent();
+        if (!etcdInstalled) {
+            System.out.println("BenchSmokeIT: etcd is not installed here; the etcd baseline is SKIPPED in this smoke"
+                    + " run (install Debian's etcd-server to exercise it)");
+        }
+        Path results = Path.of("target", "bench-smoke", "results.md");
+        BenchSettings settings = BenchSettings.parse(List.of("clients=4", "shards=8", "warmup=200ms", "duration=1s",
+                "history-small=5", "history-large=40", "fetch-duration=300ms", "p6-batches=50", "open-shards=50",
+                "require-etcd=false", "work-dir=target/bench-smoke/work", "results=" + results));
+
+        BenchReport report = Bench.run(settings);
+        System.out.println(report.text());
+
+        List<BenchReport.Row> rows = report.rows();
+        Set<String> workloads = rows.stream().map(BenchReport.Row::workload).collect(Collectors.toSet());
+        assertThat(workloads).containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "start");
+        assertThat(rows).allSatisfy(row -> {
+            assertThat(row.operations()).as("operations behind %s %s", row.workload(), row.what()).isPositive();
+            assertThat(row.result()).as("result of %s %s", row.workload(), row.what()).isNotBlank();
+        });
+        List<BenchReport.Row> baselines = rows.stream().filter(row -> row.workload().equals("P1")
+                || row.workload().equals("P2")).toList();
+        assertThat(baselines).allSatisfy(row -> {
+            assertThat(row.rawPostgres()).as("raw PostgreSQL in %s", row.what()).matches("[1-9][0-9]*/s .*");
+            if (etcdInstalled) {
+                assertThat(row.etcd()).as("etcd in %s", row.what()).matches("[1-9][0-9]*/s .*");
+            } else {
+                assertThat(row.etcd()).isEqualTo("skipped");
+            }
+        });
+        assertThat(rows).filteredOn(row -> row.goal().contains("etcd")).singleElement()
+                .satisfies(row -> assertThat(row.met() != null).isEqualTo(etcdInstalled));
+        assertThat(Files.readString(results)).contains("| P1 |", "| P6 |", "| start |");
+    }
+}
