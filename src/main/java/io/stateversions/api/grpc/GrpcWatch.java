@@ -10,7 +10,7 @@ import io.stateversions.api.grpc.v1.WatchEvent;
 import io.stateversions.api.grpc.v1.WatchRequest;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
-import io.stateversions.watch.WatchSink;
+import io.stateversions.watch.TransportSink;
 import io.stateversions.watch.WatchedVersion;
 import io.stateversions.watch.Watcher;
 import java.util.Optional;
@@ -33,8 +33,8 @@ final class GrpcWatch {
         ServerCallStreamObserver<WatchEvent> call = (ServerCallStreamObserver<WatchEvent>) observer;
         Sink sink = new Sink(call);
         // Handlers are set now: grpc-java allows it only before this method returns.
-        call.setOnReadyHandler(sink::onReady);
-        call.setOnCancelHandler(sink::onCancel);
+        call.setOnReadyHandler(sink::transportReady);
+        call.setOnCancelHandler(sink::disconnected);
         ShardId shard;
         Optional<SeqNo> after;
         try {
@@ -55,43 +55,17 @@ final class GrpcWatch {
     }
 
     /** One call's side of a watcher. */
-    private static final class Sink implements WatchSink {
+    private static final class Sink extends TransportSink {
 
         private final ServerCallStreamObserver<WatchEvent> call;
-        private volatile Watcher watcher;
-        private volatile boolean cancelled;
 
         Sink(ServerCallStreamObserver<WatchEvent> call) {
             this.call = call;
         }
 
-        void attach(Watcher w) {
-            watcher = w;
-            if (cancelled) {
-                w.cancel();
-            } else {
-                w.start();
-            }
-        }
-
-        void onReady() {
-            Watcher w = watcher;
-            if (w != null) {
-                w.ready();
-            }
-        }
-
-        void onCancel() {
-            cancelled = true;
-            Watcher w = watcher;
-            if (w != null) {
-                w.cancel();
-            }
-        }
-
         @Override
         public boolean ready() {
-            return !cancelled && call.isReady();
+            return !isDisconnected() && call.isReady();
         }
 
         @Override
@@ -101,7 +75,7 @@ final class GrpcWatch {
 
         @Override
         public void truncated(SeqNo next, SeqNo earliest) {
-            if (cancelled) {
+            if (isDisconnected()) {
                 return;
             }
             call.onNext(WatchEvent.newBuilder().setSeqno(earliest.value())
@@ -111,7 +85,7 @@ final class GrpcWatch {
 
         @Override
         public void end(Watcher.End reason, SeqNo lastDelivered) {
-            if (!cancelled) {
+            if (!isDisconnected()) {
                 call.onError(GrpcErrors.toStatus(ShardApi.watchEnded(reason, lastDelivered)));
             }
         }

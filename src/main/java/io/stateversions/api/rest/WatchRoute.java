@@ -7,7 +7,7 @@ import io.stateversions.api.DiffChanges;
 import io.stateversions.api.ShardApi;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
-import io.stateversions.watch.WatchSink;
+import io.stateversions.watch.TransportSink;
 import io.stateversions.watch.WatchedVersion;
 import io.stateversions.watch.Watcher;
 import io.vertx.core.buffer.Buffer;
@@ -73,13 +73,13 @@ public class WatchRoute {
             return;
         }
         Sink sink = new Sink(response);
-        response.closeHandler(ignored -> sink.onClose());
+        response.closeHandler(ignored -> sink.disconnected());
         api.watch(shard, after, sink).whenComplete((watcher, error) -> {
             if (error != null) {
                 problem(response, error);
                 return;
             }
-            if (sink.closed) {
+            if (sink.gone()) {
                 watcher.cancel();
                 return;
             }
@@ -89,7 +89,7 @@ public class WatchRoute {
                     .putHeader("Cache-Control", "no-cache")
                     .putHeader("X-Accel-Buffering", "no"); // nginx: do not buffer the stream
             response.write(": watching " + shard + " after " + watcher.lastDelivered() + "\n\n");
-            response.drainHandler(ignored -> sink.onDrain());
+            response.drainHandler(ignored -> sink.transportReady());
             sink.attach(watcher);
         });
     }
@@ -131,43 +131,21 @@ public class WatchRoute {
     }
 
     /** One response's side of a watcher. */
-    private final class Sink implements WatchSink {
+    private final class Sink extends TransportSink {
 
         private final HttpServerResponse response;
-        private volatile Watcher watcher;
-        volatile boolean closed;
 
         Sink(HttpServerResponse response) {
             this.response = response;
         }
 
-        void attach(Watcher w) {
-            watcher = w;
-            if (closed) {
-                w.cancel();
-            } else {
-                w.start();
-            }
-        }
-
-        void onDrain() {
-            Watcher w = watcher;
-            if (w != null) {
-                w.ready();
-            }
-        }
-
-        void onClose() {
-            closed = true;
-            Watcher w = watcher;
-            if (w != null) {
-                w.cancel();
-            }
+        boolean gone() {
+            return isDisconnected();
         }
 
         @Override
         public boolean ready() {
-            return !closed && !response.writeQueueFull();
+            return !isDisconnected() && !response.writeQueueFull();
         }
 
         @Override
@@ -186,7 +164,7 @@ public class WatchRoute {
 
         @Override
         public void end(Watcher.End reason, SeqNo lastDelivered) {
-            if (closed) {
+            if (isDisconnected()) {
                 return;
             }
             if (reason == Watcher.End.STALLED) {
