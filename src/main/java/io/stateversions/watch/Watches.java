@@ -126,9 +126,9 @@ public final class Watches implements ShardMachine.CommitListener, CommitBus.Lis
     }
 
     /**
-     * Periodic duties, run every {@code fallbackPollInterval} by the service (tests call it directly): poll the
-     * watched shards when due, then let every watcher retry failed reads, keep its stream open and give up on a
-     * stalled client.
+     * Periodic duties, run every {@code fallbackPollInterval} (at most every second) by the service (tests call it
+     * directly): poll the watched shards when due, then let every watcher retry failed reads, keep its stream open
+     * and give up on a stalled client.
      */
     public void tick() {
         long now = nanos.getAsLong();
