@@ -43,6 +43,7 @@ public final class Watcher {
     private volatile boolean backoff;
     private volatile Object readOutcome;
     private volatile End endRequested;
+    private volatile boolean keepaliveRequested;
     private volatile long lastDelivered;
     private volatile long progressNanos;
     private volatile long lastSendNanos;
@@ -96,9 +97,9 @@ public final class Watcher {
             end(End.STALLED);
             return;
         }
-        if (!behind && nowNanos - lastSendNanos > keepaliveNanos && sink.ready()) {
+        if (!behind && nowNanos - lastSendNanos > keepaliveNanos) {
             lastSendNanos = nowNanos;
-            sink.keepalive();
+            keepaliveRequested = true;
         }
         backoff = false;
         drain();
@@ -154,6 +155,10 @@ public final class Watcher {
             return;
         }
         takeReadOutcome();
+        if (keepaliveRequested && !closed && sink.ready()) {
+            keepaliveRequested = false;
+            sink.keepalive();
+        }
         while (!closed) {
             if (!sink.ready()) {
                 return;

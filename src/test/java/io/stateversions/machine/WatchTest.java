@@ -135,6 +135,12 @@ abstract class WatchTest {
         /** Stop taking events after this many (a transport whose buffer filled up). */
         volatile int capacity = Integer.MAX_VALUE;
         final AtomicInteger batchesAppended = new AtomicInteger();
+        final AtomicInteger keepalives = new AtomicInteger();
+
+        @Override
+        public void keepalive() {
+            keepalives.incrementAndGet();
+        }
 
         @Override
         public boolean ready() {
@@ -387,6 +393,29 @@ abstract class WatchTest {
 
         assertThat(idle.ended).isNotDone();
         assertThat(a.watches().active()).isEqualTo(1);
+    }
+
+    @Test
+    void an_idle_stream_gets_a_keepalive_each_interval_and_a_busy_one_none() {
+        Replica a = replica("replica-a", CommitBus.NONE);
+        ShardId shard = openShard(a);
+        RecordingSink idle = new RecordingSink();
+        watch(a, shard, Optional.empty(), idle);
+
+        a.watches().tick();
+        assertThat(idle.keepalives.get()).isZero();
+        nanos.addAndGet(Duration.ofSeconds(15).toNanos() + 1);
+        a.watches().tick();
+        assertThat(idle.keepalives.get()).isEqualTo(1);
+        a.watches().tick();
+        assertThat(idle.keepalives.get()).isEqualTo(1); // not again until another interval passed
+
+        // A version sent counts as traffic: the next keepalive is due an interval after it.
+        append(a, shard, WriterId.random(), 0, 1);
+        await().atMost(Duration.ofSeconds(20)).until(() -> idle.snapshot().size() == 1);
+        nanos.addAndGet(Duration.ofSeconds(10).toNanos());
+        a.watches().tick();
+        assertThat(idle.keepalives.get()).isEqualTo(1);
     }
 
     @Test
