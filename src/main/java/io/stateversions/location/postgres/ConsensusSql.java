@@ -73,13 +73,37 @@ final class ConsensusSql {
             WHERE shard = $1 AND sequence_number >= $2 ORDER BY sequence_number ASC LIMIT $3""";
 
     /**
-     * CaS with no expected entry: insert iff the key has no rows. Racing initializers all see no rows; SSI lets at
-     * most one commit (the others fail with 40001, or with a unique violation when they chose the same seqno).
-     * Parameters: shard, new seqno, data. One row affected = committed, zero = mismatch.
+     * CaS with no expected entry: insert iff the key has no rows. Parameters: shard, new seqno, data. One row
+     * affected = committed, zero = mismatch.
+     *
+     * <p>On CockroachDB this is the whole operation: racing initializers all see no rows, and serializable
+     * execution lets at most one commit (the others fail with 40001, or with a unique violation when they chose the
+     * same seqno).
+     *
+     * <p>On PostgreSQL it runs inside {@link #INIT_BEGIN} ... {@link #INIT_LOCK} ... {@code COMMIT}: at SERIALIZABLE
+     * the existence check of a missing key takes a predicate lock on a page of the primary key's index, so that
+     * inserting other keys into the same page aborts with 40001; many shards opened at once mostly failed (a
+     * contract test opens 64). Instead, initializers of one key take a transaction-scoped advisory lock on it and
+     * run at READ COMMITTED. The argument: (1) initializers of a key are serialized by the lock, and each runs its
+     * INSERT as a new statement after acquiring it, so its snapshot contains every row committed by the initializers
+     * before it: at most one inserts. (2) Every other writer of the key ({@link #CAS_EXPECTED}) inserts only when the
+     * key has a head, and a key that has rows never loses its last one (truncate keeps the head), so no other writer
+     * can make an empty key non-empty concurrently. (3) Reads and serializable writers see the new row only once it
+     * is committed, as any committed row.
      */
     static final String CAS_EMPTY = """
             INSERT INTO consensus (shard, sequence_number, data)
             SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM consensus WHERE shard = $1)""";
+
+    /** Opens the initialization transaction of a key on PostgreSQL (see {@link #CAS_EMPTY}). */
+    static final String INIT_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
+    /**
+     * The advisory lock of one key's initializers, released at commit or rollback. The two-key form keeps it apart
+     * from single-key advisory locks ({@link #SCHEMA_LOCK_POSTGRES}); the class is "svsi" in ASCII. Keys whose
+     * hashes collide only wait for each other.
+     */
+    static final String INIT_LOCK = "SELECT pg_advisory_xact_lock(1937142633, hashtext($1))";
 
     /**
      * CaS on an expected head: insert iff the current head is exactly {@code $2}. The head is read by one index

@@ -154,8 +154,9 @@ public final class PostgresConsensus extends AbstractConsensus {
         Buffer data = Buffer.buffer(Unpooled.wrappedBuffer(newData.data()));
         return run("compareAndSet", connection -> {
             Future<RowSet<Row>> insert = expected.isEmpty()
-                    ? connection.preparedQuery(ConsensusSql.CAS_EMPTY)
-                            .execute(Tuple.of(key, newData.seqno().value(), data))
+                    ? (dialect == Dialect.POSTGRES ? initialize(connection, key, newData.seqno(), data)
+                            : connection.preparedQuery(ConsensusSql.CAS_EMPTY)
+                                    .execute(Tuple.of(key, newData.seqno().value(), data)))
                     : connection.preparedQuery(ConsensusSql.CAS_EXPECTED)
                             .execute(Tuple.of(key, expected.get().value(), newData.seqno().value(), data));
             return insert.map(rows -> rows.rowCount() > 0 ? CasResult.COMMITTED : CasResult.EXPECTATION_MISMATCH)
@@ -163,6 +164,21 @@ public final class PostgresConsensus extends AbstractConsensus {
                             ? Future.succeededFuture(CasResult.EXPECTATION_MISMATCH)
                             : Future.failedFuture(error));
         });
+    }
+
+    /**
+     * {@link ConsensusSql#CAS_EMPTY} on PostgreSQL: at READ COMMITTED under the key's advisory lock (the argument is
+     * there). A failure before COMMIT rolls back (best effort: closing the connection does too); a failure of the
+     * COMMIT itself leaves the outcome unknown, as for any statement.
+     */
+    private static Future<RowSet<Row>> initialize(SqlConnection connection, String key, SeqNo seqno, Buffer data) {
+        return connection.query(ConsensusSql.INIT_BEGIN).execute()
+                .compose(begun -> connection.preparedQuery(ConsensusSql.INIT_LOCK).execute(Tuple.of(key))
+                        .compose(locked -> connection.preparedQuery(ConsensusSql.CAS_EMPTY)
+                                .execute(Tuple.of(key, seqno.value(), data)))
+                        .compose(inserted -> connection.query("COMMIT").execute().map(inserted),
+                                error -> connection.query("ROLLBACK").execute()
+                                        .transform(ignored -> Future.failedFuture(error))));
     }
 
     @Override
