@@ -6,7 +6,6 @@ import io.stateversions.core.StateDiff;
 import io.stateversions.location.Consensus;
 import io.stateversions.location.VersionedData;
 import io.stateversions.stateversions.StateVersions;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -39,8 +38,13 @@ final class ShardFeed {
     private final WatchMetrics metrics;
     private final AtomicLong head = new AtomicLong(-1);
     private final AtomicBoolean polling = new AtomicBoolean();
-    /** Contiguous seqnos, oldest first. Guarded by this. */
-    private final ArrayDeque<WatchedVersion> recent = new ArrayDeque<>();
+    /**
+     * The recent window: seqnos {@code [recentFirst, recentLast]}, contiguous, at most {@link #RECENT} of them,
+     * version {@code s} at {@code recent[s % RECENT]} (empty: {@code recentLast < recentFirst}). Guarded by this.
+     */
+    private final WatchedVersion[] recent = new WatchedVersion[RECENT];
+    private long recentFirst = 0;
+    private long recentLast = -1;
     /** Reads in flight, by their first seqno. Guarded by this. */
     private final Map<Long, CompletableFuture<List<WatchedVersion>>> reads = new HashMap<>();
 
@@ -86,24 +90,11 @@ final class ShardFeed {
 
     /** The version {@code seqno} if it is among the recent ones. */
     synchronized WatchedVersion recent(long seqno) {
-        WatchedVersion first = recent.peekFirst();
-        if (first == null) {
-            return null;
-        }
-        long offset = seqno - first.seqno().value();
-        if (offset < 0 || offset >= recent.size()) {
-            return null;
-        }
-        if (offset == recent.size() - 1) {
-            return recent.peekLast();
-        }
-        int i = 0;
-        for (WatchedVersion v : recent) {
-            if (i++ == offset) {
-                return v;
-            }
-        }
-        throw new IllegalStateException("unreachable");
+        return seqno >= recentFirst && seqno <= recentLast ? recent[slot(seqno)] : null;
+    }
+
+    private static int slot(long seqno) {
+        return (int) (seqno % RECENT);
     }
 
     /**
@@ -165,17 +156,15 @@ final class ShardFeed {
     /** Adds {@code v} to the recent window if it extends it; a version past a gap starts a new window. */
     private synchronized void remember(WatchedVersion v) {
         long seqno = v.seqno().value();
-        WatchedVersion last = recent.peekLast();
-        if (last != null && seqno <= last.seqno().value()) {
+        if (recentLast >= recentFirst && seqno <= recentLast) {
             return; // already known
         }
-        if (last != null && seqno != last.seqno().value() + 1) {
-            recent.clear();
+        if (recentLast < recentFirst || seqno != recentLast + 1) {
+            recentFirst = seqno;
         }
-        recent.addLast(v);
-        if (recent.size() > RECENT) {
-            recent.removeFirst();
-        }
+        recent[slot(seqno)] = v;
+        recentLast = seqno;
+        recentFirst = Math.max(recentFirst, seqno - RECENT + 1);
     }
 
     private boolean raiseHead(long seqno) {

@@ -32,7 +32,6 @@ public final class Watcher {
     private final AtomicInteger wip = new AtomicInteger();
 
     // Owned by drain (one thread at a time).
-    private long next;
     private List<WatchedVersion> page = List.of();
     private int pagePos;
     private boolean reading;
@@ -52,7 +51,6 @@ public final class Watcher {
         this.owner = owner;
         this.feed = feed;
         this.sink = sink;
-        this.next = after.value() + 1;
         this.lastDelivered = after.value();
         this.progressNanos = nowNanos;
         this.lastSendNanos = nowNanos;
@@ -73,7 +71,7 @@ public final class Watcher {
 
     /** The client went away. */
     public void cancel() {
-        close("cancelled");
+        markClosed("cancelled");
     }
 
     /** The last version sent (the watch's start, before any). */
@@ -114,10 +112,6 @@ public final class Watcher {
         drain();
     }
 
-    private void close(String reason) {
-        markClosed(reason);
-    }
-
     private boolean markClosed(String reason) {
         synchronized (this) {
             if (closed) {
@@ -138,7 +132,7 @@ public final class Watcher {
             try {
                 step();
             } catch (RuntimeException e) {
-                LOG.errorf(e, "watch of shard %s failed at %s", feed.shard, SeqNo.of(next));
+                LOG.errorf(e, "watch of shard %s failed at %s", feed.shard, SeqNo.of(next()));
                 endRequested = End.SHUTDOWN; // the loop below runs step again, which ends the watch
                 wip.incrementAndGet();
             }
@@ -166,7 +160,6 @@ public final class Watcher {
             WatchedVersion v = nextVersion();
             if (v != null) {
                 sink.version(v);
-                next = v.seqno().value() + 1;
                 lastDelivered = v.seqno().value();
                 long now = owner.nowNanos();
                 progressNanos = now;
@@ -174,11 +167,11 @@ public final class Watcher {
                 owner.metrics().versionsSent(1);
                 continue;
             }
-            if (next > feed.head() || reading || backoff) {
+            if (next() > feed.head() || reading || backoff) {
                 return;
             }
             reading = true;
-            feed.read(next).whenComplete((versions, error) -> {
+            feed.read(next()).whenComplete((versions, error) -> {
                 readOutcome = error != null ? error : versions;
                 drain();
             });
@@ -196,7 +189,7 @@ public final class Watcher {
         reading = false;
         if (outcome instanceof Throwable error) {
             LOG.debugf("watch of shard %s: reading from %s failed, retrying on the next tick: %s", feed.shard,
-                    SeqNo.of(next), error.getMessage());
+                    SeqNo.of(next()), error.getMessage());
             backoff = true;
             return;
         }
@@ -206,9 +199,9 @@ public final class Watcher {
             return;
         }
         long first = versions.get(0).seqno().value();
-        if (first > next) {
+        if (first > next()) {
             if (markClosed("truncated")) {
-                sink.truncated(SeqNo.of(next), SeqNo.of(first));
+                sink.truncated(SeqNo.of(next()), SeqNo.of(first));
             }
             return;
         }
@@ -216,17 +209,27 @@ public final class Watcher {
         pagePos = 0;
     }
 
+    /** The next version to send: the one after the last sent. */
+    private long next() {
+        return lastDelivered + 1;
+    }
+
     /** The version {@code next} from the page in hand or the shard's recent window, or null. */
     private WatchedVersion nextVersion() {
         while (pagePos < page.size()) {
             WatchedVersion v = page.get(pagePos++);
-            if (v.seqno().value() == next) {
+            if (v.seqno().value() == next()) {
                 return v;
             }
         }
         page = List.of();
         pagePos = 0;
-        return feed.recent(next);
+        WatchedVersion recent = feed.recent(next());
+        if (recent != null && recent.seqno().value() != next()) {
+            throw new IllegalStateException("invariant violated: the recent window of shard " + feed.shard
+                    + " returned " + recent.seqno() + " for " + SeqNo.of(next()));
+        }
+        return recent;
     }
 
     @Override

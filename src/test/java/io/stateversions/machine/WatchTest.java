@@ -233,6 +233,27 @@ abstract class WatchTest {
     }
 
     @Test
+    void a_watcher_behind_by_less_than_the_recent_window_catches_up_from_it_without_reading_consensus() {
+        Replica a = replica("replica-a", CommitBus.NONE);
+        ShardId shard = openShard(a);
+        long start = current(a, shard);
+        RecordingSink lagging = new RecordingSink();
+        lagging.capacity = 10; // its transport is full after 10 events
+        Watcher watcher = watch(a, shard, Optional.empty(), lagging);
+
+        List<long[]> acks = append(a, shard, WriterId.random(), 0, 40);
+        long last = acks.get(acks.size() - 1)[0];
+        await().atMost(Duration.ofSeconds(20)).until(() -> lagging.snapshot().size() == 10);
+        lagging.capacity = Integer.MAX_VALUE;
+        watcher.ready(); // the transport drained
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> lagging.last() == last);
+        assertThat(lagging.snapshot()).isEqualTo(range(start + 1, last));
+        // The 30 it missed while full came from the replica's recent versions, not from Consensus.
+        assertThat(a.watchMetrics().fetched.get()).isZero();
+    }
+
+    @Test
     void another_replicas_commits_reach_a_watcher_by_notifications_alone_and_refresh_the_cached_state() {
         Replica a = replica("replica-a", newBus());
         Replica b = replica("replica-b", newBus());
