@@ -22,6 +22,8 @@ public enum ErrorCode {
     UPPER_MISMATCH("upper_mismatch", 409, Status.Code.FAILED_PRECONDITION, "Upper mismatch"),
     OPAQUE_MISMATCH("opaque_mismatch", 409, Status.Code.FAILED_PRECONDITION, "Opaque mismatch"),
     OPAQUE_CODEC_MISMATCH("opaque_codec_mismatch", 409, Status.Code.FAILED_PRECONDITION, "Opaque codec mismatch"),
+    IDEMPOTENCY_TOKEN_REUSED("idempotency_token_reused", 409, Status.Code.FAILED_PRECONDITION,
+            "Idempotency token reused"),
     AS_OF_BEFORE_SINCE("as_of_before_since", 409, Status.Code.FAILED_PRECONDITION, "As-of before since"),
     AS_OF_NOT_AVAILABLE("as_of_not_available", 409, Status.Code.FAILED_PRECONDITION, "As-of not yet available"),
     SHARD_TOMBSTONED("shard_tombstoned", 409, Status.Code.FAILED_PRECONDITION, "Shard tombstoned"),

@@ -119,7 +119,19 @@ public interface ShardApi {
 
     record SinceDowngraded(SeqNo seqno, Frontier since) {}
 
-    CompletionStage<SinceDowngraded> downgradeSince(ShardId shard, LeasedReaderId reader, Frontier since);
+    /**
+     * Downgrades a leased reader's since and moves its seqno hold to {@code min(outstandingSeqno, current)}
+     * (without one: to the current version). A reader still fetching the parts of a snapshot passes the snapshot's
+     * seqno, so that GC keeps them. Errors: {@code reader_expired}, {@code invalid_request} (an outstanding seqno
+     * below the reader's present hold).
+     */
+    CompletionStage<SinceDowngraded> downgradeSince(ShardId shard, LeasedReaderId reader, Frontier since,
+            Optional<SeqNo> outstandingSeqno);
+
+    /** {@link #downgradeSince(ShardId, LeasedReaderId, Frontier, Optional)} without an outstanding seqno. */
+    default CompletionStage<SinceDowngraded> downgradeSince(ShardId shard, LeasedReaderId reader, Frontier since) {
+        return downgradeSince(shard, reader, since, Optional.empty());
+    }
 
     CompletionStage<SeqNo> expireLeasedReader(ShardId shard, LeasedReaderId reader);
 
@@ -153,12 +165,21 @@ public interface ShardApi {
     record Appended(SeqNo seqno, Frontier upper, boolean alreadyCommitted, List<FueledMergeReq> mergeRequests) {}
 
     /**
-     * compare_and_append (spec §17) of {@code batch}, whose description holds lower, upper and since. Errors:
-     * {@code upper_mismatch} ({@code currentUpper}, {@code writerUpper}), {@code invalid_bounds},
-     * {@code invalid_empty_time_interval}, {@code inline_backpressure}, {@code invalid_request}.
+     * compare_and_append (spec §17) of {@code batch}, whose description holds lower, upper and since. A writer
+     * not registered yet is registered with {@code leaseDurationMs} (empty: the default). At most one append per
+     * writer is in any version. Errors: {@code upper_mismatch} ({@code currentUpper}, {@code writerUpper}),
+     * {@code idempotency_token_reused} ({@code writerId}, {@code idempotencyToken}), {@code invalid_bounds},
+     * {@code invalid_empty_time_interval}, {@code inline_backpressure}, {@code invalid_request} (also a lease below
+     * the minimum).
      */
     CompletionStage<Appended> compareAndAppend(ShardId shard, WriterId writer, IdempotencyToken token,
-            HollowBatch batch);
+            HollowBatch batch, OptionalLong leaseDurationMs);
+
+    /** {@link #compareAndAppend(ShardId, WriterId, IdempotencyToken, HollowBatch, OptionalLong)}, default lease. */
+    default CompletionStage<Appended> compareAndAppend(ShardId shard, WriterId writer, IdempotencyToken token,
+            HollowBatch batch) {
+        return compareAndAppend(shard, writer, token, batch, OptionalLong.empty());
+    }
 
     record Snapshot(SeqNo seqno, long asOf, Frontier since, Frontier upper, List<HollowBatch> batches) {}
 

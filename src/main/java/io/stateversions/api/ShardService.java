@@ -18,6 +18,7 @@ import io.stateversions.core.HandleDebug;
 import io.stateversions.core.HollowBatch;
 import io.stateversions.core.HollowRollup;
 import io.stateversions.core.IdempotencyToken;
+import io.stateversions.core.InvalidUsageException;
 import io.stateversions.core.LeasedReaderId;
 import io.stateversions.core.PersistConfig;
 import io.stateversions.core.Reads;
@@ -98,6 +99,10 @@ public class ShardService implements ShardApi {
     private final RollupWriter rollups;
     private final LeakedBlobSweeper sweeper;
     private final Duration defaultLeakedBlobGrace;
+    /** The least grace a leaked-blob sweep may be asked for. */
+    private final Duration leakedBlobMinGrace;
+    /** The shortest writer lease a client may ask for: the configured minimum, at least 3 request timeouts. */
+    private final long writerLeaseMinMs;
 
     private final Watches watches;
 
@@ -110,13 +115,21 @@ public class ShardService implements ShardApi {
         this.gc = gc;
         this.sweeper = sweeper;
         this.defaultLeakedBlobGrace = maintenanceConfig.leakedBlobGrace();
-        if (defaultLeakedBlobGrace.isNegative()) {
-            throw new IllegalArgumentException("stateversions.maintenance.leaked-blob-grace must not be negative, got "
-                    + defaultLeakedBlobGrace);
+        this.leakedBlobMinGrace = maintenanceConfig.leakedBlobMinGrace();
+        if (leakedBlobMinGrace.isNegative() || defaultLeakedBlobGrace.compareTo(leakedBlobMinGrace) < 0) {
+            throw new IllegalArgumentException("stateversions.maintenance.leaked-blob-grace (" + defaultLeakedBlobGrace
+                    + ") must be at least stateversions.maintenance.leaked-blob-min-grace (" + leakedBlobMinGrace
+                    + "), which must not be negative");
         }
         this.stateVersions = machines.stateVersions();
         this.consensus = consensus;
         this.cfg = stateVersions.cfg();
+        this.writerLeaseMinMs = Math.max(cfg.writerLeaseMinMs(), 3 * config.requestTimeout().toMillis());
+        if (cfg.writerLeaseDurationMs() < writerLeaseMinMs) {
+            throw new IllegalArgumentException("stateversions.state.writer-lease-duration (" + cfg.writerLeaseDurationMs()
+                    + " ms) is below the shortest writer lease allowed, " + writerLeaseMinMs + " ms (the larger of"
+                    + " stateversions.state.writer-lease-min and 3 x stateversions.machine.request-timeout)");
+        }
         this.config = config;
         this.hostname = machines.hostname();
     }
@@ -300,9 +313,10 @@ public class ShardService implements ShardApi {
     }
 
     @Override
-    public CompletionStage<SinceDowngraded> downgradeSince(ShardId shard, LeasedReaderId reader, Frontier since) {
+    public CompletionStage<SinceDowngraded> downgradeSince(ShardId shard, LeasedReaderId reader, Frontier since,
+            Optional<SeqNo> outstandingSeqno) {
         return mutation(() -> apply(shard, Command.DOWNGRADE_SINCE,
-                Commands.downgradeSince(reader, Optional.empty(), since, nowMs()), applied -> {
+                Commands.downgradeSince(reader, outstandingSeqno, since, nowMs()), applied -> {
                     if (!applied.committed()) {
                         throw readerExpired(shard, reader.toString());
                     }
@@ -374,8 +388,7 @@ public class ShardService implements ShardApi {
             OptionalLong leaseDurationMs) {
         return mutation(() -> {
             HandleDebug debug = debug(purpose);
-            long lease = leaseDurationMs.isPresent() ? ApiParams.leaseDurationMs(leaseDurationMs.getAsLong())
-                    : cfg.writerLeaseDurationMs();
+            long lease = writerLease(leaseDurationMs);
             return apply(shard, Command.REGISTER, withUpper(Commands.registerWriter(writer, debug, lease, nowMs())),
                     applied -> {
                         if (applied.value().result() instanceof RegisterWriterResult.Registered r) {
@@ -405,13 +418,32 @@ public class ShardService implements ShardApi {
                 ShardMachine.Applied::seqno));
     }
 
+    /**
+     * The lease a writer asks for, or the configured default. A lease shorter than {@link #writerLeaseMinMs} is
+     * refused: it could lapse between an append and its retry, and the retry would then meet a fresh writer without
+     * the append's token and be told "upper mismatch", as if it had not committed.
+     */
+    private long writerLease(OptionalLong leaseDurationMs) {
+        if (leaseDurationMs.isEmpty()) {
+            return cfg.writerLeaseDurationMs();
+        }
+        long lease = ApiParams.leaseDurationMs(leaseDurationMs.getAsLong());
+        if (lease < writerLeaseMinMs) {
+            throw new ApiException(ErrorCode.INVALID_REQUEST, "leaseDurationMs " + lease + " is below the shortest"
+                    + " writer lease, " + writerLeaseMinMs + " ms: a writer's lease must outlive its appends' retries",
+                    Map.of("minLeaseDurationMs", writerLeaseMinMs));
+        }
+        return lease;
+    }
+
     @Override
     public CompletionStage<Appended> compareAndAppend(ShardId shard, WriterId writer, IdempotencyToken token,
-            HollowBatch batch) {
+            HollowBatch batch, OptionalLong leaseDurationMs) {
         return mutation(() -> {
             if (token.equals(IdempotencyToken.SENTINEL)) {
                 throw ApiException.invalidRequest("idempotencyToken " + token + " is reserved; use a random one");
             }
+            long lease = writerLease(leaseDurationMs);
             long inline = batch.inlineBytes();
             if (inline >= cfg.inlineWritesTotalMaxBytes()) {
                 throw ApiException.invalidRequest("the batch's inline parts hold " + inline
@@ -419,8 +451,9 @@ public class ShardService implements ShardApi {
                         + "; write them to blob storage and append their keys");
             }
             Transition.Work<AppendResult> work = Commands.compareAndAppend(batch, writer, token,
-                    new HandleDebug(hostname, ""), nowMs(), cfg.writerLeaseDurationMs(), cfg.inlineWritesTotalMaxBytes());
-            return apply(shard, Command.COMPARE_AND_APPEND, withUpper(work), applied -> {
+                    new HandleDebug(hostname, ""), nowMs(), lease, cfg.inlineWritesTotalMaxBytes());
+            // One append per writer per transition: see ShardMachine ("Batching").
+            return apply(shard, Command.COMPARE_AND_APPEND, withUpper(work), writer, applied -> {
                 AppendResult result = applied.value().result();
                 Frontier upper = applied.value().upper();
                 if (result instanceof AppendResult.Appended a) {
@@ -429,6 +462,12 @@ public class ShardService implements ShardApi {
                 if (result instanceof AppendResult.AlreadyCommitted) {
                     // After our own indeterminate CaS it is this call's append that landed (spec §17.2).
                     return new Appended(applied.seqno(), upper, !applied.sawIndeterminate(), List.of());
+                }
+                if (result instanceof AppendResult.TokenReused) {
+                    throw new ApiException(ErrorCode.IDEMPOTENCY_TOKEN_REUSED, "writer " + writer + " already used"
+                            + " idempotency token " + token + " for a different batch of shard " + shard + "; every"
+                            + " append needs a fresh token (only its retries repeat it). Nothing was changed",
+                            Map.of("writerId", writer.toString(), "idempotencyToken", token.toString()));
                 }
                 if (result instanceof AppendResult.UpperMismatch m) {
                     if (applied.sawIndeterminate() && !m.writerUpper().lessThan(batch.desc().upper())) {
@@ -547,6 +586,14 @@ public class ShardService implements ShardApi {
         return mutation(() -> {
             Duration grace = graceMs.isPresent() ? Duration.ofMillis(ApiParams.graceMs(graceMs.getAsLong()))
                     : defaultLeakedBlobGrace;
+            if (grace.compareTo(leakedBlobMinGrace) < 0) {
+                // The grace is all that keeps a part uploaded but not yet appended (or a compaction output not yet
+                // merged) from being deleted: it must exceed every client's upload-to-link window.
+                throw new ApiException(ErrorCode.INVALID_REQUEST, "graceMs " + grace.toMillis() + " is below the"
+                        + " least grace of a leaked-blob sweep, " + leakedBlobMinGrace.toMillis() + " ms: a younger"
+                        + " blob may be one a client has written and is about to link",
+                        Map.of("minGraceMs", leakedBlobMinGrace.toMillis()));
+            }
             long now = nowMs(); // before the sweep lists anything: an earlier "now" only keeps more
             return machines.get(shard).thenCompose(machine -> sweeper.sweep(machine, grace, now))
                     .thenApply(r -> new LeakedBlobsSwept(r.seqno(), r.listed(), r.referenced(), r.deleted(),
@@ -567,7 +614,13 @@ public class ShardService implements ShardApi {
     /** Runs {@code work} on the shard's machine and maps the outcome (in the completing thread). */
     private <R, T> CompletableFuture<T> apply(ShardId shard, Command cmd, Transition.Work<R> work,
             Function<ShardMachine.Applied<R>, T> map) {
-        return machines.get(shard).thenCompose(machine -> machine.apply(cmd, work)).thenApply(map);
+        return apply(shard, cmd, work, null, map);
+    }
+
+    /** As above, never in one transition with another command of the same {@code exclusiveKey}. */
+    private <R, T> CompletableFuture<T> apply(ShardId shard, Command cmd, Transition.Work<R> work,
+            Object exclusiveKey, Function<ShardMachine.Applied<R>, T> map) {
+        return machines.get(shard).thenCompose(machine -> machine.apply(cmd, work, exclusiveKey)).thenApply(map);
     }
 
     /** A result and the shard's upper as the command left it. */
@@ -623,6 +676,9 @@ public class ShardService implements ShardApi {
         if (error instanceof ShardNotFoundException nf) {
             return new ApiException(ErrorCode.SHARD_NOT_FOUND, "shard " + nf.shard()
                     + " is not initialized; open it with PUT /v1/shards/" + nf.shard());
+        }
+        if (error instanceof InvalidUsageException usage) {
+            return ApiException.invalidRequest(usage.getMessage());
         }
         if (error instanceof CodecMismatchException cm) {
             return new ApiException(ErrorCode.CODEC_MISMATCH, cm.getMessage(), Map.of("actual", cm.actual()));

@@ -45,6 +45,14 @@ public interface StateConfig {
     @WithDefault("60m")
     Duration writerLeaseDuration();
 
+    /**
+     * The shortest writer lease a client may ask for (registering a writer, or an append that registers it): an
+     * append's idempotency token lives only as long as its writer's lease, so the lease must outlive the client's
+     * retries. Never less than 3 request timeouts ({@code stateversions.machine.request-timeout}), whatever is set.
+     */
+    @WithDefault("60s")
+    Duration writerLeaseMin();
+
     /** How many diffs one bounded scan reads when fetching a shard's state before the slow path is taken. */
     @WithDefault("3840")
     int recentLiveDiffsLimit();
@@ -69,7 +77,7 @@ public interface StateConfig {
         return new PersistConfig(BuildInfo.VERSION, readableMinorVersionsAhead(), rollupThreshold(),
                 rollupUseActiveRollup(), rollupFallbackThreshold().toMillis(), gcUseActiveGc(), gcMinVersions(),
                 gcMaxVersions(), gcFallbackThreshold().toMillis(), readerLeaseDuration().toMillis(),
-                writerLeaseDuration().toMillis(), recentLiveDiffsLimit(), inlineWritesTotalMaxBytes(),
+                writerLeaseDuration().toMillis(), writerLeaseMin().toMillis(), recentLiveDiffsLimit(), inlineWritesTotalMaxBytes(),
                 validateTransitions());
     }
 }

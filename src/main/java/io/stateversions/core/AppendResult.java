@@ -11,6 +11,12 @@ public sealed interface AppendResult {
     /** This writer's token is already recorded: the append committed earlier (after an indeterminate failure). */
     record AlreadyCommitted() implements AppendResult {}
 
+    /**
+     * This writer's token is recorded for a different append (another upper, or another batch over the same range):
+     * the client reused a token. Nothing changes.
+     */
+    record TokenReused() implements AppendResult {}
+
     /** The batch's lower is not the shard's upper. On a tombstone both uppers are {@code {}}. */
     record UpperMismatch(Frontier shardUpper, Frontier writerUpper) implements AppendResult {}
 

@@ -101,9 +101,11 @@ public final class Commands {
     }
 
     /**
-     * Heartbeats a leased reader, moves its seqno hold to {@code min(outstandingSeqno, newSeqno)} and, iff its since
-     * is strictly less than {@code newSince}, sets it and recomputes the shard's since as the meet of all readers'.
-     * Always commits (so it is linearized). A missing reader or a tombstone breaks with since {@code {}}.
+     * Heartbeats a leased reader, moves its seqno hold to {@code min(outstandingSeqno, newSeqno)} (without an
+     * outstanding seqno: to {@code newSeqno}) and, iff its since is strictly less than {@code newSince}, sets it and
+     * recomputes the shard's since as the meet of all readers'. Always commits (so it is linearized). A missing
+     * reader or a tombstone breaks with since {@code {}}. An outstanding seqno below the reader's present hold throws
+     * {@link InvalidUsageException}: a hold never moves back (GC may have collected below it already).
      */
     public static Transition.Work<Frontier> downgradeSince(LeasedReaderId id, Optional<SeqNo> outstandingSeqno,
             Frontier newSince, long heartbeatMs) {
@@ -115,8 +117,9 @@ public final class Commands {
             SeqNo hold = newSeqno;
             if (outstandingSeqno.isPresent()) {
                 if (outstandingSeqno.get().isBefore(reader.seqno())) {
-                    throw new IllegalArgumentException("reader " + id + " outstanding seqno " + outstandingSeqno.get()
-                            + " is below its seqno hold " + reader.seqno());
+                    throw new InvalidUsageException("outstandingSeqno " + outstandingSeqno.get().value()
+                            + " is below reader " + id + "'s seqno hold " + reader.seqno().value()
+                            + ": a hold never moves back");
                 }
                 hold = outstandingSeqno.get().isBefore(newSeqno) ? outstandingSeqno.get() : newSeqno;
             }
@@ -210,6 +213,11 @@ public final class Commands {
      * leased reader's strictly less), the since becomes {@code newSince} and the shard's since is recomputed as the
      * meet of all readers' (never regressing). A missing reader breaks; a tombstone breaks with since {@code {}}
      * whatever the token, as in persist.
+     *
+     * <p>Monotone across retries (spec §22.7), unlike persist's in-process handle, whose caller cannot lose a reply:
+     * a token other than {@code expectedOpaque} that already is {@code newOpaque}, with the reader's since at or
+     * beyond {@code newSince}, means this call (or an equal one) already applied. It breaks with the reader's since
+     * and token instead of a mismatch.
      */
     public static Transition.Work<CompareAndDowngradeResult> compareAndDowngradeSince(CriticalReaderId id,
             long expectedOpaque, long newOpaque, Frontier newSince) {
@@ -222,6 +230,12 @@ public final class Commands {
                 return WorkResult.stop(new CompareAndDowngradeResult.ReaderMissing());
             }
             if (reader.opaque() != expectedOpaque) {
+                if (reader.opaque() == newOpaque && newSince.lessEqual(reader.since())) {
+                    // The reader already holds what this call asks for: the retry of a call that applied (its
+                    // reply lost). Answer as it did, writing nothing; answering a mismatch would tell the client
+                    // its downgrade did not happen.
+                    return WorkResult.stop(new CompareAndDowngradeResult.Downgraded(reader.since(), reader.opaque()));
+                }
                 return WorkResult.proceed(new CompareAndDowngradeResult.OpaqueMismatch(reader.opaque(),
                         reader.since()));
             }
@@ -319,7 +333,9 @@ public final class Commands {
     /**
      * compare_and_append's state-level checks, in the order of spec §17.1 (compaction claiming aside): tombstone,
      * writer upsert, bounds, empty interval, idempotency token, upper, inline backpressure; then the batch is
-     * pushed (a non-empty range only), and the token and upper recorded.
+     * pushed (a non-empty range only), and the token and upper recorded. Unlike persist, whose handles never
+     * reuse a token, a token recorded for another append breaks with {@link AppendResult.TokenReused} instead of
+     * failing an assertion: a network client's mistake must not look like a broken invariant.
      */
     public static Transition.Work<AppendResult> compareAndAppend(HollowBatch batch, WriterId writerId,
             IdempotencyToken token, HandleDebug debug, long heartbeatMs, long leaseDurationMs,
@@ -342,10 +358,16 @@ public final class Commands {
             }
             Frontier shardUpper = c.trace().upper();
             if (token.equals(writer.mostRecentWriteToken())) {
-                if (!desc.upper().equals(writer.mostRecentWriteUpper()) || !desc.upper().lessEqual(shardUpper)) {
+                if (!desc.upper().equals(writer.mostRecentWriteUpper())
+                        || c.trace().batchAt(desc).filter(committed -> !committed.equals(batch)).isPresent()) {
+                    // The same token for another append: the client's error, not a retry. (A batch merged away
+                    // or folded into an empty neighbour can no longer be compared; its upper still is.)
+                    return WorkResult.stop(new AppendResult.TokenReused());
+                }
+                if (!desc.upper().lessEqual(shardUpper)) {
                     throw new IllegalStateException("invariant violated: writer " + writerId + " token " + token
-                            + " was recorded with upper " + writer.mostRecentWriteUpper() + " but is retried for "
-                            + desc + " with shard upper " + shardUpper);
+                            + " was recorded with upper " + writer.mostRecentWriteUpper() + " beyond the shard's"
+                            + " upper " + shardUpper);
                 }
                 return WorkResult.stop(new AppendResult.AlreadyCommitted());
             }

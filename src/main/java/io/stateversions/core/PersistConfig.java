@@ -17,6 +17,9 @@ import java.util.Objects;
  * @param gcFallbackThresholdMs         after this long an active GC is presumed dead and reassigned
  * @param readerLeaseDurationMs         the lease of a leased reader unless it asks for another
  * @param writerLeaseDurationMs         the lease of a writer unless it asks for another
+ * @param writerLeaseMinMs              the shortest writer lease a client may ask for: a writer's idempotency token
+ *                                      lives only as long as its lease, so the lease must outlive every retry of an
+ *                                      append (the API raises it to 3 request timeouts if it is lower)
  * @param recentLiveDiffsLimit          the fast-path scan limit of {@code fetchRecentLiveDiffs}
  * @param inlineWritesTotalMaxBytes     inline bytes in state at which appends with inline parts are pushed back
  * @param validateTransitions           check every transition's diff by applying it and by an encode/decode
@@ -34,6 +37,7 @@ public record PersistConfig(
         long gcFallbackThresholdMs,
         long readerLeaseDurationMs,
         long writerLeaseDurationMs,
+        long writerLeaseMinMs,
         int recentLiveDiffsLimit,
         long inlineWritesTotalMaxBytes,
         boolean validateTransitions) {
@@ -45,6 +49,11 @@ public record PersistConfig(
         positive("gcMaxVersions", gcMaxVersions);
         positive("readerLeaseDurationMs", readerLeaseDurationMs);
         positive("writerLeaseDurationMs", writerLeaseDurationMs);
+        positive("writerLeaseMinMs", writerLeaseMinMs);
+        if (writerLeaseDurationMs < writerLeaseMinMs) {
+            throw new IllegalArgumentException("the default writer lease (" + writerLeaseDurationMs + " ms) is below the"
+                    + " minimum writer lease (" + writerLeaseMinMs + " ms)");
+        }
         positive("recentLiveDiffsLimit", recentLiveDiffsLimit);
         positive("inlineWritesTotalMaxBytes", inlineWritesTotalMaxBytes);
         if (readableMinorVersionsAhead < 0 || rollupFallbackThresholdMs < 0 || gcFallbackThresholdMs < 0) {
@@ -55,7 +64,7 @@ public record PersistConfig(
     /** Persist's defaults (spec §19) for code at {@code buildVersion}. */
     public static PersistConfig defaults(Version buildVersion) {
         return new PersistConfig(buildVersion, 1, 128, true, 5_000, false, 32, 128_000, 900_000,
-                15 * 60_000L, 60 * 60_000L, 30 * 128, 1024 * 1024, false);
+                15 * 60_000L, 60 * 60_000L, 60_000L, 30 * 128, 1024 * 1024, false);
     }
 
     public PersistConfig withRollupThreshold(long value) {
@@ -103,6 +112,7 @@ public record PersistConfig(
         private long gcFallbackThresholdMs;
         private long readerLeaseDurationMs;
         private long writerLeaseDurationMs;
+        private long writerLeaseMinMs;
         private int recentLiveDiffsLimit;
         private long inlineWritesTotalMaxBytes;
         private boolean validateTransitions;
@@ -119,6 +129,7 @@ public record PersistConfig(
             gcFallbackThresholdMs = c.gcFallbackThresholdMs;
             readerLeaseDurationMs = c.readerLeaseDurationMs;
             writerLeaseDurationMs = c.writerLeaseDurationMs;
+            writerLeaseMinMs = c.writerLeaseMinMs;
             recentLiveDiffsLimit = c.recentLiveDiffsLimit;
             inlineWritesTotalMaxBytes = c.inlineWritesTotalMaxBytes;
             validateTransitions = c.validateTransitions;
@@ -179,6 +190,11 @@ public record PersistConfig(
             return this;
         }
 
+        public Builder writerLeaseMinMs(long value) {
+            writerLeaseMinMs = value;
+            return this;
+        }
+
         public Builder recentLiveDiffsLimit(int value) {
             recentLiveDiffsLimit = value;
             return this;
@@ -197,7 +213,8 @@ public record PersistConfig(
         public PersistConfig build() {
             return new PersistConfig(buildVersion, readableMinorVersionsAhead, rollupThreshold, rollupUseActiveRollup,
                     rollupFallbackThresholdMs, gcUseActiveGc, gcMinVersions, gcMaxVersions, gcFallbackThresholdMs,
-                    readerLeaseDurationMs, writerLeaseDurationMs, recentLiveDiffsLimit, inlineWritesTotalMaxBytes,
+                    readerLeaseDurationMs, writerLeaseDurationMs, writerLeaseMinMs, recentLiveDiffsLimit,
+                    inlineWritesTotalMaxBytes,
                     validateTransitions);
         }
     }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The shard's batches and its since: the v1 trace of spec §3.5. The batches are ordered by lower and contiguous
@@ -120,33 +121,35 @@ public record Trace(Frontier since, List<HollowBatch> batches) {
     public record Merged(ApplyMergeResult result, Trace trace) {}
 
     /**
-     * Replaces the batches that cover exactly {@code res.output}'s time range with the output, if the output is
-     * not compacted beyond this trace's since and holds no more updates than they do.
+     * Replaces {@code res.inputs} by {@code res.output}, iff the inputs are, batch for batch ({@link HollowBatch}
+     * equality: bounds, since, len, parts with their keys, run splits and run metadata), a contiguous run of this
+     * trace's batches and the output covers exactly their time range (spec §3.5: exact match only); and then only
+     * if the output is not compacted beyond this trace's since and holds no more updates than the inputs.
+     *
+     * <p>Matching by identity, not by time range, is what keeps a compactor's result from replacing batches it never
+     * read. A stale result (another compactor already replaced its inputs), a repeated one, or one with fabricated
+     * inputs is {@link ApplyMergeResult#NOT_APPLIED_NO_MATCH}: had it replaced whatever now covers its range, an
+     * output re-using a part that the earlier merge released would bring back into state a blob that GC deletes
+     * once the diff releasing it is truncated. An output that re-uses parts of its own inputs is fine: those parts
+     * are referenced until this very diff, which inserts them again ({@link StateDiff#partDeletes}).
      */
     public Merged applyMergeRes(FueledMergeRes res) {
+        List<HollowBatch> inputs = res.inputs();
         Description out = res.output().desc();
-        if (!inputsCover(res.inputs(), out)) {
+        int first = inputs.isEmpty() ? -1 : indexOfLower(inputs.get(0).desc().lower());
+        if (first < 0 || first + inputs.size() > batches.size()) {
             return new Merged(ApplyMergeResult.NOT_APPLIED_NO_MATCH, this);
         }
-        int first = -1;
-        int last = -1;
-        for (int i = 0; i < batches.size(); i++) {
-            Description desc = batches.get(i).desc();
-            if (desc.lower().equals(out.lower())) {
-                first = i;
-            }
-            if (desc.upper().equals(out.upper())) {
-                last = i;
-                break;
-            }
-        }
-        if (first < 0 || last < first) {
+        int end = first + inputs.size();
+        List<HollowBatch> covered = batches.subList(first, end);
+        if (!out.lower().equals(covered.get(0).desc().lower())
+                || !out.upper().equals(covered.get(covered.size() - 1).desc().upper())
+                || !covered.equals(inputs)) {
             return new Merged(ApplyMergeResult.NOT_APPLIED_NO_MATCH, this);
         }
         if (!out.since().lessEqual(since)) {
             return new Merged(ApplyMergeResult.NOT_APPLIED_INVALID_SINCE, this);
         }
-        List<HollowBatch> covered = batches.subList(first, last + 1);
         long coveredLen = 0;
         for (HollowBatch batch : covered) {
             coveredLen += batch.len();
@@ -154,27 +157,37 @@ public record Trace(Frontier since, List<HollowBatch> batches) {
         if (res.output().len() > coveredLen) {
             return new Merged(ApplyMergeResult.NOT_APPLIED_TOO_MANY_UPDATES, this);
         }
-        ApplyMergeResult result = covered.equals(res.inputs())
-                ? ApplyMergeResult.APPLIED_EXACT : ApplyMergeResult.APPLIED_SUBSET;
         List<HollowBatch> next = new ArrayList<>(batches.size() - covered.size() + 1);
         next.addAll(batches.subList(0, first));
         next.add(res.output());
-        next.addAll(batches.subList(last + 1, batches.size()));
-        return new Merged(result, new Trace(since, next));
+        next.addAll(batches.subList(end, batches.size()));
+        return new Merged(ApplyMergeResult.APPLIED_EXACT, new Trace(since, next));
     }
 
-    /** Whether {@code inputs} are contiguous and span exactly {@code out}'s range. */
-    private static boolean inputsCover(List<HollowBatch> inputs, Description out) {
-        if (inputs.isEmpty() || !inputs.get(0).desc().lower().equals(out.lower())) {
-            return false;
-        }
-        for (int i = 1; i < inputs.size(); i++) {
-            if (!inputs.get(i - 1).desc().upper().equals(inputs.get(i).desc().lower())) {
-                return false;
+    /** The batch with exactly {@code desc}'s lower and upper, if there is one. */
+    public Optional<HollowBatch> batchAt(Description desc) {
+        int i = indexOfLower(desc.lower());
+        return i >= 0 && batches.get(i).desc().upper().equals(desc.upper()) ? Optional.of(batches.get(i))
+                : Optional.empty();
+    }
+
+    /** The index of the batch whose lower is {@code lower}, or -1 (batches are sorted by their distinct lowers). */
+    private int indexOfLower(Frontier lower) {
+        int low = 0;
+        int high = batches.size() - 1;
+        while (low <= high) {
+            int mid = (low + high) >>> 1;
+            int c = batches.get(mid).desc().lower().compareTo(lower);
+            if (c == 0) {
+                return mid;
+            }
+            if (c < 0) {
+                low = mid + 1;
+            } else {
+                high = mid - 1;
             }
         }
-        return inputs.get(inputs.size() - 1).desc().upper().equals(out.upper())
-                && out.lower().lessThan(out.upper());
+        return -1;
     }
 
     /** Persist's spine metrics (spec §3.5). */

@@ -35,8 +35,9 @@ import org.jboss.logging.Logger;
  *       all of them, the current one included (computed from the first live state plus each diff's inserts, which
  *       is the same set: see {@link io.stateversions.stateversions.ReferencedBlobValidator}).</li>
  *   <li>Delete each listed key that parses as a blob key of this shard (in its canonical form), is not referenced,
- *       and was last modified at or before {@code nowMs - grace}. A key that is not a blob key of this shard is
- *       never deleted, whatever it is; it is counted in {@link Result#unrecognized} and logged.</li>
+ *       was last modified at or before {@code nowMs - grace}, and, if it is a rollup, is of a seqno below the
+ *       earliest live version. A key that is not a blob key of this shard is never deleted, whatever it is; it is
+ *       counted in {@link Result#unrecognized} and logged.</li>
  * </ol>
  *
  * <h2>Why this is safe (invariant 10 of {@link StateVersions}: no blob a live state refers to is deleted)</h2>
@@ -69,6 +70,14 @@ import org.jboss.logging.Logger;
  *
  * <p>Rollups below the earliest live version that a live state still names are kept: they are GC's, and GC deletes
  * them once the diff that removed them from state is truncated.
+ *
+ * <p>A rollup at or above the earliest live version is never deleted here, however old and unreferenced
+ * (spec §11.4): {@link RollupWriter} writes the rollup of a version before {@code add_rollup} links it, and such a
+ * rollup may yet become the one a reader or GC starts from. Below earliest a rollup is useless: linked late, it
+ * would only be an entry below every live version, which GC removes; the grace still applies to it, so that even
+ * that entry does not name a deleted blob unless its writer took longer than the grace. Batch parts have no seqno:
+ * the grace alone protects a part written and not yet appended, which is why the API refuses a grace below
+ * {@code stateversions.maintenance.leaked-blob-min-grace}.
  */
 public final class LeakedBlobSweeper {
 
@@ -85,7 +94,8 @@ public final class LeakedBlobSweeper {
      * @param listed       keys listed under the shard's prefix
      * @param referenced   listed keys that a live state refers to
      * @param deleted      listed keys deleted: unreferenced and at least the grace old
-     * @param tooYoung     listed keys not referenced but younger than the grace, kept
+     * @param tooYoung     listed keys not referenced but kept because they may still be linked: younger than the
+     *                     grace, or rollups at or above the earliest live version
      * @param unrecognized listed keys that are not blob keys of the shard, never deleted
      * @param deletedKeys  the first {@link #MAX_REPORTED_KEYS} deleted keys, in key order
      */
@@ -154,6 +164,7 @@ public final class LeakedBlobSweeper {
 
     private static Plan plan(ShardId shard, List<BlobMetadata> listed, State current, StateVersionsIter states,
             long cutoffMs) {
+        SeqNo earliest = states.state().seqno();
         Set<String> referenced = new HashSet<>();
         Consumer<HollowBlobRef> reference = ref -> addKeys(shard, ref, referenced);
         current.blobs().forEach(reference);
@@ -175,7 +186,8 @@ public final class LeakedBlobSweeper {
                 unrecognized.add(blob.key());
             } else if (referenced.contains(blob.key())) {
                 referencedCount++;
-            } else if (blob.lastModifiedMs() > cutoffMs) {
+            } else if (blob.lastModifiedMs() > cutoffMs
+                    || key.get() instanceof BlobKey.Rollup r && !r.key().seqno().isBefore(earliest)) {
                 tooYoung++;
             } else {
                 deletes.add(key.get());

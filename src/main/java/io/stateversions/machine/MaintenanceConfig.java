@@ -33,4 +33,12 @@ public interface MaintenanceConfig {
      */
     @WithDefault("1h")
     Duration leakedBlobGrace();
+
+    /**
+     * The least grace a leaked-blob sweep may be asked for; a call asking for less is refused. It bounds how long a
+     * client may take from writing a blob (a part, a compaction output) to linking it into state. At most
+     * {@link #leakedBlobGrace}.
+     */
+    @WithDefault("15m")
+    Duration leakedBlobMinGrace();
 }

@@ -11,8 +11,11 @@ import io.stateversions.location.CasResult;
 import io.stateversions.location.Failures;
 import io.stateversions.location.Indeterminate;
 import io.stateversions.stateversions.StateVersions;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -31,6 +34,13 @@ import org.jboss.logging.Logger;
  * {@link MachineConfig#maxBatchSize}) and applies them in one transition and one CaS
  * ({@link Transition#computeNextBatch}): one PostgreSQL commit serves many callers. Each caller gets its own
  * result: a command that breaks or throws leaves the state as it found it and fails nobody else.
+ *
+ * <p>Commands with the same {@linkplain #apply(Command, Transition.Work, Object) exclusive key} never share a
+ * batch: the later ones wait, in order, for the next. compare_and_append is keyed by its writer, because its
+ * idempotency rests on the writer's <em>last</em> token (spec §17): were two appends of one writer in one
+ * transition whose CaS failed indeterminately but landed, the re-run would find the second's token recorded and
+ * answer the first an upper mismatch, and the client's retry of a committed append would learn "not committed".
+ * Persist's {@code WriteHandle} has one append in flight for the same reason.
  *
  * <h2>The loop</h2>
  * <ul>
@@ -95,6 +105,12 @@ public final class ShardMachine {
 
     private final AtomicReference<State> state;
     private final ConcurrentLinkedQueue<Pending<?>> queue = new ConcurrentLinkedQueue<>();
+    /**
+     * Commands taken from the queue that could not join the last batch (their exclusive key was taken), oldest
+     * first; they go before the queue into the next. Only the draining thread (the one that set {@link #running})
+     * touches it. Counted in {@link #queued}.
+     */
+    private ArrayDeque<Pending<?>> deferred = new ArrayDeque<>();
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicBoolean running = new AtomicBoolean();
     private final java.util.concurrent.atomic.AtomicLong learnedSeqno = new java.util.concurrent.atomic.AtomicLong(-1);
@@ -138,14 +154,22 @@ public final class ShardMachine {
 
     /** Applies one command (batched with whatever else is queued). Fails only with storage or internal errors. */
     public <R> CompletableFuture<Applied<R>> apply(Command cmd, Transition.Work<R> work) {
-        Pending<R> pending = new Pending<>(cmd, work);
+        return apply(cmd, work, null);
+    }
+
+    /**
+     * {@link #apply(Command, Transition.Work)}, never in the same batch as another command with an equal
+     * {@code exclusiveKey} (null: no such constraint); of those, the earlier queued is applied first.
+     */
+    public <R> CompletableFuture<Applied<R>> apply(Command cmd, Transition.Work<R> work, Object exclusiveKey) {
+        Pending<R> pending = new Pending<>(cmd, work, exclusiveKey);
         enqueue(pending);
         return pending.future;
     }
 
     /** The current state, linearizably: it reflects every commit that finished, on any replica, before the call. */
     public CompletableFuture<State> read() {
-        Pending<State> pending = new Pending<>(null, null);
+        Pending<State> pending = new Pending<>(null, null, null);
         enqueue(pending);
         return pending.future.thenApply(Applied::value);
     }
@@ -206,11 +230,7 @@ public final class ShardMachine {
     /** Runs batches while there are queued commands; one batch in flight at a time. */
     private void drain() {
         while (true) {
-            List<Pending<?>> batch = new ArrayList<>();
-            Pending<?> next;
-            while (batch.size() < config.maxBatchSize() && (next = queue.poll()) != null) {
-                batch.add(next);
-            }
+            List<Pending<?>> batch = nextBatch();
             queued.addAndGet(-batch.size());
             if (batch.isEmpty()) {
                 running.set(false);
@@ -232,6 +252,35 @@ public final class ShardMachine {
                 return;
             }
         }
+    }
+
+    /**
+     * The next batch: the deferred commands, then the queue's, in order, up to {@link MachineConfig#maxBatchSize};
+     * a command whose exclusive key is already in the batch is deferred to the next. At most that many commands
+     * are deferred at once, so that one writer's long pipeline costs each batch a bounded scan.
+     */
+    private List<Pending<?>> nextBatch() {
+        int max = config.maxBatchSize();
+        List<Pending<?>> batch = new ArrayList<>();
+        ArrayDeque<Pending<?>> stillDeferred = new ArrayDeque<>();
+        Set<Object> keys = new HashSet<>();
+        for (Pending<?> p : deferred) {
+            if (batch.size() < max && (p.exclusiveKey == null || keys.add(p.exclusiveKey))) {
+                batch.add(p);
+            } else {
+                stillDeferred.add(p);
+            }
+        }
+        Pending<?> next;
+        while (batch.size() < max && stillDeferred.size() < max && (next = queue.poll()) != null) {
+            if (next.exclusiveKey == null || keys.add(next.exclusiveKey)) {
+                batch.add(next);
+            } else {
+                stillDeferred.add(next);
+            }
+        }
+        deferred = stillDeferred;
+        return batch;
     }
 
     private CompletableFuture<Void> runBatch(List<Pending<?>> batch) {
@@ -358,13 +407,15 @@ public final class ShardMachine {
     private static final class Pending<R> {
         final Command cmd;
         final Transition.Work<R> work;
+        final Object exclusiveKey;
         final CompletableFuture<Applied<R>> future = new CompletableFuture<>();
         final long queuedNanos = System.nanoTime();
         volatile boolean sawIndeterminate;
 
-        Pending(Command cmd, Transition.Work<R> work) {
+        Pending(Command cmd, Transition.Work<R> work, Object exclusiveKey) {
             this.cmd = cmd;
             this.work = work;
+            this.exclusiveKey = exclusiveKey;
         }
 
         Transition.Step<R> step() {

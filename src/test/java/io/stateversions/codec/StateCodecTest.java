@@ -102,8 +102,8 @@ class StateCodecTest {
 
     @Test
     void theWindowIsConfigurable() {
-        StateCodec strict = new StateCodec(new PersistConfig(BUILD, 0, 128, true, 5_000, false, 32, 128_000,
-                900_000, 900_000, 3_600_000, 3840, 1 << 20, false));
+        StateCodec strict = new StateCodec(PersistConfig.defaults(BUILD).toBuilder().readableMinorVersionsAhead(0)
+                .build());
 
         assertThat(strict.canRead(Version.parse("0.1.99"))).isTrue();
         assertThat(strict.canRead(Version.parse("0.2.0"))).isFalse();

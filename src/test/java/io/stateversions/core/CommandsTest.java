@@ -565,8 +565,11 @@ class CommandsTest {
     }
 
     /** The state after WRITER appended [0, 10) with {@code token}. */
+    /** The batch {@link #appended} appends, as a retry would send it again. */
+    private static final HollowBatch APPENDED = batch(0, 10, 1);
+
     private static State appended(IdempotencyToken token) {
-        return committed(append(initial(), batch(0, 10, 1), token, 1_000)).state();
+        return committed(append(initial(), APPENDED, token, 1_000)).state();
     }
 
 
@@ -590,7 +593,7 @@ class CommandsTest {
         WriterState expected = new WriterState(1_000, 5_000, token, Frontier.of(10), OTHER_DEBUG);
         assertThat(next.result()).isEqualTo(new RegisterWriterResult.Registered(expected));
         assertThat(next.state().collections().writers().get(WRITER)).isEqualTo(expected);
-        assertThat(broke(append(next.state(), batch(0, 10, 1), token, 3_000)))
+        assertThat(broke(append(next.state(), APPENDED, token, 3_000)))
                 .as("a retried append is still recognized").isEqualTo(new AppendResult.AlreadyCommitted());
     }
 
@@ -722,18 +725,37 @@ class CommandsTest {
                 Command.COMPARE_AND_APPEND, Commands.compareAndAppend(batch(10, 20, 1), WriterId.random(),
                         IdempotencyToken.random(), DEBUG, 2_000, LEASE_MS, INLINE_MAX))).state();
 
-        assertThat(broke(append(appended(token), batch(0, 10, 1), token, 2_000)))
+        assertThat(broke(append(appended(token), APPENDED, token, 2_000)))
                 .isEqualTo(new AppendResult.AlreadyCommitted());
-        assertThat(broke(append(later, batch(0, 10, 1), token, 3_000)))
+        assertThat(broke(append(later, APPENDED, token, 3_000)))
                 .isEqualTo(new AppendResult.AlreadyCommitted());
     }
 
     @Test
-    void aRecordedTokenWithAnotherUpperIsABug() {
+    void aRecordedTokenUsedForAnotherAppendIsTokenReusedAndChangesNothing() {
         IdempotencyToken token = IdempotencyToken.random();
+        State prev = appended(token);
 
-        assertThatThrownBy(() -> append(appended(token), batch(10, 30, 1), token, 2_000))
-                .isInstanceOf(IllegalStateException.class).hasMessageContaining(token.toString());
+        assertThat(broke(append(prev, batch(10, 30, 1), token, 2_000)))
+                .as("another upper").isEqualTo(new AppendResult.TokenReused());
+        assertThat(broke(append(prev, batch(0, 10, 1), token, 2_000)))
+                .as("the same range with other parts").isEqualTo(new AppendResult.TokenReused());
+        assertThat(broke(append(prev, HollowBatch.of(desc(0, 10), 2, APPENDED.parts()), token, 2_000)))
+                .as("the same parts with another len").isEqualTo(new AppendResult.TokenReused());
+    }
+
+    @Test
+    void aRecordedTokenWhoseBatchWasMergedAwayIsStillAlreadyCommittedForItsUpper() {
+        IdempotencyToken token = IdempotencyToken.random();
+        State prev = appended(token);
+        HollowBatch second = batch(10, 20, 1);
+        State two = committed(Transition.computeNext(prev, config(), 2_000, HOST, Command.COMPARE_AND_APPEND,
+                Commands.compareAndAppend(second, WriterId.random(), IdempotencyToken.random(), DEBUG, 2_000,
+                        LEASE_MS, INLINE_MAX))).state();
+        State compacted = committed(run(two, Command.MERGE_RES, Commands.applyMergeRes(
+                new FueledMergeRes(batch(0, 20, 2), List.of(APPENDED, second))), 3_000)).state();
+
+        assertThat(broke(append(compacted, APPENDED, token, 4_000))).isEqualTo(new AppendResult.AlreadyCommitted());
     }
 
     @Test

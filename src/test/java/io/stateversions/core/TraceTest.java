@@ -192,17 +192,62 @@ class TraceTest {
     }
 
     @Test
-    void anOutputOverTheSameTimesButOtherBatchesIsAppliedSubset() {
-        Trace trace = trace(5, 2);
-        HollowBatch earlier = output(10, 20, 2);
-        Trace compacted = trace.applyMergeRes(new FueledMergeRes(earlier, trace.batches().subList(1, 2))).trace();
-        HollowBatch out = output(10, 20, 1);
+    void aStaleResultWhoseInputsWereAlreadyMergedIsNoMatchEvenOverTheSameTimes() {
+        Trace trace = trace(5, 1, 1);
+        List<HollowBatch> inputs = trace.batches().subList(1, 3);
+        Trace compacted = trace.applyMergeRes(new FueledMergeRes(output(10, 30, 2), inputs)).trace();
+        // The second compactor's output re-uses a part of an input that the first merge released.
+        HollowBatch stale = HollowBatch.of(desc(10, 30), 2, List.of(inputs.get(0).parts().get(0)));
 
-        Trace.Merged merged = compacted.applyMergeRes(new FueledMergeRes(out, trace.batches().subList(1, 2)));
+        Trace.Merged merged = compacted.applyMergeRes(new FueledMergeRes(stale, inputs));
 
-        assertThat(merged.result()).isEqualTo(ApplyMergeResult.APPLIED_SUBSET);
-        assertThat(merged.result().applied()).isTrue();
-        assertThat(merged.trace().batches()).containsExactly(trace.batches().get(0), out);
+        assertThat(merged.result()).isEqualTo(ApplyMergeResult.NOT_APPLIED_NO_MATCH);
+        assertThat(merged.trace()).isSameAs(compacted);
+    }
+
+    @Test
+    void aRepeatedResultIsNoMatch() {
+        Trace trace = trace(1, 1);
+        FueledMergeRes res = new FueledMergeRes(output(0, 20, 2), trace.batches());
+        Trace merged = trace.applyMergeRes(res).trace();
+
+        assertThat(merged.applyMergeRes(res).result()).isEqualTo(ApplyMergeResult.NOT_APPLIED_NO_MATCH);
+    }
+
+    @Test
+    void inputsThatDifferFromTheTraceInAnythingButTheirRangeAreNoMatch() {
+        Trace trace = new Trace(Frontier.MIN, List.of(
+                new HollowBatch(desc(0, 10), 4, List.of(part(), part()), List.of(1), List.of()),
+                batch(10, 20, 1)));
+        HollowBatch first = trace.batches().get(0);
+        HollowBatch second = trace.batches().get(1);
+        HollowBatch out = output(0, 20, 5);
+
+        List<List<HollowBatch>> fabricated = List.of(
+                List.of(batch(0, 10, 4), second), // other parts
+                List.of(new HollowBatch(first.desc(), 4, first.parts(), List.of(), List.of()), second), // run splits
+                List.of(new HollowBatch(first.desc(), 3, first.parts(), first.runSplits(), List.of()), second), // len
+                List.of(first.withDesc(new Description(Frontier.MIN, Frontier.of(10), Frontier.of(1))), second),
+                List.of(first), // does not span the output
+                List.of(second, first)); // out of order
+        for (List<HollowBatch> inputs : fabricated) {
+            assertThat(trace.applyMergeRes(new FueledMergeRes(out, inputs)).result()).as("inputs %s", inputs)
+                    .isEqualTo(ApplyMergeResult.NOT_APPLIED_NO_MATCH);
+        }
+        assertThat(trace.applyMergeRes(new FueledMergeRes(out, trace.batches())).result())
+                .isEqualTo(ApplyMergeResult.APPLIED_EXACT);
+    }
+
+    @Test
+    void anOutputThatReusesAnInputPartApplies() {
+        Trace trace = trace(1, 1, 1);
+        List<HollowBatch> inputs = trace.batches().subList(0, 2);
+        HollowBatch out = HollowBatch.of(desc(0, 20), 2, List.of(inputs.get(0).parts().get(0), part()));
+
+        Trace.Merged merged = trace.applyMergeRes(new FueledMergeRes(out, inputs));
+
+        assertThat(merged.result()).isEqualTo(ApplyMergeResult.APPLIED_EXACT);
+        assertThat(merged.trace().batches()).containsExactly(out, trace.batches().get(2));
     }
 
     @Test

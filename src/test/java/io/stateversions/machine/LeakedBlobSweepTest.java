@@ -184,17 +184,20 @@ abstract class LeakedBlobSweepTest {
 
         LeakedBlobSweeper.Result result = r.sweep(shard, Duration.ZERO, System.currentTimeMillis() + DAY_MS);
 
-        TreeSet<String> orphans = new TreeSet<>(List.of(leakedPart, unlinkedRollup, losingRollup));
+        // A rollup at or above the earliest live version is kept however old: it may still be linked.
+        SeqNo earliest = gc.truncatedBelow();
+        assertThat(SeqNo.of(2)).as("the unlinked rollup's seqno").isLessThan(earliest);
+        TreeSet<String> orphans = new TreeSet<>(List.of(leakedPart, unlinkedRollup));
         assertThat(result.deletedKeys()).containsExactlyElementsOf(orphans);
         assertThat(result.seqno()).isEqualTo(current.seqno());
         assertThat(result.listed()).isEqualTo(before.size());
-        assertThat(result.deleted()).isEqualTo(3);
+        assertThat(result.deleted()).isEqualTo(2);
         assertThat(result.unrecognized()).isEqualTo(2);
-        assertThat(result.tooYoung()).isZero();
+        assertThat(result.tooYoung()).as("the losing rollup, at or above earliest").isEqualTo(1);
         assertThat(result.referenced()).isEqualTo(before.size() - 5);
         TreeSet<String> expected = new TreeSet<>(before);
         expected.removeAll(orphans);
-        assertThat(listed(shard + "/")).isEqualTo(expected).contains(notABlobKey, nonCanonical,
+        assertThat(listed(shard + "/")).isEqualTo(expected).contains(losingRollup, notABlobKey, nonCanonical,
                 partKey(shard, first), partKey(shard, second), partKey(shard, merged), partKey(shard, third),
                 initialRollup.complete(shard));
         assertThat(join(blob().get(otherShard))).isPresent();
@@ -208,6 +211,15 @@ abstract class LeakedBlobSweepTest {
         assertThat(again.deletedKeys()).isEmpty();
         assertThat(again.referenced()).isEqualTo(result.referenced());
         assertThat(listed(shard + "/")).isEqualTo(expected);
+
+        // Once GC has moved earliest past it, the losing rollup can never be linked, and the sweep deletes it.
+        join(service.expireLeasedReader(shard, reader.readerId()));
+        SeqNo rolledUp = join(service.writeRollup(shard)).rollupKey().orElseThrow().seqno();
+        assertThat(join(service.runGc(shard)).truncatedBelow()).isEqualTo(rolledUp).isGreaterThan(latestRollup);
+        LeakedBlobSweeper.Result after = r.sweep(shard, Duration.ZERO, System.currentTimeMillis() + DAY_MS);
+        assertThat(after.deletedKeys()).contains(losingRollup);
+        assertThat(join(blob().get(losingRollup))).isEmpty();
+        assertEveryLiveVersionIsWhole(r, shard);
     }
 
     @Test
@@ -233,7 +245,7 @@ abstract class LeakedBlobSweepTest {
         join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), pending));
         assertThat(join(machine.apply(Command.ADD_ROLLUP, Commands.addRollup(rollup.seqno(), rollup.toHollow())))
                 .value().applied()).isTrue();
-        ShardApi.LeakedBlobsSwept linked = join(service.sweepLeakedBlobs(shard, OptionalLong.of(0)));
+        LeakedBlobSweeper.Result linked = r.sweep(shard, Duration.ZERO, System.currentTimeMillis() + DAY_MS);
         assertThat(linked.deleted()).isZero();
         assertThat(linked.tooYoung()).isZero();
         assertThat(linked.referenced()).isEqualTo(young.referenced() + 2);
@@ -297,6 +309,27 @@ abstract class LeakedBlobSweepTest {
         join(r.service().openShard(shard, CODECS));
         assertThat(ShardServiceTest.codeOf(r.service().sweepLeakedBlobs(shard, OptionalLong.of(-1))))
                 .isEqualTo(io.stateversions.api.ErrorCode.INVALID_REQUEST);
+    }
+
+    /** The grace is all that protects a part uploaded and not yet appended: a call may not ask for less than the floor. */
+    @Test
+    void a_grace_below_the_minimum_is_refused_and_deletes_nothing() {
+        Replica r = replica();
+        ShardId shard = ShardId.random();
+        join(r.service().openShard(shard, CODECS));
+        String uploaded = plant(leakedPart(shard));
+        long min = ShardServiceTest.MAINTENANCE_DEFAULTS.leakedBlobMinGrace().toMillis();
+
+        io.stateversions.api.ApiException refused = ShardServiceTest.apiError(
+                r.service().sweepLeakedBlobs(shard, OptionalLong.of(min - 1)));
+        assertThat(refused.code()).isEqualTo(io.stateversions.api.ErrorCode.INVALID_REQUEST);
+        assertThat(refused.members()).containsEntry("minGraceMs", min);
+        assertThat(refused.detail()).contains(Long.toString(min));
+        assertThat(ShardServiceTest.codeOf(r.service().sweepLeakedBlobs(shard, OptionalLong.of(0))))
+                .isEqualTo(io.stateversions.api.ErrorCode.INVALID_REQUEST);
+        assertThat(join(blob().get(uploaded))).isPresent();
+        assertThat(join(r.service().sweepLeakedBlobs(shard, OptionalLong.of(min))).tooYoung()).isEqualTo(1);
+        assertThat(join(blob().get(uploaded))).isPresent();
     }
 
     /** The storage's blob, running {@link #afterNextList} once between a listing and its completion. */

@@ -40,7 +40,7 @@ class MemoryShardServiceTest extends ShardServiceTest {
         ShardId[] shards = {ShardId.random(), ShardId.random(), ShardId.random()};
         for (ShardId shard : shards) {
             join(service.openShard(shard, CODECS));
-            join(service.registerWriter(shard, WriterId.random(), "w", OptionalLong.of(60_000)));
+            join(service.registerWriter(shard, WriterId.random(), "w", OptionalLong.of(3_600_000)));
         }
         clock.addAndGet(2 * 3_600_000L);
         // A commit on the third shard: it is busy, and that commit itself expired its lapsed writer.

@@ -92,6 +92,11 @@ abstract class ShardServiceTest {
         public Duration leakedBlobGrace() {
             return Duration.ofHours(1);
         }
+
+        @Override
+        public Duration leakedBlobMinGrace() {
+            return Duration.ofMinutes(15);
+        }
     };
 
     static MachineConfig config(int maxBatch) {
@@ -202,12 +207,17 @@ abstract class ShardServiceTest {
     }
 
     static ErrorCode codeOf(CompletionStage<?> stage) {
+        return apiError(stage).code();
+    }
+
+    /** The {@link ApiException} {@code stage} fails with. */
+    static ApiException apiError(CompletionStage<?> stage) {
         try {
             stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
             Throwable cause = e.getCause() instanceof CompletionException c ? c.getCause() : e.getCause();
             assertThat(cause).isInstanceOf(ApiException.class);
-            return ((ApiException) cause).code();
+            return (ApiException) cause;
         } catch (Exception e) {
             throw new AssertionError(e);
         }

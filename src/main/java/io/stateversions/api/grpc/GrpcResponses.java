@@ -202,7 +202,6 @@ final class GrpcResponses {
     static ApplyMergeResult applyMergeResult(io.stateversions.core.ApplyMergeResult result) {
         return switch (result) {
             case APPLIED_EXACT -> ApplyMergeResult.APPLY_MERGE_RESULT_APPLIED_EXACT;
-            case APPLIED_SUBSET -> ApplyMergeResult.APPLY_MERGE_RESULT_APPLIED_SUBSET;
             case NOT_APPLIED_NO_MATCH -> ApplyMergeResult.APPLY_MERGE_RESULT_NOT_APPLIED_NO_MATCH;
             case NOT_APPLIED_INVALID_SINCE -> ApplyMergeResult.APPLY_MERGE_RESULT_NOT_APPLIED_INVALID_SINCE;
             case NOT_APPLIED_TOO_MANY_UPDATES -> ApplyMergeResult.APPLY_MERGE_RESULT_NOT_APPLIED_TOO_MANY_UPDATES;

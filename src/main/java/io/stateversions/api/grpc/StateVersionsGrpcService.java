@@ -239,7 +239,9 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     public Uni<DowngradeSinceResponse> downgradeSince(DowngradeSinceRequest request) {
         return call(() -> api.downgradeSince(shard(request.getShardId()),
                         ApiParams.leasedReaderId(request.getReaderId()),
-                        frontier("since", request.hasSince(), request.getSince())),
+                        frontier("since", request.hasSince(), request.getSince()),
+                        GrpcRequests.optionalSeqno("outstandingSeqno", request.hasOutstandingSeqno(),
+                                request.getOutstandingSeqno())),
                 downgraded -> DowngradeSinceResponse.newBuilder()
                         .setSeqno(downgraded.seqno().value())
                         .setSince(GrpcResponses.frontier(downgraded.since()))
@@ -331,7 +333,8 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
                             : io.stateversions.core.Frontier.MIN);
             HollowBatch batch = GrpcRequests.batch("batch", desc, request.getLen(), request.getPartsList(),
                     request.getRunSplitsList());
-            return api.compareAndAppend(shard, writer, token, batch);
+            return api.compareAndAppend(shard, writer, token, batch,
+                    GrpcRequests.leaseDurationMs(request.hasLeaseDurationMs(), request.getLeaseDurationMs()));
         }, appended -> {
             CompareAndAppendResponse.Builder response = CompareAndAppendResponse.newBuilder()
                     .setSeqno(appended.seqno().value())

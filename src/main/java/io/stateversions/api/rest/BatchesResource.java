@@ -71,7 +71,7 @@ public class BatchesResource {
         WriterId writer = ApiParams.writerId(b.writerId());
         IdempotencyToken token = ApiParams.idempotencyToken(b.idempotencyToken());
         HollowBatch batch = b.batch();
-        return api.compareAndAppend(id, writer, token, batch).thenApply(Views.Appended::of);
+        return api.compareAndAppend(id, writer, token, batch, b.lease()).thenApply(Views.Appended::of);
     }
 
     @GET

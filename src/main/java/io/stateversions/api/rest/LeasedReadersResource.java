@@ -105,8 +105,9 @@ public class LeasedReadersResource {
             Requests.DowngradeSince body) {
         ShardId id = ApiParams.shardId(shard);
         LeasedReaderId readerId = ApiParams.leasedReaderId(reader);
-        Frontier since = Requests.frontier("since", Requests.body(body).since());
-        return api.downgradeSince(id, readerId, since).thenApply(Views.SinceDowngraded::of);
+        Requests.DowngradeSince b = Requests.body(body);
+        Frontier since = Requests.frontier("since", b.since());
+        return api.downgradeSince(id, readerId, since, b.outstanding()).thenApply(Views.SinceDowngraded::of);
     }
 
     @DELETE

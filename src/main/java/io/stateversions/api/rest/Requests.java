@@ -8,6 +8,7 @@ import io.stateversions.core.Codecs;
 import io.stateversions.core.Description;
 import io.stateversions.core.Frontier;
 import io.stateversions.core.HollowBatch;
+import io.stateversions.core.SeqNo;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -81,7 +82,17 @@ public final class Requests {
             @Schema(required = true) String purpose,
             @Schema(description = "Positive; omit for the configured default") Long leaseDurationMs) {}
 
-    public record DowngradeSince(@Schema(ref = "Frontier", required = true) List<Long> since) {}
+    public record DowngradeSince(@Schema(ref = "Frontier", required = true) List<Long> since,
+            @Schema(description = "The oldest seqno whose parts the reader still reads (a snapshot's `seqno`, until"
+                    + " it has fetched every part): the reader's seqno hold becomes min(outstandingSeqno, current"
+                    + " seqno). Omit: the current seqno. Below the reader's present hold: 400 invalid_request.")
+            Long outstandingSeqno) {
+
+        Optional<SeqNo> outstanding() {
+            return outstandingSeqno == null ? Optional.empty()
+                    : Optional.of(ApiParams.seqno("outstandingSeqno", outstandingSeqno));
+        }
+    }
 
     public record RegisterCriticalReader(@Schema(required = true) String purpose,
             @Schema(required = true) String opaqueCodec,
@@ -103,7 +114,14 @@ public final class Requests {
             @Schema(ref = "Frontier", description = "Default [0]") List<Long> since,
             @Schema(required = true) Long len,
             @Schema(required = true) List<Views.Part> parts,
-            List<Integer> runSplits) {
+            List<Integer> runSplits,
+            @Schema(description = "The writer's lease if this append registers it; omit for the configured default."
+                    + " Below the configured minimum (default 60 s): 400 invalid_request.") Long leaseDurationMs) {
+
+        OptionalLong lease() {
+            return leaseDurationMs == null ? OptionalLong.empty()
+                    : OptionalLong.of(ApiParams.leaseDurationMs(leaseDurationMs));
+        }
 
         HollowBatch batch() {
             Frontier lowerF = frontier("lower", lower);

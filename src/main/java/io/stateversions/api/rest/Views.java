@@ -328,7 +328,9 @@ public final class Views {
 
     public record MergeApplied(long seqno,
             @Schema(enumeration = {"applied_exact", "applied_subset", "not_applied_no_match",
-                    "not_applied_invalid_since", "not_applied_too_many_updates"}) String result) {
+                    "not_applied_invalid_since", "not_applied_too_many_updates"}, description = "`applied_subset` is"
+                    + " reserved and never returned: a result applies only if its inputs are, batch for batch, a"
+                    + " contiguous run of the shard's batches") String result) {
         public static MergeApplied of(ShardApi.MergeApplied m) {
             return new MergeApplied(m.seqno().value(), m.result().name().toLowerCase(java.util.Locale.ROOT));
         }

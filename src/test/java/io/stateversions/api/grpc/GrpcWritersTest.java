@@ -37,11 +37,11 @@ class GrpcWritersTest extends GrpcTestSupport {
         ShardId shard = openShard();
         WriterId writer = WriterId.random();
         RegisterWriterResponse registered = client.registerWriter(writer(shard, writer)
-                .setLeaseDurationMs(45_000).build());
+                .setLeaseDurationMs(90_000).build());
         assertThat(registered.getSeqno()).isEqualTo(2);
         assertThat(registered.getWriterId()).isEqualTo(writer.toString());
         assertThat(registered.getUpper()).isEqualTo(frontier(0));
-        assertThat(registered.getLeaseDurationMs()).isEqualTo(45_000);
+        assertThat(registered.getLeaseDurationMs()).isEqualTo(90_000);
 
         RegisterWriterResponse again = client.registerWriter(writer(shard, writer).build());
         assertThat(again.getWriterId()).isEqualTo(writer.toString());

@@ -1,0 +1,398 @@
+package io.stateversions.machine;
+
+import static io.stateversions.machine.ShardServiceTest.CFG;
+import static io.stateversions.machine.ShardServiceTest.CODECS;
+import static io.stateversions.machine.ShardServiceTest.apiError;
+import static io.stateversions.machine.ShardServiceTest.batch;
+import static io.stateversions.machine.ShardServiceTest.codeOf;
+import static io.stateversions.machine.ShardServiceTest.config;
+import static io.stateversions.machine.ShardServiceTest.join;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.stateversions.api.ApiException;
+import io.stateversions.api.ErrorCode;
+import io.stateversions.api.ShardApi;
+import io.stateversions.api.ShardService;
+import io.stateversions.core.ApplyMergeResult;
+import io.stateversions.core.BatchPart;
+import io.stateversions.core.CriticalReaderId;
+import io.stateversions.core.Frontier;
+import io.stateversions.core.FueledMergeReq;
+import io.stateversions.core.FueledMergeRes;
+import io.stateversions.core.HollowBatch;
+import io.stateversions.core.IdempotencyToken;
+import io.stateversions.core.PersistConfig;
+import io.stateversions.core.SeqNo;
+import io.stateversions.core.ShardId;
+import io.stateversions.core.State;
+import io.stateversions.core.WriterId;
+import io.stateversions.location.Blob;
+import io.stateversions.location.Consensus;
+import io.stateversions.location.VersionedData;
+import io.stateversions.stateversions.Retries;
+import io.stateversions.stateversions.RetryPolicy;
+import io.stateversions.stateversions.StateVersions;
+import io.stateversions.stateversions.StateVersionsMetrics;
+import io.stateversions.testing.FaultyConsensus;
+import io.stateversions.testing.ShardInvariants;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the service enforces for network clients that persist's in-process handles enforce for their callers
+ * (api.md 1.1): a compactor's result is matched by identity, one append per writer per version, writer leases that
+ * outlive retries, reused idempotency tokens, compare-and-downgrade monotone across retries, a reader's outstanding
+ * seqno, and the leaked-blob sweep's floor. Each test is a sequence a legal client may send; before these
+ * guarantees each lost a referenced blob or turned "maybe committed" into "not committed". A backend's subclass
+ * only supplies the storage; shards are fresh per test.
+ */
+abstract class ClientSafetyTest {
+
+    protected abstract Consensus consensus();
+
+    protected abstract Blob blob();
+
+    /** A replica over {@code consensus} (and the test's blob), with the tests' machine settings. */
+    ShardService replica(Consensus consensus, PersistConfig cfg, MachineConfig config) {
+        Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
+        StateVersions sv = new StateVersions(cfg, consensus, blob(), retries, StateVersionsMetrics.NONE,
+                System::currentTimeMillis, "replica-a");
+        Machines machines = new Machines(sv, config, System::currentTimeMillis, "replica-a",
+                ShardMachine.CommitListener.NONE);
+        return new ShardService(machines, new RollupWriter(sv), new GarbageCollector(sv, 4),
+                new LeakedBlobSweeper(sv, 4), consensus, config, ShardServiceTest.MAINTENANCE_DEFAULTS,
+                ShardServiceTest.watchesOf(sv, consensus));
+    }
+
+    ShardService replica(Consensus consensus) {
+        return replica(consensus, CFG, config(256));
+    }
+
+    ShardId opened(ShardService service) {
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        return shard;
+    }
+
+    /** A batch of one part, written to Blob first, as a writer does before appending it. */
+    HollowBatch uploaded(ShardId shard, long lower, long upper, WriterId writer) {
+        HollowBatch b = batch(lower, upper, writer);
+        join(blob().set(key(shard, b.parts().get(0)), new byte[] {1}));
+        return b;
+    }
+
+    static String key(ShardId shard, BatchPart part) {
+        return ((BatchPart.Hollow) part).key().complete(shard);
+    }
+
+    List<VersionedData> versions(ShardId shard) {
+        return join(consensus().scan(shard.toString(), SeqNo.MIN, Consensus.SCAN_ALL));
+    }
+
+    // ------------------------------------------------------------------------------------------- 1. merges
+
+    /**
+     * Two compactors take the same merge request; the second one's output re-uses a part of an input that the first
+     * merge released. Matched by time range, the stale result would replace the first output and bring the released
+     * part back into state, and GC would then delete a part that state refers to.
+     */
+    @Test
+    void a_stale_merge_result_is_not_applied_and_gc_never_deletes_a_part_state_refers_to() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        List<HollowBatch> appended = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            HollowBatch b = uploaded(shard, i, i + 1, writer);
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), b));
+            appended.add(b);
+        }
+        FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
+        HollowBatch first = uploaded(shard, 0, 2, writer).withDesc(req.desc());
+        HollowBatch reusing = HollowBatch.of(req.desc(), 2, List.of(appended.get(0).parts().get(0)));
+
+        ShardApi.MergeApplied applied = join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(first,
+                req.inputs())));
+        assertThat(applied.result()).isEqualTo(ApplyMergeResult.APPLIED_EXACT);
+        int before = versions(shard).size();
+        ShardApi.MergeApplied stale = join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(reusing,
+                req.inputs())));
+        ShardApi.MergeApplied repeated = join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(first,
+                req.inputs())));
+        ShardApi.MergeApplied fabricated = join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(first,
+                List.of(batch(0, 1, writer), batch(1, 2, writer)))));
+
+        assertThat(List.of(stale.result(), repeated.result(), fabricated.result()))
+                .containsOnly(ApplyMergeResult.NOT_APPLIED_NO_MATCH);
+        assertThat(versions(shard)).as("nothing committed").hasSize(before);
+        State state = join(service.getState(shard));
+        assertThat(state.collections().trace().batches()).containsExactly(first);
+
+        join(service.writeRollup(shard));
+        ShardApi.GcRun gc = join(service.runGc(shard));
+        assertThat(gc.partsDeleted()).as("the merged inputs' parts").isEqualTo(2);
+        assertThat(join(blob().get(key(shard, first.parts().get(0))))).isPresent();
+        ShardInvariants.check(shard, consensus(), blob(), CFG, "stale merge", join(service.getState(shard)));
+    }
+
+    /** A result that does apply may re-use a part of its own inputs (spec §5.4): GC keeps that part. */
+    @Test
+    void a_merge_output_that_reuses_an_input_part_applies_and_keeps_the_part() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        List<HollowBatch> appended = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            HollowBatch b = uploaded(shard, i, i + 1, writer);
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), b));
+            appended.add(b);
+        }
+        FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
+        BatchPart reused = appended.get(0).parts().get(0);
+        HollowBatch output = HollowBatch.of(req.desc(), 2, List.of(reused,
+                uploaded(shard, 1, 2, writer).parts().get(0)));
+
+        assertThat(join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(output, req.inputs()))).result())
+                .isEqualTo(ApplyMergeResult.APPLIED_EXACT);
+        join(service.writeRollup(shard));
+        assertThat(join(service.runGc(shard)).partsDeleted()).as("only the second input's part").isEqualTo(1);
+        assertThat(join(blob().get(key(shard, reused)))).isPresent();
+        assertThat(join(blob().get(key(shard, appended.get(1).parts().get(0))))).isEmpty();
+    }
+
+    // ------------------------------------------------------------------------------------------ 2. appends
+
+    /**
+     * A client pipelines two appends of one writer; the compare-and-set that commits the first fails
+     * indeterminately although it landed. Had both been in that transition, the re-run would find the second's
+     * token recorded and answer the first an upper mismatch (and the client's retry of it a definite 409).
+     */
+    @Test
+    void pipelined_appends_of_one_writer_are_never_in_one_version_so_a_lost_reply_answers_each_correctly() {
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        ShardService service = replica(faulty);
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        join(service.registerWriter(shard, writer, "pipelining", OptionalLong.empty()));
+        String key = shard.toString();
+        // Hold a first command's CaS until both appends are queued; the CaS after it (the appends') loses its reply.
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        faulty.beforeNextCas(key, () -> {
+            faulty.loseReplyOfNextCas(key, () -> {});
+            return gate;
+        }, () -> {});
+        CompletableFuture<SeqNo> holder = service.heartbeatWriter(shard, writer).toCompletableFuture();
+        IdempotencyToken t1 = IdempotencyToken.random();
+        IdempotencyToken t2 = IdempotencyToken.random();
+        HollowBatch b1 = batch(0, 1, writer);
+        HollowBatch b2 = batch(1, 2, writer);
+        CompletableFuture<ShardApi.Appended> a1 = service.compareAndAppend(shard, writer, t1, b1)
+                .toCompletableFuture();
+        CompletableFuture<ShardApi.Appended> a2 = service.compareAndAppend(shard, writer, t2, b2)
+                .toCompletableFuture();
+        gate.complete(null);
+
+        join(holder);
+        assertThat(join(a1).upper()).isEqualTo(Frontier.of(1));
+        assertThat(join(a2).upper()).isEqualTo(Frontier.of(2));
+        assertThat(faulty.disarm()).as("the lost reply was injected").isFalse();
+        assertThat(join(a2).seqno()).as("each append in a version of its own").isGreaterThan(join(a1).seqno());
+        assertThat(join(service.getState(shard)).collections().trace().batches()).containsExactly(b1, b2);
+    }
+
+    // ------------------------------------------------------------------------------------------ 3. leases
+
+    @Test
+    void a_writer_lease_below_the_minimum_is_refused_at_registration_and_on_an_append_and_commits_nothing() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        long min = 3 * config(256).requestTimeout().toMillis(); // above the configured 60 s
+
+        ApiException registering = apiError(service.registerWriter(shard, writer, "w", OptionalLong.of(min - 1)));
+        ApiException appending = apiError(service.compareAndAppend(shard, writer, IdempotencyToken.random(),
+                batch(0, 1, writer), OptionalLong.of(1_000)));
+
+        for (ApiException refused : List.of(registering, appending)) {
+            assertThat(refused.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+            assertThat(refused.members()).containsEntry("minLeaseDurationMs", min);
+            assertThat(refused.detail()).contains(Long.toString(min));
+        }
+        assertThat(versions(shard)).hasSize(1);
+        assertThat(join(service.registerWriter(shard, writer, "w", OptionalLong.of(min))).leaseDurationMs())
+                .isEqualTo(min);
+        ShardApi.Appended appended = join(service.compareAndAppend(shard, WriterId.random(),
+                IdempotencyToken.random(), batch(0, 1, writer), OptionalLong.of(2 * min)));
+        State state = join(service.getState(shard));
+        assertThat(state.collections().writers().values()).extracting(w -> w.leaseDurationMs())
+                .containsExactlyInAnyOrder(min, 2 * min);
+        assertThat(appended.upper()).isEqualTo(Frontier.of(1));
+    }
+
+    @Test
+    void a_default_writer_lease_below_the_minimum_fails_start_up() {
+        PersistConfig shortDefault = CFG.toBuilder().writerLeaseDurationMs(120_000).build();
+        assertThatThrownBy(() -> replica(consensus(), shortDefault, config(256)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("stateversions.state.writer-lease-duration")
+                .hasMessageContaining("180000");
+        assertThatThrownBy(() -> CFG.toBuilder().writerLeaseMinMs(120_000).writerLeaseDurationMs(60_000).build())
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    // ------------------------------------------------------------------------------------------ 4. tokens
+
+    @Test
+    void a_token_reused_for_another_batch_is_idempotency_token_reused_and_changes_nothing() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        IdempotencyToken token = IdempotencyToken.random();
+        HollowBatch first = batch(0, 1, writer);
+        join(service.compareAndAppend(shard, writer, token, first));
+        int before = versions(shard).size();
+
+        for (HollowBatch other : List.of(batch(1, 2, writer), batch(0, 1, writer))) {
+            ApiException reused = apiError(service.compareAndAppend(shard, writer, token, other));
+            assertThat(reused.code()).isEqualTo(ErrorCode.IDEMPOTENCY_TOKEN_REUSED);
+            assertThat(reused.members()).containsEntry("writerId", writer.toString())
+                    .containsEntry("idempotencyToken", token.toString());
+        }
+        assertThat(versions(shard)).hasSize(before);
+        assertThat(join(service.compareAndAppend(shard, writer, token, first)).alreadyCommitted()).isTrue();
+    }
+
+    // -------------------------------------------------------------------------------------- 5. CaDS retries
+
+    @Test
+    void a_resent_compare_and_downgrade_that_applied_answers_as_it_did_without_a_new_version() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        CriticalReaderId reader = CriticalReaderId.random();
+        join(service.registerCriticalReader(shard, reader, "c", "u64", 0));
+        ShardApi.CriticalDowngraded first = join(service.compareAndDowngradeSince(shard, reader, 0, 1,
+                Frontier.of(5)));
+        int before = versions(shard).size();
+
+        ShardApi.CriticalDowngraded resent = join(service.compareAndDowngradeSince(shard, reader, 0, 1,
+                Frontier.of(5)));
+        ShardApi.CriticalDowngraded older = join(service.compareAndDowngradeSince(shard, reader, 0, 1,
+                Frontier.of(3)));
+
+        assertThat(resent.since()).isEqualTo(first.since()).isEqualTo(Frontier.of(5));
+        assertThat(resent.opaque()).isEqualTo(1);
+        assertThat(older.since()).isEqualTo(Frontier.of(5));
+        assertThat(versions(shard)).hasSize(before);
+        // Asking for more than the reader holds is no retry: still a mismatch.
+        assertThat(codeOf(service.compareAndDowngradeSince(shard, reader, 0, 1, Frontier.of(7))))
+                .isEqualTo(ErrorCode.OPAQUE_MISMATCH);
+        assertThat(codeOf(service.compareAndDowngradeSince(shard, reader, 0, 2, Frontier.of(5))))
+                .isEqualTo(ErrorCode.OPAQUE_MISMATCH);
+    }
+
+    /** The machine itself retries after the lost reply; the retry must not report a mismatch either. */
+    @Test
+    void a_compare_and_downgrade_whose_reply_is_lost_succeeds() {
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        ShardService service = replica(faulty);
+        ShardId shard = opened(service);
+        CriticalReaderId reader = CriticalReaderId.random();
+        join(service.registerCriticalReader(shard, reader, "c", "u64", 7));
+        faulty.loseReplyOfNextCas(shard.toString(), () -> {});
+
+        ShardApi.CriticalDowngraded downgraded = join(service.compareAndDowngradeSince(shard, reader, 7, 8,
+                Frontier.of(4)));
+
+        assertThat(faulty.disarm()).isFalse();
+        assertThat(downgraded.since()).isEqualTo(Frontier.of(4));
+        assertThat(downgraded.opaque()).isEqualTo(8);
+    }
+
+    // ---------------------------------------------------------------------------------- 6. outstanding seqno
+
+    /**
+     * A reader takes a snapshot, the snapshot's batches are merged away and rolled up, and the reader downgrades its
+     * since while it still fetches the snapshot's parts: with the snapshot's seqno as its outstanding seqno, GC
+     * keeps every part; without it, GC may delete them (and does here).
+     */
+    @Test
+    void a_reader_that_downgrades_with_its_snapshots_seqno_keeps_every_part_of_the_snapshot_through_gc() {
+        for (boolean outstanding : List.of(true, false)) {
+            ShardService service = replica(consensus());
+            ShardId shard = opened(service);
+            WriterId writer = WriterId.random();
+            for (int i = 0; i < 2; i++) {
+                join(service.compareAndAppend(shard, writer, IdempotencyToken.random(),
+                        uploaded(shard, i, i + 1, writer)));
+            }
+            ShardApi.LeasedReaderRegistered reader = join(service.registerLeasedReader(shard, Optional.empty(),
+                    "reader", OptionalLong.empty()));
+            ShardApi.Snapshot snapshot = join(service.snapshot(shard, 1));
+            FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
+            join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(uploaded(shard, 0, 2, writer)
+                    .withDesc(req.desc()), req.inputs())));
+            join(service.writeRollup(shard));
+
+            ShardApi.SinceDowngraded downgraded = join(service.downgradeSince(shard, reader.readerId(),
+                    Frontier.of(1), outstanding ? Optional.of(snapshot.seqno()) : Optional.empty()));
+            join(service.writeRollup(shard));
+            join(service.runGc(shard));
+
+            State state = join(service.getState(shard));
+            SeqNo hold = state.collections().leasedReaders().get(reader.readerId()).seqno();
+            List<String> present = snapshot.batches().stream().flatMap(b -> b.parts().stream())
+                    .filter(p -> join(blob().get(key(shard, p))).isPresent()).map(p -> key(shard, p)).toList();
+            if (outstanding) {
+                assertThat(hold).isEqualTo(snapshot.seqno());
+                assertThat(present).as("parts of the snapshot at %s", snapshot.seqno()).hasSize(2);
+                assertThat(join(service.getVersion(shard, snapshot.seqno())).collections().trace().batches())
+                        .containsExactlyElementsOf(snapshot.batches());
+            } else {
+                assertThat(hold).isEqualTo(downgraded.seqno());
+                assertThat(present).as("parts of the snapshot, unprotected").isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void an_outstanding_seqno_below_the_readers_hold_is_refused_and_one_above_current_holds_current() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        ShardApi.LeasedReaderRegistered reader = join(service.registerLeasedReader(shard, Optional.empty(), "r",
+                OptionalLong.empty()));
+        int before = versions(shard).size();
+
+        ApiException below = apiError(service.downgradeSince(shard, reader.readerId(), Frontier.of(1),
+                Optional.of(SeqNo.of(reader.seqno().value() - 1))));
+        assertThat(below.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThat(below.detail()).contains("outstandingSeqno").contains(Long.toString(reader.seqno().value()));
+        assertThat(versions(shard)).hasSize(before);
+
+        ShardApi.SinceDowngraded above = join(service.downgradeSince(shard, reader.readerId(), Frontier.of(1),
+                Optional.of(SeqNo.of(1_000))));
+        assertThat(join(service.getState(shard)).collections().leasedReaders().get(reader.readerId()).seqno())
+                .isEqualTo(above.seqno());
+        ShardApi.SinceDowngraded same = join(service.downgradeSince(shard, reader.readerId(), Frontier.of(1),
+                Optional.of(above.seqno())));
+        assertThat(join(service.getState(shard)).collections().leasedReaders().get(reader.readerId()).seqno())
+                .isEqualTo(above.seqno()).isLessThan(same.seqno());
+    }
+
+    /** Persist's rule: a retried downgrade with the same outstanding seqno is not below the hold it set. */
+    @Test
+    void a_resent_downgrade_with_an_outstanding_seqno_is_accepted() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        ShardApi.LeasedReaderRegistered reader = join(service.registerLeasedReader(shard, Optional.empty(), "r",
+                OptionalLong.empty()));
+        Optional<SeqNo> hold = Optional.of(reader.seqno());
+        join(service.downgradeSince(shard, reader.readerId(), Frontier.of(2), hold));
+        assertThat(join(service.downgradeSince(shard, reader.readerId(), Frontier.of(2), hold)).since())
+                .isEqualTo(Frontier.of(2));
+    }
+}
