@@ -1,6 +1,7 @@
 package io.stateversions.api.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
 import com.google.rpc.ErrorInfo;
@@ -41,6 +42,7 @@ import io.stateversions.core.WriterId;
 import io.stateversions.core.WriterKey;
 import io.stateversions.location.Blob;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import io.grpc.StatusRuntimeException;
 import java.util.Iterator;
 import java.util.Map;
@@ -285,12 +287,20 @@ class GrpcLifecycleTest extends GrpcTestSupport {
         assertThat(young.getListed()).isEqualTo(young.getReferenced() + 1);
         assertThat(blob.get(orphan).toCompletableFuture().join()).isPresent();
 
-        SweepLeakedBlobsResponse swept = client.sweepLeakedBlobs(request.toBuilder().setGraceMs(0).build());
-        assertThat(swept.getDeleted()).isEqualTo(1);
+        // Below the least grace allowed (200 ms in tests): refused, nothing deleted.
+        assertInvalidArgument(() -> client.sweepLeakedBlobs(request.toBuilder().setGraceMs(0).build()),
+                "invalid_request");
+        assertInvalidArgument(() -> client.sweepLeakedBlobs(request.toBuilder().setGraceMs(199).build()),
+                "invalid_request");
+        assertThat(blob.get(orphan).toCompletableFuture().join()).isPresent();
+
+        SweepLeakedBlobsRequest atMinimum = request.toBuilder().setGraceMs(200).build();
+        SweepLeakedBlobsResponse swept = await().atMost(Duration.ofSeconds(10))
+                .until(() -> client.sweepLeakedBlobs(atMinimum), r -> r.getDeleted() == 1);
         assertThat(swept.getTooYoung()).isZero();
         assertThat(swept.getReferenced()).isEqualTo(young.getReferenced());
         assertThat(blob.get(orphan).toCompletableFuture().join()).isEmpty();
-        assertThat(client.sweepLeakedBlobs(request.toBuilder().setGraceMs(0).build()).getDeleted()).isZero();
+        assertThat(client.sweepLeakedBlobs(atMinimum).getDeleted()).isZero();
     }
 
     private static FinalizeRequest finalizeRequest(ShardId shard) {

@@ -5,7 +5,9 @@ import static io.stateversions.api.rest.Rest.json;
 import static io.stateversions.api.rest.Rest.problem;
 import static io.stateversions.api.rest.Rest.shards;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
@@ -25,6 +27,7 @@ import io.stateversions.core.WriterId;
 import io.stateversions.core.WriterKey;
 import io.stateversions.location.Blob;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -254,17 +257,37 @@ class LifecycleResourceTest {
         given().post(shards(shard) + "/maintenance/leaked-blobs?graceMs=").then().statusCode(200)
                 .body("deleted", equalTo(0));
 
-        given().post(shards(shard) + "/maintenance/leaked-blobs?graceMs=0").then().statusCode(200)
-                .body("deleted", equalTo(1))
+        // Once the orphan is as old as the least grace allowed (200 ms in tests), a sweep at that grace deletes it.
+        String sweep = shards(shard) + "/maintenance/leaked-blobs?graceMs=" + MIN_GRACE_MS;
+        await().atMost(Duration.ofSeconds(10)).until(() -> given().post(sweep).then().statusCode(200)
                 .body("tooYoung", equalTo(0))
                 .body("referenced", equalTo(young.getInt("referenced")))
-                .body("listed", equalTo(young.getInt("listed")));
+                .body("listed", equalTo(young.getInt("listed")))
+                .extract().jsonPath().getInt("deleted") == 1);
         assertThat(join(blob.get(orphan))).isEmpty();
         // Nothing left: a second sweep deletes nothing, and the shard's state is untouched.
-        given().post(shards(shard) + "/maintenance/leaked-blobs?graceMs=0").then().statusCode(200)
+        given().post(sweep).then().statusCode(200)
                 .body("deleted", equalTo(0))
                 .body("listed", equalTo(young.getInt("referenced")));
         given().get(shards(shard)).then().statusCode(200).body("batches", hasSize(1));
+    }
+
+    /** {@code stateversions.maintenance.leaked-blob-min-grace} in the test profile. */
+    static final long MIN_GRACE_MS = 200;
+
+    @Test
+    void sweepLeakedBlobsRefusesAGraceBelowTheMinimumAndDeletesNothing() {
+        ShardId shard = Rest.newShard();
+        String orphan = new PartialBatchKey(WriterKey.of(WriterId.random()), PartId.random()).complete(shard);
+        join(blob.set(orphan, new byte[] {1}));
+
+        for (long grace : List.of(0L, MIN_GRACE_MS - 1)) {
+            problem(given().post(shards(shard) + "/maintenance/leaked-blobs?graceMs=" + grace).then(), 400,
+                    "invalid_request")
+                    .body("detail", containsString(Long.toString(MIN_GRACE_MS)))
+                    .body("minGraceMs", equalTo((int) MIN_GRACE_MS));
+        }
+        assertThat(join(blob.get(orphan))).isPresent();
     }
 
     @Test
