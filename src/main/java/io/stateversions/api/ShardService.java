@@ -537,8 +537,21 @@ public class ShardService implements ShardApi {
                 throw ApiException.invalidRequest("merge id \"" + id + "\" does not match its output's bounds (\""
                         + expected + "\")");
             }
-            return apply(shard, Command.MERGE_RES, Commands.applyMergeRes(res),
-                    applied -> new MergeApplied(applied.seqno(), applied.value()));
+            return apply(shard, Command.MERGE_RES, Commands.applyMergeRes(res), applied -> {
+                if (applied.value() != ApplyMergeResult.NOT_APPLIED_NO_MATCH || !applied.sawIndeterminate()) {
+                    return new MergeApplied(applied.seqno(), applied.value());
+                }
+                // A compare-and-set of this very call failed indeterminately, and the re-run found the inputs gone:
+                // perhaps because that attempt landed. "Not applied" would make the compactor delete an output
+                // that state may refer to (spec §22.7: applied must be monotone across retries).
+                if (applied.state().collections().trace().batchAt(res.output().desc())
+                        .filter(res.output()::equals).isPresent()) {
+                    return new MergeApplied(applied.seqno(), ApplyMergeResult.APPLIED_EXACT);
+                }
+                throw new ApiException(ErrorCode.OUTCOME_UNKNOWN, "an indeterminate storage failure hit this merge"
+                        + " of shard " + shard + ", and its inputs are no longer in the trace: whether it applied"
+                        + " cannot be told. Keep the output; the leaked-blob sweep deletes it if no state refers to it");
+            });
         });
     }
 

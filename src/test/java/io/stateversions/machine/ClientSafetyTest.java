@@ -165,6 +165,31 @@ abstract class ClientSafetyTest {
         assertThat(join(blob().get(key(shard, appended.get(1).parts().get(0))))).isEmpty();
     }
 
+    /**
+     * The compare-and-set of a merge lands but its reply is lost; the machine's re-run finds the inputs gone. "Not
+     * applied" would make the compactor delete an output that state refers to.
+     */
+    @Test
+    void a_merge_whose_reply_is_lost_is_answered_applied() {
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        ShardService service = replica(faulty);
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        for (int i = 0; i < 2; i++) {
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), uploaded(shard, i, i + 1, writer)));
+        }
+        FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
+        HollowBatch output = uploaded(shard, 0, 2, writer).withDesc(req.desc());
+        faulty.loseReplyOfNextCas(shard.toString(), () -> {});
+
+        ShardApi.MergeApplied applied = join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(output,
+                req.inputs())));
+
+        assertThat(faulty.disarm()).as("the lost reply was injected").isFalse();
+        assertThat(applied.result()).isEqualTo(ApplyMergeResult.APPLIED_EXACT);
+        assertThat(join(service.getState(shard)).collections().trace().batches()).containsExactly(output);
+    }
+
     // ------------------------------------------------------------------------------------------ 2. appends
 
     /**

@@ -55,9 +55,13 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 
 /**
  * Garbage collection and maintenance under storage faults (spec §11.4: every step idempotent, resumable, safe to
@@ -117,18 +121,24 @@ abstract class GcFaultsTest {
 
     static Replica replica(Consensus consensus, Blob blob, String hostname, boolean maintained,
             Duration requestTimeout) {
+        return replica(consensus, blob, hostname, maintained, requestTimeout, System::currentTimeMillis,
+                ShardServiceTest.MAINTENANCE_DEFAULTS);
+    }
+
+    /** A replica whose clock (leases, walltimes, the sweep's "now") is {@code clock}. */
+    static Replica replica(Consensus consensus, Blob blob, String hostname, boolean maintained,
+            Duration requestTimeout, LongSupplier clock, MaintenanceConfig maintenanceConfig) {
         Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
-        StateVersions sv = new StateVersions(CFG, consensus, blob, retries, StateVersionsMetrics.NONE,
-                System::currentTimeMillis, hostname);
+        StateVersions sv = new StateVersions(CFG, consensus, blob, retries, StateVersionsMetrics.NONE, clock,
+                hostname);
         RollupWriter rollups = new RollupWriter(sv);
         GarbageCollector gc = new GarbageCollector(sv, 4);
         Maintenance maintenance = maintained ? new Maintenance(rollups, gc, ForkJoinPool.commonPool()) : null;
         MachineConfig config = ShardServiceTest.config(256, 10_000, requestTimeout);
-        Machines machines = new Machines(sv, config, System::currentTimeMillis, hostname,
+        Machines machines = new Machines(sv, config, clock, hostname,
                 maintained ? maintenance : ShardMachine.CommitListener.NONE);
         return new Replica(new ShardService(machines, rollups, gc, new LeakedBlobSweeper(sv, 4), consensus, config,
-                ShardServiceTest.MAINTENANCE_DEFAULTS, ShardServiceTest.watchesOf(sv, consensus)),
-                Optional.ofNullable(maintenance));
+                maintenanceConfig, ShardServiceTest.watchesOf(sv, consensus)), Optional.ofNullable(maintenance));
     }
 
     Replica fresh(String hostname) {
@@ -504,181 +514,55 @@ abstract class GcFaultsTest {
 
     // ------------------------------------------------------------------------------------ random workload
 
+    /** The seeds of a workload run: {@code -Dchaos.seeds=N} runs N random ones, else the one seed. */
+    static List<Long> seeds() {
+        String runs = System.getProperty("chaos.seeds");
+        if (runs == null || runs.isBlank()) {
+            return List.of(Chaos.seed(DEFAULT_SEED));
+        }
+        Random seeds = new Random(Chaos.seed(System.nanoTime()));
+        List<Long> list = new ArrayList<>();
+        for (int i = Integer.parseInt(runs.trim()); i > 0; i--) {
+            list.add(seeds.nextLong());
+        }
+        return list;
+    }
+
     /**
-     * One client's random operations on one shard through a set of replicas: appends with real part blobs, merges,
-     * readers registering, downgrading and expiring, explicit GCs and rollups. Every call is retried, with the same
-     * ids and idempotency token, until it gets an answer other than a storage error. A storage error from a mortal
-     * replica means it died: the client turns to the others for good.
+     * The least grace of a leaked-blob sweep in the workload: above the second by which S3 stamps may precede a
+     * write (see {@link ChaosWorkload}); stores that stamp exactly may go lower.
      */
-    /** A replica whose process can die, and the chaos of its storage calls. */
-    record Mortal(Replica replica, Chaos chaos) {}
+    protected Duration workloadMinGrace() {
+        return Duration.ofSeconds(2);
+    }
 
-    final class Workload {
-        static final int MAX_RESPAWNS = 5;
-        final History history = new History();
-        final ShardId shard = history.shard;
-        final List<Replica> alive;
-        final java.util.Map<Replica, Chaos> mortal = new java.util.HashMap<>();
-        private final Supplier<Mortal> respawn;
-        private int respawns;
-        final Random random;
-        final Object context;
-        final List<LeasedReaderId> readers = new ArrayList<>();
-        final Set<PartialBatchKey> possiblyLeaked = new TreeSet<>();
-        final List<String> deaths = new ArrayList<>();
-        int appends;
-
-        /**
-         * @param respawn a new mortal replica (a restarted process), or null for none; at most
-         *                {@link #MAX_RESPAWNS} are started after the first
-         */
-        Workload(List<Replica> replicas, Supplier<Mortal> respawn, Random random, Object context) {
-            this.alive = new ArrayList<>(replicas);
-            this.respawn = respawn;
-            if (respawn != null) {
-                spawn();
-            }
-            this.random = random;
-            this.context = context;
-        }
-
-        <T> T call(String what, java.util.function.Function<ShardService, CompletionStage<T>> call) {
-            for (int attempt = 1; ; attempt++) {
-                Replica replica = alive.get(random.nextInt(alive.size()));
-                try {
-                    return join(call.apply(replica.service()), what);
-                } catch (CompletionException e) {
-                    boolean storage = e.getCause() instanceof ApiException api
-                            && (api.code() == ErrorCode.STORAGE_UNAVAILABLE || api.code() == ErrorCode.OUTCOME_UNKNOWN);
-                    if (!storage || attempt == 100) {
-                        throw new AssertionError(what + " failed (attempt " + attempt + ") [" + context + "]: "
-                                + e.getCause(), e.getCause());
-                    }
-                    Chaos death = mortal.get(replica);
-                    if (death != null && alive.remove(replica)) {
-                        // A request timed out: the process is dead, none of its work goes on.
-                        join(death.kill(), "the last storage calls of a dead replica");
-                        deaths.add(what);
-                        if (respawns++ < MAX_RESPAWNS) {
-                            spawn();
-                        }
-                    }
-                }
-            }
-        }
-
-        private void spawn() {
-            Mortal next = respawn.get();
-            mortal.put(next.replica(), next.chaos());
-            alive.add(next.replica());
-        }
-
-        void run(int operations) {
-            call("open", service -> service.openShard(shard, CODECS));
-            for (int op = 0; op < operations; op++) {
-                step(op);
-            }
-        }
-
-        private void step(int op) {
-            int dice = random.nextInt(100);
-            String what = "operation " + op + " (dice " + dice + ")";
-            if (dice < 50) {
-                HollowBatch batch = writtenBatch(shard, history.writer, desc(history.upper, history.upper + 1), 1,
-                        history.written);
-                IdempotencyToken token = IdempotencyToken.random();
-                ShardApi.Appended appended = call(what + ": append",
-                        service -> service.compareAndAppend(shard, history.writer, token, batch));
-                assertThat(appended.upper()).as("upper after %s [%s]", what, context)
-                        .isEqualTo(Frontier.of(history.upper + 1));
-                history.upper++;
-                appends++;
-            } else if (dice < 62) {
-                List<FueledMergeReq> reqs = call(what + ": list merges", service -> service.listMergeRequests(shard));
-                if (!reqs.isEmpty()) {
-                    FueledMergeReq req = reqs.get(random.nextInt(reqs.size()));
-                    long len = req.inputs().stream().mapToLong(HollowBatch::len).sum();
-                    HollowBatch output = writtenBatch(shard, history.writer, req.desc(), len, history.written);
-                    PartialBatchKey outputKey = ((BatchPart.Hollow) output.parts().get(0)).key();
-                    ShardApi.MergeApplied applied = call(what + ": merge " + req.id(),
-                            service -> service.applyMergeRes(shard, req.id(), new FueledMergeRes(output, req.inputs())));
-                    // Not applied in the last attempt may still mean applied in an earlier one: never deleted.
-                    if (!applied.result().applied()) {
-                        possiblyLeaked.add(outputKey);
-                    }
-                }
-            } else if (dice < 72) {
-                LeasedReaderId id = LeasedReaderId.random();
-                String purpose = "reader of operation " + op;
-                call(what + ": register " + id,
-                        service -> service.registerLeasedReader(shard, Optional.of(id), purpose, OptionalLong.empty()));
-                readers.add(id);
-            } else if (dice < 82 && !readers.isEmpty()) {
-                LeasedReaderId id = readers.get(random.nextInt(readers.size()));
-                Frontier since = Frontier.of(random.nextLong(history.upper + 1));
-                call(what + ": downgrade " + id, service -> service.downgradeSince(shard, id, since));
-            } else if (dice < 90 && !readers.isEmpty()) {
-                LeasedReaderId id = readers.remove(random.nextInt(readers.size()));
-                call(what + ": expire " + id, service -> service.expireLeasedReader(shard, id));
-            } else if (dice < 95) {
-                call(what + ": run GC", service -> service.runGc(shard));
-            } else {
-                call(what + ": write rollup", service -> service.writeRollup(shard));
-            }
-        }
-
-        /**
-         * With the faults stopped: drains the maintenance of the live replicas, runs GC, and checks the shard on raw
-         * storage: the invariants, the appends, and that every part in Blob is referenced or possibly leaked.
-         */
-        ShardInvariants.Report settle() {
-            // Mortal replicas still running die now: from here on only the others may change the shard.
-            for (Chaos death : mortal.values()) {
-                join(death.kill(), "the last storage calls of a mortal replica");
-            }
-            alive.removeAll(mortal.keySet());
-            for (Replica r : alive) {
-                r.idle(shard);
-            }
-            ShardService first = alive.get(0).service();
-            join(first.runGc(shard), "GC after the faults stopped [" + context + "]");
-            for (Replica r : alive) {
-                r.idle(shard);
-            }
-            State state = join(first.getState(shard));
-            ShardInvariants.Report report = ShardInvariants.check(shard, consensus(), blob(), CFG, context, state);
-            System.out.println(context + ": " + report + "; rollups in Blob that no live state refers to: "
-                    + report.unreferencedRollups() + "; deaths: " + deaths);
-            for (Replica r : alive) {
-                assertThat(join(r.service().getState(shard))).as("replica [%s]", context).isEqualTo(state);
-            }
-            assertThat(state.upper()).as("upper after %d appends [%s]", appends, context)
-                    .isEqualTo(Frontier.of(appends));
-            assertThat(state.collections().trace().batches().stream().mapToLong(HollowBatch::len).sum())
-                    .as("updates [%s]", context).isEqualTo(appends);
-            assertThat(report.referencedParts()).as("parts referenced [%s]", context).isSubsetOf(history.written);
-            Set<PartialBatchKey> uncollected = report.unreferencedParts();
-            uncollected.removeAll(possiblyLeaked);
-            assertThat(uncollected).as("parts no live state refers to, left in Blob after GC [%s]", context)
-                    .isEmpty();
-            return report;
-        }
+    /** Workload replicas: maintenance on, the workload's clock, request timeout and least leaked-blob grace. */
+    Replica workloadReplica(Consensus consensus, Blob blob, String hostname, Duration requestTimeout,
+            ChaosWorkload.Clock clock) {
+        return replica(consensus, new ChaosWorkload.ClockedBlob(blob, clock), hostname, true, requestTimeout, clock,
+                ShardServiceTest.maintenance(workloadMinGrace()));
     }
 
     /**
      * Two replicas with maintenance on, over storage that fails at random (determinately, or indeterminately after
-     * the call took effect), serve one client. Then the faults stop, maintenance drains, GC runs, and the shard must
-     * be whole.
+     * the call took effect), serve one client ({@link ChaosWorkload}). Then the faults stop, maintenance drains, GC
+     * runs, and the shard must be whole.
      */
-    @Test
-    void a_workload_under_random_storage_failures_keeps_the_invariants() {
-        long seed = Chaos.seed(DEFAULT_SEED);
+    @TestFactory
+    Stream<DynamicTest> a_workload_under_random_storage_failures_keeps_the_invariants() {
+        return seeds().stream().map(seed -> DynamicTest.dynamicTest("seed " + seed, () -> workload(seed)));
+    }
+
+    private void workload(long seed) {
         Chaos chaos = new Chaos("workload", seed).oddsForAll(workloadOdds());
         Consensus consensus = new ChaosConsensus(consensus(), chaos);
         Blob blob = new ChaosBlob(blob(), chaos);
-        List<Replica> replicas = List.of(replica(consensus, blob, "replica-a", true),
-                replica(consensus, blob, "replica-b", true));
-        Workload workload = new Workload(replicas, null, new Random(seed), chaos);
+        ChaosWorkload.Clock clock = new ChaosWorkload.Clock();
+        List<Replica> replicas = List.of(
+                workloadReplica(consensus, blob, "replica-a", ChaosWorkload.REQUEST_TIMEOUT, clock),
+                workloadReplica(consensus, blob, "replica-b", ChaosWorkload.REQUEST_TIMEOUT, clock));
+        ChaosWorkload workload = new ChaosWorkload(consensus(), blob(), clock, workloadMinGrace(), replicas, null,
+                new Random(seed), chaos);
         chaos.enable();
         workload.run(workloadOperations());
         chaos.disable();
@@ -694,27 +578,32 @@ abstract class GcFaultsTest {
      * maintenance stays dead, and a new mortal replica (a restart) takes its place, a few times. What the dead left
      * half done, the others must finish.
      */
-    @Test
-    void a_replica_that_dies_at_random_points_leaves_nothing_the_others_cannot_finish() {
-        long seed = Chaos.seed(DEFAULT_SEED);
+    @TestFactory
+    Stream<DynamicTest> a_replica_that_dies_at_random_points_leaves_nothing_the_others_cannot_finish() {
+        return seeds().stream().map(seed -> DynamicTest.dynamicTest("seed " + seed, () -> mortalWorkload(seed)));
+    }
+
+    private void mortalWorkload(long seed) {
         Chaos chaos = new Chaos("workload", seed).oddsForAll(workloadOdds());
         Consensus consensus = new ChaosConsensus(consensus(), chaos);
         Blob blob = new ChaosBlob(blob(), chaos);
+        ChaosWorkload.Clock clock = new ChaosWorkload.Clock();
         List<Chaos> incarnations = Collections.synchronizedList(new ArrayList<>());
-        List<Replica> replicas = List.of(replica(consensus, blob, "replica-a", true),
-                replica(consensus, blob, "replica-b", true));
+        List<Replica> replicas = List.of(
+                workloadReplica(consensus, blob, "replica-a", ChaosWorkload.REQUEST_TIMEOUT, clock),
+                workloadReplica(consensus, blob, "replica-b", ChaosWorkload.REQUEST_TIMEOUT, clock));
         Object context = new Object() {
             @Override
             public String toString() {
                 return chaos + ", " + incarnations;
             }
         };
-        Workload workload = new Workload(replicas, () -> {
+        ChaosWorkload workload = new ChaosWorkload(consensus(), blob(), clock, workloadMinGrace(), replicas, () -> {
             int n = incarnations.size();
             Chaos death = new Chaos("mortal-" + n, seed + 1 + n).oddsForAll(new Chaos.Odds(0, 0, 0.04)).enable();
             incarnations.add(death);
-            return new Mortal(replica(new ChaosConsensus(consensus(), death), new ChaosBlob(blob(), death),
-                    "mortal-" + n, true, Duration.ofMillis(300)), death);
+            return new ChaosWorkload.Mortal(workloadReplica(new ChaosConsensus(consensus(), death),
+                    new ChaosBlob(blob(), death), "mortal-" + n, Duration.ofMillis(300), clock), death);
         }, new Random(seed), context);
         chaos.enable();
         workload.run(workloadOperations());

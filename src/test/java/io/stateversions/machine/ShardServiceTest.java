@@ -72,32 +72,37 @@ abstract class ShardServiceTest {
     }
 
     /** The service's maintenance defaults (the leaked-blob grace is what these tests use). */
-    static final MaintenanceConfig MAINTENANCE_DEFAULTS = new MaintenanceConfig() {
-        @Override
-        public String sweepInterval() {
-            return "off";
-        }
+    static final MaintenanceConfig MAINTENANCE_DEFAULTS = maintenance(Duration.ofMinutes(15));
 
-        @Override
-        public Duration idleAfter() {
-            return Duration.ofMinutes(5);
-        }
+    /** The service's maintenance defaults with another least grace of a leaked-blob sweep. */
+    static MaintenanceConfig maintenance(Duration leakedBlobMinGrace) {
+        return new MaintenanceConfig() {
+            @Override
+            public String sweepInterval() {
+                return "off";
+            }
 
-        @Override
-        public int sweepConcurrency() {
-            return 4;
-        }
+            @Override
+            public Duration idleAfter() {
+                return Duration.ofMinutes(5);
+            }
 
-        @Override
-        public Duration leakedBlobGrace() {
-            return Duration.ofHours(1);
-        }
+            @Override
+            public int sweepConcurrency() {
+                return 4;
+            }
 
-        @Override
-        public Duration leakedBlobMinGrace() {
-            return Duration.ofMinutes(15);
-        }
-    };
+            @Override
+            public Duration leakedBlobGrace() {
+                return Duration.ofHours(1);
+            }
+
+            @Override
+            public Duration leakedBlobMinGrace() {
+                return leakedBlobMinGrace;
+            }
+        };
+    }
 
     static MachineConfig config(int maxBatch) {
         return config(maxBatch, 10_000, Duration.ofSeconds(60));

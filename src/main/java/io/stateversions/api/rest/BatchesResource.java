@@ -46,9 +46,11 @@ public class BatchesResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Append a batch (compare_and_append)",
             description = "Appends the batch [lower, upper) iff `lower` is the shard's upper, which becomes `upper`."
-                    + " An unregistered writer is registered by its first append. Resending a committed append with"
-                    + " the same `idempotencyToken` answers 200 with `alreadyCommitted: true`, so retrying after"
-                    + " `outcome_unknown` is safe. The answer lists the merge requests the append produced.")
+                    + " An unregistered writer is registered by its first append, with `leaseDurationMs` if given."
+                    + " Resending a committed append with the same `idempotencyToken` answers 200 with"
+                    + " `alreadyCommitted: true`, so retrying after `outcome_unknown` is safe; a token reused for a"
+                    + " different batch is `409 idempotency_token_reused`. Two appends of one writer never commit in"
+                    + " one version. The answer lists the merge requests the append produced.")
     @APIResponse(responseCode = "200", description = "Appended (or already committed)",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = Views.Appended.class)))
@@ -57,8 +59,10 @@ public class BatchesResource {
     @APIResponse(responseCode = "404", description = Docs.SHARD_NOT_FOUND,
             content = @Content(mediaType = Docs.PROBLEM, schema = @Schema(ref = "Problem")))
     @APIResponse(responseCode = "409", description = "`upper_mismatch`: `lower` is not the shard's upper; the body"
-            + " has `currentUpper` and `writerUpper` (the writer's last appended upper). A tombstone answers"
-            + " `currentUpper: []`.",
+            + " has `currentUpper` and `writerUpper` (the writer's last appended upper: at or beyond this batch's"
+            + " upper, a retried append may have committed). A tombstone answers `currentUpper: []`."
+            + " `idempotency_token_reused`: the writer already used `idempotencyToken` for a different batch; the"
+            + " body has `writerId` and `idempotencyToken`; nothing changed.",
             content = @Content(mediaType = Docs.PROBLEM, schema = @Schema(ref = "Problem")))
     @APIResponse(responseCode = "413", description = Docs.TOO_LARGE,
             content = @Content(mediaType = Docs.PROBLEM, schema = @Schema(ref = "Problem")))
@@ -117,9 +121,13 @@ public class BatchesResource {
     @Path("/merges")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Apply a compaction result (apply_merge_res)",
-            description = "Replaces the batches covering exactly the output's time range with the output, if it"
-                    + " is not compacted beyond the shard's since and has no more updates than they do. `result`"
-                    + " says what happened; a result that was not applied is not an error.")
+            description = "Replaces `inputs` with `output` iff the inputs are, batch for batch (bounds, since, len,"
+                    + " parts and their keys, run splits), a contiguous run of the shard's batches that the output"
+                    + " spans exactly, the output is not compacted beyond the shard's since, and it has no more"
+                    + " updates than they do. A stale result (another compactor merged the inputs first), a"
+                    + " repeated one or invented inputs are `not_applied_no_match` and commit nothing. `result` says"
+                    + " what happened; a result that was not applied is not an error. Delete the output blob only"
+                    + " after a `not_applied_*` answered with no `outcome_unknown` before it for this merge.")
     @APIResponse(responseCode = "200", description = "What the merge did",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = Views.MergeApplied.class)))

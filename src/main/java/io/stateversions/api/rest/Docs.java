@@ -15,8 +15,12 @@ final class Docs {
     static final String BAD_REQUEST = "`invalid_id` (a malformed identifier) or `invalid_request` (a malformed body"
             + " or parameter: wrong JSON type, missing or unknown field, out-of-range value).";
     static final String BAD_APPEND = "`invalid_id`, `invalid_request` (including an inline part larger than the"
-            + " shard's inline cap), `invalid_bounds` (upper < lower) or `invalid_empty_time_interval`"
+            + " shard's inline cap, and a `leaseDurationMs` below `stateversions.state.writer-lease-min`: member"
+            + " `minLeaseDurationMs`), `invalid_bounds` (upper < lower) or `invalid_empty_time_interval`"
             + " (lower == upper with parts).";
+    static final String BAD_WRITER_LEASE = "`invalid_id` or `invalid_request` (a malformed body, or a"
+            + " `leaseDurationMs` below `stateversions.state.writer-lease-min`, 60 s by default and at least 3 request"
+            + " timeouts: member `minLeaseDurationMs`).";
     static final String TOO_LARGE = "`invalid_request`: the body is larger than `quarkus.http.limits.max-body-size`.";
     static final String SHARD_NOT_FOUND = "`shard_not_found`: the shard was never initialized.";
     static final String STORAGE_UNAVAILABLE = "`storage_unavailable`: a determinate storage failure (the call"

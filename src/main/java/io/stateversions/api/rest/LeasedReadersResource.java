@@ -90,7 +90,10 @@ public class LeasedReadersResource {
     @Operation(summary = "Downgrade a leased reader's since",
             description = "Advances the reader's since to `since` and heartbeats it; since never regresses (an"
                     + " older value is a no-op that still answers the reader's since). The shard's since becomes"
-                    + " the meet of its readers'.")
+                    + " the meet of its readers'. The reader's seqno hold moves to the current version, or to"
+                    + " `outstandingSeqno` if that is lower: a reader still fetching the parts of a snapshot passes"
+                    + " the snapshot's `seqno`, so that GC keeps them. An `outstandingSeqno` below the reader's"
+                    + " present hold is `400 invalid_request`.")
     @APIResponse(responseCode = "200", description = "The reader's since after the call",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = Views.SinceDowngraded.class)))

@@ -123,23 +123,26 @@ public class LifecycleResource {
     @POST
     @Path("/maintenance/leaked-blobs")
     @Operation(summary = "Delete the shard's leaked blobs now",
-            description = "Beyond api.md. Lists the blobs under the shard's prefix, then reads every live version,"
-                    + " and deletes the listed batch parts and rollups that no live version refers to and that are"
-                    + " at least `graceMs` old: blobs that were written but never linked into state (a writer that"
-                    + " crashed before appending, a rollup whose link was lost). Younger ones are kept, since their"
-                    + " writer may still link them (`tooYoung`). Keys under the prefix that are not blob keys of the"
-                    + " shard are never deleted. GC never deletes leaked blobs: it deletes only what truncated"
-                    + " versions dropped.")
+            description = "Lists the blobs under the shard's prefix, then reads every live version, and deletes"
+                    + " the listed batch parts and rollups that no live version refers to and that are at least"
+                    + " `graceMs` old (rollups only below the earliest live version): blobs that were written but"
+                    + " never linked into state (a writer that crashed before appending, a rollup whose link was"
+                    + " lost). Younger ones are kept, since their writer may still link them (`tooYoung`), as are"
+                    + " rollups at or above the earliest live version. Safe as long as every client links what it"
+                    + " uploads within the grace. Keys under the prefix that are not blob keys of the shard are"
+                    + " never deleted. GC never deletes leaked blobs: it deletes only what truncated versions"
+                    + " dropped.")
     @APIResponse(responseCode = "200", description = "What the sweep did",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = Views.LeakedBlobsSwept.class)))
-    @APIResponse(responseCode = "400", description = Docs.BAD_REQUEST,
+    @APIResponse(responseCode = "400", description = "`invalid_id` or `invalid_request` (a malformed `graceMs`, or"
+            + " one below `stateversions.maintenance.leaked-blob-min-grace`, 15 min by default: member `minGraceMs`).",
             content = @Content(mediaType = Docs.PROBLEM, schema = @Schema(ref = "Problem")))
     @APIResponse(responseCode = "404", description = Docs.SHARD_NOT_FOUND,
             content = @Content(mediaType = Docs.PROBLEM, schema = @Schema(ref = "Problem")))
     public CompletionStage<Views.LeakedBlobsSwept> sweepLeakedBlobs(@RestPath String shard,
-            @Parameter(description = "How old, in milliseconds (0..2^63-1), an unreferenced blob must be to be"
-                    + " deleted; 0 deletes every unreferenced one. Default:"
+            @Parameter(description = "How old, in milliseconds, an unreferenced blob must be to be deleted; at least"
+                    + " `stateversions.maintenance.leaked-blob-min-grace` (15 min). Default:"
                     + " `stateversions.maintenance.leaked-blob-grace` (1 hour).") @RestQuery String graceMs) {
         ShardId id = ApiParams.shardId(shard);
         OptionalLong grace = QueryParams.optionalUnsigned("graceMs", graceMs);

@@ -46,7 +46,7 @@ public class WritersResource {
     @APIResponse(responseCode = "200", description = "Registered",
             content = @Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @Schema(implementation = Views.WriterRegistered.class)))
-    @APIResponse(responseCode = "400", description = Docs.BAD_REQUEST,
+    @APIResponse(responseCode = "400", description = Docs.BAD_WRITER_LEASE,
             content = @Content(mediaType = Docs.PROBLEM, schema = @Schema(ref = "Problem")))
     @APIResponse(responseCode = "404", description = Docs.SHARD_NOT_FOUND,
             content = @Content(mediaType = Docs.PROBLEM, schema = @Schema(ref = "Problem")))
