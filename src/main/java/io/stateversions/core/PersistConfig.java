@@ -21,6 +21,8 @@ import java.util.Objects;
  * @param inlineWritesTotalMaxBytes     inline bytes in state at which appends with inline parts are pushed back
  * @param validateTransitions           check every transition's diff by applying it and by an encode/decode
  *                                      round trip (persist does this in debug builds; the tests turn it on)
+ * @param staleRollupRefetchBudgetMs    how long a fetch of state keeps refetching when a rollup its diffs name is
+ *                                      missing from Blob before it gives up (persist refetches forever)
  */
 public record PersistConfig(
         Version buildVersion,
@@ -36,7 +38,8 @@ public record PersistConfig(
         long writerLeaseDurationMs,
         int recentLiveDiffsLimit,
         long inlineWritesTotalMaxBytes,
-        boolean validateTransitions) {
+        boolean validateTransitions,
+        long staleRollupRefetchBudgetMs) {
 
     public PersistConfig {
         Objects.requireNonNull(buildVersion, "buildVersion");
@@ -47,6 +50,7 @@ public record PersistConfig(
         positive("writerLeaseDurationMs", writerLeaseDurationMs);
         positive("recentLiveDiffsLimit", recentLiveDiffsLimit);
         positive("inlineWritesTotalMaxBytes", inlineWritesTotalMaxBytes);
+        positive("staleRollupRefetchBudgetMs", staleRollupRefetchBudgetMs);
         if (readableMinorVersionsAhead < 0 || rollupFallbackThresholdMs < 0 || gcFallbackThresholdMs < 0) {
             throw new IllegalArgumentException("readableMinorVersionsAhead and fallback thresholds must be >= 0");
         }
@@ -55,7 +59,7 @@ public record PersistConfig(
     /** Persist's defaults (spec §19) for code at {@code buildVersion}. */
     public static PersistConfig defaults(Version buildVersion) {
         return new PersistConfig(buildVersion, 1, 128, true, 5_000, false, 32, 128_000, 900_000,
-                15 * 60_000L, 60 * 60_000L, 30 * 128, 1024 * 1024, false);
+                15 * 60_000L, 60 * 60_000L, 30 * 128, 1024 * 1024, false, 5_000);
     }
 
     public PersistConfig withRollupThreshold(long value) {
@@ -82,6 +86,10 @@ public record PersistConfig(
         return toBuilder().validateTransitions(value).build();
     }
 
+    public PersistConfig withStaleRollupRefetchBudgetMs(long value) {
+        return toBuilder().staleRollupRefetchBudgetMs(value).build();
+    }
+
     public PersistConfig withBuildVersion(Version value) {
         return toBuilder().buildVersion(value).build();
     }
@@ -106,6 +114,7 @@ public record PersistConfig(
         private int recentLiveDiffsLimit;
         private long inlineWritesTotalMaxBytes;
         private boolean validateTransitions;
+        private long staleRollupRefetchBudgetMs;
 
         private Builder(PersistConfig c) {
             buildVersion = c.buildVersion;
@@ -122,6 +131,7 @@ public record PersistConfig(
             recentLiveDiffsLimit = c.recentLiveDiffsLimit;
             inlineWritesTotalMaxBytes = c.inlineWritesTotalMaxBytes;
             validateTransitions = c.validateTransitions;
+            staleRollupRefetchBudgetMs = c.staleRollupRefetchBudgetMs;
         }
 
         public Builder buildVersion(Version value) {
@@ -194,11 +204,16 @@ public record PersistConfig(
             return this;
         }
 
+        public Builder staleRollupRefetchBudgetMs(long value) {
+            staleRollupRefetchBudgetMs = value;
+            return this;
+        }
+
         public PersistConfig build() {
             return new PersistConfig(buildVersion, readableMinorVersionsAhead, rollupThreshold, rollupUseActiveRollup,
                     rollupFallbackThresholdMs, gcUseActiveGc, gcMinVersions, gcMaxVersions, gcFallbackThresholdMs,
                     readerLeaseDurationMs, writerLeaseDurationMs, recentLiveDiffsLimit, inlineWritesTotalMaxBytes,
-                    validateTransitions);
+                    validateTransitions, staleRollupRefetchBudgetMs);
         }
     }
 

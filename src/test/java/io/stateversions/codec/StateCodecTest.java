@@ -103,7 +103,7 @@ class StateCodecTest {
     @Test
     void theWindowIsConfigurable() {
         StateCodec strict = new StateCodec(new PersistConfig(BUILD, 0, 128, true, 5_000, false, 32, 128_000,
-                900_000, 900_000, 3_600_000, 3840, 1 << 20, false));
+                900_000, 900_000, 3_600_000, 3840, 1 << 20, false, 5_000));
 
         assertThat(strict.canRead(Version.parse("0.1.99"))).isTrue();
         assertThat(strict.canRead(Version.parse("0.2.0"))).isFalse();

@@ -39,6 +39,7 @@ class StateVersionsWiringTest {
         assertThat(cfg.buildVersion()).isEqualTo(Version.parse(m.group(1)));
         assertThat(cfg.rollupThreshold()).isEqualTo(128);
         assertThat(cfg.recentLiveDiffsLimit()).isEqualTo(3840);
+        assertThat(cfg.staleRollupRefetchBudgetMs()).isEqualTo(5_000);
     }
 
     @Test
