@@ -65,6 +65,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
@@ -170,7 +171,7 @@ public class ShardService implements ShardApi {
 
     @Override
     public CompletionStage<State> getState(ShardId shard) {
-        return read(() -> machines.get(shard).thenCompose(ShardMachine::read));
+        return readFor(request -> machines.get(shard, request).thenCompose(ShardMachine::read));
     }
 
     @Override
@@ -183,7 +184,7 @@ public class ShardService implements ShardApi {
 
     @Override
     public CompletionStage<State> getVersion(ShardId shard, SeqNo seqno) {
-        return read(() -> machines.get(shard).thenCompose(ShardMachine::read).thenCompose(current -> {
+        return readFor(request -> machines.get(shard, request).thenCompose(ShardMachine::read).thenCompose(current -> {
             if (seqno.isAfter(current.seqno())) {
                 throw new ApiException(ErrorCode.VERSION_NOT_FOUND, "shard " + shard + " has no version " + seqno
                         + " yet; its current version is " + current.seqno(), Map.of("current", current.seqno().value()));
@@ -191,7 +192,7 @@ public class ShardService implements ShardApi {
             if (seqno.equals(current.seqno())) {
                 return CompletableFuture.completedFuture(current);
             }
-            return stateVersions.fetchAllLiveStates(shard).thenApply(iter -> {
+            return stateVersions.fetchAllLiveStates(shard, request).thenApply(iter -> {
                 if (iter.isEmpty()) {
                     throw new ShardNotFoundException(shard);
                 }
@@ -657,22 +658,38 @@ public class ShardService implements ShardApi {
     }
 
     private <T> CompletionStage<T> mutation(Supplier<? extends CompletionStage<T>> call) {
-        return run(true, call);
+        return run(true, request -> call.get());
     }
 
     private <T> CompletionStage<T> read(Supplier<? extends CompletionStage<T>> call) {
+        return run(false, request -> call.get());
+    }
+
+    /**
+     * A read given its request's future, which is done once the caller has its answer or timed out: passed to
+     * {@link Machines#get(ShardId, Future)} and the fetches of {@link StateVersions}, it stops their refetching of a
+     * missing rollup for a caller that no longer waits. Work shared with other callers (a machine's batch and its
+     * refresh) does not take it, and ends at its own bound.
+     */
+    private <T> CompletionStage<T> readFor(Function<Future<?>, ? extends CompletionStage<T>> call) {
         return run(false, call);
     }
 
-    private <T> CompletionStage<T> run(boolean mutation, Supplier<? extends CompletionStage<T>> call) {
-        CompletableFuture<T> future;
-        try {
-            future = call.get().toCompletableFuture();
-        } catch (RuntimeException e) {
-            future = CompletableFuture.failedFuture(e);
-        }
+    private <T> CompletionStage<T> run(boolean mutation, Function<Future<?>, ? extends CompletionStage<T>> call) {
         long timeoutMs = config.requestTimeout().toMillis();
-        return future.orTimeout(timeoutMs, TimeUnit.MILLISECONDS)
+        CompletableFuture<T> request = new CompletableFuture<T>().orTimeout(timeoutMs, TimeUnit.MILLISECONDS);
+        try {
+            call.apply(request).whenComplete((value, error) -> {
+                if (error == null) {
+                    request.complete(value);
+                } else {
+                    request.completeExceptionally(error);
+                }
+            });
+        } catch (RuntimeException e) {
+            request.completeExceptionally(e);
+        }
+        return request
                 .handle((value, error) -> {
                     if (error == null) {
                         return value;

@@ -72,12 +72,21 @@ public interface StateConfig {
     @WithDefault("false")
     boolean validateTransitions();
 
+    /**
+     * How long a fetch of a shard's state keeps refetching when a rollup its versions name is missing from Blob,
+     * before it fails with an internal error. A missing rollup normally means GC moved on, and one refetch resolves
+     * it; one that stays missing means the blob store does not hold what Consensus names. Keep it well below
+     * {@code stateversions.machine.request-timeout}, so that API calls get that error rather than a timeout.
+     */
+    @WithDefault("5s")
+    Duration staleRollupRefetchBudget();
+
     /** As the core's plain configuration, for this build. */
     default PersistConfig toPersistConfig() {
         return new PersistConfig(BuildInfo.VERSION, readableMinorVersionsAhead(), rollupThreshold(),
                 rollupUseActiveRollup(), rollupFallbackThreshold().toMillis(), gcUseActiveGc(), gcMinVersions(),
                 gcMaxVersions(), gcFallbackThreshold().toMillis(), readerLeaseDuration().toMillis(),
-                writerLeaseDuration().toMillis(), writerLeaseMin().toMillis(), recentLiveDiffsLimit(), inlineWritesTotalMaxBytes(),
-                validateTransitions());
+                writerLeaseDuration().toMillis(), writerLeaseMin().toMillis(), recentLiveDiffsLimit(),
+                inlineWritesTotalMaxBytes(), validateTransitions(), staleRollupRefetchBudget().toMillis());
     }
 }

@@ -24,6 +24,8 @@ import java.util.Objects;
  * @param inlineWritesTotalMaxBytes     inline bytes in state at which appends with inline parts are pushed back
  * @param validateTransitions           check every transition's diff by applying it and by an encode/decode
  *                                      round trip (persist does this in debug builds; the tests turn it on)
+ * @param staleRollupRefetchBudgetMs    how long a fetch of state keeps refetching when a rollup its diffs name is
+ *                                      missing from Blob before it gives up (persist refetches forever)
  */
 public record PersistConfig(
         Version buildVersion,
@@ -40,7 +42,8 @@ public record PersistConfig(
         long writerLeaseMinMs,
         int recentLiveDiffsLimit,
         long inlineWritesTotalMaxBytes,
-        boolean validateTransitions) {
+        boolean validateTransitions,
+        long staleRollupRefetchBudgetMs) {
 
     public PersistConfig {
         Objects.requireNonNull(buildVersion, "buildVersion");
@@ -56,6 +59,7 @@ public record PersistConfig(
         }
         positive("recentLiveDiffsLimit", recentLiveDiffsLimit);
         positive("inlineWritesTotalMaxBytes", inlineWritesTotalMaxBytes);
+        positive("staleRollupRefetchBudgetMs", staleRollupRefetchBudgetMs);
         if (readableMinorVersionsAhead < 0 || rollupFallbackThresholdMs < 0 || gcFallbackThresholdMs < 0) {
             throw new IllegalArgumentException("readableMinorVersionsAhead and fallback thresholds must be >= 0");
         }
@@ -64,7 +68,7 @@ public record PersistConfig(
     /** Persist's defaults (spec §19) for code at {@code buildVersion}. */
     public static PersistConfig defaults(Version buildVersion) {
         return new PersistConfig(buildVersion, 1, 128, true, 5_000, false, 32, 128_000, 900_000,
-                15 * 60_000L, 60 * 60_000L, 60_000L, 30 * 128, 1024 * 1024, false);
+                15 * 60_000L, 60 * 60_000L, 60_000L, 30 * 128, 1024 * 1024, false, 5_000);
     }
 
     public PersistConfig withRollupThreshold(long value) {
@@ -89,6 +93,10 @@ public record PersistConfig(
 
     public PersistConfig withValidateTransitions(boolean value) {
         return toBuilder().validateTransitions(value).build();
+    }
+
+    public PersistConfig withStaleRollupRefetchBudgetMs(long value) {
+        return toBuilder().staleRollupRefetchBudgetMs(value).build();
     }
 
     public PersistConfig withBuildVersion(Version value) {
@@ -116,6 +124,7 @@ public record PersistConfig(
         private int recentLiveDiffsLimit;
         private long inlineWritesTotalMaxBytes;
         private boolean validateTransitions;
+        private long staleRollupRefetchBudgetMs;
 
         private Builder(PersistConfig c) {
             buildVersion = c.buildVersion;
@@ -133,6 +142,7 @@ public record PersistConfig(
             recentLiveDiffsLimit = c.recentLiveDiffsLimit;
             inlineWritesTotalMaxBytes = c.inlineWritesTotalMaxBytes;
             validateTransitions = c.validateTransitions;
+            staleRollupRefetchBudgetMs = c.staleRollupRefetchBudgetMs;
         }
 
         public Builder buildVersion(Version value) {
@@ -210,12 +220,16 @@ public record PersistConfig(
             return this;
         }
 
+        public Builder staleRollupRefetchBudgetMs(long value) {
+            staleRollupRefetchBudgetMs = value;
+            return this;
+        }
+
         public PersistConfig build() {
             return new PersistConfig(buildVersion, readableMinorVersionsAhead, rollupThreshold, rollupUseActiveRollup,
                     rollupFallbackThresholdMs, gcUseActiveGc, gcMinVersions, gcMaxVersions, gcFallbackThresholdMs,
                     readerLeaseDurationMs, writerLeaseDurationMs, writerLeaseMinMs, recentLiveDiffsLimit,
-                    inlineWritesTotalMaxBytes,
-                    validateTransitions);
+                    inlineWritesTotalMaxBytes, validateTransitions, staleRollupRefetchBudgetMs);
         }
     }
 

@@ -5,9 +5,12 @@ import io.stateversions.core.CodecMismatchException;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.State;
+import io.stateversions.location.Failures;
 import io.stateversions.stateversions.StateVersions;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Future;
 import java.util.function.LongSupplier;
 
 /**
@@ -15,6 +18,9 @@ import java.util.function.LongSupplier;
  * A shard's machine is created by opening it, or by loading its current state from storage on first use.
  */
 public final class Machines {
+
+    /** The caller of a {@link #get} that gave none: never done, so a load it starts runs to its end. */
+    private static final Future<Void> NO_CALLER = new CompletableFuture<>();
 
     private final StateVersions stateVersions;
     private final MachineConfig config;
@@ -63,23 +69,33 @@ public final class Machines {
      * {@link ShardNotFoundException} if the shard has no versions (it is not cached, so a later open works).
      */
     public CompletableFuture<ShardMachine> get(ShardId shard) {
+        return get(shard, NO_CALLER);
+    }
+
+    /**
+     * {@link #get(ShardId)} for a caller that may stop waiting (an API request with a timeout). A load this call
+     * starts is its own: once {@code caller} is done, the load stops refetching a missing rollup
+     * ({@link StateVersions#fetchCurrentState(ShardId, java.util.List, Future)}). A call that joins a load started by
+     * another caller, and sees it stop that way, starts its own load rather than fail for someone else's timeout.
+     */
+    public CompletableFuture<ShardMachine> get(ShardId shard, Future<?> caller) {
         CompletableFuture<ShardMachine> existing = machines.get(shard);
         if (existing != null && !existing.isCompletedExceptionally()) {
-            return existing;
+            return join(existing, shard, caller);
         }
         CompletableFuture<ShardMachine> loading = new CompletableFuture<>();
         CompletableFuture<ShardMachine> raced = existing == null
                 ? machines.putIfAbsent(shard, loading)
                 : (machines.replace(shard, existing, loading) ? null : machines.get(shard));
         if (raced != null) {
-            return raced;
+            return join(raced, shard, caller);
         }
         stateVersions.fetchRecentLiveDiffs(shard)
                 .thenCompose(diffs -> {
                     if (diffs.isEmpty()) {
                         throw new ShardNotFoundException(shard);
                     }
-                    return stateVersions.fetchCurrentState(shard, diffs);
+                    return stateVersions.fetchCurrentState(shard, diffs, caller);
                 })
                 .whenComplete((state, error) -> {
                     if (error != null) {
@@ -90,6 +106,14 @@ public final class Machines {
                     }
                 });
         return loading;
+    }
+
+    /** A load started by another caller, or a new one of this caller's if that one stops for its caller. */
+    private CompletableFuture<ShardMachine> join(CompletableFuture<ShardMachine> load, ShardId shard,
+            Future<?> caller) {
+        return load.isDone() ? load : load.exceptionallyCompose(error ->
+                Failures.unwrap(error) instanceof CancellationException
+                        ? get(shard, caller) : CompletableFuture.failedFuture(error));
     }
 
     /**

@@ -65,6 +65,7 @@ public class StateMetrics implements StateVersionsMetrics {
     private final Counter rollupNoopLatest;
     private final Counter rollupNoopTruncated;
     private final ConcurrentMap<String, Counter> staleRefetch = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Counter> staleGaveUp = new ConcurrentHashMap<>();
 
     public StateMetrics(MeterRegistry registry,
             @ConfigProperty(name = "stateversions.metrics.max-shards", defaultValue = "1000") int maxShards) {
@@ -131,6 +132,17 @@ public class StateMetrics implements StateVersionsMetrics {
         staleRefetch.computeIfAbsent(op, o -> Counter.builder("stateversions.state.stale.rollup.refetch")
                 .tag("op", o)
                 .description("Refetches of live diffs because a rollup named by a diff was gone (GC moved on)")
+                .register(registry)).increment();
+    }
+
+    @Override
+    public void staleRollupGaveUp(String op, String reason) {
+        staleGaveUp.computeIfAbsent(op + '\0' + reason, key -> Counter
+                .builder("stateversions.state.stale.rollup.gave.up")
+                .tag("op", op)
+                .tag("reason", reason)
+                .description("Fetches of state that stopped refetching a rollup missing from Blob: budget spent (an"
+                        + " internal error), or caller done")
                 .register(registry)).increment();
     }
 

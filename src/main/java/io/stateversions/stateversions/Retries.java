@@ -84,6 +84,28 @@ public final class Retries {
         return retry(op, Mode.DETERMINATE, operation);
     }
 
+    /**
+     * The sleep this policy prescribes before retry {@code retry} (from 1), jittered: for a loop that backs off for a
+     * reason other than a storage failure ({@link StateVersions}' refetch of a missing rollup).
+     */
+    Duration backoff(int retry) {
+        return policy.sleep(retry, jitter.getAsDouble());
+    }
+
+    /**
+     * Completes after {@code delay}, on the scheduler; fails with {@link RejectedExecutionException} at once if the
+     * scheduler no longer accepts tasks.
+     */
+    CompletableFuture<Void> sleep(Duration delay) {
+        CompletableFuture<Void> slept = new CompletableFuture<>();
+        try {
+            scheduler.schedule(delay, () -> slept.complete(null));
+        } catch (RejectedExecutionException e) {
+            slept.completeExceptionally(e);
+        }
+        return slept;
+    }
+
     private <T> CompletableFuture<T> retry(String op, Mode mode, Supplier<? extends CompletionStage<T>> operation) {
         CompletableFuture<T> result = new CompletableFuture<>();
         attempt(op, mode, operation, result, 0);

@@ -28,6 +28,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
 import java.util.function.LongSupplier;
 import org.jboss.logging.Logger;
 
@@ -70,10 +71,19 @@ import org.jboss.logging.Logger;
  * <p>All methods are asynchronous and report every failure, including a broken invariant, through the returned
  * future. Storage calls are retried as spec §9 prescribes: reads, blob calls, truncation
  * and the initializing CaS retry every external error; the command CaS retries only determinate ones.
+ *
+ * <p>One departure from persist: a missing rollup is refetched at once a few times and then with backoff, but not
+ * forever. A rollup that stays missing breaks invariant 8 (the blob store does not hold what Consensus names), and
+ * after {@link PersistConfig#staleRollupRefetchBudgetMs} the fetch fails with an internal error instead of
+ * spinning ({@link RefetchBudget}). A fetch given its caller's future also stops once that is done. Shared work (a
+ * machine's refresh, which serves a whole batch of callers) passes none and ends at the budget, which defaults
+ * below the API request timeout.
  */
 public final class StateVersions {
 
     private static final Logger LOG = Logger.getLogger(StateVersions.class);
+    /** The caller of a fetch that was given none: never done, so only the budget ends its refetches. */
+    private static final Future<Void> NO_CALLER = new CompletableFuture<>();
 
     private final PersistConfig cfg;
     private final Consensus consensus;
@@ -83,6 +93,7 @@ public final class StateVersions {
     private final StateVersionsMetrics metrics;
     private final LongSupplier nowMs;
     private final String hostname;
+    private final RefetchBudget.Warnings refetchWarnings = new RefetchBudget.Warnings();
 
     public StateVersions(PersistConfig cfg, Consensus consensus, Blob blob, Retries retries,
             StateVersionsMetrics metrics, LongSupplier nowMs, String hostname) {
@@ -238,14 +249,30 @@ public final class StateVersions {
     /**
      * The current state, rebuilt from the latest rollup named by the last diff of {@code liveDiffsHint} plus the
      * diffs after it (spec §10.4). A missing rollup is not an error: the hint is stale (GC deleted the rollup, so
-     * the head moved on), and the live diffs are refetched at once, without sleeping. The hint must not be empty:
-     * an uninitialized shard has no current state.
+     * the head moved on), and the live diffs are refetched at once, without sleeping. A rollup that stays missing
+     * is refetched with backoff until the budget is spent, then fails with an {@link IllegalStateException}
+     * ({@link RefetchBudget}). The hint must not be empty: an uninitialized shard has no current state.
      */
     public CompletableFuture<State> fetchCurrentState(ShardId shard, List<VersionedData> liveDiffsHint) {
-        return defer(() -> fetchCurrentStateLoop(shard, liveDiffsHint));
+        return fetchCurrentState(shard, liveDiffsHint, NO_CALLER);
     }
 
-    private CompletableFuture<State> fetchCurrentStateLoop(ShardId shard, List<VersionedData> liveDiffsHint) {
+    /**
+     * {@link #fetchCurrentState(ShardId, List)} for a caller that may stop waiting: once {@code caller} is done
+     * (say, its request timed out), the refetches stop and the returned future fails with a
+     * {@link java.util.concurrent.CancellationException}.
+     */
+    public CompletableFuture<State> fetchCurrentState(ShardId shard, List<VersionedData> liveDiffsHint,
+            Future<?> caller) {
+        return defer(() -> fetchCurrentStateLoop(shard, liveDiffsHint, refetchBudget(shard, caller)));
+    }
+
+    private RefetchBudget refetchBudget(ShardId shard, Future<?> caller) {
+        return new RefetchBudget(shard, caller, cfg.staleRollupRefetchBudgetMs(), retries, metrics, refetchWarnings);
+    }
+
+    private CompletableFuture<State> fetchCurrentStateLoop(ShardId shard, List<VersionedData> liveDiffsHint,
+            RefetchBudget budget) {
         if (liveDiffsHint.isEmpty()) {
             throw new IllegalArgumentException("invariant violated: fetchCurrentState of shard " + shard
                     + " with no live diffs (the shard is not initialized)");
@@ -253,6 +280,7 @@ public final class StateVersions {
         VersionedData last = liveDiffsHint.get(liveDiffsHint.size() - 1);
         PartialRollupKey rollupKey = codec.decodeDiff(shard, last.data()).latestRollupKey();
         return fetchRollupAtKey(shard, rollupKey).thenCompose(rollup -> {
+            CompletableFuture<Void> refetch;
             if (rollup.isPresent()) {
                 State state = applyEncodedDiffs(rollup.get(), liveDiffsHint);
                 if (state.seqno().equals(last.seqno())) {
@@ -260,19 +288,12 @@ public final class StateVersions {
                 }
                 // The hint does not reach back to the rollup (a caller's partial hint): read the diffs that do.
                 LOG.debugf("hint of shard %s starts after rollup %s; refetching", shard, rollupKey);
+                refetch = CompletableFuture.completedFuture(null);
             } else {
-                metrics.staleRollupRefetch("fetch_current_state");
-                LOG.debugf("rollup %s of shard %s is gone: the hint is stale; refetching", rollupKey, shard);
+                refetch = budget.beforeRefetch("fetch_current_state", rollupKey, liveDiffsHint);
             }
-            return fetchRecentLiveDiffs(shard).thenCompose(recent -> {
-                if (!recent.isEmpty() && !liveDiffsHint.isEmpty()
-                        && !recent.get(0).seqno().isAfter(liveDiffsHint.get(0).seqno()) && rollup.isEmpty()) {
-                    LOG.warnf("fetchCurrentState of shard %s: rollup %s is missing but the earliest live diff did"
-                            + " not advance (%s); a logic error, or a rollup deleted out of order",
-                            shard, rollupKey, recent.get(0).seqno());
-                }
-                return fetchCurrentStateLoop(shard, recent);
-            });
+            return refetch.thenCompose(ignored -> fetchRecentLiveDiffs(shard))
+                    .thenCompose(recent -> fetchCurrentStateLoop(shard, recent, budget));
         });
     }
 
@@ -344,37 +365,43 @@ public final class StateVersions {
 
     /**
      * Every live state, from earliest to current (spec §10.8); empty for an uninitialized shard. The rollup at
-     * earliest being gone means GC truncated meanwhile: refetch, without sleeping.
+     * earliest being gone means GC truncated meanwhile: refetch, without sleeping. Bounded as
+     * {@link #fetchCurrentState(ShardId, List)} is.
      */
     public CompletableFuture<Optional<StateVersionsIter>> fetchAllLiveStates(ShardId shard) {
-        return fetchAllLiveDiffs(shard).thenCompose(all -> fetchAllLiveStates(shard, all));
+        return fetchAllLiveStates(shard, NO_CALLER);
+    }
+
+    /**
+     * {@link #fetchAllLiveStates(ShardId)} for a caller that may stop waiting: once {@code caller} is done, the
+     * refetches stop and the returned future fails with a {@link java.util.concurrent.CancellationException}.
+     */
+    public CompletableFuture<Optional<StateVersionsIter>> fetchAllLiveStates(ShardId shard, Future<?> caller) {
+        RefetchBudget budget = refetchBudget(shard, caller);
+        return fetchAllLiveDiffs(shard).thenCompose(all -> fetchAllLiveStates(shard, all, budget));
     }
 
     private CompletableFuture<Optional<StateVersionsIter>> fetchAllLiveStates(ShardId shard,
-            List<VersionedData> all) {
+            List<VersionedData> all, RefetchBudget budget) {
         if (all.isEmpty()) {
             return CompletableFuture.completedFuture(Optional.empty());
         }
         SeqNo earliest = all.get(0).seqno();
-        return fetchRollupAtSeqno(shard, all, earliest).thenCompose(rollup -> {
-            if (rollup.isEmpty()) {
-                metrics.staleRollupRefetch("fetch_live_states");
-                return fetchAllLiveDiffs(shard).thenCompose(refetched -> {
-                    if (!refetched.isEmpty() && !refetched.get(0).seqno().isAfter(earliest)) {
-                        LOG.warnf("fetchAllLiveStates of shard %s: the rollup at earliest %s is missing but earliest"
-                                + " did not advance", shard, earliest);
+        return rollupKeyAtSeqno(shard, all, earliest, budget).thenCompose(key -> fetchRollupAtKey(shard, key)
+                .thenCompose(rollup -> {
+                    if (rollup.isEmpty()) {
+                        return budget.beforeRefetch("fetch_live_states", key, all)
+                                .thenCompose(ignored -> fetchAllLiveDiffs(shard))
+                                .thenCompose(refetched -> fetchAllLiveStates(shard, refetched, budget));
                     }
-                    return fetchAllLiveStates(shard, refetched);
-                });
-            }
-            State initial = rollup.get();
-            if (!initial.seqno().equals(earliest)) {
-                throw new IllegalStateException("invariant violated: the rollup at earliest " + earliest + " of shard "
-                        + shard + " holds the state at " + initial.seqno());
-            }
-            return CompletableFuture.completedFuture(
-                    Optional.of(new StateVersionsIter(codec, initial, all, cfg.validateTransitions())));
-        });
+                    State initial = rollup.get();
+                    if (!initial.seqno().equals(earliest)) {
+                        throw new IllegalStateException("invariant violated: the rollup at earliest " + earliest
+                                + " of shard " + shard + " holds the state at " + initial.seqno());
+                    }
+                    return CompletableFuture.completedFuture(
+                            Optional.of(new StateVersionsIter(codec, initial, all, cfg.validateTransitions())));
+                }));
     }
 
     /**
@@ -384,21 +411,23 @@ public final class StateVersions {
      */
     public CompletableFuture<Optional<State>> fetchRollupAtSeqno(ShardId shard, List<VersionedData> liveDiffs,
             SeqNo seqno) {
-        return defer(() -> fetchRollupAtSeqnoNow(shard, liveDiffs, seqno));
+        return defer(() -> rollupKeyAtSeqno(shard, liveDiffs, seqno, refetchBudget(shard, NO_CALLER))
+                .thenCompose(key -> fetchRollupAtKey(shard, key)));
     }
 
-    private CompletableFuture<Optional<State>> fetchRollupAtSeqnoNow(ShardId shard, List<VersionedData> liveDiffs,
-            SeqNo seqno) {
-        return fetchCurrentState(shard, liveDiffs).thenCompose(current -> {
+    /** The key of the rollup at {@code seqno}: from the current state, else from the live diffs (spec §10.9). */
+    private CompletableFuture<PartialRollupKey> rollupKeyAtSeqno(ShardId shard, List<VersionedData> liveDiffs,
+            SeqNo seqno, RefetchBudget budget) {
+        return fetchCurrentStateLoop(shard, liveDiffs, budget).thenApply(current -> {
             HollowRollup rollup = current.collections().rollups().get(seqno);
             if (rollup != null) {
-                return fetchRollupAtKey(shard, rollup.key());
+                return rollup.key();
             }
             PartialRollupKey key = migrationFallbackKey(shard, liveDiffs, seqno).orElseThrow(() ->
                     new IllegalStateException("invariant violated: shard " + shard + " has no rollup at " + seqno
                             + " in its current state " + current.seqno() + " nor in its live diffs"));
             metrics.rollupAtSeqnoMigration();
-            return fetchRollupAtKey(shard, key);
+            return key;
         });
     }
 

@@ -15,6 +15,12 @@ public interface StateVersionsMetrics {
     /** A rollup named by a diff was gone (GC moved on), so {@code op} refetched the live diffs. */
     default void staleRollupRefetch(String op) {}
 
+    /**
+     * {@code op} stopped refetching a rollup that stayed missing: its budget was spent ({@code budget}: it failed
+     * with an internal error) or its caller was done ({@code caller_done}).
+     */
+    default void staleRollupGaveUp(String op, String reason) {}
+
     /** {@code fetchRollupAtSeqno} used the migration fallback key from the live diffs. */
     default void rollupAtSeqnoMigration() {}
 

@@ -10,6 +10,7 @@ import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.State;
 import io.stateversions.core.Version;
+import io.stateversions.metrics.StateMetrics;
 import io.stateversions.stateversions.StateVersions;
 import jakarta.inject.Inject;
 import java.io.IOException;
@@ -39,6 +40,7 @@ class StateVersionsWiringTest {
         assertThat(cfg.buildVersion()).isEqualTo(Version.parse(m.group(1)));
         assertThat(cfg.rollupThreshold()).isEqualTo(128);
         assertThat(cfg.recentLiveDiffsLimit()).isEqualTo(3840);
+        assertThat(cfg.staleRollupRefetchBudgetMs()).isEqualTo(5_000);
     }
 
     @Test
@@ -60,5 +62,17 @@ class StateVersionsWiringTest {
                 .contains("stateversions_shard_encoded_diff_size_bytes_total{shard=\"" + shard + "\"}")
                 .contains("stateversions_rollup_writes_total{result=\"success\"}")
                 .contains("stateversions_state_recent_live_diffs_total{path=\"fast\"}");
+    }
+
+    @Inject
+    StateMetrics stateMetrics;
+
+    @Test
+    void giveUpsOfRefetchingAMissingRollupAreScrapedByOperationAndReason() {
+        stateMetrics.staleRollupGaveUp("fetch_live_states", "budget");
+
+        String metrics = given().when().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertThat(metrics).contains(
+                "stateversions_state_stale_rollup_gave_up_total{op=\"fetch_live_states\",reason=\"budget\"}");
     }
 }

@@ -6,6 +6,7 @@ import io.stateversions.watch.Watches;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.stateversions.api.ApiException;
 import io.stateversions.api.ErrorCode;
@@ -34,6 +35,7 @@ import io.stateversions.stateversions.RetryPolicy;
 import io.stateversions.stateversions.StateVersions;
 import io.stateversions.stateversions.StateVersionsMetrics;
 import io.stateversions.testing.FaultyConsensus;
+import io.stateversions.testing.CountingBlob;
 import io.stateversions.testing.StateVersionsScriptDriver;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -143,9 +145,14 @@ abstract class ShardServiceTest {
     }
 
     ShardService replica(Consensus consensus, String hostname, MachineConfig config) {
+        return replica(consensus, blob(), CFG, StateVersionsMetrics.NONE, hostname, config);
+    }
+
+    ShardService replica(Consensus consensus, Blob blob, PersistConfig cfg, StateVersionsMetrics metrics,
+            String hostname, MachineConfig config) {
         Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
-        StateVersions sv = new StateVersions(CFG, consensus, blob(), retries, StateVersionsMetrics.NONE,
-                System::currentTimeMillis, hostname);
+        StateVersions sv = new StateVersions(cfg, consensus, blob, retries, metrics, System::currentTimeMillis,
+                hostname);
         Machines machines = new Machines(sv, config, System::currentTimeMillis, hostname,
                 ShardMachine.CommitListener.NONE);
         return new ShardService(machines, new RollupWriter(sv), new GarbageCollector(sv, 4),
@@ -567,6 +574,93 @@ abstract class ShardServiceTest {
         // The held commit did land afterwards: exactly what outcome_unknown warned about.
         State state = join(service.getState(shard));
         assertThat(state.collections().writers()).containsKey(writer);
+    }
+
+    /**
+     * A replica whose blob store lacks the rollup Consensus names (deleted by hand, or another store) answers
+     * {@code internal} once its refetch budget is spent, well within the request timeout, and stops reading Blob.
+     */
+    @Test
+    void a_fresh_replica_answers_internal_within_the_refetch_budget_when_the_latest_rollup_is_gone() {
+        ShardId shard = ShardId.random();
+        String rollup = openAndDeleteTheLatestRollup(shard);
+        CountingBlob counted = new CountingBlob(blob());
+        List<String> gaveUp = Collections.synchronizedList(new ArrayList<>());
+        ShardService fresh = replica(consensus(), counted, CFG.withStaleRollupRefetchBudgetMs(200),
+                recordingGiveUps(gaveUp), "replica-b", config(256));
+
+        long start = System.nanoTime();
+        Throwable error = catchThrowable(() -> join(fresh.getState(shard)));
+        long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+
+        assertThat(error).cause().isInstanceOf(ApiException.class);
+        ApiException api = (ApiException) error.getCause();
+        assertThat(api.code()).isEqualTo(ErrorCode.INTERNAL);
+        assertThat(api.getCause()).hasMessageContaining(rollup).hasMessageContaining(shard.toString())
+                .hasMessageContaining("same blob store");
+        assertThat(elapsedMs).isBetween(200L, 5_000L);
+        assertThat(gaveUp).containsExactly("fetch_current_state, budget");
+        counted.assertGetsStopped();
+    }
+
+    /** A read that times out before the refetch budget is spent stops the refetches it started. */
+    @Test
+    void a_read_that_times_out_while_a_rollup_is_missing_stops_its_refetches() {
+        ShardId shard = ShardId.random();
+        openAndDeleteTheLatestRollup(shard);
+        CountingBlob counted = new CountingBlob(blob());
+        List<String> gaveUp = Collections.synchronizedList(new ArrayList<>());
+        ShardService fresh = replica(consensus(), counted, CFG.withStaleRollupRefetchBudgetMs(600_000),
+                recordingGiveUps(gaveUp), "replica-b", config(256, 100, Duration.ofMillis(300)));
+
+        assertThat(codeOf(fresh.getState(shard))).isEqualTo(ErrorCode.STORAGE_UNAVAILABLE);
+
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !gaveUp.isEmpty());
+        counted.assertGetsStopped();
+        assertThat(gaveUp).containsExactly("fetch_current_state, caller_done");
+    }
+
+    /**
+     * The load of a shard's machine is shared: when the caller that started it is done, the refetches stop, and a
+     * caller that joined the load starts its own rather than fail for the other's timeout.
+     */
+    @Test
+    void a_shared_load_stopped_for_the_caller_that_started_it_goes_on_for_a_caller_that_joined_it() {
+        ShardId shard = ShardId.random();
+        openAndDeleteTheLatestRollup(shard);
+        List<String> gaveUp = Collections.synchronizedList(new ArrayList<>());
+        Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
+        StateVersions sv = new StateVersions(CFG.withStaleRollupRefetchBudgetMs(300), consensus(), blob(), retries,
+                recordingGiveUps(gaveUp), System::currentTimeMillis, "replica-b");
+        Machines machines = new Machines(sv, config(256), System::currentTimeMillis, "replica-b",
+                ShardMachine.CommitListener.NONE);
+        CompletableFuture<Void> starter = new CompletableFuture<>();
+
+        CompletableFuture<ShardMachine> started = machines.get(shard, starter);
+        CompletableFuture<ShardMachine> joined = machines.get(shard, new CompletableFuture<Void>());
+        starter.cancel(false);
+
+        assertThatThrownBy(started::join).hasCauseInstanceOf(java.util.concurrent.CancellationException.class);
+        assertThatThrownBy(joined::join).hasCauseInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("same blob store");
+        assertThat(gaveUp).containsExactly("fetch_current_state, caller_done", "fetch_current_state, budget");
+    }
+
+    /** Opens {@code shard} on one replica and deletes its only rollup from Blob; returns the rollup's key. */
+    private String openAndDeleteTheLatestRollup(ShardId shard) {
+        State state = join(replica(consensus(), "replica-a").openShard(shard, CODECS)).state();
+        String key = state.latestRollup().getValue().key().complete(shard);
+        join(blob().delete(key));
+        return key;
+    }
+
+    private static StateVersionsMetrics recordingGiveUps(List<String> gaveUp) {
+        return new StateVersionsMetrics() {
+            @Override
+            public void staleRollupGaveUp(String op, String reason) {
+                gaveUp.add(op + ", " + reason);
+            }
+        };
     }
 
     @Test

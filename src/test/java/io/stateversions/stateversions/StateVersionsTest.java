@@ -27,6 +27,7 @@ import io.stateversions.location.Consensus;
 import io.stateversions.location.Indeterminate;
 import io.stateversions.location.VersionedData;
 import io.stateversions.testing.FaultyConsensus;
+import io.stateversions.testing.CountingBlob;
 import io.stateversions.testing.StateVersionsScriptDriver;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,6 +45,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -80,6 +82,11 @@ abstract class StateVersionsTest {
         }
 
         @Override
+        public void staleRollupGaveUp(String op, String reason) {
+            reported.add("stale_rollup_gave_up(" + op + ", " + reason + ")");
+        }
+
+        @Override
         public void rollupWriteNoop(String reason) {
             reported.add("rollup_write_noop(" + reason + ")");
         }
@@ -93,7 +100,11 @@ abstract class StateVersionsTest {
     }
 
     private StateVersions stateVersions(Consensus consensus) {
-        return new StateVersions(CFG, consensus, blob(), retries, metrics, () -> NOW_MS,
+        return stateVersions(CFG, consensus, blob());
+    }
+
+    private StateVersions stateVersions(PersistConfig cfg, Consensus consensus, Blob blob) {
+        return new StateVersions(cfg, consensus, blob, retries, metrics, () -> NOW_MS,
                 StateVersionsScriptDriver.HOSTNAME);
     }
 
@@ -281,6 +292,67 @@ abstract class StateVersionsTest {
         assertThat(sleeps).isEmpty();
     }
 
+    /**
+     * A rollup deleted by hand (or a replica reading another blob store) stays missing however often the diffs
+     * are refetched. The fetch refetches at once a few times, then backs off by persist's policy, and once its
+     * budget is spent fails with an error that names the shard, the rollup and the likely cause, and stops.
+     */
+    @Test
+    void fetchCurrentStateOfARollupDeletedByHandGivesUpWithinItsBudget() {
+        ShardId shard = ShardId.random();
+        CountingBlob counted = new CountingBlob(blob());
+        StateVersions sv = stateVersions(CFG.withStaleRollupRefetchBudgetMs(REFETCH_BUDGET_MS), consensus(), counted);
+        State state = await(sv.maybeInitShard(shard, CODECS));
+        state = append(sv, state, 0, 10);
+        PartialRollupKey latest = state.latestRollup().getValue().key();
+        await(blob().delete(latest.complete(shard)));
+        List<VersionedData> hint = await(sv.fetchRecentLiveDiffs(shard));
+
+        assertGivesUpWithinTheBudget(() -> sv.fetchCurrentState(shard, hint), "fetch_current_state",
+                latest.complete(shard), "v1..v2", counted);
+    }
+
+    /** The same for the rollup at earliest, which {@code fetchAllLiveStates} starts from. */
+    @Test
+    void fetchAllLiveStatesOfARollupAtEarliestDeletedByHandGivesUpWithinItsBudget() {
+        ShardId shard = ShardId.random();
+        CountingBlob counted = new CountingBlob(blob());
+        StateVersions sv = stateVersions(CFG.withStaleRollupRefetchBudgetMs(REFETCH_BUDGET_MS), consensus(), counted);
+        State state = await(sv.maybeInitShard(shard, CODECS));
+        for (int i = 0; i < 3; i++) {
+            state = append(sv, state, 10L * i, 10L * (i + 1));
+        }
+        PartialRollupKey atEarliest = state.latestRollup().getValue().key();
+        rollUp(sv, state);
+        await(blob().delete(atEarliest.complete(shard)));
+
+        assertGivesUpWithinTheBudget(() -> sv.fetchAllLiveStates(shard), "fetch_live_states",
+                atEarliest.complete(shard), "v1..v5", counted);
+    }
+
+    /** A caller that stops waiting (its request timed out) stops the refetches long before the budget is spent. */
+    @Test
+    void fetchCurrentStateStopsRefetchingOnceItsCallerIsDone() {
+        ShardId shard = ShardId.random();
+        CountingBlob counted = new CountingBlob(blob());
+        StateVersions sv = stateVersions(CFG.withStaleRollupRefetchBudgetMs(600_000), consensus(), counted);
+        State state = await(sv.maybeInitShard(shard, CODECS));
+        await(blob().delete(state.latestRollup().getValue().key().complete(shard)));
+        List<VersionedData> hint = await(sv.fetchRecentLiveDiffs(shard));
+        CompletableFuture<Void> caller = new CompletableFuture<>();
+
+        CompletableFuture<State> fetched = sv.fetchCurrentState(shard, hint, caller);
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+                .until(() -> reported.contains("stale_rollup_refetch(fetch_current_state)"));
+        caller.completeExceptionally(new java.util.concurrent.TimeoutException());
+
+        assertThatThrownBy(() -> await(fetched)).isInstanceOf(java.util.concurrent.CancellationException.class)
+                .hasMessageContaining(shard.toString());
+        counted.assertGetsStopped();
+        assertThat(reported).contains("stale_rollup_gave_up(fetch_current_state, caller_done)")
+                .doesNotContain("stale_rollup_gave_up(fetch_current_state, budget)");
+    }
+
     /** Regression (spec §10.8): an uninitialized shard has no live states; older versions panicked. */
     @Test
     void fetchAllLiveStatesOfAnUninitializedShardIsEmpty() {
@@ -355,6 +427,42 @@ abstract class StateVersionsTest {
     }
 
     // ----------------------------------------------------------------------------------------- helpers
+
+    /** The refetch budget of the tests whose rollup stays missing: short, so that they are quick. */
+    private static final long REFETCH_BUDGET_MS = 200;
+
+    /**
+     * {@code fetch} of a rollup ({@code missingKey}, named by the live versions {@code liveRange}) that stays missing:
+     * it fails once the budget is spent, not before and not much later, with an error naming the shard (in the key),
+     * the rollup, the range and the likely cause, and reads Blob no more. Its refetches: the first ones at once, then
+     * after sleeps of persist's backoff (4 ms doubling, jittered by at most 10%), the last sleep cut to end at the
+     * budget; then one give-up.
+     */
+    private void assertGivesUpWithinTheBudget(Supplier<CompletableFuture<?>> fetch, String op, String missingKey,
+            String liveRange, CountingBlob counted) {
+        sleeps.clear();
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> await(fetch.get()))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining(missingKey)
+                .hasMessageContaining("live versions " + liveRange)
+                .hasMessageContaining("is this replica configured with the same blob store as the others");
+        long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+
+        assertThat(elapsedMs).isBetween(REFETCH_BUDGET_MS, REFETCH_BUDGET_MS + 5_000);
+        counted.assertGetsStopped();
+        long refetches = reported.stream().filter(r -> r.equals("stale_rollup_refetch(" + op + ")")).count();
+        assertThat(refetches).isEqualTo(RefetchBudget.IMMEDIATE_REFETCHES + sleeps.size());
+        assertThat(sleeps).isNotEmpty();
+        for (int i = 0; i < sleeps.size() - 1; i++) {
+            double backoffMs = 4 << i;
+            assertThat(sleeps.get(i).toNanos() / 1e6).as("sleep %d of %s", i, sleeps)
+                    .isBetween(backoffMs * RetryPolicy.MIN_JITTER, backoffMs * RetryPolicy.MAX_JITTER);
+        }
+        assertThat(reported).containsOnlyOnce("stale_rollup_gave_up(" + op + ", budget)")
+                .doesNotContain("stale_rollup_gave_up(" + op + ", caller_done)");
+        assertThat(retried).isEmpty();
+    }
 
     private State append(StateVersions sv, State state, long lower, long upper) {
         HollowBatch batch = HollowBatch.empty(new Description(Frontier.of(lower), Frontier.of(upper), Frontier.MIN));
