@@ -86,6 +86,17 @@ abstract class ClientSafetyTest {
         return b;
     }
 
+    /** Appends [0, 1) and [1, 2), each of one uploaded part: the shard's first merge request merges them. */
+    List<HollowBatch> appendTwo(ShardService service, ShardId shard, WriterId writer) {
+        List<HollowBatch> appended = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            HollowBatch b = uploaded(shard, i, i + 1, writer);
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), b));
+            appended.add(b);
+        }
+        return appended;
+    }
+
     static String key(ShardId shard, BatchPart part) {
         return ((BatchPart.Hollow) part).key().complete(shard);
     }
@@ -106,12 +117,7 @@ abstract class ClientSafetyTest {
         ShardService service = replica(consensus());
         ShardId shard = opened(service);
         WriterId writer = WriterId.random();
-        List<HollowBatch> appended = new ArrayList<>();
-        for (int i = 0; i < 2; i++) {
-            HollowBatch b = uploaded(shard, i, i + 1, writer);
-            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), b));
-            appended.add(b);
-        }
+        List<HollowBatch> appended = appendTwo(service, shard, writer);
         FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
         HollowBatch first = uploaded(shard, 0, 2, writer).withDesc(req.desc());
         HollowBatch reusing = HollowBatch.of(req.desc(), 2, List.of(appended.get(0).parts().get(0)));
@@ -146,12 +152,7 @@ abstract class ClientSafetyTest {
         ShardService service = replica(consensus());
         ShardId shard = opened(service);
         WriterId writer = WriterId.random();
-        List<HollowBatch> appended = new ArrayList<>();
-        for (int i = 0; i < 2; i++) {
-            HollowBatch b = uploaded(shard, i, i + 1, writer);
-            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), b));
-            appended.add(b);
-        }
+        List<HollowBatch> appended = appendTwo(service, shard, writer);
         FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
         BatchPart reused = appended.get(0).parts().get(0);
         HollowBatch output = HollowBatch.of(req.desc(), 2, List.of(reused,
@@ -175,9 +176,7 @@ abstract class ClientSafetyTest {
         ShardService service = replica(faulty);
         ShardId shard = opened(service);
         WriterId writer = WriterId.random();
-        for (int i = 0; i < 2; i++) {
-            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), uploaded(shard, i, i + 1, writer)));
-        }
+        appendTwo(service, shard, writer);
         FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
         HollowBatch output = uploaded(shard, 0, 2, writer).withDesc(req.desc());
         faulty.loseReplyOfNextCas(shard.toString(), () -> {});
@@ -351,10 +350,7 @@ abstract class ClientSafetyTest {
             ShardService service = replica(consensus());
             ShardId shard = opened(service);
             WriterId writer = WriterId.random();
-            for (int i = 0; i < 2; i++) {
-                join(service.compareAndAppend(shard, writer, IdempotencyToken.random(),
-                        uploaded(shard, i, i + 1, writer)));
-            }
+            appendTwo(service, shard, writer);
             ShardApi.LeasedReaderRegistered reader = join(service.registerLeasedReader(shard, Optional.empty(),
                     "reader", OptionalLong.empty()));
             ShardApi.Snapshot snapshot = join(service.snapshot(shard, 1));
