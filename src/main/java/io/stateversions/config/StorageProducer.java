@@ -106,7 +106,7 @@ public class StorageProducer {
             Blob blob, CommitBus bus, WatchConfig watch, DeploymentIdentity identity) {
         long started = System.nanoTime();
         DeploymentIdentity.Deployment deployment = identity.establish(config.deployment().startTimeout());
-        LOG.infof("Deployment %s: consensus %s, blob %s (%s; checked in %d ms)", deployment.id(),
+        LOG.infof("Deployment %s: consensus %s, blob %s; %s, checked in %d ms", deployment.id(),
                 identity.locations().consensus(), identity.locations().blob(),
                 deployment.created() ? "created now" : "existing", (System.nanoTime() - started) / 1_000_000);
         if (consensus instanceof MeteredConsensus metered && metered.delegate() instanceof PostgresConsensus postgres) {
