@@ -1,15 +1,30 @@
 package io.stateversions.testing;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import java.util.List;
 import java.util.Map;
 
 /**
  * A PostgreSQL server of one test profile's own (the profile disables the global {@link StorageServers}), which its
  * tests stop once the service has started: Consensus then becomes unreachable (connections are refused at once), as
- * in an outage. The service starts on it normally, with {@code mem://} blobs; a test gets this resource injected into
- * a field of this type and calls {@link #stopServer()}.
+ * in an outage. The service starts on it normally, with {@code mem://} blobs; a test with the {@link Profile} gets
+ * this resource injected into a field of this type and calls {@link #stopServer()}.
  */
 public class VanishingPostgres implements QuarkusTestResourceLifecycleManager {
+
+    /** The test profile of a service on a {@link VanishingPostgres} instead of the global test resources. */
+    public static class Profile implements QuarkusTestProfile {
+        @Override
+        public List<TestResourceEntry> testResources() {
+            return List.of(new TestResourceEntry(VanishingPostgres.class));
+        }
+
+        @Override
+        public boolean disableGlobalTestResources() {
+            return true;
+        }
+    }
 
     private TemporaryPostgres postgres;
 

@@ -5,10 +5,8 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.startsWith;
 
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.stateversions.testing.VanishingPostgres;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,20 +14,8 @@ import org.junit.jupiter.api.Test;
  * the load balancer, and is not restarted. (Start-up itself waits for storage, see DeploymentIdentityTest.)
  */
 @QuarkusTest
-@TestProfile(UnreachableStorageTest.ConsensusThatStops.class)
+@TestProfile(VanishingPostgres.Profile.class)
 class UnreachableStorageTest {
-
-    public static class ConsensusThatStops implements QuarkusTestProfile {
-        @Override
-        public List<TestResourceEntry> testResources() {
-            return List.of(new TestResourceEntry(VanishingPostgres.class));
-        }
-
-        @Override
-        public boolean disableGlobalTestResources() {
-            return true;
-        }
-    }
 
     VanishingPostgres postgres;
 

@@ -8,12 +8,10 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.WriterId;
 import io.stateversions.testing.VanishingPostgres;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -27,21 +25,11 @@ import org.junit.jupiter.api.Test;
 @TestProfile(StorageFailureTest.ConsensusThatStops.class)
 class StorageFailureTest {
 
-    public static class ConsensusThatStops implements QuarkusTestProfile {
+    public static class ConsensusThatStops extends VanishingPostgres.Profile {
         @Override
         public Map<String, String> getConfigOverrides() {
             // Refused connections are retried until the request timeout.
             return Map.of("stateversions.machine.request-timeout", "1s");
-        }
-
-        @Override
-        public List<TestResourceEntry> testResources() {
-            return List.of(new TestResourceEntry(VanishingPostgres.class));
-        }
-
-        @Override
-        public boolean disableGlobalTestResources() {
-            return true;
         }
     }
 
