@@ -8,18 +8,16 @@ import io.stateversions.location.CasResult;
 import io.stateversions.location.Consensus;
 import io.stateversions.location.VersionedData;
 import io.stateversions.location.postgres.PostgresPools;
+import io.stateversions.testing.ServiceProcess;
 import io.vertx.core.Vertx;
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -50,16 +48,24 @@ class EmbeddedDefaultIT {
         }
     }
 
+    /** The packaged service with no configuration but its data directory (as an environment variable). */
+    private ServiceProcess start(String name, Path dataDir, int port) throws IOException {
+        ServiceProcess started = new ServiceProcess(name, port, temp, List.of(),
+                Map.of("STATEVERSIONS_DATA_DIR", dataDir.toString()));
+        service = started.process;
+        return started;
+    }
+
     @Test
     void runsWithoutConfigurationAndKeepsItsDataAcrossKillMinusNine() throws Exception {
         Path dataDir = temp.resolve("data");
-        int port = freePort();
+        int port = ServiceProcess.freePort();
 
         long started = System.nanoTime();
-        service = start(dataDir, port, temp.resolve("first.log"));
-        awaitReady(port);
+        ServiceProcess first = start("first", dataDir, port);
+        first.awaitReady(http, READY_WITHIN);
         System.out.printf("first start (initdb included): ready after %d ms%n", millisSince(started));
-        assertThat(Files.readString(temp.resolve("first.log")))
+        assertThat(Files.readString(first.log))
                 .contains("Started PostgreSQL 17")
                 .contains("Consensus: postgres://postgres@127.0.0.1:")
                 .contains("Blob: file://" + dataDir.toAbsolutePath().normalize().resolve("blob"));
@@ -81,10 +87,10 @@ class EmbeddedDefaultIT {
                     .as("PostgreSQL outlives the killed service").contains(true);
 
             started = System.nanoTime();
-            service = start(dataDir, port, temp.resolve("second.log"));
-            awaitReady(port);
+            ServiceProcess second = start("second", dataDir, port);
+            second.awaitReady(http, READY_WITHIN);
             System.out.printf("restart after kill -9: ready after %d ms%n", millisSince(started));
-            assertThat(Files.readString(temp.resolve("second.log")))
+            assertThat(Files.readString(second.log))
                     .contains("Stopping the PostgreSQL server (pid " + orphan + ") left running");
             assertThat(ProcessHandle.of(orphan).map(ProcessHandle::isAlive).orElse(false)).isFalse();
 
@@ -105,26 +111,6 @@ class EmbeddedDefaultIT {
         await().atMost(Duration.ofSeconds(30)).until(() -> !ProcessHandle.of(postmaster).map(ProcessHandle::isAlive).orElse(false));
     }
 
-    private Process start(Path dataDir, int port, Path log) throws IOException {
-        Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath();
-        assertThat(jar).as("the packaged service").exists();
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dquarkus.http.port=" + port, "-jar", jar.toString());
-        builder.environment().put("STATEVERSIONS_DATA_DIR", dataDir.toString());
-        builder.redirectErrorStream(true).redirectOutput(log.toFile());
-        return builder.start();
-    }
-
-    private void awaitReady(int port) {
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready"))
-                .timeout(Duration.ofSeconds(5)).build();
-        await().atMost(READY_WITHIN).pollInterval(Duration.ofMillis(100)).ignoreExceptions().until(() -> {
-            assertThat(service.isAlive()).as("the service process is running").isTrue();
-            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-            return response.statusCode() == 200 && response.body().contains("\"UP\"");
-        });
-    }
-
     private static Consensus consensusOf(Vertx vertx, Path dataDir) throws IOException {
         return PostgresPools.consensus(vertx, "postgres://postgres@127.0.0.1:" + postmasterPort(dataDir) + "/postgres",
                 CLIENT, () -> {});
@@ -141,12 +127,6 @@ class EmbeddedDefaultIT {
 
     private static VersionedData entry(long seqno) {
         return new VersionedData(SeqNo.of(seqno), ("diff " + seqno).getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 
     private static long millisSince(long nanos) {

@@ -28,6 +28,7 @@ import io.stateversions.api.grpc.v1.WatchRequest;
 import io.stateversions.core.IdempotencyToken;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.WriterId;
+import io.stateversions.testing.ServiceProcess;
 import java.io.BufferedInputStream;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
@@ -38,9 +39,7 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -159,7 +158,7 @@ class WatchAcrossReplicasIT {
         }
         if (a != null) {
             a.stop();
-            stopOrphanedPostgres(temp.resolve("a"));
+            ServiceProcess.stopOrphanedPostgres(temp.resolve("a"));
         }
     }
 
@@ -334,25 +333,25 @@ class WatchAcrossReplicasIT {
     // ------------------------------------------------------------------------------------------------ replicas
 
     private void startReplicas() throws IOException {
-        postgresPort = freePort();
+        postgresPort = ServiceProcess.freePort();
         Path blob = temp.resolve("blob");
         Files.createDirectories(blob);
         String blobUrl = "file://" + blob.toAbsolutePath();
         long started = System.nanoTime();
-        a = Replica.start("A", freePort(), logs, List.of(
+        a = new Replica("A", logs, List.of(
                 "-Dstateversions.data-dir=" + temp.resolve("a"),
                 "-Dstateversions.consensus.embedded.port=" + postgresPort,
                 "-Dstateversions.blob.url=" + blobUrl));
-        awaitReady(a);
+        a.awaitReady(http, READY_WITHIN);
         long aReady = millisSince(started);
         // EmbeddedPostgresServer#url: user postgres, trust authentication on loopback, database postgres.
-        b = Replica.start("B", freePort(), logs, List.of(
+        b = new Replica("B", logs, List.of(
                 "-Dstateversions.data-dir=" + temp.resolve("b"),
                 "-Dstateversions.consensus.url=postgres://postgres@127.0.0.1:" + postgresPort + "/postgres",
                 "-Dstateversions.blob.url=" + blobUrl,
                 "-Dstateversions.watch.poll-interval=1h",
                 "-Dstateversions.watch.fallback-poll-interval=1h"));
-        awaitReady(b);
+        b.awaitReady(http, READY_WITHIN);
         for (Replica r : List.of(a, b)) {
             await().atMost(EVENT_WITHIN).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
                     assertThat(metric(r, "stateversions_notification_receiving", null))
@@ -362,48 +361,12 @@ class WatchAcrossReplicasIT {
                 millisSince(started));
     }
 
-    private void awaitReady(Replica replica) {
-        HttpRequest request = HttpRequest.newBuilder(replica.uri("/q/health/ready")).timeout(Duration.ofSeconds(5))
-                .build();
-        await().atMost(READY_WITHIN).pollInterval(Duration.ofMillis(100)).ignoreExceptions().until(() -> {
-            assertThat(replica.process.isAlive()).as("replica %s is running", replica.name).isTrue();
-            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-            return response.statusCode() == 200 && response.body().contains("\"UP\"");
-        });
-    }
-
-    /** One service process, its port (REST and gRPC) and its log. */
-    private static final class Replica {
-        final String name;
-        final int port;
-        final Path log;
-        final Process process;
+    /** One service process, and its gRPC channel. */
+    private static final class Replica extends ServiceProcess {
         private ManagedChannel channel;
 
-        private Replica(String name, int port, Path log, Process process) {
-            this.name = name;
-            this.port = port;
-            this.log = log;
-            this.process = process;
-        }
-
-        static Replica start(String name, int port, Path logs, List<String> properties) throws IOException {
-            Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath();
-            assertThat(jar).as("the packaged service").exists();
-            List<String> command = new ArrayList<>();
-            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            command.add("-Dquarkus.http.port=" + port);
-            command.addAll(properties);
-            command.add("-jar");
-            command.add(jar.toString());
-            Path log = logs.resolve("replica-" + name + ".log");
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
-                    .start();
-            return new Replica(name, port, log, process);
-        }
-
-        URI uri(String path) {
-            return URI.create("http://127.0.0.1:" + port + path);
+        Replica(String name, Path logs, List<String> properties) throws IOException {
+            super(name, freePort(), logs, properties, Map.of());
         }
 
         synchronized ManagedChannel channel() {
@@ -418,47 +381,15 @@ class WatchAcrossReplicasIT {
                     .withDeadlineAfter(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         }
 
-        void stop() throws InterruptedException {
+        @Override
+        public void stop() throws InterruptedException {
             synchronized (this) {
                 if (channel != null) {
                     channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
                 }
             }
-            if (process.isAlive()) {
-                process.destroy(); // SIGTERM: a graceful stop (A's stops its embedded PostgreSQL)
-                if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                    process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-                }
-            }
+            super.stop(); // SIGTERM: a graceful stop (A's stops its embedded PostgreSQL)
         }
-
-        String logExcerpt() {
-            try {
-                List<String> lines = Files.readAllLines(log);
-                int from = Math.max(0, lines.size() - 400);
-                return "----- replica " + name + " (port " + port + "), " + log + (from > 0 ? ", last 400 lines" : "")
-                        + " -----\n" + String.join("\n", lines.subList(from, lines.size()));
-            } catch (IOException e) {
-                return "----- replica " + name + ": cannot read " + log + ": " + e;
-            }
-        }
-    }
-
-    /** A PostgreSQL that outlived replica A (it was killed, not stopped) is stopped, by its pid. */
-    private static void stopOrphanedPostgres(Path dataDir) throws IOException, InterruptedException {
-        Path pidFile = dataDir.resolve("postgres/postmaster.pid");
-        if (!Files.exists(pidFile)) {
-            return;
-        }
-        List<String> lines = Files.readAllLines(pidFile);
-        if (lines.isEmpty() || lines.get(0).isBlank()) {
-            return;
-        }
-        ProcessHandle.of(Long.parseLong(lines.get(0).trim())).filter(ProcessHandle::isAlive).ifPresent(postmaster -> {
-            System.out.println("stopping PostgreSQL " + postmaster.pid() + " left running by replica A");
-            postmaster.destroy();
-            postmaster.onExit().orTimeout(30, TimeUnit.SECONDS).join();
-        });
     }
 
     // ---------------------------------------------------------------------------------------------------- API
@@ -892,12 +823,6 @@ class WatchAcrossReplicasIT {
     }
 
     // --------------------------------------------------------------------------------------------------- misc
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
 
     private static long millisSince(long nanos) {
         return (System.nanoTime() - nanos) / 1_000_000;

@@ -162,11 +162,22 @@ public class ShardService implements ShardApi {
                         LOG.debugf("Consensus key %s is not a shard id; not listed", key);
                     }
                 }
-                Optional<ShardId> next = keys.size() > n && !shards.isEmpty()
+                // More shards follow iff the key after the page is one: the only other key, the deployment
+                // identity, sorts after every shard id (DeploymentIdentity), so no shard comes after it.
+                Optional<ShardId> next = keys.size() > n && isShardId(keys.get(n)) && !shards.isEmpty()
                         ? Optional.of(shards.get(shards.size() - 1)) : Optional.empty();
                 return new ShardPage(shards, next);
             });
         });
+    }
+
+    private static boolean isShardId(String key) {
+        try {
+            ShardId.parse(key);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     @Override

@@ -22,6 +22,8 @@ public interface StorageConfig {
 
     Health health();
 
+    Deployment deployment();
+
     interface Consensus {
         /**
          * {@code postgres://user:password@host:port/database[?sslmode=…]} (PostgreSQL or CockroachDB) or
@@ -98,6 +100,16 @@ public interface StorageConfig {
         /** Longest wait for data on an open connection. */
         @WithDefault("10s")
         Duration readTimeout();
+    }
+
+    /** The deployment identity that ties Consensus and Blob together (see {@code DeploymentIdentity}). */
+    interface Deployment {
+        /**
+         * How long start-up retries Consensus and Blob for the deployment identity check before it fails (a server
+         * may still be starting). A mismatch of the stores fails at once.
+         */
+        @WithDefault("60s")
+        Duration startTimeout();
     }
 
     interface Health {

@@ -16,6 +16,7 @@ import io.stateversions.location.s3.S3Location;
 import io.stateversions.metrics.MeteredBlob;
 import io.stateversions.metrics.MeteredConsensus;
 import io.stateversions.metrics.Metrics;
+import io.stateversions.stateversions.DeploymentIdentity;
 import io.stateversions.stateversions.Retries;
 import io.stateversions.stateversions.RetryPolicy;
 import io.stateversions.metrics.WatchMeters;
@@ -25,12 +26,14 @@ import io.stateversions.watch.WatchConfig;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import jakarta.interceptor.Interceptor;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -51,7 +54,9 @@ import software.amazon.awssdk.services.s3.S3AsyncClient;
  * configuration at all the service runs on durable local storage.
  *
  * <p>Both beans are created on the main thread at start-up (blocking work such as starting the embedded server
- * never lands on an event loop), and the consensus schema is prepared in the background right away.
+ * never lands on an event loop), and the consensus schema is prepared in the background right away. Before any
+ * other start-up work, the {@link DeploymentIdentity} check proves that the two stores belong to one deployment;
+ * start-up fails if they do not, or if they do not answer within {@code stateversions.deployment.start-timeout}.
  */
 @ApplicationScoped
 public class StorageProducer {
@@ -70,6 +75,10 @@ public class StorageProducer {
     /** Where commit notifications are sent and received: the consensus database, when it is PostgreSQL. */
     private volatile PgConnectOptions notificationTarget;
     private volatile String notificationDescription;
+    /** Where the stores are, as logged when they were opened: for the deployment identity's messages. */
+    private volatile String consensusLocation;
+    private volatile String blobLocation;
+    private volatile boolean consensusInProcess;
 
     public StorageProducer(StorageConfig config, Vertx vertx, InjectableInstance<Pool> managedPool,
             @ConfigProperty(name = "quarkus.datasource.reactive.url") Optional<String> managedPoolUrl,
@@ -88,10 +97,18 @@ public class StorageProducer {
     }
 
     /**
-     * Injecting them creates them now, on the main thread; the consensus schema is then prepared in the background,
-     * and commit notifications start once it is known to be PostgreSQL (CockroachDB has no {@code LISTEN}).
+     * Injecting them creates them now, on the main thread, and the deployment identity is checked before the other
+     * start-up observers run (it throws, failing start-up, when the stores do not belong together); the consensus
+     * schema is then prepared in the background, and commit notifications start once it is known to be PostgreSQL
+     * (CockroachDB has no {@code LISTEN}).
      */
-    void start(@Observes StartupEvent event, Consensus consensus, Blob blob, CommitBus bus, WatchConfig watch) {
+    void start(@Observes @Priority(Interceptor.Priority.LIBRARY_BEFORE) StartupEvent event, Consensus consensus,
+            Blob blob, CommitBus bus, WatchConfig watch, DeploymentIdentity identity) {
+        long started = System.nanoTime();
+        DeploymentIdentity.Deployment deployment = identity.establish(config.deployment().startTimeout());
+        LOG.infof("Deployment %s: consensus %s, blob %s; %s, checked in %d ms", deployment.id(),
+                identity.locations().consensus(), identity.locations().blob(),
+                deployment.created() ? "created now" : "existing", (System.nanoTime() - started) / 1_000_000);
         if (consensus instanceof MeteredConsensus metered && metered.delegate() instanceof PostgresConsensus postgres) {
             startNotifications(postgres, bus, watch);
         }
@@ -163,6 +180,14 @@ public class StorageProducer {
         blob.close();
     }
 
+    @Produces
+    @Singleton
+    DeploymentIdentity deploymentIdentity(Consensus consensus, Blob blob) {
+        // The parameters open both stores first, which records where they are.
+        return new DeploymentIdentity(consensus, blob,
+                new DeploymentIdentity.Locations(consensusLocation, blobLocation), consensusInProcess);
+    }
+
     /** Persist's retry loops, with the default backoff, counted by {@link Metrics}. */
     @Produces
     @Singleton
@@ -179,6 +204,7 @@ public class StorageProducer {
         if (!active.isEmpty()) {
             String where = managedPoolUrl.map(UrlQuery::redact).orElse("the Quarkus reactive datasource");
             LOG.infof("Consensus: %s (the Quarkus-managed reactive datasource)", where);
+            consensusLocation = where;
             managedPoolUrl.ifPresent(u -> notifyAt(managedConnectOptions(u), where));
             return new PostgresConsensus(active.get(0), () -> {}, where, // Quarkus closes its own pool
                     config.consensus().postgres().statementTimeout());
@@ -205,11 +231,14 @@ public class StorageProducer {
             case "mem" -> {
                 UrlQuery.parse(uri, redacted, Set.of());
                 LOG.warnf("Consensus: %s, in memory: every shard is lost when the process exits", redacted);
+                consensusLocation = redacted;
+                consensusInProcess = true;
                 return new MemoryConsensus();
             }
             case "postgres", "postgresql" -> {
                 StorageConfig.Postgres postgres = config.consensus().postgres();
                 LOG.infof("Consensus: %s%s", redacted, note);
+                consensusLocation = redacted + note;
                 notifyAt(PostgresPools.connectOptions(url), redacted);
                 return PostgresPools.consensus(vertx, url, new PostgresPools.Settings(postgres.maxPoolSize(),
                         postgres.acquireTimeout(), postgres.maxLifetime(), postgres.connectTimeout(),
@@ -237,7 +266,9 @@ public class StorageProducer {
     private Blob openBlob() {
         Optional<String> url = config.blob().url().filter(u -> !u.isBlank());
         if (url.isEmpty()) {
-            return fileBlob(Path.of(config.dataDir()).resolve("blob"), false);
+            Blob blob = fileBlob(Path.of(config.dataDir()).resolve("blob"), false);
+            blobLocation += " (the default: stateversions.blob.url is not set)";
+            return blob;
         }
         String redacted = UrlQuery.redact(url.get());
         URI uri = parse(url.get(), "blob");
@@ -245,6 +276,7 @@ public class StorageProducer {
             case "mem" -> {
                 boolean tombstone = UrlQuery.parse(uri, redacted, Set.of("tombstone")).flag("tombstone", true);
                 LOG.warnf("Blob: %s, in memory: every blob is lost when the process exits", redacted);
+                blobLocation = redacted;
                 return new MemoryBlob(tombstone);
             }
             case "file" -> {
@@ -260,11 +292,13 @@ public class StorageProducer {
                 if (location.needsOwnClient()) {
                     StorageConfig.S3 s3 = config.blob().s3();
                     LOG.infof("Blob: %s", redacted);
+                    blobLocation = redacted;
                     return new S3Blob(S3Clients.create(location, new S3Clients.Timeouts(s3.operationTimeout(),
                             s3.attemptTimeout(), s3.connectTimeout(), s3.readTimeout())), true, location.bucket(),
                             location.prefix());
                 }
                 LOG.infof("Blob: %s (the S3 client configured by quarkus.s3.*)", redacted);
+                blobLocation = redacted;
                 return new S3Blob(managedS3.get(), false, location.bucket(), location.prefix());
             }
             default -> throw new IllegalArgumentException("unsupported blob URL " + redacted
@@ -274,7 +308,8 @@ public class StorageProducer {
 
     private Blob fileBlob(Path dir, boolean tombstone) {
         FileBlob blob = FileBlob.open(dir, tombstone, config.blob().fileIoThreads());
-        LOG.infof("Blob: file://%s%s", blob.root(), tombstone ? " (tombstone mode)" : "");
+        blobLocation = "file://" + blob.root() + (tombstone ? " (tombstone mode)" : "");
+        LOG.infof("Blob: %s", blobLocation);
         return blob;
     }
 

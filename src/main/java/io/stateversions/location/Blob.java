@@ -23,9 +23,6 @@ import java.util.function.Consumer;
  */
 public interface Blob extends AutoCloseable {
 
-    /** The key that health checks read; nothing ever writes it. */
-    String LIVENESS_KEY = "LIVENESS";
-
     /** The value of {@code key}, or empty iff it does not exist. */
     CompletionStage<Optional<byte[]>> get(String key);
 

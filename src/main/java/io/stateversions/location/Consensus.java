@@ -25,9 +25,6 @@ import java.util.concurrent.CompletionStage;
  */
 public interface Consensus extends AutoCloseable {
 
-    /** The key that health checks read; nothing ever writes it. */
-    String LIVENESS_KEY = "LIVENESS";
-
     /** The {@code limit} of {@link #scan} that means "every entry". */
     long SCAN_ALL = Long.MAX_VALUE;
 

@@ -266,11 +266,6 @@ public abstract class BlobContractTest extends LocationContractTest<Blob> {
         assertThat(await(blob.get("k"))).hasValueSatisfying(v -> assertThat(v).isEqualTo(bytes("mine")));
     }
 
-    @Test
-    void livenessKeyReadsAsAbsent() {
-        assertThat(await(blob.get(Blob.LIVENESS_KEY))).isEmpty();
-    }
-
     // ---------------------------------------------------------------------------------------------------------
 
     private Map<String, Long> list(String prefix) {

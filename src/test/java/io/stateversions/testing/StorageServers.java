@@ -1,16 +1,9 @@
 package io.stateversions.testing;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
-import io.stateversions.location.postgres.EmbeddedPostgresServer;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Map;
 import java.util.Properties;
-import java.util.stream.Stream;
 import org.gaul.s3proxy.BlobStores;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
@@ -39,8 +32,7 @@ public class StorageServers implements QuarkusTestResourceLifecycleManager {
     public static final String SECRET_KEY = "test-secret-key";
     public static final String REGION = "us-east-1";
 
-    private Path postgresDir;
-    private EmbeddedPostgresServer postgres;
+    private TemporaryPostgres postgres;
     private S3Proxy s3;
 
     /** Run the suite against this PostgreSQL (or CockroachDB) server instead of starting one; it needs CREATEDB. */
@@ -50,12 +42,7 @@ public class StorageServers implements QuarkusTestResourceLifecycleManager {
     public Map<String, String> start() {
         String postgresUrl = System.getenv(EXTERNAL_POSTGRES);
         if (postgresUrl == null || postgresUrl.isBlank()) {
-            try {
-                postgresDir = Files.createTempDirectory("state-versions-test-postgres");
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            postgres = EmbeddedPostgresServer.start(postgresDir, 0, false);
+            postgres = TemporaryPostgres.start();
             postgresUrl = postgres.url();
         } else {
             LOG.infof("Using the PostgreSQL server of %s", EXTERNAL_POSTGRES);
@@ -118,13 +105,6 @@ public class StorageServers implements QuarkusTestResourceLifecycleManager {
         }
         if (postgres != null) {
             postgres.close();
-        }
-        if (postgresDir != null) {
-            try (Stream<Path> paths = Files.walk(postgresDir)) {
-                paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-            } catch (IOException e) {
-                LOG.warnf("Removing %s: %s", postgresDir, e.getMessage());
-            }
         }
     }
 }

@@ -3,10 +3,11 @@ package io.stateversions.api.health;
 import io.smallrye.health.api.AsyncHealthCheck;
 import io.smallrye.mutiny.Uni;
 import io.stateversions.config.StorageConfig;
-import io.stateversions.location.Blob;
-import io.stateversions.location.Consensus;
 import io.stateversions.location.Failures;
+import io.stateversions.stateversions.DeploymentIdentity;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -16,28 +17,33 @@ import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Readiness;
 
 /**
- * Ready iff both stores answer: Consensus {@code head("LIVENESS")} and Blob {@code get("LIVENESS")} (spec §7.1,
- * §8.1), each within {@code stateversions.health.storage-timeout}. Liveness does not depend on storage: an outage
- * takes replicas out of the load balancer, it does not restart them.
+ * Ready iff both stores answer, each within {@code stateversions.health.storage-timeout}, and still belong to the
+ * deployment this replica started in: Consensus {@code head} of the deployment identity must name it, and Blob
+ * {@code get} of its marker must find it ({@link DeploymentIdentity#checkConsensus}, {@link
+ * DeploymentIdentity#checkBlob}). One read of each store, as the probes of spec §7.1 and §8.1. Liveness does not
+ * depend on storage: an outage takes replicas out of the load balancer, it does not restart them.
  */
 @Readiness
 @ApplicationScoped
 public class StorageReadiness implements AsyncHealthCheck {
 
-    private final Consensus consensus;
-    private final Blob blob;
+    private final DeploymentIdentity identity;
     private final long timeoutMillis;
 
-    public StorageReadiness(Consensus consensus, Blob blob, StorageConfig config) {
-        this.consensus = consensus;
-        this.blob = blob;
-        this.timeoutMillis = config.health().storageTimeout().toMillis();
+    @Inject
+    public StorageReadiness(DeploymentIdentity identity, StorageConfig config) {
+        this(identity, config.health().storageTimeout());
+    }
+
+    StorageReadiness(DeploymentIdentity identity, Duration timeout) {
+        this.identity = identity;
+        this.timeoutMillis = timeout.toMillis();
     }
 
     @Override
     public Uni<HealthCheckResponse> call() {
-        CompletableFuture<String> consensusState = probe(consensus.head(Consensus.LIVENESS_KEY));
-        CompletableFuture<String> blobState = probe(blob.get(Blob.LIVENESS_KEY));
+        CompletableFuture<String> consensusState = probe(identity.checkConsensus());
+        CompletableFuture<String> blobState = probe(identity.checkBlob());
         return Uni.createFrom().completionStage(CompletableFuture.allOf(consensusState, blobState).thenApply(done -> {
             HealthCheckResponseBuilder response = HealthCheckResponse.named("storage")
                     .withData("consensus", consensusState.join())

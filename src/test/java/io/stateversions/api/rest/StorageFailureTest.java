@@ -8,30 +8,36 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.WriterId;
+import io.stateversions.testing.VanishingPostgres;
 import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * With Consensus unreachable, storage failures are never client errors: a read answers {@code 503
+ * With Consensus unreachable (its PostgreSQL stopped after start-up), storage failures are never client errors: a read answers {@code 503
  * storage_unavailable}, a mutation that may still land {@code 504 outcome_unknown}. Bad input is still a 400: it
  * is refused before storage is touched.
  */
 @QuarkusTest
-@TestProfile(StorageFailureTest.UnreachableConsensus.class)
+@TestProfile(StorageFailureTest.ConsensusThatStops.class)
 class StorageFailureTest {
 
-    public static class UnreachableConsensus implements QuarkusTestProfile {
+    public static class ConsensusThatStops extends VanishingPostgres.Profile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            // Nothing listens on port 1 of loopback: connections are refused at once, and retried until the
-            // request timeout.
-            return Map.of("stateversions.consensus.url", "postgres://postgres@127.0.0.1:1/postgres",
-                    "stateversions.machine.request-timeout", "1s");
+            // Refused connections are retried until the request timeout.
+            return Map.of("stateversions.machine.request-timeout", "1s");
         }
+    }
+
+    VanishingPostgres postgres;
+
+    @BeforeEach
+    void stopPostgres() {
+        postgres.stopServer();
     }
 
     @Test

@@ -13,11 +13,10 @@ import io.stateversions.location.Determinate;
 import io.stateversions.location.VersionedData;
 import io.stateversions.testing.Appender;
 import io.stateversions.testing.CasWorker;
+import io.stateversions.testing.TestDatabases;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgBuilder;
-import io.vertx.core.Future;
 import io.vertx.pgclient.PgConnectOptions;
-import io.vertx.pgclient.PgConnection;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.SqlConnection;
@@ -42,8 +41,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
 
@@ -54,7 +51,6 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 class PostgresConsensusTest extends ConsensusContractTest {
 
-    private static final AtomicInteger DATABASES = new AtomicInteger();
     private static final PostgresPools.Settings SETTINGS =
             new PostgresPools.Settings(8, Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofSeconds(5),
                     Duration.ofSeconds(30));
@@ -85,10 +81,7 @@ class PostgresConsensusTest extends ConsensusContractTest {
     }
 
     private String newDatabase() {
-        // Unique per process, so that suites may share an external server (StorageServers.EXTERNAL_POSTGRES).
-        String database = "contract_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet();
-        await(admin(connection -> connection.query("CREATE DATABASE " + database).execute().mapEmpty()));
-        return database;
+        return TestDatabases.create(vertx, serverUrl, "contract");
     }
 
     private PostgresConsensus at(String database, PostgresPools.Settings settings) {
@@ -98,13 +91,7 @@ class PostgresConsensusTest extends ConsensusContractTest {
     }
 
     private String urlOf(String database) {
-        return serverUrl.replaceAll("/[^/]*$", "/" + database);
-    }
-
-    private <T> CompletableFuture<T> admin(Function<SqlConnection, Future<T>> work) {
-        return PgConnection.connect(vertx, PgConnectOptions.fromUri(serverUrl))
-                .compose(connection -> work.apply(connection).eventually(() -> connection.close()))
-                .toCompletionStage().toCompletableFuture();
+        return TestDatabases.urlOf(serverUrl, database);
     }
 
     /**
