@@ -262,7 +262,17 @@ final class ChaosWorkload {
 
     void run(int operations) {
         call("open", service -> service.openShard(shard, CODECS));
+        // If chance has not killed the mortal replica by then, a point in the second half kills it, so that every
+        // run of a workload with a mortal replica has a death to recover from.
+        int forcedDeath = operations / 2 + random.nextInt(Math.max(1, operations / 4));
         for (int op = 0; op < operations; op++) {
+            if (op == forcedDeath && deaths.isEmpty() && !mortal.isEmpty()) {
+                for (Map.Entry<GcFaultsTest.Replica, Chaos> m : mortal.entrySet()) {
+                    if (alive.contains(m.getKey())) {
+                        m.getValue().kill(); // its calls hang from now on; the client finds out at its next one
+                    }
+                }
+            }
             step(op);
         }
     }
