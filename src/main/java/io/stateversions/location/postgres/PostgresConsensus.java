@@ -109,6 +109,15 @@ public final class PostgresConsensus extends AbstractConsensus {
         this.groupCommit = groupCommit;
         this.committer = new GroupCommitter(groupCommit.maxSize(), groupCommit.maxInFlight(), this::sendGroup,
                 groupCommit.groupSizes());
+        setConnectHandler(pool);
+    }
+
+    /**
+     * Vert.x 4.5 deprecates {@code Pool.connectHandler} for the pool builder's {@code withConnectHandler}; but a
+     * Quarkus-managed pool comes built, so this is the one way that serves both kinds.
+     */
+    @SuppressWarnings("deprecation")
+    private void setConnectHandler(Pool pool) {
         pool.connectHandler(this::configure);
     }
 
