@@ -16,10 +16,15 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The physical limit of the storage the service sits on: the service's own Consensus backend
- * ({@link PostgresConsensus}, so exactly its compare-and-set statement, on the same kind of Vert.x reactive pool with
- * the same size and start-up parameters) called directly, one compare-and-set of {@code expected + 1} per
- * operation, with no state machine, no API and no network hop in between. Values are as large as the service's
- * encoded diffs.
+ * ({@link PostgresConsensus}, so exactly its compare-and-set statements, at READ COMMITTED, on the same kind of Vert.x
+ * reactive pool with the same size and start-up parameters) called directly, one compare-and-set of
+ * {@code expected + 1} per operation, with no state machine, no API and no network hop in between, in a database of
+ * its own. Values are as large as the service's encoded diffs.
+ *
+ * <p>Two flavours: <b>alone</b> (every compare-and-set its own statement and transaction, as a client calling
+ * PostgreSQL directly would), and <b>grouped</b> (the service's group commit, with the service's default settings:
+ * concurrent compare-and-sets of different keys share one statement and one transaction), the physical limit of the
+ * service's own way of committing.
  */
 final class RawPostgresAppends implements Appends {
 
@@ -30,11 +35,14 @@ final class RawPostgresAppends implements Appends {
     private String[] keys = new String[0];
     private long[] heads = new long[0];
 
-    RawPostgresAppends(String url, int poolSize, int valueBytes) {
+    /** @param grouped whether compare-and-sets go in groups (the service's defaults) or each alone */
+    RawPostgresAppends(String url, int poolSize, int valueBytes, boolean grouped) {
         this.vertx = Vertx.vertx();
+        PostgresConsensus.GroupCommit groupCommit = grouped ? PostgresConsensus.GroupCommit.DEFAULTS
+                : new PostgresConsensus.GroupCommit(1, poolSize, size -> {});
         this.consensus = PostgresPools.consensus(vertx, url, new PostgresPools.Settings(poolSize,
-                Duration.ofSeconds(60), Duration.ofSeconds(300), Duration.ofSeconds(5), Duration.ofSeconds(30)),
-                () -> {});
+                Duration.ofSeconds(60), Duration.ofSeconds(300), Duration.ofSeconds(5), Duration.ofSeconds(30),
+                groupCommit), () -> {});
         this.value = new byte[valueBytes];
         new Random(7).nextBytes(value);
     }
@@ -53,8 +61,9 @@ final class RawPostgresAppends implements Appends {
     }
 
     /**
-     * One compare-and-set; a determinate failure (PostgreSQL's serializable isolation aborts some concurrent
-     * transactions on neighbouring keys with 40001) is retried at once, as the service's machine retries it.
+     * One compare-and-set; a determinate failure (none are expected at READ COMMITTED; at SERIALIZABLE PostgreSQL
+     * aborted some concurrent transactions on neighbouring keys with 40001) is retried at once, as the service's
+     * machine retries it.
      */
     @Override
     public void append(int shard) throws Exception {
@@ -101,7 +110,7 @@ final class RawPostgresAppends implements Appends {
     @Override
     public void close() {
         if (retries.sum() > 0) {
-            System.out.printf("  raw PostgreSQL: %d compare-and-sets retried after a serialization failure (40001)%n",
+            System.out.printf("  raw PostgreSQL: %d compare-and-sets retried after a determinate failure%n",
                     retries.sum());
         }
         consensus.close();

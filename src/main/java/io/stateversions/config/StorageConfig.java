@@ -61,6 +61,17 @@ public interface StorageConfig {
          */
         @WithDefault("30s")
         Duration statementTimeout();
+
+        /** The most compare-and-sets of different shards sent to PostgreSQL as one statement (1: no grouping). */
+        @WithDefault("32")
+        int groupCommitMaxSize();
+
+        /**
+         * The most group statements in flight at once; compare-and-sets arriving meanwhile wait and go together in
+         * the next group. About the number of cores PostgreSQL can spend on this service.
+         */
+        @WithDefault("4")
+        int groupCommitMaxInFlight();
     }
 
     interface Embedded {

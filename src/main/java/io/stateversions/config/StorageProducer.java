@@ -207,7 +207,7 @@ public class StorageProducer {
             consensusLocation = where;
             managedPoolUrl.ifPresent(u -> notifyAt(managedConnectOptions(u), where));
             return new PostgresConsensus(active.get(0), () -> {}, where, // Quarkus closes its own pool
-                    config.consensus().postgres().statementTimeout());
+                    config.consensus().postgres().statementTimeout(), groupCommit());
         }
         if (!embedded.isResolvable()) {
             throw new IllegalStateException("stateversions.consensus.url is not set, no Quarkus datasource is configured,"
@@ -218,6 +218,13 @@ public class StorageProducer {
         String embeddedUrl = server.start();
         // The server stops after the pool is closed, so that no connection sees it go away.
         return consensusAt(embeddedUrl, " (" + server.describe() + ")", server::stop);
+    }
+
+    /** How the PostgreSQL backend groups compare-and-sets, its group sizes counted by {@link Metrics}. */
+    private PostgresConsensus.GroupCommit groupCommit() {
+        StorageConfig.Postgres postgres = config.consensus().postgres();
+        return new PostgresConsensus.GroupCommit(postgres.groupCommitMaxSize(), postgres.groupCommitMaxInFlight(),
+                metrics::consensusGroup);
     }
 
     private Consensus consensusAt(String url, String note) {
@@ -242,7 +249,7 @@ public class StorageProducer {
                 notifyAt(PostgresPools.connectOptions(url), redacted);
                 return PostgresPools.consensus(vertx, url, new PostgresPools.Settings(postgres.maxPoolSize(),
                         postgres.acquireTimeout(), postgres.maxLifetime(), postgres.connectTimeout(),
-                        postgres.statementTimeout()), afterClose);
+                        postgres.statementTimeout(), groupCommit()), afterClose);
             }
             default -> throw new IllegalArgumentException("unsupported consensus URL " + redacted
                     + ": expected postgres://, postgresql:// or mem://");

@@ -1,9 +1,12 @@
 package io.stateversions.location;
 
 import io.stateversions.core.SeqNo;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -31,13 +34,42 @@ public abstract class AbstractConsensus implements Consensus {
             checkKey(key);
             Objects.requireNonNull(expected, "expected");
             Objects.requireNonNull(newData, "newData");
-            if (expected.isPresent() && newData.seqno().compareTo(expected.get()) <= 0) {
-                throw new ContractViolation("compareAndSet on " + key + ": new seqno " + newData.seqno()
-                        + " must be greater than expected " + expected.get());
-            }
+            expected.ifPresent(e -> checkNext(key, e, newData));
             return doCompareAndSet(key, expected, newData);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    @Override
+    public final List<CompletionStage<CasResult>> compareAndSetAll(List<CasRequest> group) {
+        try {
+            Objects.requireNonNull(group, "group");
+            Set<String> keys = new HashSet<>();
+            for (CasRequest request : group) {
+                checkKey(request.key());
+                checkNext(request.key(), request.expected(), request.newData());
+                if (!keys.add(request.key())) {
+                    throw new ContractViolation("compareAndSetAll: key " + request.key() + " is twice in the group");
+                }
+            }
+            return group.isEmpty() ? List.of() : doCompareAndSetAll(group);
+        } catch (RuntimeException e) {
+            List<CompletionStage<CasResult>> failed = new ArrayList<>(group == null ? 0 : group.size());
+            for (int i = 0; group != null && i < group.size(); i++) {
+                failed.add(CompletableFuture.failedFuture(e));
+            }
+            return failed;
+        }
+    }
+
+    /** The precondition of a compare-and-set with an expected head: it writes exactly the next seqno. */
+    private static void checkNext(String key, SeqNo expected, VersionedData newData) {
+        Objects.requireNonNull(expected, "expected");
+        Objects.requireNonNull(newData, "newData");
+        if (expected.equals(SeqNo.MAX) || !newData.seqno().equals(expected.next())) {
+            throw new ContractViolation("compareAndSet on " + key + ": new seqno " + newData.seqno()
+                    + " must be expected + 1 (expected " + expected + ")");
         }
     }
 
@@ -81,9 +113,21 @@ public abstract class AbstractConsensus implements Consensus {
 
     protected abstract CompletionStage<Optional<VersionedData>> doHead(String key);
 
-    /** Called with {@code newData.seqno() > expected} already checked. */
+    /** Called with {@code newData.seqno() == expected + 1} already checked. */
     protected abstract CompletionStage<CasResult> doCompareAndSet(String key, Optional<SeqNo> expected,
             VersionedData newData);
+
+    /**
+     * Called with a non-empty group of distinct keys, each member's precondition checked; one stage per member.
+     * By default each member is its own {@link #doCompareAndSet}.
+     */
+    protected List<CompletionStage<CasResult>> doCompareAndSetAll(List<CasRequest> group) {
+        List<CompletionStage<CasResult>> outcomes = new ArrayList<>(group.size());
+        for (CasRequest request : group) {
+            outcomes.add(doCompareAndSet(request.key(), Optional.of(request.expected()), request.newData()));
+        }
+        return outcomes;
+    }
 
     /** Called with {@code limit >= 1}. */
     protected abstract CompletionStage<List<VersionedData>> doScan(String key, SeqNo from, long limit);

@@ -36,11 +36,35 @@ public interface Consensus extends AutoCloseable {
      * has no data). On commit {@code newData} becomes the head; earlier entries stay.
      *
      * <p>A mismatch covers every other case: {@code expected} below the head (stale), above it (from the future),
-     * or present while the key is empty. {@code newData.seqno() > expected} is a precondition checked before any
-     * I/O: violating it is a {@link ContractViolation}, not a mismatch. Persist always writes {@code expected + 1};
-     * the contract allows any larger seqno.
+     * or present while the key is empty. {@code newData.seqno() == expected + 1} is a precondition checked before
+     * any I/O: violating it is a {@link ContractViolation}, not a mismatch. (Persist's classic contract allowed
+     * any larger seqno, but persist only ever writes {@code expected + 1}, and so does state-versions. Requiring it
+     * keeps every key's seqnos contiguous, which is what lets the PostgreSQL backend decide races by its primary
+     * key at READ COMMITTED.) The first entry of a key may have any seqno.
      */
     CompletionStage<CasResult> compareAndSet(String key, Optional<SeqNo> expected, VersionedData newData);
+
+    /** One compare-and-set of a group ({@link #compareAndSetAll}): append {@code newData} iff the head is {@code expected}. */
+    record CasRequest(String key, SeqNo expected, VersionedData newData) {}
+
+    /**
+     * {@link #compareAndSet} of several keys at once, each with an expected head: the stage of member {@code i} of
+     * the answer is the outcome of {@code group.get(i)}, exactly as if it had been called alone. Members are
+     * independent: one may commit while another mismatches. A backend may send them to storage together (the
+     * PostgreSQL backend: one statement, one transaction), so a failure of the group fails every member alike,
+     * determinately or indeterminately. No key may appear twice in a group, and each member must meet the
+     * preconditions of {@link #compareAndSet}; otherwise every member fails with {@link ContractViolation} and
+     * nothing is written.
+     *
+     * <p>By default the members are sent one by one.
+     */
+    default List<CompletionStage<CasResult>> compareAndSetAll(List<CasRequest> group) {
+        List<CompletionStage<CasResult>> outcomes = new java.util.ArrayList<>(group.size());
+        for (CasRequest request : group) {
+            outcomes.add(compareAndSet(request.key(), Optional.of(request.expected()), request.newData()));
+        }
+        return outcomes;
+    }
 
     /**
      * The entries of {@code key} with seqno {@code >= from}, ascending, at most {@code limit} of them

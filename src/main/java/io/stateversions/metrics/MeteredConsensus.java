@@ -40,17 +40,33 @@ public final class MeteredConsensus implements Consensus {
     @Override
     public CompletionStage<CasResult> compareAndSet(String key, Optional<SeqNo> expected, VersionedData newData) {
         long start = System.nanoTime();
-        return delegate.compareAndSet(key, expected, newData).whenComplete((result, error) -> {
-            long nanos = System.nanoTime() - start;
-            if (error != null) {
-                metrics.consensus(ConsensusOp.COMPARE_AND_SET, Outcome.of(error), nanos);
-            } else if (result == CasResult.COMMITTED) {
-                metrics.consensus(ConsensusOp.COMPARE_AND_SET, Outcome.OK, nanos);
-                metrics.consensusBytesWritten(newData.data().length);
-            } else {
-                metrics.consensus(ConsensusOp.COMPARE_AND_SET, Outcome.MISMATCH, nanos);
-            }
-        });
+        return delegate.compareAndSet(key, expected, newData).whenComplete((result, error) ->
+                casDone(newData, start, result, error));
+    }
+
+    /** Each member is timed and counted as one compare-and-set. */
+    @Override
+    public List<CompletionStage<CasResult>> compareAndSetAll(List<CasRequest> group) {
+        long start = System.nanoTime();
+        List<CompletionStage<CasResult>> outcomes = delegate.compareAndSetAll(group);
+        List<CompletionStage<CasResult>> metered = new java.util.ArrayList<>(outcomes.size());
+        for (int i = 0; i < outcomes.size(); i++) {
+            VersionedData newData = group.get(i).newData();
+            metered.add(outcomes.get(i).whenComplete((result, error) -> casDone(newData, start, result, error)));
+        }
+        return metered;
+    }
+
+    private void casDone(VersionedData newData, long start, CasResult result, Throwable error) {
+        long nanos = System.nanoTime() - start;
+        if (error != null) {
+            metrics.consensus(ConsensusOp.COMPARE_AND_SET, Outcome.of(error), nanos);
+        } else if (result == CasResult.COMMITTED) {
+            metrics.consensus(ConsensusOp.COMPARE_AND_SET, Outcome.OK, nanos);
+            metrics.consensusBytesWritten(newData.data().length);
+        } else {
+            metrics.consensus(ConsensusOp.COMPARE_AND_SET, Outcome.MISMATCH, nanos);
+        }
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.stateversions.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.stateversions.location.ContractViolation;
@@ -75,6 +76,7 @@ public class Metrics {
     private final Counter blobBytesWritten;
     private final Counter blobBytesRead;
     private final ConcurrentMap<String, Counter> retries = new ConcurrentHashMap<>();
+    private final DistributionSummary groupCommitSizes;
 
     public Metrics(MeterRegistry registry) {
         this.registry = registry;
@@ -96,6 +98,16 @@ public class Metrics {
         this.consensusBytesRead = bytes("stateversions.consensus.bytes", "read", "Bytes of entries read");
         this.blobBytesWritten = bytes("stateversions.blob.bytes", "written", "Bytes of values stored");
         this.blobBytesRead = bytes("stateversions.blob.bytes", "read", "Bytes of values read");
+        this.groupCommitSizes = DistributionSummary.builder("stateversions.consensus.group.size")
+                .description("Compare-and-sets per group statement sent to PostgreSQL (group commit): its count is"
+                        + " the statements, its sum the compare-and-sets")
+                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64)
+                .register(registry);
+    }
+
+    /** A group of {@code size} compare-and-sets was sent as one statement. */
+    public void consensusGroup(int size) {
+        groupCommitSizes.record(size);
     }
 
     public void consensus(ConsensusOp op, Outcome outcome, long nanos) {

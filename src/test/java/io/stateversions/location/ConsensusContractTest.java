@@ -105,48 +105,55 @@ public abstract class ConsensusContractTest extends LocationContractTest<Consens
     @Test
     void expectedTooLowOrTooHighIsAMismatchAndWritesNothing() {
         appendRange("s1", 1, 5);
-        assertThat(await(consensus.compareAndSet("s1", Optional.of(SeqNo.of(4)), entry(6, "stale"))))
+        assertThat(await(consensus.compareAndSet("s1", Optional.of(SeqNo.of(4)), entry(5, "stale"))))
                 .isEqualTo(CasResult.EXPECTATION_MISMATCH);
         assertThat(await(consensus.compareAndSet("s1", Optional.of(SeqNo.of(6)), entry(7, "future"))))
                 .isEqualTo(CasResult.EXPECTATION_MISMATCH);
-        assertThat(await(consensus.compareAndSet("s1", Optional.of(SeqNo.MIN), entry(6, "zero"))))
+        assertThat(await(consensus.compareAndSet("s1", Optional.of(SeqNo.MIN), entry(1, "zero"))))
                 .isEqualTo(CasResult.EXPECTATION_MISMATCH);
         assertThat(seqnos("s1")).containsExactly(1L, 2L, 3L, 4L, 5L);
         assertThat(await(consensus.head("s1"))).contains(entry(5, "v5"));
     }
 
     @Test
-    void newSeqnoNotGreaterThanExpectedIsAnErrorNotAMismatch() {
+    void newSeqnoOtherThanExpectedPlusOneIsAnErrorNotAMismatch() {
         appendRange("s1", 1, 5);
-        assertViolation(consensus.compareAndSet("s1", Optional.of(SeqNo.of(5)), entry(5, "equal")),
-                "must be greater than expected");
-        assertViolation(consensus.compareAndSet("s1", Optional.of(SeqNo.of(5)), entry(3, "lower")),
-                "must be greater than expected");
+        for (long seqno : new long[] {5, 3, 7, 100}) {
+            assertViolation(consensus.compareAndSet("s1", Optional.of(SeqNo.of(5)), entry(seqno, "v" + seqno)),
+                    "must be expected + 1");
+        }
         // Also when the expectation itself is wrong: the precondition is checked first.
         assertViolation(consensus.compareAndSet("s1", Optional.of(SeqNo.of(9)), entry(2, "lower")),
-                "must be greater than expected");
+                "must be expected + 1");
+        assertViolation(consensus.compareAndSet("s1", Optional.of(SeqNo.MAX), entry(5, "beyond")),
+                "must be expected + 1");
         assertThat(seqnos("s1")).containsExactly(1L, 2L, 3L, 4L, 5L);
     }
 
     @Test
-    void newSeqnoMayJumpAheadOfExpected() {
-        appendRange("s1", 1, 2);
-        assertThat(await(consensus.compareAndSet("s1", Optional.of(SeqNo.of(2)), entry(10, "ten"))))
+    void theFirstEntryMayHaveAnySeqno() {
+        assertThat(await(consensus.compareAndSet("s1", Optional.empty(), entry(10, "ten"))))
                 .isEqualTo(CasResult.COMMITTED);
-        assertThat(await(consensus.head("s1"))).contains(entry(10, "ten"));
-        assertThat(await(consensus.compareAndSet("s1", Optional.of(SeqNo.of(2)), entry(3, "three"))))
-                .isEqualTo(CasResult.EXPECTATION_MISMATCH);
-        assertThat(seqnos("s1")).containsExactly(1L, 2L, 10L);
+        assertThat(await(consensus.compareAndSet("s1", Optional.of(SeqNo.of(10)), entry(11, "eleven"))))
+                .isEqualTo(CasResult.COMMITTED);
+        assertThat(seqnos("s1")).containsExactly(10L, 11L);
     }
 
     @Test
     void seqnosSpanZeroToTwoToTheSixtyThreeMinusOne() {
-        assertThat(await(consensus.compareAndSet("s1", Optional.empty(), entry(0, "zero")))).isEqualTo(CasResult.COMMITTED);
+        assertThat(await(consensus.compareAndSet("s0", Optional.empty(), entry(0, "zero")))).isEqualTo(CasResult.COMMITTED);
+        assertThat(await(consensus.compareAndSet("s0", Optional.of(SeqNo.MIN), entry(1, "one"))))
+                .isEqualTo(CasResult.COMMITTED);
+        assertThat(await(consensus.scan("s0", SeqNo.MIN, Consensus.SCAN_ALL))).containsExactly(entry(0, "zero"),
+                entry(1, "one"));
+        VersionedData beforeMax = new VersionedData(SeqNo.of(Long.MAX_VALUE - 1), bytes("max-1"));
         VersionedData max = new VersionedData(SeqNo.MAX, bytes("max"));
-        assertThat(await(consensus.compareAndSet("s1", Optional.of(SeqNo.MIN), max))).isEqualTo(CasResult.COMMITTED);
+        assertThat(await(consensus.compareAndSet("s1", Optional.empty(), beforeMax))).isEqualTo(CasResult.COMMITTED);
+        assertThat(await(consensus.compareAndSet("s1", Optional.of(beforeMax.seqno()), max)))
+                .isEqualTo(CasResult.COMMITTED);
         assertThat(await(consensus.head("s1"))).contains(max);
         assertThat(await(consensus.scan("s1", SeqNo.MAX, 1))).containsExactly(max);
-        assertThat(await(consensus.scan("s1", SeqNo.MIN, Consensus.SCAN_ALL))).containsExactly(entry(0, "zero"), max);
+        assertThat(await(consensus.scan("s1", SeqNo.MIN, Consensus.SCAN_ALL))).containsExactly(beforeMax, max);
         assertThat(await(consensus.truncate("s1", SeqNo.MAX))).isEqualTo(1L);
         assertThat(await(consensus.scan("s1", SeqNo.MIN, Consensus.SCAN_ALL))).containsExactly(max);
         // Beyond the bounds a seqno cannot even be formed, so no backend can be asked to store one.
@@ -188,9 +195,8 @@ public abstract class ConsensusContractTest extends LocationContractTest<Consens
 
     @Test
     void scanStartsAtTheNextExistingSeqno() {
-        assertThat(await(consensus.compareAndSet("s1", Optional.empty(), entry(1, "a")))).isEqualTo(CasResult.COMMITTED);
-        assertThat(await(consensus.compareAndSet("s1", Optional.of(SeqNo.of(1)), entry(5, "b"))))
-                .isEqualTo(CasResult.COMMITTED);
+        appendRange("s1", 1, 5);
+        assertThat(await(consensus.truncate("s1", SeqNo.of(5)))).isEqualTo(4L);
         assertThat(seqnosOf(await(consensus.scan("s1", SeqNo.of(2), Consensus.SCAN_ALL)))).containsExactly(5L);
     }
 
@@ -223,7 +229,7 @@ public abstract class ConsensusContractTest extends LocationContractTest<Consens
     void commitsContinueAfterTruncation() {
         appendRange("s1", 1, 5);
         assertThat(await(consensus.truncate("s1", SeqNo.of(5)))).isEqualTo(4L);
-        assertThat(await(consensus.compareAndSet("s1", Optional.of(SeqNo.of(4)), entry(6, "x"))))
+        assertThat(await(consensus.compareAndSet("s1", Optional.of(SeqNo.of(4)), entry(5, "x"))))
                 .isEqualTo(CasResult.EXPECTATION_MISMATCH);
         assertThat(await(consensus.compareAndSet("s1", Optional.empty(), entry(6, "x"))))
                 .as("a truncated key still has data")
@@ -312,6 +318,127 @@ public abstract class ConsensusContractTest extends LocationContractTest<Consens
         assertThat(await(peer.head("s1"))).contains(entry(2, "v2"));
         assertThat(await(peer.compareAndSet("s1", Optional.of(SeqNo.of(2)), entry(3, "peer")))).isEqualTo(CasResult.COMMITTED);
         assertThat(await(consensus.head("s1"))).contains(entry(3, "peer"));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Groups
+
+    @Test
+    void aGroupDecidesEachMemberOnItsOwnKey() {
+        appendRange("a", 1, 1);
+        appendRange("b", 1, 2);
+        appendRange("d", 1, 3);
+        List<Consensus.CasRequest> group = List.of(
+                new Consensus.CasRequest("a", SeqNo.of(1), entry(2, "a2")), // head: commits
+                new Consensus.CasRequest("b", SeqNo.of(1), entry(2, "b2")), // stale
+                new Consensus.CasRequest("c", SeqNo.of(1), entry(2, "c2")), // no data
+                new Consensus.CasRequest("d", SeqNo.of(4), entry(5, "d5"))); // from the future
+
+        List<Object> outcomes = consensus.compareAndSetAll(group).stream().map(ConsensusContractTest::outcome).toList();
+
+        assertThat(outcomes).containsExactly(CasResult.COMMITTED, CasResult.EXPECTATION_MISMATCH,
+                CasResult.EXPECTATION_MISMATCH, CasResult.EXPECTATION_MISMATCH);
+        assertThat(seqnos("a")).containsExactly(1L, 2L);
+        assertThat(await(consensus.head("a"))).contains(entry(2, "a2"));
+        assertThat(seqnos("b")).containsExactly(1L, 2L);
+        assertThat(await(consensus.head("b"))).contains(entry(2, "v2"));
+        assertThat(await(consensus.head("c"))).isEmpty();
+        assertThat(seqnos("d")).containsExactly(1L, 2L, 3L);
+        assertThat(consensus.compareAndSetAll(List.of())).isEmpty();
+    }
+
+    @Test
+    void anInvalidGroupFailsEveryMemberAndWritesNothing() {
+        appendRange("a", 1, 1);
+        appendRange("b", 1, 1);
+        List<List<Consensus.CasRequest>> invalid = List.of(
+                List.of(new Consensus.CasRequest("a", SeqNo.of(1), entry(2, "x")),
+                        new Consensus.CasRequest("a", SeqNo.of(2), entry(3, "y"))),
+                List.of(new Consensus.CasRequest("a", SeqNo.of(1), entry(2, "x")),
+                        new Consensus.CasRequest("b", SeqNo.of(1), entry(5, "jump"))),
+                List.of(new Consensus.CasRequest("a", SeqNo.of(1), entry(2, "x")),
+                        new Consensus.CasRequest("", SeqNo.of(1), entry(2, "no key"))));
+        for (List<Consensus.CasRequest> group : invalid) {
+            List<CompletionStage<CasResult>> outcomes = consensus.compareAndSetAll(group);
+            assertThat(outcomes).hasSize(group.size());
+            for (CompletionStage<CasResult> outcome : outcomes) {
+                assertThat(outcome(outcome)).as("group %s", group).isInstanceOf(ContractViolation.class);
+            }
+        }
+        assertThat(seqnos("a")).containsExactly(1L);
+        assertThat(seqnos("b")).containsExactly(1L);
+    }
+
+    /**
+     * Groups from two clients over overlapping keys, and single compare-and-sets of the same keys, all at once: on
+     * every key exactly one writer of each seqno commits, every acknowledged commit is in the log with its
+     * payload, and the log has no gap.
+     */
+    @Test
+    void concurrentGroupsAndSingleCasFromTwoClientsLoseNoCommit() throws Exception {
+        Consensus peer = track(peer(consensus));
+        List<String> keys = List.of("g0", "g1", "g2", "g3", "g4", "g5");
+        for (String key : keys) {
+            appendRange(key, 1, 1);
+        }
+        int workers = 6;
+        int rounds = 20;
+        Map<String, String> committed = new java.util.concurrent.ConcurrentHashMap<>();
+        ExecutorService threads = Executors.newFixedThreadPool(workers);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int w = 0; w < workers; w++) {
+                Consensus client = w % 2 == 0 ? consensus : peer;
+                int worker = w;
+                done.add(threads.submit(() -> {
+                    java.util.Random random = new java.util.Random(worker);
+                    for (int round = 0; round < rounds; round++) {
+                        List<String> chosen = new ArrayList<>(keys);
+                        Collections.shuffle(chosen, random);
+                        chosen = chosen.subList(0, 1 + random.nextInt(keys.size()));
+                        List<Consensus.CasRequest> group = new ArrayList<>();
+                        for (String key : chosen) {
+                            SeqNo head = await(client.head(key)).orElseThrow().seqno();
+                            group.add(new Consensus.CasRequest(key, head, entry(head.value() + 1,
+                                    "w" + worker + "r" + round + key)));
+                        }
+                        List<CompletionStage<CasResult>> outcomes = group.size() == 1 && worker % 3 == 0
+                                ? List.of(client.compareAndSet(group.get(0).key(), Optional.of(group.get(0).expected()),
+                                        group.get(0).newData()))
+                                : client.compareAndSetAll(group);
+                        for (int i = 0; i < group.size(); i++) {
+                            Object outcome = outcome(outcomes.get(i));
+                            assertThat(outcome).as("only commits and mismatches: no serialization failures")
+                                    .isIn(CasResult.COMMITTED, CasResult.EXPECTATION_MISMATCH);
+                            if (outcome == CasResult.COMMITTED) {
+                                Consensus.CasRequest r = group.get(i);
+                                String previous = committed.put(r.key() + "@" + r.newData().seqno().value(),
+                                        new String(r.newData().data(), StandardCharsets.UTF_8));
+                                assertThat(previous).as("%s committed twice", r).isNull();
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> future : done) {
+                future.get(TIMEOUT.toSeconds() * 2, TimeUnit.SECONDS);
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+        int total = 0;
+        for (String key : keys) {
+            List<VersionedData> log = await(consensus.scan(key, SeqNo.MIN, Consensus.SCAN_ALL));
+            assertThat(seqnosOf(log)).containsExactlyElementsOf(LongStream.rangeClosed(1, log.size()).boxed().toList());
+            for (VersionedData entry : log.subList(1, log.size())) {
+                assertThat(new String(entry.data(), StandardCharsets.UTF_8)).as("%s at %s", key, entry.seqno())
+                        .isEqualTo(committed.get(key + "@" + entry.seqno().value()));
+                total++;
+            }
+        }
+        assertThat(committed).hasSize(total);
+        assertThat(total).as("commits").isGreaterThan(keys.size());
     }
 
     // ---------------------------------------------------------------------------------------------------------

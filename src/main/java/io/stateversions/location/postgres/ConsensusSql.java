@@ -6,17 +6,20 @@ package io.stateversions.location.postgres;
  * expected value, CaS racing truncate, two pools as two replicas) must stay green on a real server.
  *
  * <h2>Isolation</h2>
- * Every connection runs at SERIALIZABLE ({@code default_transaction_isolation} set as a startup parameter, and
- * verified when the schema is prepared). Every operation is one statement, i.e. one implicit transaction sent in
- * one round trip (the extended protocol's Parse/Bind/Execute/Sync travel together, and prepared statements are
- * cached). Serializable execution of single-statement transactions makes each operation atomic with respect to
- * every other; PostgreSQL's SSI is also strict (a transaction that starts after another committed sees it), so the
- * operations are linearizable per key. CockroachDB is serializable by default.
+ * On PostgreSQL every connection runs at READ COMMITTED (set on each new connection, and verified when the schema
+ * is prepared); on CockroachDB at SERIALIZABLE (its default, verified). Every operation is one statement, i.e. one
+ * implicit transaction sent in one round trip (the extended protocol's Parse/Bind/Execute/Sync travel together, and
+ * prepared statements are cached), except the first version of a key on PostgreSQL ({@link #CAS_EMPTY}).
  *
- * <p>Why not READ COMMITTED: the contract allows {@code new > expected + 1}. Under READ COMMITTED two CaS
- * calls with the same expected value but different new seqnos both see the old head and insert different
- * primary keys, and both commit. Persist's newer READ COMMITTED family avoids that only by deriving expected
- * from new (its CaS always writes {@code expected + 1}), which our classic, more general contract does not.
+ * <p><b>Why READ COMMITTED is correct here.</b> Every compare-and-set writes exactly {@code expected + 1} (the
+ * {@link io.stateversions.location.Consensus} contract), so a key's seqnos are contiguous from its earliest entry to
+ * its head: an entry is inserted only right above an existing one, and truncation only removes a prefix below the
+ * head. So "entry {@code e} exists and {@code e + 1} does not" is the same as "the head is {@code e}", and that is
+ * what {@link #CAS_NEXT_POSTGRES} asks, with the primary key deciding among racers instead of a serializable
+ * snapshot. The argument is at the statement. READ COMMITTED aborts nothing with serialization failures (40001),
+ * which at SERIALIZABLE hit compare-and-sets of <em>neighbouring</em> keys through index-page predicate locks; and
+ * the reads (head, scan) see every transaction that committed before they started, so operations stay
+ * linearizable per key.
  *
  * <h2>Failures</h2>
  * An error from the server for a statement means its implicit transaction rolled back, but only the SQLSTATEs in
@@ -62,6 +65,9 @@ final class ConsensusSql {
 
     static final String ISOLATION = "SELECT current_setting('transaction_isolation')";
 
+    /** Set on every PostgreSQL connection as it joins the pool, whatever the server's or role's default. */
+    static final String READ_COMMITTED = "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED";
+
     /** The entry with the largest seqno: one backward probe of the primary key. */
     static final String HEAD = """
             SELECT sequence_number, data FROM consensus
@@ -80,16 +86,15 @@ final class ConsensusSql {
      * execution lets at most one commit (the others fail with 40001, or with a unique violation when they chose the
      * same seqno).
      *
-     * <p>On PostgreSQL it runs inside {@link #INIT_BEGIN} ... {@link #INIT_LOCK} ... {@code COMMIT}: at SERIALIZABLE
-     * the existence check of a missing key takes a predicate lock on a page of the primary key's index, so that
-     * inserting other keys into the same page aborts with 40001; many shards opened at once mostly failed (a
-     * contract test opens 64). Instead, initializers of one key take a transaction-scoped advisory lock on it and
-     * run at READ COMMITTED. The argument: (1) initializers of a key are serialized by the lock, and each runs its
+     * <p>On PostgreSQL it runs inside {@link #INIT_BEGIN} ... {@link #INIT_LOCK} ... {@code COMMIT}: the check of a
+     * missing key cannot lock a row that does not exist, so initializers of one key take a transaction-scoped
+     * advisory lock on it. The argument: (1) initializers of a key are serialized by the lock, and each runs its
      * INSERT as a new statement after acquiring it, so its snapshot contains every row committed by the initializers
-     * before it: at most one inserts. (2) Every other writer of the key ({@link #CAS_EXPECTED}) inserts only when the
-     * key has a head, and a key that has rows never loses its last one (truncate keeps the head), so no other writer
-     * can make an empty key non-empty concurrently. (3) Reads and serializable writers see the new row only once it
-     * is committed, as any committed row.
+     * before it: at most one inserts (a statement delayed past a whole other initialization and its truncation,
+     * which could otherwise insert below a head, cannot happen: its snapshot is taken after the lock). (2) Every
+     * other writer of the key ({@link #CAS_NEXT_POSTGRES}) inserts only above an existing entry, and a key that has
+     * rows never loses its last one (truncate keeps the head), so no other writer can make an empty key non-empty
+     * concurrently. (3) Reads see the new row only once it is committed, as any committed row.
      */
     static final String CAS_EMPTY = """
             INSERT INTO consensus (shard, sequence_number, data)
@@ -106,15 +111,72 @@ final class ConsensusSql {
     static final String INIT_LOCK = "SELECT pg_advisory_xact_lock(1937142633, hashtext($1))";
 
     /**
-     * CaS on an expected head: insert iff the current head is exactly {@code $2}. The head is read by one index
-     * probe (CockroachDB's one-round-trip, one-phase-commit form of the statement). Among racing writers with the
-     * same expected value the primary key decides when they write the same new seqno (persist always writes
-     * expected + 1): the loser waits on the winner's tuple and then fails with a unique violation (or 40001); with
-     * different new seqnos SSI sees both read the head the other wrote after, and aborts one with 40001. A head
-     * above {@code $2}, below it, or absent makes the predicate false or null: zero rows, a mismatch.
+     * CaS on an expected head, on PostgreSQL at READ COMMITTED: insert {@code $2 + 1} iff entry {@code $2} exists,
+     * and let the primary key refuse it if {@code $2 + 1} exists already. Parameters: shard, expected seqno, data.
+     * One row affected = committed, zero = mismatch.
+     *
+     * <p>The argument (keys' seqnos are contiguous, see the class comment):
+     * <ul>
+     *   <li><b>Head is {@code $2}:</b> the entry exists and the insert succeeds, unless a racer inserts
+     *       {@code $2 + 1} first. Then the primary key decides: the later insert waits for the earlier transaction
+     *       and, if it committed, does nothing (ON CONFLICT); exactly one racer commits, as at SERIALIZABLE.</li>
+     *   <li><b>Head above {@code $2}:</b> {@code $2 + 1} exists (contiguity), or entry {@code $2} was truncated
+     *       away; either way nothing is inserted. Below {@code $2}, or no entries: {@code prev} is empty.</li>
+     *   <li><b>Racing truncation.</b> A READ COMMITTED statement reads a snapshot taken when it started, but the
+     *       primary key is checked against the latest committed rows. Without a lock, a statement delayed after
+     *       reading {@code $2} could find {@code $2 + 1} committed <em>and then truncated</em> by the time it
+     *       inserts, and insert an entry below the head. {@code FOR KEY SHARE} prevents that: locking entry
+     *       {@code $2} re-reads its latest version (a deleted one is skipped: a mismatch), and a truncation must
+     *       wait to delete it until this transaction ends; a truncation that removes {@code $2 + 1} also removes
+     *       {@code $2}, so it cannot commit in between. (If that truncation had already deleted {@code $2 + 1}
+     *       when it meets this lock, the two wait for each other and PostgreSQL aborts one with 40P01: a
+     *       determinate failure, retried; the key's head was above {@code $2} anyway.)</li>
+     *   <li><b>Failover.</b> Nothing here depends on the isolation of other sessions or on anything but committed
+     *       rows and the primary key: a standby promoted with every commit it acknowledged answers the same way. A
+     *       compare-and-set whose commit was lost in the failover was never acknowledged; its caller saw an
+     *       indeterminate failure and re-reads.</li>
+     * </ul>
+     */
+    static final String CAS_NEXT_POSTGRES = """
+            WITH prev AS (
+                SELECT 1 FROM consensus WHERE shard = $1 AND sequence_number = $2 FOR KEY SHARE
+            )
+            INSERT INTO consensus (shard, sequence_number, data)
+            SELECT $1, $2 + 1, $3 FROM prev
+            ON CONFLICT (shard, sequence_number) DO NOTHING""";
+
+    /**
+     * {@link #CAS_NEXT_POSTGRES} for a group of distinct keys in one statement and one transaction (group commit):
+     * parameters are three arrays of the same length, shards, expected seqnos and data; the answer lists the shards
+     * that committed. Each member is decided exactly as alone (its own entry locked, its own primary key), so members
+     * are independent, and the group commits or fails as one. Entries are locked and inserted in shard order, so
+     * that two groups (of two replicas) that share keys wait for each other in one order and cannot deadlock on
+     * their inserts.
+     */
+    static final String CAS_NEXT_GROUP_POSTGRES = """
+            WITH input AS (
+                SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[]) AS i(shard, expected, data)
+            ),
+            prev AS (
+                SELECT c.shard FROM consensus c
+                JOIN input i ON c.shard = i.shard AND c.sequence_number = i.expected
+                ORDER BY c.shard
+                FOR KEY SHARE OF c
+            )
+            INSERT INTO consensus (shard, sequence_number, data)
+            SELECT i.shard, i.expected + 1, i.data FROM input i JOIN prev p ON p.shard = i.shard
+            ORDER BY i.shard
+            ON CONFLICT (shard, sequence_number) DO NOTHING
+            RETURNING shard""";
+
+    /**
+     * CaS on an expected head, on CockroachDB at SERIALIZABLE: insert iff the current head is exactly {@code $2}. The
+     * head is read by one index probe (CockroachDB's one-round-trip, one-phase-commit form of the statement). Racing
+     * writers all write {@code $2 + 1}: the primary key decides (unique violation, or 40001). A head above
+     * {@code $2}, below it, or absent makes the predicate false or null: zero rows, a mismatch.
      * Parameters: shard, expected seqno, new seqno, data.
      */
-    static final String CAS_EXPECTED = """
+    static final String CAS_EXPECTED_COCKROACH = """
             INSERT INTO consensus (shard, sequence_number, data)
             SELECT $1, $3, $4
             WHERE (SELECT sequence_number FROM consensus WHERE shard = $1
@@ -124,8 +186,12 @@ final class ConsensusSql {
      * Truncate in one round trip: delete the rows below {@code $2} iff {@code $2 <= head}, and report the head seen
      * and the number deleted. The head itself is never deleted: its seqno is {@code >= $2}. With no rows the head is
      * null and the comparison is null, so nothing is deleted and the caller reports "no data"; with {@code $2 > head}
-     * nothing is deleted and the caller reports "upper bound too high". Both CTEs read one snapshot, and the
-     * statement is one serializable transaction, so the check and the delete cannot be separated by a commit.
+     * nothing is deleted and the caller reports "upper bound too high". Both CTEs read one snapshot. At READ
+     * COMMITTED a commit may come between that snapshot and the deletes, but it cannot make them wrong: the head
+     * only grows (so {@code $2 <= head} still holds), entries below the head are never inserted, and a row another
+     * truncation deleted meanwhile is skipped (so {@code deleted} counts this call's deletions). A compare-and-set
+     * holding its expected entry ({@code FOR KEY SHARE}) makes the delete of that entry wait for it. On CockroachDB
+     * the statement is one serializable transaction.
      */
     static final String TRUNCATE = """
             WITH head AS (SELECT max(sequence_number) AS seq FROM consensus WHERE shard = $1),

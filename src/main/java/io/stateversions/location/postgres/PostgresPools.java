@@ -23,17 +23,24 @@ public final class PostgresPools {
 
     private PostgresPools() {}
 
-    /** Pool sizing and timeouts (defaults from persist's consensus pool, spec §19). */
+    /** Pool sizing and timeouts (defaults from persist's consensus pool, spec §19), and group commit. */
     public record Settings(int maxSize, Duration acquireTimeout, Duration maxLifetime, Duration connectTimeout,
-            Duration statementTimeout) {}
+            Duration statementTimeout, PostgresConsensus.GroupCommit groupCommit) {
+
+        public Settings(int maxSize, Duration acquireTimeout, Duration maxLifetime, Duration connectTimeout,
+                Duration statementTimeout) {
+            this(maxSize, acquireTimeout, maxLifetime, connectTimeout, statementTimeout,
+                    PostgresConsensus.GroupCommit.DEFAULTS);
+        }
+    }
 
     /**
-     * The startup parameters every consensus connection needs: {@link ConsensusSql} is correct only at
-     * SERIALIZABLE, and the server-side statement timeout turns a stuck statement into a determinate failure.
+     * The startup parameters every consensus connection needs: the server-side statement timeout turns a stuck
+     * statement into a determinate failure. (The isolation level is the backend's to set, per dialect: see
+     * {@link ConsensusSql}.)
      */
     public static Map<String, String> startupParameters(Duration statementTimeout) {
         Map<String, String> parameters = new LinkedHashMap<>();
-        parameters.put("default_transaction_isolation", "serializable");
         parameters.put("statement_timeout", Long.toString(statementTimeout.toMillis()));
         parameters.put("client_min_messages", "warning"); // no NOTICEs (e.g. "relation already exists") in our log
         return parameters;
@@ -71,7 +78,7 @@ public final class PostgresPools {
             } finally {
                 afterClose.run();
             }
-        }, UrlQuery.redact(url), settings.statementTimeout());
+        }, UrlQuery.redact(url), settings.statementTimeout(), settings.groupCommit());
     }
 
     /** Closes {@code pool} and waits (briefly) until its connections are closed. */

@@ -28,9 +28,9 @@ class PostgresPoolsTest {
     }
 
     @Test
-    void everyConnectionIsSerializableWithAStatementTimeout() {
+    void everyConnectionHasAStatementTimeoutAndTheBackendPicksTheIsolation() {
         assertThat(PostgresPools.startupParameters(Duration.ofSeconds(30)))
-                .containsEntry("default_transaction_isolation", "serializable")
+                .doesNotContainKey("default_transaction_isolation")
                 .containsEntry("statement_timeout", "30000");
     }
 }
