@@ -320,11 +320,18 @@ public class StorageProducer {
         return blob;
     }
 
-    private static URI parse(String url, String what) {
+    /**
+     * {@code url} as a URI. {@code mem://}, as the configuration documents it, has no authority, which
+     * {@code java.net.URI} refuses; it is read as {@code mem:///} (with its query, if any).
+     */
+    static URI parse(String url, String what) {
+        String normalized = url.startsWith("mem://") && !url.startsWith("mem:///")
+                ? "mem:///" + url.substring("mem://".length()) : url;
         try {
-            return new URI(url);
+            return new URI(normalized);
         } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("invalid " + what + " URL " + UrlQuery.redact(url) + ": " + e.getMessage());
+            throw new IllegalArgumentException("invalid " + what + " URL " + UrlQuery.redact(url) + ": "
+                    + UrlQuery.failureMessage(url, e));
         }
     }
 

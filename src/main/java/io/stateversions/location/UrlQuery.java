@@ -50,6 +50,21 @@ public final class UrlQuery {
         return url.replaceFirst("(://[^:/@]*:)[^@/]*@", "$1***@");
     }
 
+    private static final java.util.regex.Pattern PASSWORD = java.util.regex.Pattern.compile("://[^:/@]*:([^@/]*)@");
+
+    /**
+     * The message of a failure to parse {@code url}, with the URL's password masked wherever the message quotes it
+     * (the JDK's and drivers' messages quote their whole input).
+     */
+    public static String failureMessage(String url, Throwable failure) {
+        String message = String.valueOf(failure.getMessage());
+        java.util.regex.Matcher password = PASSWORD.matcher(url);
+        if (password.find() && !password.group(1).isEmpty()) {
+            message = message.replace(password.group(1), "***");
+        }
+        return message;
+    }
+
     public Optional<String> get(String name) {
         return Optional.ofNullable(parameters.get(name)).filter(value -> !value.isEmpty());
     }

@@ -92,13 +92,15 @@ public final class PostgresPools {
         try {
             uri = URI.create(url);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("invalid consensus URL " + UrlQuery.redact(url) + ": " + e.getMessage());
+            throw new IllegalArgumentException("invalid consensus URL " + UrlQuery.redact(url) + ": "
+                    + UrlQuery.failureMessage(url, e));
         }
         UrlQuery.parse(uri, UrlQuery.redact(url), URL_PARAMETERS);
         try {
             return PgConnectOptions.fromUri(url);
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException("invalid consensus URL " + UrlQuery.redact(url) + ": " + e.getMessage());
+            throw new IllegalArgumentException("invalid consensus URL " + UrlQuery.redact(url) + ": "
+                    + UrlQuery.failureMessage(url, e));
         }
     }
 

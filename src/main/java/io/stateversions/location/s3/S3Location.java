@@ -25,7 +25,7 @@ public record S3Location(String bucket, String prefix, Optional<URI> endpoint, O
         try {
             uri = new URI(url);
         } catch (Exception e) {
-            throw new IllegalArgumentException("invalid blob URL " + redacted + ": " + e.getMessage());
+            throw new IllegalArgumentException("invalid blob URL " + redacted + ": " + UrlQuery.failureMessage(url, e));
         }
         if (!"s3".equals(uri.getScheme()) || uri.getRawAuthority() == null) {
             throw new IllegalArgumentException("invalid blob URL " + redacted + ": expected s3://bucket[/prefix]");

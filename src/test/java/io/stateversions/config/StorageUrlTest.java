@@ -1,0 +1,40 @@
+package io.stateversions.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.URI;
+import org.junit.jupiter.api.Test;
+
+/** How storage URLs are read before a backend is chosen. */
+class StorageUrlTest {
+
+    @Test
+    void memUrlsAreAcceptedWithTwoSlashesOrThreeAndKeepTheirQuery() {
+        for (String url : new String[] {"mem://", "mem:///"}) {
+            URI uri = StorageProducer.parse(url, "blob");
+            assertThat(uri.getScheme()).as(url).isEqualTo("mem");
+            assertThat(uri.getQuery()).as(url).isNull();
+        }
+        assertThat(StorageProducer.parse("mem://?tombstone=false", "blob").getQuery()).isEqualTo("tombstone=false");
+        assertThat(StorageProducer.parse("mem:///?tombstone=false", "blob").getQuery()).isEqualTo("tombstone=false");
+    }
+
+    @Test
+    void otherUrlsAreReadAsTheyAreAndBadOnesNameTheStoreWithoutTheirPassword() {
+        assertThat(StorageProducer.parse("s3://bucket/prefix?region=eu-west-1", "blob").getHost()).isEqualTo("bucket");
+        assertThatThrownBy(() -> StorageProducer.parse("postgres://u:hunter2@db/x y", "consensus"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("invalid consensus URL")
+                .hasMessageNotContaining("hunter2");
+    }
+
+    @Test
+    void noParseErrorOfAStorageUrlQuotesItsPassword() {
+        assertThatThrownBy(() -> io.stateversions.location.postgres.PostgresPools.connectOptions(
+                "postgres://u:hunter2@db/x y")).hasMessageContaining("invalid consensus URL")
+                .hasMessageNotContaining("hunter2");
+        assertThatThrownBy(() -> io.stateversions.location.s3.S3Location.parse("s3://key:hunter2@bucket/a b"))
+                .hasMessageContaining("invalid blob URL").hasMessageNotContaining("hunter2");
+    }
+}
