@@ -98,8 +98,8 @@ public final class Bench {
                 new Workloads(settings, report, rawUrl, etcd, service, grpc).run(rssAtReady);
                 // The service's own meters (consensus and machine timings, batch sizes) for a closer look.
                 java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
-                        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + service.port()
-                                + "/q/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                                + service.managementPort() + "/q/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
                 Files.writeString(logs.resolve("service-metrics.txt"), metrics.body());
                 long serializationRetries = Math.round(metric(metrics.body(),
                         "stateversions_consensus_operation_seconds_count{op=\"compare_and_set\",outcome=\"determinate\"}"));
