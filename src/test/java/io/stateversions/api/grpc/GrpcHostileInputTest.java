@@ -14,10 +14,6 @@ import io.stateversions.api.grpc.v1.GetStateRequest;
 import io.stateversions.api.grpc.v1.ListShardsRequest;
 import io.stateversions.api.grpc.v1.StateVersionsGrpc;
 import io.stateversions.core.ShardId;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -66,7 +62,7 @@ class GrpcHostileInputTest extends GrpcTestSupport {
 
     @Test
     void aCallWithoutARequestMessageIsInvalidArgument() {
-        MethodDescriptor<byte[], byte[]> method = raw(StateVersionsGrpc.getGetStateMethod().getFullMethodName());
+        MethodDescriptor<byte[], byte[]> method = RawGrpc.method(StateVersionsGrpc.getGetStateMethod().getFullMethodName());
         var call = client.getChannel().newCall(method, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS));
         var result = new java.util.concurrent.CompletableFuture<Status>();
         call.start(new io.grpc.ClientCall.Listener<>() {
@@ -95,28 +91,7 @@ class GrpcHostileInputTest extends GrpcTestSupport {
 
     private byte[] rawUnary(String fullMethodName, byte[] payload) {
         Channel channel = client.getChannel();
-        return ClientCalls.blockingUnaryCall(channel, raw(fullMethodName),
+        return ClientCalls.blockingUnaryCall(channel, RawGrpc.method(fullMethodName),
                 CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), payload);
-    }
-
-    /** A method of the service whose request and response are bytes as they are on the wire. */
-    static MethodDescriptor<byte[], byte[]> raw(String fullMethodName) {
-        MethodDescriptor.Marshaller<byte[]> bytes = new MethodDescriptor.Marshaller<>() {
-            @Override
-            public InputStream stream(byte[] value) {
-                return new ByteArrayInputStream(value);
-            }
-
-            @Override
-            public byte[] parse(InputStream stream) {
-                try {
-                    return stream.readAllBytes();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-        };
-        return MethodDescriptor.<byte[], byte[]>newBuilder().setType(MethodDescriptor.MethodType.UNARY)
-                .setFullMethodName(fullMethodName).setRequestMarshaller(bytes).setResponseMarshaller(bytes).build();
     }
 }
