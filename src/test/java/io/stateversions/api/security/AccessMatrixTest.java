@@ -2,8 +2,6 @@ package io.stateversions.api.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.google.protobuf.Message;
-import com.google.protobuf.util.JsonFormat;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
@@ -14,12 +12,7 @@ import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import io.stateversions.api.grpc.v1.StateVersionsGrpc;
-import io.stateversions.core.CriticalReaderId;
-import io.stateversions.core.IdempotencyToken;
-import io.stateversions.core.LeasedReaderId;
 import io.stateversions.core.ShardId;
-import io.stateversions.core.WriterId;
 import io.stateversions.testing.Management;
 import io.stateversions.testing.TestTokens;
 import java.io.IOException;
@@ -30,9 +23,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -75,7 +66,7 @@ class AccessMatrixTest {
         canary = ShardId.random();
         target = ShardId.random();
         for (ShardId shard : List.of(canary, target)) {
-            assertThat(rest("PUT", "/v1/shards/" + shard, CODECS, bearer("admin")).statusCode()).isEqualTo(201);
+            assertThat(rest("PUT", "/v1/shards/" + shard, Samples.CODECS, bearer("admin")).statusCode()).isEqualTo(201);
         }
     }
 
@@ -83,8 +74,6 @@ class AccessMatrixTest {
     void disconnect() throws InterruptedException {
         channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
     }
-
-    private static final String CODECS = "{\"keyCodec\":\"k\",\"valCodec\":\"v\",\"tsCodec\":\"t\",\"diffCodec\":\"d\"}";
 
     List<Credential> credentials() {
         List<Credential> all = new ArrayList<>();
@@ -159,7 +148,7 @@ class AccessMatrixTest {
                 for (Credential credential : credentials()) {
                     boolean grants = credential.role() != null && credential.role().includes(operation.role());
                     ShardId shard = grants ? target : operation == Operation.OPEN_SHARD ? fresh() : canary;
-                    Status status = grpcCall(method, grpcRequest(operation, method, shard), credential.authorization());
+                    Status status = grpcCall(method, Samples.grpcRequest(operation, method, shard), credential.authorization());
                     String what = method + " with " + credential.name() + ": " + status;
                     if (grants) {
                         assertThat(status.getCode()).as(what).isNotIn(Status.Code.UNAUTHENTICATED,
@@ -203,37 +192,8 @@ class AccessMatrixTest {
 
     /** A request of {@code operation} that would commit on {@code shard} if it were allowed. */
     private HttpResponse<String> restCall(Operation operation, ShardId shard, String authorization) throws Exception {
-        String path = operation.pathTemplate().orElseThrow()
-                .replace("{shard}", shard.toString())
-                .replace("{reader}", operation.name().contains("CRITICAL") ? CriticalReaderId.random().toString()
-                        : LeasedReaderId.random().toString())
-                .replace("{writer}", WriterId.random().toString())
-                .replace("{seqno}", "1");
-        String body = switch (operation) {
-            case OPEN_SHARD -> CODECS;
-            case REGISTER_LEASED_READER, REGISTER_WRITER -> "{\"purpose\":\"matrix\"}";
-            case DOWNGRADE_SINCE -> "{\"since\":[0]}";
-            case REGISTER_CRITICAL_READER -> "{\"purpose\":\"matrix\",\"opaqueCodec\":\"u64\"}";
-            case COMPARE_AND_DOWNGRADE_SINCE -> "{\"expectedOpaque\":0,\"newOpaque\":1,\"since\":[0]}";
-            case COMPARE_AND_APPEND -> "{\"writerId\":\"" + WriterId.random() + "\",\"idempotencyToken\":\""
-                    + IdempotencyToken.random() + "\",\"lower\":[0],\"upper\":[1],\"len\":1,"
-                    + "\"parts\":[{\"inline\":\"AAEC\"}]}";
-            case APPLY_MERGE_RES -> "{\"id\":\"0-1\",\"inputs\":[],\"output\":{\"lower\":[0],\"upper\":[1],"
-                    + "\"since\":[0],\"len\":0,\"parts\":[]}}";
-            case REGISTER_SCHEMA -> "{\"keySchema\":\"AAEC\",\"valSchema\":\"AAEC\"}";
-            default -> null;
-        };
-        String query = switch (operation) {
-            case SNAPSHOT -> "?asOf=0";
-            case WATCH -> "?fromSeqno=0";
-            case SWEEP_LEAKED_BLOBS -> "?graceMs=3600000";
-            default -> "";
-        };
-        if (body == null && operation.httpMethod().orElseThrow().equals("POST")) {
-            // A body with its length: an HTTP/2 POST without one (END_STREAM on its headers) trips the REST layer.
-            body = "{}";
-        }
-        return rest(operation.httpMethod().orElseThrow(), path + query, body, authorization);
+        return rest(operation.httpMethod().orElseThrow(), Samples.restPath(operation, shard),
+                Samples.restBody(operation), authorization);
     }
 
     private HttpResponse<String> rest(String method, String pathAndQuery, String body, String authorization)
@@ -263,38 +223,6 @@ class AccessMatrixTest {
         assertThat(state.statusCode()).isEqualTo(200);
         return com.fasterxml.jackson.databind.json.JsonMapper.builder().build().readTree(state.body()).get("seqno")
                 .asLong();
-    }
-
-    /** The request message of a method of the API, in the form of its JSON mapping, as bytes. */
-    private static byte[] grpcRequest(Operation operation, String method, ShardId shard) throws Exception {
-        if (!method.startsWith(Operation.SERVICE + "/")) {
-            return new byte[0]; // reflection and health: their empty request
-        }
-        var descriptor = StateVersionsGrpc.getServiceDescriptor().getMethods().stream()
-                .filter(m -> m.getFullMethodName().equals(method)).findFirst().orElseThrow();
-        @SuppressWarnings("unchecked")
-        Message prototype = ((MethodDescriptor.PrototypeMarshaller<Message>) descriptor.getRequestMarshaller())
-                .getMessagePrototype();
-        Map<String, Object> fields = new LinkedHashMap<>();
-        fields.put("shardId", shard.toString());
-        switch (operation) {
-            case OPEN_SHARD -> fields.putAll(Map.of("keyCodec", "k", "valCodec", "v", "tsCodec", "t",
-                    "diffCodec", "d"));
-            case REGISTER_LEASED_READER -> fields.put("purpose", "matrix");
-            case REGISTER_WRITER -> fields.putAll(Map.of("writerId", WriterId.random().toString(), "purpose", "m"));
-            case REGISTER_CRITICAL_READER -> fields.putAll(Map.of("readerId", CriticalReaderId.random().toString(),
-                    "purpose", "m", "opaqueCodec", "u64"));
-            case COMPARE_AND_APPEND -> fields.putAll(Map.of("writerId", WriterId.random().toString(),
-                    "idempotencyToken", IdempotencyToken.random().toString(), "lower", Map.of("elements", List.of(0)),
-                    "upper", Map.of("elements", List.of(1)), "len", 1, "parts", List.of(Map.of("inline", "AAEC"))));
-            case REGISTER_SCHEMA -> fields.putAll(Map.of("keySchema", "AAEC", "valSchema", "AAEC"));
-            case WATCH -> fields.put("fromSeqno", 0);
-            default -> { }
-        }
-        Message.Builder builder = prototype.newBuilderForType();
-        JsonFormat.parser().ignoringUnknownFields().merge(
-                com.fasterxml.jackson.databind.json.JsonMapper.builder().build().writeValueAsString(fields), builder);
-        return builder.build().toByteArray();
     }
 
     /** One call's outcome: its status, or OK as soon as a server-streaming call delivers a message (then cancelled). */
