@@ -92,7 +92,7 @@ public final class TestPki {
         return certificate(file).getSerialNumber();
     }
 
-    /** A TLS context trusting this authority, presenting {@code client} if given. */
+    /** A TLS context trusting this authority, presenting {@code client} (issued by any authority) if given. */
     public SSLContext sslContext(Issued client) {
         try {
             KeyStore trust = KeyStore.getInstance("PKCS12");
