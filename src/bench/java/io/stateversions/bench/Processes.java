@@ -87,6 +87,12 @@ final class Processes {
 
         static Service start(Path jar, String consensusUrl, Path dataDir, List<String> jvmOptions, Path log)
                 throws Exception {
+            return start(jar, consensusUrl, dataDir, jvmOptions, log, false);
+        }
+
+        /** With {@code tls}, {@code port} is the TLS port (the options must configure TLS) and the plain one is closed. */
+        static Service start(Path jar, String consensusUrl, Path dataDir, List<String> jvmOptions, Path log,
+                boolean tls) throws Exception {
             if (!Files.exists(jar)) {
                 throw new IllegalStateException("the packaged service " + jar + " is missing: run ./mvnw package first"
                         + " (the documented command -Pbench -DskipTests verify does)");
@@ -97,7 +103,12 @@ final class Processes {
             List<String> command = new ArrayList<>();
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             command.addAll(jvmOptions);
-            command.add("-Dquarkus.http.port=" + port);
+            if (tls) {
+                command.add("-Dquarkus.http.ssl-port=" + port);
+                command.add("-Dquarkus.http.insecure-requests=disabled");
+            } else {
+                command.add("-Dquarkus.http.port=" + port);
+            }
             command.add("-Dquarkus.management.port=" + managementPort);
             command.add("-Dstateversions.consensus.url=" + consensusUrl);
             command.add("-Dstateversions.blob.url=file://" + dataDir.resolve("blob").toAbsolutePath().normalize());
