@@ -2,16 +2,14 @@ package io.stateversions.api.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.grpc.CallOptions;
-import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+import io.stateversions.api.grpc.RawGrpc;
 import io.stateversions.core.ShardId;
 import io.stateversions.testing.Management;
 import io.stateversions.testing.TestTokens;
@@ -25,7 +23,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -148,8 +145,13 @@ class AccessMatrixTest {
                 for (Credential credential : credentials()) {
                     boolean grants = credential.role() != null && credential.role().includes(operation.role());
                     ShardId shard = grants ? target : operation == Operation.OPEN_SHARD ? fresh() : canary;
-                    Status status = grpcCall(method, Samples.grpcRequest(operation, method, shard), credential.authorization());
+                    RawGrpc.Outcome outcome = RawGrpc.call(channel, method, Samples.grpcRequest(operation, method, shard),
+                            headers(credential.authorization()));
+                    Status status = outcome.status();
                     String what = method + " with " + credential.name() + ": " + status;
+                    if (!status.isOk() && method.startsWith(Operation.SERVICE)) {
+                        assertThat(outcome.errorCode()).as("sv-error-code of " + what).isNotNull();
+                    }
                     if (grants) {
                         assertThat(status.getCode()).as(what).isNotIn(Status.Code.UNAUTHENTICATED,
                                 Status.Code.PERMISSION_DENIED, Status.Code.INTERNAL, Status.Code.UNKNOWN);
@@ -223,36 +225,6 @@ class AccessMatrixTest {
         assertThat(state.statusCode()).isEqualTo(200);
         return com.fasterxml.jackson.databind.json.JsonMapper.builder().build().readTree(state.body()).get("seqno")
                 .asLong();
-    }
-
-    /** One call's outcome: its status, or OK as soon as a server-streaming call delivers a message (then cancelled). */
-    private Status grpcCall(String method, byte[] request, String authorization) {
-        MethodDescriptor<byte[], byte[]> raw = io.stateversions.api.grpc.RawGrpc.method(method);
-        ClientCall<byte[], byte[]> call = channel.newCall(raw, CallOptions.DEFAULT.withDeadlineAfter(20,
-                TimeUnit.SECONDS));
-        CompletableFuture<Status> outcome = new CompletableFuture<>();
-        call.start(new ClientCall.Listener<>() {
-            @Override
-            public void onMessage(byte[] message) {
-                outcome.complete(Status.OK);
-            }
-
-            @Override
-            public void onClose(Status status, Metadata trailers) {
-                if (!status.isOk() && status.getCode() != Status.Code.CANCELLED
-                        && method.startsWith(Operation.SERVICE)) {
-                    assertThat(trailers.get(Metadata.Key.of("sv-error-code", Metadata.ASCII_STRING_MARSHALLER)))
-                            .as("sv-error-code of " + method + " " + status).isNotNull();
-                }
-                outcome.complete(status);
-            }
-        }, headers(authorization));
-        call.request(1);
-        call.sendMessage(request);
-        call.halfClose();
-        Status status = outcome.orTimeout(20, TimeUnit.SECONDS).join();
-        call.cancel("done", null);
-        return status;
     }
 
     private static Metadata headers(String authorization) {
