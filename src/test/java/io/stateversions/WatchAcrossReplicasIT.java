@@ -510,9 +510,9 @@ class WatchAcrossReplicasIT {
 
     // ---------------------------------------------------------------------------------------------- metrics
 
-    /** The sum of the samples of {@code name} on {@code replica}'s {@code /q/metrics} whose labels contain {@code label}. */
+    /** The sum of the samples of {@code name} on {@code replica}'s {@code /q/metrics} (management port) whose labels contain {@code label}. */
     private double metric(Replica replica, String name, String label) throws IOException, InterruptedException {
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(replica.uri("/q/metrics"))
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(replica.managementUri("/q/metrics"))
                 .timeout(CALL_TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(200);
         double sum = 0;

@@ -88,18 +88,22 @@ public final class Bench {
                 System.out.printf("service ready after %d ms (RSS %d MiB)%n", service.startupMillis(),
                         rssAtReady >> 20);
                 // The raw baselines get a database of their own: the service's table holds only the service's keys.
+                // So does the second, secured service of the TLS workload (a deployment of its own).
                 Vertx setup = Vertx.vertx();
                 String rawUrl;
+                String secureUrl;
                 try {
                     rawUrl = TestDatabases.urlOf(postgres.url(), TestDatabases.create(setup, postgres.url(), "raw"));
+                    secureUrl = TestDatabases.urlOf(postgres.url(), TestDatabases.create(setup, postgres.url(),
+                            "secure"));
                 } finally {
                     setup.close();
                 }
-                new Workloads(settings, report, rawUrl, etcd, service, grpc).run(rssAtReady);
+                new Workloads(settings, report, rawUrl, etcd, service, grpc, secureUrl, work, logs).run(rssAtReady);
                 // The service's own meters (consensus and machine timings, batch sizes) for a closer look.
                 java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
-                        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + service.port()
-                                + "/q/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                                + service.managementPort() + "/q/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
                 Files.writeString(logs.resolve("service-metrics.txt"), metrics.body());
                 long serializationRetries = Math.round(metric(metrics.body(),
                         "stateversions_consensus_operation_seconds_count{op=\"compare_and_set\",outcome=\"determinate\"}"));
@@ -127,12 +131,18 @@ public final class Bench {
         private final Processes.Etcd etcd;
         private final Processes.Service service;
         private final ServiceGrpc grpc;
+        private final String secureUrl;
+        private final Path work;
+        private final Path logs;
         private Measurement rawSingleShard;
         private Measurement grpcPeak;
         private int valueBytes;
 
         Workloads(BenchSettings settings, BenchReport report, String rawUrl, Processes.Etcd etcd,
-                Processes.Service service, ServiceGrpc grpc) {
+                Processes.Service service, ServiceGrpc grpc, String secureUrl, Path work, Path logs) {
+            this.secureUrl = secureUrl;
+            this.work = work;
+            this.logs = logs;
             this.settings = settings;
             this.report = report;
             this.rawUrl = rawUrl;
@@ -163,6 +173,47 @@ public final class Bench {
             }
             if (settings.runs("startup")) {
                 startup(rssAtReady);
+            }
+            if (settings.runs("tls")) {
+                tls();
+            }
+        }
+
+        /**
+         * TLS: P1's gRPC appends (one client, one shard) against a second service (same PostgreSQL server, a database
+         * of its own) with security
+         * on as the Kubernetes manifests turn it on (TLS only, every call with a bearer token checked), next to the
+         * plaintext service: what security costs one appender. Certificates and the token are the tests' own.
+         */
+        private void tls() throws Exception {
+            System.out.println("TLS: sequential appends to one shard over TLS with a bearer token");
+            Path material = work.resolve("tls");
+            io.stateversions.testing.TestPki pki = io.stateversions.testing.TestPki.in(material);
+            io.stateversions.testing.TestPki.Issued server = pki.server("server");
+            io.stateversions.testing.TestTokens tokens = io.stateversions.testing.TestTokens.in(material);
+            List<String> options = new ArrayList<>(settings.serviceJvmOptions());
+            options.addAll(List.of("-Dstateversions.security.enabled=true",
+                    "-Dquarkus.http.tls-configuration-name=api",
+                    "-Dquarkus.tls.api.key-store.pem.0.cert=" + server.cert(),
+                    "-Dquarkus.tls.api.key-store.pem.0.key=" + server.key(),
+                    "-Dmp.jwt.verify.publickey.location=" + tokens.publicKey(),
+                    "-Dmp.jwt.verify.issuer=" + io.stateversions.testing.TestTokens.ISSUER,
+                    "-Dmp.jwt.verify.audiences=" + io.stateversions.testing.TestTokens.AUDIENCE));
+            try (Processes.Service secure = Processes.Service.start(Path.of("target", "quarkus-app", "quarkus-run.jar"),
+                    secureUrl, work.resolve("service-tls"), options, logs.resolve("service-tls.log"), true);
+                    ServiceGrpc secureGrpc = new ServiceGrpc(secure.port(), settings.grpcChannels(), pki.caFile(),
+                            tokens.token("bench", java.util.Set.of("admin")))) {
+                List<Measurement> measured = compare(1, 1, List.of(
+                        new Target("service gRPC", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes())),
+                        new Target("service gRPC, TLS + token",
+                                new ServiceGrpc.GrpcAppends(secureGrpc, settings.payloadBytes()))));
+                Measurement plain = measured.get(0);
+                Measurement secured = measured.get(1);
+                report.add(BenchReport.Row.value("TLS", "appends/s, 1 shard, 1 client (gRPC): TLS + bearer token vs"
+                        + " plaintext", String.format("%.0f/s vs %.0f/s (%.2fx; p50 %.2f vs %.2f ms)",
+                        secured.perSecond(), plain.perSecond(), secured.perSecond() / plain.perSecond(),
+                        secured.p50Millis(), plain.p50Millis()), "(no goal)", null)
+                        .withOperations(secured.operations()));
             }
         }
 

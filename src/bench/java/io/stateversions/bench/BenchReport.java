@@ -56,6 +56,11 @@ public final class BenchReport {
             return new Row(workload, what, value, "", "", value, goal, met, 1);
         }
 
+        /** This row with the operations behind it. */
+        Row withOperations(long count) {
+            return new Row(workload, what, service, rawPostgres, etcd, result, goal, met, count);
+        }
+
         private static String throughput(Measurement measured) {
             return String.format("%.0f/s (p50 %.2f, p99 %.2f ms)%s", measured.perSecond(), measured.p50Millis(),
                     measured.p99Millis(), measured.errors() > 0 ? " [" + measured.errors() + " errors]" : "");

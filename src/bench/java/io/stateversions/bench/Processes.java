@@ -79,21 +79,37 @@ final class Processes {
         }
     }
 
-    /** The packaged service ({@code target/quarkus-app/quarkus-run.jar}) on a PostgreSQL URL and a file blob store. */
-    record Service(Process process, int port, long startupMillis, Path log) implements AutoCloseable {
+    /**
+     * The packaged service ({@code target/quarkus-app/quarkus-run.jar}) on a PostgreSQL URL and a file blob store:
+     * the API on {@code port}, health and metrics on {@code managementPort}.
+     */
+    record Service(Process process, int port, int managementPort, long startupMillis, Path log) implements AutoCloseable {
 
         static Service start(Path jar, String consensusUrl, Path dataDir, List<String> jvmOptions, Path log)
                 throws Exception {
+            return start(jar, consensusUrl, dataDir, jvmOptions, log, false);
+        }
+
+        /** With {@code tls}, {@code port} is the TLS port (the options must configure TLS) and the plain one is closed. */
+        static Service start(Path jar, String consensusUrl, Path dataDir, List<String> jvmOptions, Path log,
+                boolean tls) throws Exception {
             if (!Files.exists(jar)) {
                 throw new IllegalStateException("the packaged service " + jar + " is missing: run ./mvnw package first"
                         + " (the documented command -Pbench -DskipTests verify does)");
             }
             int port = freePort();
+            int managementPort = freePort();
             Files.createDirectories(dataDir.resolve("blob"));
             List<String> command = new ArrayList<>();
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             command.addAll(jvmOptions);
-            command.add("-Dquarkus.http.port=" + port);
+            if (tls) {
+                command.add("-Dquarkus.http.ssl-port=" + port);
+                command.add("-Dquarkus.http.insecure-requests=disabled");
+            } else {
+                command.add("-Dquarkus.http.port=" + port);
+            }
+            command.add("-Dquarkus.management.port=" + managementPort);
             command.add("-Dstateversions.consensus.url=" + consensusUrl);
             command.add("-Dstateversions.blob.url=file://" + dataDir.resolve("blob").toAbsolutePath().normalize());
             command.add("-Dstateversions.data-dir=" + dataDir.toAbsolutePath());
@@ -103,14 +119,14 @@ final class Processes {
             long started = System.nanoTime();
             Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try {
-                awaitHttp(process, "http://127.0.0.1:" + port + "/q/health/ready", "\"UP\"", Duration.ofSeconds(120),
+                awaitHttp(process, "http://127.0.0.1:" + managementPort + "/q/health/ready", "\"UP\"", Duration.ofSeconds(120),
                         log);
             } catch (Exception e) {
                 stop(process);
                 throw e;
             }
             long startupMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-            return new Service(process, port, startupMillis, log);
+            return new Service(process, port, managementPort, startupMillis, log);
         }
 
         long residentBytes() throws IOException {

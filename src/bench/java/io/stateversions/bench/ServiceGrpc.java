@@ -48,6 +48,19 @@ final class ServiceGrpc implements AutoCloseable {
         }
     }
 
+    /** Over TLS, trusting {@code ca}, every call carrying {@code token} as its bearer token. */
+    ServiceGrpc(int port, int connections, java.nio.file.Path ca, String token) throws javax.net.ssl.SSLException {
+        io.grpc.Metadata headers = new io.grpc.Metadata();
+        headers.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+                "Bearer " + token);
+        for (int i = 0; i < Math.max(1, connections); i++) {
+            channels.add(NettyChannelBuilder.forAddress("localhost", port)
+                    .sslContext(io.grpc.netty.GrpcSslContexts.forClient().trustManager(ca.toFile()).build())
+                    .intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers))
+                    .maxInboundMessageSize(64 * 1024 * 1024).build());
+        }
+    }
+
     StateVersionsGrpc.StateVersionsBlockingStub blocking(int index) {
         return StateVersionsGrpc.newBlockingStub(channels.get(Math.floorMod(index, channels.size())))
                 .withDeadlineAfter(60, TimeUnit.SECONDS);

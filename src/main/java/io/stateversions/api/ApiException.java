@@ -26,9 +26,34 @@ public final class ApiException extends RuntimeException {
     }
 
     public ApiException(ErrorCode code, String detail, Map<String, Object> members, Throwable cause) {
-        super(detail, cause, false, false);
+        super(bounded(detail, MAX_DETAIL_CHARS), cause, false, false);
         this.code = Objects.requireNonNull(code, "code");
-        this.members = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(members));
+        Map<String, Object> copy = new LinkedHashMap<>();
+        members.forEach((name, value) -> copy.put(name, value instanceof String text
+                ? bounded(text, MAX_MEMBER_CHARS) : value));
+        this.members = java.util.Collections.unmodifiableMap(copy);
+    }
+
+    /**
+     * The longest detail an error carries, whatever produced it. gRPC sends the detail twice in its trailers
+     * ({@code grpc-message} and the status details), and a client refuses trailers beyond its metadata limit (8 KiB by
+     * default in grpc-java): an error quoting a whole oversized field would never reach its caller, and would stall
+     * the other calls of its HTTP/2 connection. Values are quoted by {@link ApiParams#quote}, shorter still.
+     */
+    public static final int MAX_DETAIL_CHARS = 1024;
+
+    /** The longest string member (an id, a codec name) an error carries. */
+    public static final int MAX_MEMBER_CHARS = 256;
+
+    static String bounded(String text, int maxChars) {
+        if (text == null || text.length() <= maxChars) {
+            return text;
+        }
+        int end = maxChars - 1;
+        if (Character.isHighSurrogate(text.charAt(end - 1))) {
+            end--; // never split a surrogate pair
+        }
+        return text.substring(0, end) + "…";
     }
 
     public ErrorCode code() {

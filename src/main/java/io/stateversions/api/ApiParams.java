@@ -24,6 +24,27 @@ public final class ApiParams {
     /** The largest timestamp: timestamps are unsigned 64-bit values restricted to {@code 0 ..= 2^63-1}. */
     public static final long MAX_TIMESTAMP = Long.MAX_VALUE;
 
+    // Bounds of the variable-size fields, checked before anything else reads the value: a hostile request costs
+    // the service no more than its own size, and its error quotes at most a prefix of it (see ApiException).
+
+    /** Ids are 37 characters ({@code s<uuid>}); anything much longer is refused before it is parsed. */
+    public static final int MAX_ID_CHARS = 64;
+
+    /** A part's key {@code <writer key>/<part id>} is 75 characters. */
+    public static final int MAX_PART_KEY_CHARS = 128;
+
+    /** A merge id {@code <lower>-<upper>} is at most 39 characters. */
+    public static final int MAX_MERGE_ID_CHARS = 64;
+
+    /** Parts of one batch (and so run splits, which are fewer). */
+    public static final int MAX_BATCH_PARTS = 65_536;
+
+    /** Input batches of one merge. */
+    public static final int MAX_MERGE_INPUTS = 4_096;
+
+    /** How much of a bad value an error message quotes. */
+    public static final int MAX_QUOTED_CHARS = 48;
+
     private ApiParams() {}
 
     public static ShardId shardId(String value) {
@@ -49,6 +70,9 @@ public final class ApiParams {
     private static <T> T id(String what, String value, Function<String, T> parse) {
         if (value == null) {
             throw ApiException.invalidId("missing " + what + " id");
+        }
+        if (value.length() > MAX_ID_CHARS) {
+            throw ApiException.invalidId("invalid " + what + " id " + quote(value) + ": ids have 37 characters");
         }
         T parsed;
         try {
@@ -116,7 +140,7 @@ public final class ApiParams {
         }
         if (value.length() > maxChars) {
             throw ApiException.invalidRequest(field + " must be at most " + maxChars + " characters, got "
-                    + value.length());
+                    + value.length() + ": " + quote(value));
         }
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
@@ -142,6 +166,10 @@ public final class ApiParams {
         if (value == null || value.isEmpty()) {
             throw ApiException.invalidRequest(field + " is required (<writer key>/<part id>)");
         }
+        if (value.length() > MAX_PART_KEY_CHARS) {
+            throw ApiException.invalidRequest(field + " " + quote(value) + " is not a part key (<writer key>/<part id>,"
+                    + " at most " + MAX_PART_KEY_CHARS + " characters)");
+        }
         try {
             return PartialBatchKey.parse(value);
         } catch (IllegalArgumentException e) {
@@ -155,6 +183,7 @@ public final class ApiParams {
      */
     public static HollowBatch batch(String field, Description desc, long len, List<BatchPart> parts,
             List<Long> runSplits) {
+        checkSize(field + ".runSplits", runSplits.size(), MAX_BATCH_PARTS);
         List<Integer> splits = new ArrayList<>(runSplits.size());
         for (Long split : runSplits) {
             if (split == null || split < 0 || split > Integer.MAX_VALUE) {
@@ -185,8 +214,36 @@ public final class ApiParams {
         return value;
     }
 
-    private static String quote(String value) {
-        String shown = value.length() > 80 ? value.substring(0, 80) + "…" : value;
-        return "\"" + shown + "\"";
+    /**
+     * The size of a collection field, checked before its elements are: at most {@code max}. Adapters call it with the
+     * size the wire format gives before they convert any element.
+     */
+    public static void checkSize(String field, int size, int max) {
+        if (size > max) {
+            throw ApiException.invalidRequest(field + " holds " + size + " elements, at most " + max);
+        }
+    }
+
+    /** A merge's id ({@code <lower>-<upper>}, matched against its output by the service). */
+    public static String mergeId(String value) {
+        return text("id", value, MAX_MERGE_ID_CHARS, false);
+    }
+
+    /**
+     * A value as an error message shows it: quoted, at most {@value #MAX_QUOTED_CHARS} characters of it, and its
+     * length when it was cut. Messages never repeat a whole client value, whose size the client chose.
+     */
+    public static String quote(String value) {
+        if (value == null) {
+            return "null";
+        }
+        if (value.length() <= MAX_QUOTED_CHARS) {
+            return "\"" + value + "\"";
+        }
+        int end = MAX_QUOTED_CHARS;
+        if (Character.isHighSurrogate(value.charAt(end - 1))) {
+            end--;
+        }
+        return "\"" + value.substring(0, end) + "…\" (" + value.length() + " characters)";
     }
 }

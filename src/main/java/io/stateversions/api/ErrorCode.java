@@ -28,6 +28,10 @@ public enum ErrorCode {
     AS_OF_NOT_AVAILABLE("as_of_not_available", 409, Status.Code.FAILED_PRECONDITION, "As-of not yet available"),
     SHARD_TOMBSTONED("shard_tombstoned", 409, Status.Code.FAILED_PRECONDITION, "Shard tombstoned"),
     NOT_FINALIZABLE("not_finalizable", 409, Status.Code.FAILED_PRECONDITION, "Shard not finalizable"),
+    /** Security on: the request carries no credentials, or credentials that were not accepted. */
+    UNAUTHENTICATED("unauthenticated", 401, Status.Code.UNAUTHENTICATED, "Unauthenticated"),
+    /** Security on: the caller is authenticated but has no role that allows the operation. */
+    FORBIDDEN("forbidden", 403, Status.Code.PERMISSION_DENIED, "Forbidden"),
     INLINE_BACKPRESSURE("inline_backpressure", 429, Status.Code.RESOURCE_EXHAUSTED, "Inline backpressure"),
     /** Beyond api.md's table: a watch refused because this replica serves its maximum of watches. */
     TOO_MANY_WATCHERS("too_many_watchers", 429, Status.Code.RESOURCE_EXHAUSTED, "Too many watchers"),

@@ -33,7 +33,7 @@ class BenchSmokeIT {
 
         List<BenchReport.Row> rows = report.rows();
         Set<String> workloads = rows.stream().map(BenchReport.Row::workload).collect(Collectors.toSet());
-        assertThat(workloads).containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "start");
+        assertThat(workloads).containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "start", "TLS");
         assertThat(rows).allSatisfy(row -> {
             assertThat(row.operations()).as("operations behind %s %s", row.workload(), row.what()).isPositive();
             assertThat(row.result()).as("result of %s %s", row.workload(), row.what()).isNotBlank();

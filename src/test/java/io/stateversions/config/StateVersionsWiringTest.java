@@ -1,6 +1,5 @@
 package io.stateversions.config;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarkus.test.junit.QuarkusTest;
@@ -12,6 +11,7 @@ import io.stateversions.core.State;
 import io.stateversions.core.Version;
 import io.stateversions.metrics.StateMetrics;
 import io.stateversions.stateversions.StateVersions;
+import io.stateversions.testing.Management;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -54,7 +54,7 @@ class StateVersionsWiringTest {
         assertThat(state.collections().version()).isEqualTo(cfg.buildVersion());
         assertThat(versions.maybeInitShard(shard, codecs).get(30, TimeUnit.SECONDS)).isEqualTo(state);
 
-        String metrics = given().when().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = Management.given().when().get("/q/metrics").then().statusCode(200).extract().asString();
         assertThat(metrics)
                 .contains("stateversions_shard_seqno{shard=\"" + shard + "\"} 1.0")
                 .contains("stateversions_shard_upper{shard=\"" + shard + "\"} 0.0")
@@ -71,7 +71,7 @@ class StateVersionsWiringTest {
     void giveUpsOfRefetchingAMissingRollupAreScrapedByOperationAndReason() {
         stateMetrics.staleRollupGaveUp("fetch_live_states", "budget");
 
-        String metrics = given().when().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = Management.given().when().get("/q/metrics").then().statusCode(200).extract().asString();
         assertThat(metrics).contains(
                 "stateversions_state_stale_rollup_gave_up_total{op=\"fetch_live_states\",reason=\"budget\"}");
     }

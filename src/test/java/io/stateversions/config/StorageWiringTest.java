@@ -1,6 +1,5 @@
 package io.stateversions.config;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 
@@ -14,6 +13,7 @@ import io.stateversions.location.postgres.PostgresConsensus;
 import io.stateversions.location.s3.S3Blob;
 import io.stateversions.metrics.MeteredBlob;
 import io.stateversions.metrics.MeteredConsensus;
+import io.stateversions.testing.Management;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
@@ -61,14 +61,14 @@ class StorageWiringTest {
         consensus.truncate(shard, SeqNo.of(5)).handle((v, e) -> null).toCompletableFuture().get(30, TimeUnit.SECONDS);
         blob.get("missing").toCompletableFuture().get(30, TimeUnit.SECONDS);
 
-        given().when().get("/q/metrics").then().statusCode(200)
+        Management.given().when().get("/q/metrics").then().statusCode(200)
                 .body(containsString("stateversions_consensus_operation_seconds_count{op=\"compare_and_set\",outcome=\"ok\"}"))
                 .body(containsString("stateversions_consensus_operation_seconds_count{op=\"compare_and_set\",outcome=\"mismatch\"}"))
                 .body(containsString("stateversions_consensus_operation_seconds_count{op=\"truncate\",outcome=\"invalid\"}"))
                 .body(containsString("stateversions_consensus_operation_seconds_bucket{op=\"compare_and_set\",outcome=\"ok\",le=\"0.005\"}"))
                 .body(containsString("stateversions_blob_operation_seconds_count{op=\"get\",outcome=\"ok\"}"))
                 .body(containsString("stateversions_consensus_bytes_total{direction=\"written\"}"));
-        String metrics = given().when().get("/q/metrics").asString();
+        String metrics = Management.given().when().get("/q/metrics").asString();
         assertThat(count(metrics, "stateversions_consensus_operation_seconds_count{op=\"compare_and_set\",outcome=\"mismatch\"}"))
                 .isGreaterThanOrEqualTo(1.0);
         assertThat(count(metrics, "stateversions_consensus_bytes_total{direction=\"written\"}")).isGreaterThanOrEqualTo(3.0);

@@ -19,12 +19,14 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One process of the packaged service ({@code target/quarkus-app/quarkus-run.jar}, built by {@code package} before
- * the integration tests run), with its HTTP port (REST and gRPC) and its log (standard output and error).
+ * the integration tests run), with its HTTP port (REST and gRPC), its management port (health, metrics) and its log
+ * (standard output and error).
  */
 public class ServiceProcess {
 
     public final String name;
     public final int port;
+    public final int managementPort;
     public final Path log;
     public final Process process;
 
@@ -38,13 +40,16 @@ public class ServiceProcess {
         assertThat(jar).as("the packaged service").exists();
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        int managementPort = freePort();
         command.add("-Dquarkus.http.port=" + port);
+        command.add("-Dquarkus.management.port=" + managementPort);
         command.addAll(properties);
         command.add("-jar");
         command.add(jar.toString());
         Files.createDirectories(logs);
         this.name = name;
         this.port = port;
+        this.managementPort = managementPort;
         this.log = logs.resolve("replica-" + name + ".log");
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(environment);
@@ -59,9 +64,14 @@ public class ServiceProcess {
         return URI.create("http://127.0.0.1:" + port + path);
     }
 
-    /** Waits until {@code /q/health/ready} answers UP; fails at once if the process ends. */
+    /** A path of the management interface ({@code /q/health}, {@code /q/metrics}). */
+    public URI managementUri(String path) {
+        return URI.create("http://127.0.0.1:" + managementPort + path);
+    }
+
+    /** Waits until {@code /q/health/ready} (management port) answers UP; fails at once if the process ends. */
     public void awaitReady(HttpClient http, Duration within) {
-        HttpRequest request = HttpRequest.newBuilder(uri("/q/health/ready")).timeout(Duration.ofSeconds(5)).build();
+        HttpRequest request = HttpRequest.newBuilder(managementUri("/q/health/ready")).timeout(Duration.ofSeconds(5)).build();
         await().atMost(within).pollInterval(Duration.ofMillis(100)).ignoreExceptions().until(() -> {
             assertThat(process.isAlive()).as("replica %s is running", name).isTrue();
             HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());

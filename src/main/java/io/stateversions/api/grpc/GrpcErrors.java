@@ -25,7 +25,7 @@ import org.jboss.logging.Logger;
  * the code, domain {@value #DOMAIN}, metadata = the code's members, each rendered as a JSON document, as the REST
  * problem body renders them). Anything else is a bug of ours: {@code INTERNAL} with code {@code internal}, logged.
  */
-final class GrpcErrors {
+public final class GrpcErrors {
 
 
     static final String DOMAIN = "stateversions.io";
@@ -64,6 +64,36 @@ final class GrpcErrors {
         Metadata trailers = new Metadata();
         trailers.put(ERROR_CODE, code.code());
         return StatusProto.toStatusRuntimeException(details, trailers);
+    }
+
+    /**
+     * The headers of a trailers-only gRPC response refusing a call with {@code error}, for a refusal made before the
+     * gRPC server sees the call (the access check): the same status, {@code sv-error-code} and details
+     * {@link #toStatus(ApiException)} gives.
+     */
+    public static Map<String, String> trailersOnly(ApiException error) {
+        StatusRuntimeException status = toStatus(error);
+        Map<String, String> headers = new java.util.LinkedHashMap<>();
+        headers.put("content-type", "application/grpc");
+        headers.put("grpc-status", Integer.toString(status.getStatus().getCode().value()));
+        headers.put("grpc-message", percentEncoded(status.getStatus().getDescription()));
+        headers.put(ERROR_CODE.name(), error.code().code());
+        headers.put("grpc-status-details-bin", java.util.Base64.getEncoder().withoutPadding()
+                .encodeToString(StatusProto.fromThrowable(status).toByteArray()));
+        return headers;
+    }
+
+    /** {@code grpc-message}'s encoding: UTF-8, bytes outside printable ASCII and {@code %} as {@code %XX}. */
+    private static String percentEncoded(String message) {
+        StringBuilder encoded = new StringBuilder();
+        for (byte b : message.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            if (b >= ' ' && b < '~' + 1 && b != '%') {
+                encoded.append((char) b);
+            } else {
+                encoded.append('%').append(String.format("%02X", b & 0xff));
+            }
+        }
+        return encoded.toString();
     }
 
     private static Throwable unwrap(Throwable failure) {

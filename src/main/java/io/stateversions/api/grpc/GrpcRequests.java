@@ -67,6 +67,7 @@ final class GrpcRequests {
     }
 
     static List<HollowBatch> batches(String field, List<Batch> batches) {
+        ApiParams.checkSize(field, batches.size(), ApiParams.MAX_MERGE_INPUTS);
         List<HollowBatch> parsed = new ArrayList<>(batches.size());
         for (int i = 0; i < batches.size(); i++) {
             parsed.add(batch(field + "[" + i + "]", true, batches.get(i)));
@@ -75,6 +76,7 @@ final class GrpcRequests {
     }
 
     static HollowBatch batch(String field, Description desc, long len, List<Part> parts, List<Integer> runSplits) {
+        ApiParams.checkSize(field + ".parts", parts.size(), ApiParams.MAX_BATCH_PARTS);
         List<BatchPart> parsed = new ArrayList<>(parts.size());
         for (int i = 0; i < parts.size(); i++) {
             parsed.add(part(field + ".parts[" + i + "]", parts.get(i)));

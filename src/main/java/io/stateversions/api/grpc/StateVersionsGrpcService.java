@@ -103,6 +103,7 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
      * The generated definition, except that {@code Watch} is served by {@link GrpcWatch} on grpc-java's own stream
      * observer: a Mutiny {@code Multi} is drained without regard to the transport's flow control, so a client that
      * does not read would make its events pile up in memory. {@link GrpcWatch} sends only while the call is ready.
+     * Every method is guarded by {@link RequestGuard}: a malformed payload is {@code INVALID_ARGUMENT}.
      */
     @Override
     public ServerServiceDefinition bindService() {
@@ -116,7 +117,7 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
         }
         definition.addMethod(StateVersionsGrpc.getWatchMethod(),
                 io.grpc.stub.ServerCalls.asyncServerStreamingCall(watch::watch));
-        return definition.build();
+        return RequestGuard.guard(definition.build());
     }
 
     /** Runs {@code operation} (parsing included, so that a bad field fails the call) and renders its result. */
@@ -376,10 +377,11 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     public Uni<ApplyMergeResResponse> applyMergeRes(ApplyMergeResRequest request) {
         return call(() -> {
             ShardId shard = shard(request.getShardId());
+            String id = ApiParams.mergeId(request.getId());
             FueledMergeRes res = new FueledMergeRes(
                     GrpcRequests.batch("output", request.hasOutput(), request.getOutput()),
                     GrpcRequests.batches("inputs", request.getInputsList()));
-            return api.applyMergeRes(shard, request.getId(), res);
+            return api.applyMergeRes(shard, id, res);
         }, applied -> ApplyMergeResResponse.newBuilder()
                 .setSeqno(applied.seqno().value())
                 .setResult(GrpcResponses.applyMergeResult(applied.result()))

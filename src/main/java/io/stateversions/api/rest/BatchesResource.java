@@ -140,7 +140,7 @@ public class BatchesResource {
     public CompletionStage<Views.MergeApplied> applyMerge(@RestPath String shard, Requests.ApplyMerge body) {
         ShardId id = ApiParams.shardId(shard);
         Requests.ApplyMerge b = Requests.body(body);
-        String mergeId = Requests.required("id", b.id());
+        String mergeId = ApiParams.mergeId(b.id());
         FueledMergeRes res = new FueledMergeRes(b.outputBatch(), b.inputBatches());
         return api.applyMergeRes(id, mergeId, res).thenApply(Views.MergeApplied::of);
     }

@@ -22,10 +22,14 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * <ul>
  *   <li>A declared {@code Content-Length} is checked before anything is read; a body within the cap is then read
  *       by the REST layer as usual.</li>
- *   <li>A body of undeclared length (chunked, or HTTP/2 without {@code Content-Length}) is read here, counting
- *       bytes as they arrive, and handed to the REST layer whole. The REST layer must then keep it in one piece:
- *       {@code quarkus.rest.input-buffer-size} must be at least the cap (checked at start-up), because Quarkus
- *       REST 3.33 garbles a pre-read body larger than its input buffer.</li>
+ *   <li>An HTTP/1 body of undeclared length (chunked) is read here, counting bytes as they arrive, and handed to the
+ *       REST layer whole. The REST layer must then keep it in one piece: {@code quarkus.rest.input-buffer-size} must
+ *       be at least the cap (checked at start-up), because Quarkus REST 3.33 garbles a pre-read body larger than its
+ *       input buffer.</li>
+ *   <li>An HTTP/2 body of undeclared length is left to Quarkus' own limit (an empty 413): the REST layer pauses the
+ *       request it is handed, which Vert.x refuses for an HTTP/2 request already read to its end, so a pre-read
+ *       HTTP/2 body (even an empty one: a {@code POST} without a body, as {@code curl -X POST} over TLS sends it)
+ *       would fail with a 500.</li>
  * </ul>
  */
 @ApplicationScoped
@@ -67,7 +71,8 @@ public class BodyLimit {
                         } else {
                             ctx.next();
                         }
-                    } else if (WITH_BODY.contains(ctx.request().method())) {
+                    } else if (WITH_BODY.contains(ctx.request().method())
+                            && ctx.request().version() != HttpVersion.HTTP_2) {
                         ctx.put(PRE_READ, true);
                         reader.handle(ctx);
                     } else {

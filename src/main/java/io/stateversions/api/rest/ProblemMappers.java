@@ -225,7 +225,7 @@ public class ProblemMappers {
 
     // ------------------------------------------------------------------------------------------- rendering
 
-    Response problem(ErrorCode code, int status, String detail, Map<String, Object> members) {
+    public Response problem(ErrorCode code, int status, String detail, Map<String, Object> members) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("type", code.type());
         body.put("title", code.title());

@@ -137,6 +137,7 @@ public final class Requests {
         List<HollowBatch> inputBatches() {
             List<HollowBatch> batches = new ArrayList<>();
             List<Views.Batch> in = required("inputs", inputs);
+            ApiParams.checkSize("inputs", in.size(), ApiParams.MAX_MERGE_INPUTS);
             for (int i = 0; i < in.size(); i++) {
                 batches.add(batch("inputs[" + i + "]", in.get(i)));
             }
@@ -164,6 +165,7 @@ public final class Requests {
     private static HollowBatch batchOf(String prefix, Frontier lower, Frontier upper, Frontier since, long len,
             List<Views.Part> parts, List<Integer> runSplits) {
         List<Views.Part> partViews = required(prefix + "parts", parts);
+        ApiParams.checkSize(prefix + "parts", partViews.size(), ApiParams.MAX_BATCH_PARTS);
         List<BatchPart> domainParts = new ArrayList<>(partViews.size());
         for (int i = 0; i < partViews.size(); i++) {
             domainParts.add(part(prefix + "parts[" + i + "]", partViews.get(i)));

@@ -68,7 +68,7 @@ class GrpcDiscoveryTest {
     @Test
     void theHttpPortServesRestAndGrpc() throws Exception {
         given().baseUri("http://" + http.getHost()).port(http.getPort())
-                .when().get("/q/health/live").then().statusCode(200);
+                .when().get("/v1/shards").then().statusCode(200);
         List<String> services = reflect(ServerReflectionRequest.newBuilder().setListServices("*").build())
                 .getListServicesResponse().getServiceList().stream().map(ServiceResponse::getName).toList();
         assertThat(services).contains(SERVICE);

@@ -1,11 +1,11 @@
 package io.stateversions.api.health;
 
-import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.startsWith;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+import io.stateversions.testing.Management;
 import io.stateversions.testing.VanishingPostgres;
 import org.junit.jupiter.api.Test;
 
@@ -21,14 +21,14 @@ class UnreachableStorageTest {
 
     @Test
     void notReadyButLive() {
-        given().when().get("/q/health/ready").then().statusCode(200);
+        Management.given().when().get("/q/health/ready").then().statusCode(200);
 
         postgres.stopServer();
 
-        given().when().get("/q/health/ready").then().statusCode(503)
+        Management.given().when().get("/q/health/ready").then().statusCode(503)
                 .body("status", equalTo("DOWN"))
                 .body("checks.find { it.name == 'storage' }.data.consensus", startsWith("DOWN: postgres head failed"))
                 .body("checks.find { it.name == 'storage' }.data.blob", equalTo("UP"));
-        given().when().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
+        Management.given().when().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
     }
 }

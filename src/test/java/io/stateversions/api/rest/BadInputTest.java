@@ -392,4 +392,34 @@ class BadInputTest {
                 org.hamcrest.Matchers.is(404), org.hamcrest.Matchers.is(405)))
                 .contentType("application/problem+json").body("code", org.hamcrest.Matchers.equalTo("invalid_request"));
     }
+
+    @Test
+    void overLongValuesAreRefusedQuotingOnlyAPrefix() {
+        String longId = "s" + "a".repeat(5000);
+        String detail = badId(given().get("/v1/shards/" + longId).then()).extract().path("detail");
+        assertThat(detail).hasSizeLessThan(300).contains("5001 characters");
+        detail = badId(given().queryParam("after", longId).get("/v1/shards").then()).extract().path("detail");
+        assertThat(detail).hasSizeLessThan(300);
+        detail = badRequest(json(Map.of("purpose", "p".repeat(100_000)))
+                .put(path("/writers/" + WriterId.random())).then()).extract().path("detail");
+        assertThat(detail).hasSizeLessThan(300);
+    }
+
+    @Test
+    void longUrisAndBadEncodingsAreRefused() throws Exception {
+        RawHttp.Response tooLong = RawHttp.send(RestAssured.port, "GET /v1/shards/s" + "a".repeat(65_500)
+                + " HTTP/1.1\r\nHost: localhost\r\n\r\n", out -> {});
+        assertThat(tooLong.status()).isEqualTo(414);
+        assertThat(tooLong.header("content-type")).isEqualTo("application/problem+json");
+        assertThat(new JsonPath(tooLong.body()).getString("code")).isEqualTo("invalid_request");
+
+        // Decodable but not UTF-8, or not an id once decoded: the resource's own problem.
+        for (String encoded : List.of("%C3%28", "%ff", "%00", "a%2Fb")) {
+            badId(given().urlEncodingEnabled(false).get("/v1/shards/" + encoded).then());
+        }
+        // Not a URI at all: Quarkus' root handler answers an empty 400 before any router handler runs.
+        RawHttp.Response badEncoding = RawHttp.send(RestAssured.port, "GET /v1/shards/%ZZ HTTP/1.1\r\n"
+                + "Host: localhost\r\n\r\n", out -> {});
+        assertThat(badEncoding.status()).isEqualTo(400);
+    }
 }

@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.stateversions.core.ShardId;
+import io.stateversions.testing.Management;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -77,7 +78,7 @@ class MetricsAfterWorkloadTest {
             "latest_rollup_size_bytes");
 
     private static String scrape() {
-        return given().get("/q/metrics").then().statusCode(200).extract().asString();
+        return Management.given().get("/q/metrics").then().statusCode(200).extract().asString();
     }
 
     /** The value of the series {@code name{...tags...}} whose tags contain {@code tags}; 0 if there is none. */

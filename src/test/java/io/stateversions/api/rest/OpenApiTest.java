@@ -1,11 +1,11 @@
 package io.stateversions.api.rest;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
+import io.stateversions.testing.Management;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -43,7 +43,7 @@ class OpenApiTest {
 
     @Test
     void documentsEveryOperation() {
-        JsonPath doc = given().accept("application/json").get("/q/openapi?format=json").then().statusCode(200)
+        JsonPath doc = Management.given().accept("application/json").get("/q/openapi?format=json").then().statusCode(200)
                 .extract().jsonPath();
         Map<String, Object> paths = doc.getMap("paths");
         assertThat(paths.keySet()).filteredOn(p -> p.startsWith("/v1")).containsExactlyInAnyOrderElementsOf(
@@ -85,14 +85,14 @@ class OpenApiTest {
 
     @Test
     void swaggerUi() {
-        given().get("/q/swagger-ui/").then().statusCode(200).body(containsString("swagger"));
+        Management.given().get("/q/swagger-ui/").then().statusCode(200).body(containsString("swagger"));
     }
 
     /** The strict JSON settings are global: Quarkus' own JSON endpoints must not mind. */
     @Test
     void quarkusEndpointsUnaffected() {
-        given().get("/q/health/ready").then().statusCode(200);
-        given().get("/q/metrics").then().statusCode(200).body(containsString("stateversions_"));
-        given().get("/q/openapi").then().statusCode(200).body(containsString("openapi:"));
+        Management.given().get("/q/health/ready").then().statusCode(200);
+        Management.given().get("/q/metrics").then().statusCode(200).body(containsString("stateversions_"));
+        Management.given().get("/q/openapi").then().statusCode(200).body(containsString("openapi:"));
     }
 }
