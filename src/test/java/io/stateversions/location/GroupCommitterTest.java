@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import org.junit.jupiter.api.Test;
 
@@ -119,11 +118,8 @@ class GroupCommitterTest {
         answers.get(0).complete(committed(1));
         answers.get(1).complete(committed(1));
 
-        assertThat(a.toCompletableFuture()).isCompletedExceptionally();
-        try {
-            a.toCompletableFuture().join();
-        } catch (CompletionException e) {
-            assertThat(e.getCause()).hasMessageContaining("invariant violated").hasMessageContaining("2");
-        }
+        assertThat(a.toCompletableFuture()).failsWithin(java.time.Duration.ZERO)
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class).havingCause()
+                .withMessageContaining("invariant violated").withMessageContaining("group of 2");
     }
 }

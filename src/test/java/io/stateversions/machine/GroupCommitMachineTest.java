@@ -48,12 +48,18 @@ class GroupCommitMachineTest {
         final AtomicInteger toLose = new AtomicInteger();
         final AtomicInteger largestGroup = new AtomicInteger();
         final GroupCommitter committer = new GroupCommitter(32, 1, this::send, size -> {});
+        /** The first group sent waits for this: meanwhile every other compare-and-set queues. */
+        final CompletableFuture<Void> releaseFirst = new CompletableFuture<>();
+        private final java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
 
         private CompletionStage<List<CasResult>> send(List<CasRequest> group) {
             largestGroup.accumulateAndGet(group.size(), Math::max);
             List<CompletableFuture<CasResult>> members = delegate.compareAndSetAll(group).stream()
                     .map(CompletionStage::toCompletableFuture).toList();
-            return CompletableFuture.allOf(members.toArray(CompletableFuture[]::new)).thenCompose(done -> {
+            CompletableFuture<Void> held = first.getAndSet(false)
+                    ? releaseFirst.thenApplyAsync(released -> released) : CompletableFuture.completedFuture(null);
+            return CompletableFuture.allOf(members.toArray(CompletableFuture[]::new)).thenCombine(held,
+                    (done, released) -> done).thenCompose(done -> {
                 if (group.size() > 1 && toLose.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                     lostGroups.incrementAndGet();
                     return CompletableFuture.failedFuture(new Indeterminate("injected: the reply of a group of "
@@ -104,6 +110,8 @@ class GroupCommitMachineTest {
             ids.add(shard);
         }
         consensus.toLose.set(10);
+        // Every client's first compare-and-set is sent while the first group is held: they queue, and go as one group.
+        java.util.concurrent.CountDownLatch sent = new java.util.concurrent.CountDownLatch(shards);
         ExecutorService clients = Executors.newFixedThreadPool(shards);
         try {
             List<Future<List<HollowBatch>>> done = new ArrayList<>();
@@ -113,14 +121,20 @@ class GroupCommitMachineTest {
                     List<HollowBatch> acked = new ArrayList<>();
                     for (long upper = 0; upper < appends; upper++) {
                         HollowBatch b = batch(upper, upper + 1, writer);
-                        ShardApi.Appended appended = join(service.compareAndAppend(shard, writer,
-                                IdempotencyToken.random(), b));
+                        CompletionStage<ShardApi.Appended> call = service.compareAndAppend(shard, writer,
+                                IdempotencyToken.random(), b);
+                        if (upper == 0) {
+                            sent.countDown();
+                        }
+                        ShardApi.Appended appended = join(call);
                         assertThat(appended.upper()).isEqualTo(Frontier.of(upper + 1));
                         acked.add(b);
                     }
                     return acked;
                 }));
             }
+            assertThat(sent.await(60, TimeUnit.SECONDS)).isTrue();
+            consensus.releaseFirst.complete(null);
             for (int i = 0; i < shards; i++) {
                 List<HollowBatch> acked = done.get(i).get(120, TimeUnit.SECONDS);
                 State state = join(service.getState(ids.get(i)));
