@@ -49,14 +49,15 @@ public final class Commands {
     /**
      * Removes rollups from state (the last step of GC), clearing the active-GC marker. Breaks on an empty list, and
      * on a tombstone, where it may not commit ({@link Command#allowedOnTombstone}; persist breaks there too).
-     * Returns the seqnos removed; a rollup already gone, or replaced by another key, is left alone.
+     * Returns the seqnos removed; a rollup already gone, or replaced by another key, is left alone. When nothing is
+     * left to do (every listed rollup is gone, and no active-GC marker) it breaks too: a second GC that finishes the
+     * same work (another replica's, or a resumed one) commits no version for nothing.
      */
     public static Transition.Work<List<SeqNo>> removeRollups(List<Map.Entry<SeqNo, PartialRollupKey>> remove) {
         return (newSeqno, c) -> {
             if (remove.isEmpty() || c.isTombstone()) {
                 return WorkResult.stop(List.of());
             }
-            c.activeGc(Optional.empty());
             List<SeqNo> removed = new ArrayList<>();
             for (Map.Entry<SeqNo, PartialRollupKey> entry : remove) {
                 HollowRollup existing = c.rollups().get(entry.getKey());
@@ -65,6 +66,10 @@ public final class Commands {
                     removed.add(entry.getKey());
                 }
             }
+            if (removed.isEmpty() && c.activeGc().isEmpty()) {
+                return WorkResult.stop(List.of());
+            }
+            c.activeGc(Optional.empty());
             if (c.rollups().isEmpty()) {
                 throw new IllegalStateException("invariant violated: removing rollups " + remove
                         + " would leave no rollup in state");

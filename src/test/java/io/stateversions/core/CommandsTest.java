@@ -154,6 +154,23 @@ class CommandsTest {
         assertThat(next.diff().rollupDeletes()).containsExactly(r1);
     }
 
+    /** A second GC finishing work already done (another replica's, or a resumed one) commits no version. */
+    @Test
+    void removeRollupsOfRollupsAlreadyGoneBreaksUnlessAnActiveGcIsLeftToClear() {
+        State initial = at(initial(), 10);
+        HollowRollup r9 = rollup(9);
+        State prev = with(initial, c -> c.mutableRollups().put(SeqNo.of(9), r9));
+        List<Map.Entry<SeqNo, PartialRollupKey>> gone = List.of(Map.entry(SeqNo.of(5), rollup(5).key()));
+
+        assertThat(broke(run(prev, Command.REMOVE_ROLLUPS, Commands.removeRollups(gone), 0))).isEmpty();
+
+        State marked = with(prev, c -> c.activeGc(Optional.of(new ActiveMarker(SeqNo.of(8), 0))));
+        Transition.Committable<List<SeqNo>> cleared = committed(run(marked, Command.REMOVE_ROLLUPS,
+                Commands.removeRollups(gone), 0));
+        assertThat(cleared.result()).isEmpty();
+        assertThat(cleared.state().collections().activeGc()).isEmpty();
+    }
+
     @Test
     void removeRollupsNeverRemovesTheLastOne() {
         State prev = initial();
