@@ -110,7 +110,7 @@ public final class ShardMachine {
      * first; they go before the queue into the next. Only the draining thread (the one that set {@link #running})
      * touches it. Counted in {@link #queued}.
      */
-    private ArrayDeque<Pending<?>> deferred = new ArrayDeque<>();
+    private ArrayDeque<Pending<?>> deferred = NONE_DEFERRED;
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicBoolean running = new AtomicBoolean();
     private final java.util.concurrent.atomic.AtomicLong learnedSeqno = new java.util.concurrent.atomic.AtomicLong(-1);
@@ -262,25 +262,39 @@ public final class ShardMachine {
     private List<Pending<?>> nextBatch() {
         int max = config.maxBatchSize();
         List<Pending<?>> batch = new ArrayList<>();
-        ArrayDeque<Pending<?>> stillDeferred = new ArrayDeque<>();
-        Set<Object> keys = new HashSet<>();
-        for (Pending<?> p : deferred) {
-            if (batch.size() < max && (p.exclusiveKey == null || keys.add(p.exclusiveKey))) {
+        ArrayDeque<Pending<?>> previouslyDeferred = deferred;
+        deferred = NONE_DEFERRED;
+        Set<Object> keys = null; // allocated only for keyed commands: most batches hold none
+        for (Pending<?> p : previouslyDeferred) {
+            if (batch.size() < max && (p.exclusiveKey == null || (keys = keys(keys)).add(p.exclusiveKey))) {
                 batch.add(p);
             } else {
-                stillDeferred.add(p);
+                defer(p);
             }
         }
         Pending<?> next;
-        while (batch.size() < max && stillDeferred.size() < max && (next = queue.poll()) != null) {
-            if (next.exclusiveKey == null || keys.add(next.exclusiveKey)) {
+        while (batch.size() < max && deferred.size() < max && (next = queue.poll()) != null) {
+            if (next.exclusiveKey == null || (keys = keys(keys)).add(next.exclusiveKey)) {
                 batch.add(next);
             } else {
-                stillDeferred.add(next);
+                defer(next);
             }
         }
-        deferred = stillDeferred;
         return batch;
+    }
+
+    /** The empty {@link #deferred}, shared: never added to. */
+    private static final ArrayDeque<Pending<?>> NONE_DEFERRED = new ArrayDeque<>(0);
+
+    private void defer(Pending<?> p) {
+        if (deferred == NONE_DEFERRED) {
+            deferred = new ArrayDeque<>();
+        }
+        deferred.add(p);
+    }
+
+    private static Set<Object> keys(Set<Object> keys) {
+        return keys != null ? keys : new HashSet<>();
     }
 
     private CompletableFuture<Void> runBatch(List<Pending<?>> batch) {
