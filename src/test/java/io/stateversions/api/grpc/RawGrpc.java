@@ -52,8 +52,14 @@ public final class RawGrpc {
      * to its end (trailers included) before anything else is sent.
      */
     public static Outcome call(Channel channel, String fullMethodName, byte[] payload, Metadata headers) {
+        return call(channel, fullMethodName, payload, headers, 20, TimeUnit.SECONDS);
+    }
+
+    /** {@link #call(Channel, String, byte[], Metadata)} with the call's deadline {@code deadline} from now. */
+    public static Outcome call(Channel channel, String fullMethodName, byte[] payload, Metadata headers, long deadline,
+            TimeUnit unit) {
         ClientCall<byte[], byte[]> call = channel.newCall(method(fullMethodName),
-                CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS));
+                CallOptions.DEFAULT.withDeadlineAfter(deadline, unit));
         CompletableFuture<Outcome> outcome = new CompletableFuture<>();
         call.start(new ClientCall.Listener<>() {
             @Override
@@ -71,7 +77,7 @@ public final class RawGrpc {
         call.request(1);
         call.sendMessage(payload);
         call.halfClose();
-        Outcome result = outcome.orTimeout(30, TimeUnit.SECONDS).join();
+        Outcome result = outcome.orTimeout(unit.toMillis(deadline) + 10_000, TimeUnit.MILLISECONDS).join();
         call.cancel("done", null);
         return result;
     }
