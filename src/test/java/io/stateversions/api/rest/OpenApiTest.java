@@ -83,6 +83,29 @@ class OpenApiTest {
                 .isEqualTo("#/components/schemas/Frontier");
     }
 
+    /** Generated clients name their methods by operationId: one per operation, unique, as the gRPC method is named. */
+    @Test
+    void everyOperationHasTheOperationIdOfItsGrpcMethod() {
+        JsonPath doc = Management.given().accept("application/json").get("/q/openapi?format=json").then().statusCode(200)
+                .extract().jsonPath();
+        Map<String, String> expected = Map.of(
+                "paths['/v1/shards/{shard}/batches'].post", "compareAndAppend",
+                "paths['/v1/shards/{shard}'].put", "openShard",
+                "paths['/v1/shards/{shard}'].get", "getState",
+                "paths['/v1/shards/{shard}/watch'].get", "watch",
+                "paths['/v1/shards/{shard}/critical-readers/{reader}'].delete", "expireCriticalReader",
+                "paths['/v1/shards/{shard}/maintenance/leaked-blobs'].post", "sweepLeakedBlobs");
+        expected.forEach((op, id) -> assertThat(doc.getString(op + ".operationId")).as(op).isEqualTo(id));
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        OPERATIONS.forEach((path, methods) -> {
+            for (String method : methods) {
+                String id = doc.getString("paths['" + path + "']." + method + ".operationId");
+                assertThat(id).as(path + " " + method).matches("[a-z][A-Za-z]+");
+                assertThat(ids.add(id)).as("operationId %s is unique", id).isTrue();
+            }
+        });
+    }
+
     @Test
     void swaggerUi() {
         Management.given().get("/q/swagger-ui/").then().statusCode(200).body(containsString("swagger"));
