@@ -288,11 +288,7 @@ public class StorageProducer {
             }
             case "file" -> {
                 boolean tombstone = UrlQuery.parse(uri, redacted, Set.of("tombstone")).flag("tombstone", false);
-                if (uri.getPath() == null || !uri.getPath().startsWith("/")) {
-                    throw new IllegalArgumentException("invalid blob URL " + redacted
-                            + ": expected file:///absolute/directory");
-                }
-                return fileBlob(Path.of(URI.create("file://" + uri.getRawPath())), tombstone);
+                return fileBlob(fileDirectory(uri, redacted), tombstone);
             }
             case "s3" -> {
                 S3Location location = S3Location.parse(url.get());
@@ -324,6 +320,24 @@ public class StorageProducer {
      * {@code url} as a URI. {@code mem://}, as the configuration documents it, has no authority, which
      * {@code java.net.URI} refuses; it is read as {@code mem:///} (with its query, if any).
      */
+    /**
+     * The directory of a {@code file://} blob URL, which must be absolute: {@code file:///var/lib/blobs}. In
+     * {@code file://relative/dir} the first segment is the URL's host, so the directory would silently be
+     * {@code /dir}; such a URL is refused, naming what to write instead.
+     */
+    static Path fileDirectory(URI uri, String redacted) {
+        String host = uri.getRawAuthority();
+        if (host != null && !host.isEmpty() && !host.equals("localhost")) {
+            throw new IllegalArgumentException("invalid blob URL " + redacted + ": \"" + host + "\" is read as a host"
+                    + " name, and file URLs name an absolute directory on this machine; write file:///absolute/directory"
+                    + " (three slashes), e.g. file://" + Path.of(host + uri.getRawPath()).toAbsolutePath());
+        }
+        if (uri.getPath() == null || !uri.getPath().startsWith("/")) {
+            throw new IllegalArgumentException("invalid blob URL " + redacted + ": expected file:///absolute/directory");
+        }
+        return Path.of(URI.create("file://" + uri.getRawPath()));
+    }
+
     static URI parse(String url, String what) {
         String normalized = url.startsWith("mem://") && !url.startsWith("mem:///")
                 ? "mem:///" + url.substring("mem://".length()) : url;

@@ -30,6 +30,21 @@ class StorageUrlTest {
     }
 
     @Test
+    void fileUrlsNameAnAbsoluteDirectoryAndARelativeOneIsRefusedNotReadAsRoot() {
+        assertThat(StorageProducer.fileDirectory(URI.create("file:///var/lib/blobs"), "file:///var/lib/blobs"))
+                .isEqualTo(java.nio.file.Path.of("/var/lib/blobs"));
+        assertThat(StorageProducer.fileDirectory(URI.create("file://localhost/var/lib/blobs"), "x"))
+                .isEqualTo(java.nio.file.Path.of("/var/lib/blobs"));
+        assertThatThrownBy(() -> StorageProducer.fileDirectory(URI.create("file://relative/dir"), "file://relative/dir"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("invalid blob URL file://relative/dir")
+                .hasMessageContaining("\"relative\" is read as a host name")
+                .hasMessageContaining("file:///absolute/directory");
+        assertThatThrownBy(() -> StorageProducer.fileDirectory(URI.create("file:relative"), "file:relative"))
+                .hasMessageContaining("expected file:///absolute/directory");
+    }
+
+    @Test
     void noParseErrorOfAStorageUrlQuotesItsPassword() {
         assertThatThrownBy(() -> io.stateversions.location.postgres.PostgresPools.connectOptions(
                 "postgres://u:hunter2@db/x y")).hasMessageContaining("invalid consensus URL")
