@@ -39,6 +39,11 @@ public enum ErrorCode {
     WATCH_STALLED("watch_stalled", 503, Status.Code.UNAVAILABLE, "Watch stalled"),
     /** Beyond api.md's table: a watch ended by the replica (it is stopping); resumable on any replica. */
     WATCH_INTERRUPTED("watch_interrupted", 503, Status.Code.UNAVAILABLE, "Watch interrupted"),
+    /**
+     * Beyond api.md's table: the replica is stopping and has passed its shutdown delay; nothing was done. Send the
+     * request to another replica.
+     */
+    SHUTTING_DOWN("shutting_down", 503, Status.Code.UNAVAILABLE, "Replica shutting down"),
     STORAGE_UNAVAILABLE("storage_unavailable", 503, Status.Code.UNAVAILABLE, "Storage unavailable"),
     OUTCOME_UNKNOWN("outcome_unknown", 504, Status.Code.UNKNOWN, "Outcome unknown"),
     /** Not in the contract's table: a bug of ours (a broken invariant). Never a client's fault. */

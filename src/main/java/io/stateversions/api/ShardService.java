@@ -282,6 +282,9 @@ public class ShardService implements ShardApi {
                 return watches.watch(shard, from, current.seqno(), sink);
             } catch (TooManyWatchersException e) {
                 throw new ApiException(ErrorCode.TOO_MANY_WATCHERS, e.getMessage());
+            } catch (io.stateversions.watch.DrainingException e) {
+                throw new ApiException(ErrorCode.WATCH_INTERRUPTED, e.getMessage(), Map.of("lastSeqno",
+                        from.value()));
             }
         });
     }

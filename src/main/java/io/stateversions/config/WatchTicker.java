@@ -40,6 +40,14 @@ public class WatchTicker {
 
     private static final long MAX_TICK_MS = 1_000;
 
+    /**
+     * The drain has begun (readiness is DOWN, requests are still served for {@code quarkus.shutdown.delay}): watches
+     * end now, with the event that tells each client where to resume, so that they move to a replica that stays.
+     */
+    void drain(@Observes io.quarkus.runtime.ShutdownDelayInitiatedEvent event) {
+        watches.shutdown();
+    }
+
     void stop(@Observes ShutdownEvent event) {
         if (timer >= 0) {
             vertx.cancelTimer(timer);

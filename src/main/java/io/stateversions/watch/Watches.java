@@ -29,6 +29,8 @@ import java.util.function.LongSupplier;
  */
 public final class Watches implements ShardMachine.CommitListener, CommitBus.Listener {
 
+    private volatile boolean draining;
+
     /** The knobs, from {@link WatchConfig}. */
     public record Settings(Duration pollInterval, Duration fallbackPollInterval, Duration stallTimeout,
             Duration keepalive, int maxWatchers) {
@@ -67,8 +69,12 @@ public final class Watches implements ShardMachine.CommitListener, CommitBus.Lis
      * {@link Watcher#start()}.
      *
      * @throws TooManyWatchersException if this replica serves {@link Settings#maxWatchers} watches already
+     * @throws DrainingException if this replica is shutting down ({@link #shutdown()})
      */
     public Watcher watch(ShardId shard, SeqNo after, SeqNo current, WatchSink sink) {
+        if (draining) {
+            throw new DrainingException();
+        }
         if (active.incrementAndGet() > settings.maxWatchers()) {
             active.decrementAndGet();
             throw new TooManyWatchersException(settings.maxWatchers());
@@ -152,8 +158,19 @@ public final class Watches implements ShardMachine.CommitListener, CommitBus.Lis
         }
     }
 
-    /** Ends every watch (the replica is stopping); clients resume elsewhere from the last version they got. */
+    /**
+     * Ends every watch and refuses new ones from now on (the replica is stopping): clients resume elsewhere from the
+     * last version they got. Called when the drain starts, before in-flight requests are waited for, since a watch
+     * never finishes by itself and would hold the stop for the whole shutdown timeout. A watch that registers while
+     * this runs is ended by the second pass.
+     */
     public void shutdown() {
+        draining = true;
+        endAll();
+        endAll();
+    }
+
+    private void endAll() {
         List<Watcher> all = new ArrayList<>();
         feeds.values().forEach(f -> all.addAll(f.watchers));
         for (Watcher w : all) {

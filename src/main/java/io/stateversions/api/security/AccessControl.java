@@ -6,20 +6,15 @@ import io.quarkus.vertx.http.runtime.security.QuarkusHttpUser;
 import io.smallrye.mutiny.Uni;
 import io.stateversions.api.ApiException;
 import io.stateversions.api.ErrorCode;
-import io.stateversions.api.grpc.GrpcErrors;
 import io.stateversions.api.rest.ProblemMappers;
+import io.stateversions.api.rest.RouteRefusal;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
-import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import jakarta.ws.rs.core.Response;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import org.jboss.logging.Logger;
@@ -53,11 +48,11 @@ public class AccessControl {
             + " the configured key, for the configured issuer and audience, and within its validity)";
 
     private final SecurityConfig config;
-    private final ProblemMappers problems;
+    private final RouteRefusal refusal;
 
     public AccessControl(SecurityConfig config, ObjectMapper mapper) {
         this.config = config;
-        this.problems = new ProblemMappers(mapper);
+        this.refusal = new RouteRefusal(new ProblemMappers(mapper));
     }
 
     void install(@Observes Router router) {
@@ -101,33 +96,12 @@ public class AccessControl {
     }
 
     private void refuse(RoutingContext ctx, boolean grpc, ApiException error) {
-        HttpServerResponse response = ctx.response();
-        if (response.ended() || response.closed()) {
-            return;
-        }
-        if (grpc) {
-            response.setStatusCode(200);
-            GrpcErrors.trailersOnly(error).forEach(response::putHeader);
-            response.end();
-            return;
-        }
-        Response problem = problems.problem(error.code(), error.code().httpStatus(), error.detail(), error.members());
-        response.setStatusCode(problem.getStatus()).putHeader(HttpHeaders.CONTENT_TYPE, ProblemMappers.PROBLEM_JSON);
-        if (error.code() == ErrorCode.UNAUTHENTICATED) {
-            response.putHeader("WWW-Authenticate", "Bearer realm=\"state-versions\"");
-        }
-        if (ctx.request().version() != HttpVersion.HTTP_2 && !ctx.request().isEnded()) {
-            // The body is never read: the connection cannot carry another request.
-            response.putHeader(HttpHeaders.CONNECTION, "close")
-                    .endHandler(ignored -> ctx.request().connection().close());
-        }
-        response.end((String) problem.getEntity());
+        refusal.refuse(ctx, error, error.code() == ErrorCode.UNAUTHENTICATED
+                ? Map.of("WWW-Authenticate", "Bearer realm=\"state-versions\"") : Map.of(), false);
     }
 
     static boolean isGrpc(HttpServerRequest request) {
-        String type = request.getHeader(HttpHeaders.CONTENT_TYPE);
-        return request.version() == HttpVersion.HTTP_2 && type != null
-                && type.toLowerCase(Locale.ROOT).startsWith("application/grpc");
+        return RouteRefusal.isGrpc(request);
     }
 
     private static String withoutTrailingSlash(String path) {
