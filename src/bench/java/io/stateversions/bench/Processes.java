@@ -133,6 +133,10 @@ final class Processes {
             return Processes.residentBytes(process.pid());
         }
 
+        CpuTime.Source cpu() {
+            return CpuTime.process(process.pid());
+        }
+
         @Override
         public void close() {
             stop(process);
@@ -179,6 +183,10 @@ final class Processes {
                 stop(process);
                 throw e;
             }
+        }
+
+        CpuTime.Source cpu() {
+            return CpuTime.process(process.pid());
         }
 
         @Override

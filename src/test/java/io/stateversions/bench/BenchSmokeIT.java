@@ -50,6 +50,33 @@ class BenchSmokeIT {
         });
         assertThat(rows).filteredOn(row -> row.goal().contains("etcd")).singleElement()
                 .satisfies(row -> assertThat(row.met() != null).isEqualTo(etcdInstalled));
-        assertThat(Files.readString(results)).contains("| P1 |", "| P6 |", "| start |");
+        // CPU per operation: every contender measured has a row, each process taking part has its cell, and the
+        // load generator always did work (its clock counts nanoseconds, the others' 10 ms ticks: summed over the
+        // run, the service and PostgreSQL did too).
+        List<BenchReport.CpuRow> cpu = report.cpuRows();
+        assertThat(cpu.stream().map(BenchReport.CpuRow::workload).collect(Collectors.toSet()))
+                .containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "TLS");
+        assertThat(cpu).allSatisfy(row -> {
+            assertThat(row.operations()).as("operations behind the CPU of %s %s", row.workload(), row.contender())
+                    .isPositive();
+            assertThat(row.cpuNanos()).as("CPU of %s %s", row.workload(), row.contender())
+                    .containsKey(CpuTime.LOAD_GENERATOR).allSatisfy((process, nanos) -> assertThat(nanos).isNotNegative());
+            assertThat(row.cpuNanos().get(CpuTime.LOAD_GENERATOR)).isPositive();
+        });
+        assertThat(cpu).filteredOn(row -> row.contender().startsWith("service"))
+                .allSatisfy(row -> assertThat(row.cpuNanos()).containsKeys(CpuTime.SERVICE, CpuTime.POSTGRES));
+        assertThat(cpu).filteredOn(row -> row.contender().startsWith("raw PostgreSQL")).isNotEmpty()
+                .allSatisfy(row -> assertThat(row.cpuNanos()).containsOnlyKeys(CpuTime.POSTGRES,
+                        CpuTime.LOAD_GENERATOR));
+        assertThat(cpu).filteredOn(row -> row.contender().equals("etcd"))
+                .hasSize(etcdInstalled ? 2 : 0)
+                .allSatisfy(row -> assertThat(row.cpuNanos()).containsOnlyKeys(CpuTime.ETCD, CpuTime.LOAD_GENERATOR));
+        for (String process : List.of(CpuTime.SERVICE, CpuTime.POSTGRES)) {
+            assertThat(cpu.stream().mapToLong(row -> row.cpuNanos().getOrDefault(process, 0L)).sum())
+                    .as("CPU time of %s over the whole run", process).isPositive();
+        }
+
+        assertThat(Files.readString(results)).contains("| P1 |", "| P6 |", "| start |", "CPU per operation",
+                "| contender | operations | service | PostgreSQL | etcd |");
     }
 }
