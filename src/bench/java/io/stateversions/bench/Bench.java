@@ -25,8 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * The benchmark harness: the service side by side with the physical limit of its PostgreSQL and with etcd, measured
  * in one run on one machine. It starts what it needs itself: one embedded PostgreSQL 17 (shared by the service and
  * the raw baseline, durable: fsync and synchronous commit on, as etcd always syncs its log), etcd on loopback, and
- * the packaged service as a subprocess on that PostgreSQL and a file blob store. Then it runs the workloads of issue
- * 7 and prints one table (and writes it as Markdown): the service's number, the baselines' numbers, the ratio,
+ * the packaged service as a subprocess on that PostgreSQL and a file blob store. Then it runs the workloads of issues
+ * 7 and 14 and prints one table (and writes it as Markdown): the service's number, the baselines' numbers, the ratio,
  * the goal, and whether it was met; and a second one, the CPU time per operation of every contender, per process
  * ({@link CpuTime}).
  *
@@ -188,6 +188,9 @@ public final class Bench {
             }
             if (settings.runs("p5")) {
                 p5();
+            }
+            if (settings.runs("p9")) {
+                p9();
             }
             if (settings.runs("startup")) {
                 startup(rssAtReady);
@@ -409,6 +412,39 @@ public final class Bench {
             double ratio = fetchLarge.p50Millis() / fetchSmall.p50Millis();
             report.add(BenchReport.Row.fetch("P5", "current-state fetch (GetState p50), " + settings.historyLarge()
                     + " vs " + settings.historySmall() + " versions", fetchLarge, fetchSmall, ratio, "<= 1.2x", 1.2));
+        }
+
+        /**
+         * P9: P1's appends (one client, one part each) to a shard that already holds {@code p9Batches} uncompacted
+         * batches, against appends to shards of {@code p9SmallBatches}, in interleaved rounds: an append should cost
+         * the same whatever the size of the state (see {@link FilledShardAppends} for how each side is built and why
+         * the small side is a ring of shards).
+         */
+        private void p9() throws Exception {
+            int batches = settings.p9Batches();
+            int smallBatches = Math.max(1, settings.p9SmallBatches());
+            System.out.printf("P9: appends to a shard of %d batches against shards of %d%n", batches, smallBatches);
+            FilledShardAppends large = FilledShardAppends.large(grpc, settings.payloadBytes(), batches, serviceCpu);
+            // The small shards may cost at most as many appends to build as the large one.
+            FilledShardAppends small = FilledShardAppends.small(grpc, settings.payloadBytes(), smallBatches,
+                    measuredTimePerTarget(), Math.max(1, batches / smallBatches), settings.clients());
+            List<Measurement> measured = compare("P9", 1, 1, List.of(
+                    new Target("service gRPC, " + batches + " batches", large, serviceCpu),
+                    new Target("service gRPC, " + smallBatches + " batches", small, serviceCpu)));
+            report.cpu(large.buildCpu());
+            Measurement onLarge = measured.get(0);
+            Measurement onSmall = measured.get(1);
+            report.add(BenchReport.Row.versus("P9", "appends/s, 1 client (gRPC): shard of " + batches
+                    + " batches vs shards of " + smallBatches, onLarge, onSmall,
+                    onLarge.perSecond() / onSmall.perSecond(), "large / small >= 0.8", 0.8));
+            report.note("P9: large: " + large.description() + "; small: " + small.description() + ".");
+        }
+
+        /** The time {@link #compare} runs each target: its warm-ups and its share of the recorded rounds. */
+        private java.time.Duration measuredTimePerTarget() {
+            int rounds = Math.max(1, settings.rounds());
+            return settings.warmup().plus(settings.warmup().dividedBy(2).multipliedBy(rounds - 1L))
+                    .plus(settings.duration());
         }
 
         /** Start-up to ready, and the resident set size at ready and with {@code openShards} more shards open. */

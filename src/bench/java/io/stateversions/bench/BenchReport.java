@@ -56,6 +56,14 @@ public final class BenchReport {
                     Math.min(large.operations(), small.operations()));
         }
 
+        /** Two measurements of the service side by side; {@code ratio} is the one the goal is about. */
+        static Row versus(String workload, String what, Measurement first, Measurement second, double ratio,
+                String goal, Double atLeast) {
+            return new Row(workload, what, throughput(first) + " vs " + throughput(second), "", "",
+                    String.format("%.2f", ratio), goal, atLeast == null ? null : ratio >= atLeast,
+                    Math.min(first.operations(), second.operations()));
+        }
+
         static Row value(String workload, String what, String value, String goal, Boolean met) {
             return new Row(workload, what, value, "", "", value, goal, met, 1);
         }
@@ -210,7 +218,8 @@ public final class BenchReport {
                 .append(", warm-up ").append(settings.warmup().toSeconds()).append(" s, measured ")
                 .append(settings.duration().toSeconds()).append(" s each (P1, P2: in ").append(settings.rounds())
                 .append(" interleaved rounds), payload ").append(settings.payloadBytes())
-                .append(" B.\n\n");
+                .append(" B, P9 ").append(settings.p9Batches()).append(" vs ").append(settings.p9SmallBatches())
+                .append(" batches.\n\n");
         out.append("| | what | service | raw PostgreSQL | etcd | result | goal | met |\n");
         out.append("|---|---|---|---|---|---|---|---|\n");
         for (Row row : rows) {

@@ -25,7 +25,7 @@ class BenchSmokeIT {
         }
         Path results = Path.of("target", "bench-smoke", "results.md");
         BenchSettings settings = BenchSettings.parse(List.of("clients=4", "shards=8", "warmup=200ms", "duration=1s",
-                "history-small=5", "history-large=40", "fetch-duration=300ms", "p6-batches=50", "open-shards=50",
+                "history-small=5", "history-large=40", "fetch-duration=300ms", "p6-batches=50", "p9-batches=200", "open-shards=50",
                 "require-etcd=false", "work-dir=target/bench-smoke/work", "results=" + results));
 
         BenchReport report = Bench.run(settings);
@@ -33,7 +33,7 @@ class BenchSmokeIT {
 
         List<BenchReport.Row> rows = report.rows();
         Set<String> workloads = rows.stream().map(BenchReport.Row::workload).collect(Collectors.toSet());
-        assertThat(workloads).containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "start", "TLS");
+        assertThat(workloads).containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "P9", "start", "TLS");
         assertThat(rows).allSatisfy(row -> {
             assertThat(row.operations()).as("operations behind %s %s", row.workload(), row.what()).isPositive();
             assertThat(row.result()).as("result of %s %s", row.workload(), row.what()).isNotBlank();
@@ -55,7 +55,7 @@ class BenchSmokeIT {
         // run, the service and PostgreSQL did too).
         List<BenchReport.CpuRow> cpu = report.cpuRows();
         assertThat(cpu.stream().map(BenchReport.CpuRow::workload).collect(Collectors.toSet()))
-                .containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "TLS");
+                .containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "P9", "TLS");
         assertThat(cpu).allSatisfy(row -> {
             assertThat(row.operations()).as("operations behind the CPU of %s %s", row.workload(), row.contender())
                     .isPositive();
@@ -76,7 +76,7 @@ class BenchSmokeIT {
                     .as("CPU time of %s over the whole run", process).isPositive();
         }
 
-        assertThat(Files.readString(results)).contains("| P1 |", "| P6 |", "| start |", "CPU per operation",
+        assertThat(Files.readString(results)).contains("| P1 |", "| P6 |", "| P9 |", "| start |", "CPU per operation",
                 "| contender | operations | service | PostgreSQL | etcd |");
     }
 }
