@@ -195,6 +195,9 @@ public final class Bench {
             if (settings.runs("startup")) {
                 startup(rssAtReady);
             }
+            if (settings.runs("floor")) {
+                floor();
+            }
             if (settings.runs("tls")) {
                 tls();
             }
@@ -445,6 +448,36 @@ public final class Bench {
             int rounds = Math.max(1, settings.rounds());
             return settings.warmup().plus(settings.warmup().dividedBy(2).multipliedBy(rounds - 1L))
                     .plus(settings.duration());
+        }
+
+        /**
+         * The transport floor: P1's and P2's gRPC appends against a server that does nothing ({@link TransportFloor},
+         * in a JVM of its own, so that its CPU time is its own), next to the service in the same interleaved rounds:
+         * what gRPC itself costs on this machine, and so how much of the service's gap it explains.
+         */
+        private void floor() throws Exception {
+            System.out.println("Transport floor: gRPC appends against a server that does nothing");
+            try (Processes.Floor floor = Processes.Floor.start(logs.resolve("transport-floor.log"));
+                    ServiceGrpc floorGrpc = new ServiceGrpc(floor.port(), settings.grpcChannels())) {
+                CpuTime.Meter floorCpu = rawCpu.without(CpuTime.POSTGRES).with(CpuTime.SERVICE, floor.cpu());
+                int shards = settings.shards();
+                int clients = Math.min(settings.clients(), shards);
+                for (int[] shape : new int[][] {{1, 1}, {shards, clients}}) {
+                    String as = shape[1] == 1 ? "as P1" : "as P2";
+                    System.out.printf("  %s: %d shard(s), %d client(s)%n", as, shape[0], shape[1]);
+                    List<Measurement> measured = compare("floor", shape[0], shape[1], List.of(
+                            new Target("service gRPC, " + as, new ServiceGrpc.GrpcAppends(grpc,
+                                    settings.payloadBytes()), serviceCpu),
+                            new Target("do-nothing gRPC server, " + as, new ServiceGrpc.GrpcAppends(floorGrpc,
+                                    settings.payloadBytes()), floorCpu)));
+                    Measurement appended = measured.get(0);
+                    Measurement nothing = measured.get(1);
+                    String load = shape[1] == 1 ? "1 shard, 1 client" : shape[0] + " shards, " + shape[1] + " clients";
+                    report.add(BenchReport.Row.versus("floor", "gRPC transport floor, " + as + " (" + load
+                            + "): do-nothing server vs service", nothing, appended,
+                            appended.perSecond() / nothing.perSecond(), "(service / do-nothing)", null));
+                }
+            }
         }
 
         /** Start-up to ready, and the resident set size at ready and with {@code openShards} more shards open. */

@@ -33,8 +33,8 @@ import java.util.Set;
  * @param p9SmallBatches batches each of P9's small shards holds before it takes measured appends (it takes as many
  *     again, then the next one takes over)
  * @param openShards shards opened before the resident set size is read
- * @param workloads the workloads to run: p1 … p6, p9, startup, and tls (P1's gRPC appends against a second service with
- *     TLS and bearer tokens on)
+ * @param workloads the workloads to run: p1 … p6, p9, startup, floor (the gRPC transport floor), and tls (P1's gRPC
+ *     appends against a second service with TLS and bearer tokens on)
  * @param etcd the etcd binary (a name on PATH, or a path)
  * @param requireEtcd fail the run when etcd is missing (the full run); otherwise the etcd baseline is skipped with a
  *     message (the smoke test on a machine without etcd)
@@ -50,13 +50,13 @@ public record BenchSettings(int clients, int shards, Duration warmup, Duration d
         Path resultsFile) {
 
     public static final Set<String> ALL_WORKLOADS = Set.of("p1", "p2", "p3", "p4", "p5", "p6", "p9", "startup",
-            "tls");
+            "floor", "tls");
 
     /** The defaults of the full run. */
     public static BenchSettings defaults() {
         return new BenchSettings(64, 1000, Duration.ofSeconds(5), Duration.ofSeconds(20), 2, 64, 0, 2, 50, 100,
                 100_000, Duration.ofSeconds(5), 10_000, 100_000, 100, 10_000, new LinkedHashSet<>(List.of("startup",
-                        "p1", "p2", "p3", "p4", "p6", "p5", "p9", "tls")), "etcd", true, List.of(),
+                        "p1", "p2", "p3", "p4", "p6", "p5", "p9", "floor", "tls")), "etcd", true, List.of(),
                 Path.of("target", "bench", "work"), Path.of("target", "bench", "results.md"));
     }
 

@@ -143,6 +143,38 @@ final class Processes {
         }
     }
 
+    /**
+     * The gRPC transport floor ({@link TransportFloor}) in a JVM of its own, on the harness's class path and with
+     * default JVM settings, as the service runs.
+     */
+    record Floor(Process process, int port) implements AutoCloseable {
+
+        static Floor start(Path log) throws Exception {
+            int port = freePort();
+            Files.createDirectories(log.getParent());
+            Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), TransportFloor.class.getName(),
+                    Integer.toString(port)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            try {
+                awaitHttp(process, "http://127.0.0.1:" + port + TransportFloor.READY_PATH, "ready",
+                        Duration.ofSeconds(60), log);
+            } catch (Exception e) {
+                stop(process);
+                throw e;
+            }
+            return new Floor(process, port);
+        }
+
+        CpuTime.Source cpu() {
+            return CpuTime.process(process.pid());
+        }
+
+        @Override
+        public void close() {
+            stop(process);
+        }
+    }
+
     /** A one-member etcd on loopback, with its data under {@code dataDir}. */
     record Etcd(Process process, int clientPort, String version) implements AutoCloseable {
 

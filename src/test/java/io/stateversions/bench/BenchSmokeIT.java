@@ -33,7 +33,8 @@ class BenchSmokeIT {
 
         List<BenchReport.Row> rows = report.rows();
         Set<String> workloads = rows.stream().map(BenchReport.Row::workload).collect(Collectors.toSet());
-        assertThat(workloads).containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "P9", "start", "TLS");
+        assertThat(workloads).containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "P9", "start", "floor",
+                "TLS");
         assertThat(rows).allSatisfy(row -> {
             assertThat(row.operations()).as("operations behind %s %s", row.workload(), row.what()).isPositive();
             assertThat(row.result()).as("result of %s %s", row.workload(), row.what()).isNotBlank();
@@ -55,7 +56,7 @@ class BenchSmokeIT {
         // run, the service and PostgreSQL did too).
         List<BenchReport.CpuRow> cpu = report.cpuRows();
         assertThat(cpu.stream().map(BenchReport.CpuRow::workload).collect(Collectors.toSet()))
-                .containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "P9", "TLS");
+                .containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "P9", "floor", "TLS");
         assertThat(cpu).allSatisfy(row -> {
             assertThat(row.operations()).as("operations behind the CPU of %s %s", row.workload(), row.contender())
                     .isPositive();
@@ -68,6 +69,9 @@ class BenchSmokeIT {
         assertThat(cpu).filteredOn(row -> row.contender().startsWith("raw PostgreSQL")).isNotEmpty()
                 .allSatisfy(row -> assertThat(row.cpuNanos()).containsOnlyKeys(CpuTime.POSTGRES,
                         CpuTime.LOAD_GENERATOR));
+        assertThat(cpu).filteredOn(row -> row.contender().startsWith("do-nothing gRPC server")).hasSize(2)
+                .allSatisfy(row -> assertThat(row.cpuNanos()).containsOnlyKeys(CpuTime.SERVICE,
+                        CpuTime.LOAD_GENERATOR));
         assertThat(cpu).filteredOn(row -> row.contender().equals("etcd"))
                 .hasSize(etcdInstalled ? 2 : 0)
                 .allSatisfy(row -> assertThat(row.cpuNanos()).containsOnlyKeys(CpuTime.ETCD, CpuTime.LOAD_GENERATOR));
@@ -76,7 +80,7 @@ class BenchSmokeIT {
                     .as("CPU time of %s over the whole run", process).isPositive();
         }
 
-        assertThat(Files.readString(results)).contains("| P1 |", "| P6 |", "| P9 |", "| start |", "CPU per operation",
-                "| contender | operations | service | PostgreSQL | etcd |");
+        assertThat(Files.readString(results)).contains("| P1 |", "| P6 |", "| P9 |", "| start |", "| floor |",
+                "CPU per operation", "| contender | operations | service | PostgreSQL | etcd |");
     }
 }
