@@ -93,19 +93,23 @@ public final class Bench {
                 System.out.printf("service ready after %d ms (RSS %d MiB)%n", service.startupMillis(),
                         rssAtReady >> 20);
                 // The raw baselines get a database of their own: the service's table holds only the service's keys.
-                // So does the second, secured service of the TLS workload (a deployment of its own).
+                // So does the second, secured service of the TLS workload (a deployment of its own), and the fresh
+                // service of the memory workload, whose resident set should hold its shards only.
                 Vertx setup = Vertx.vertx();
                 String rawUrl;
                 String secureUrl;
+                String memoryUrl;
                 try {
                     rawUrl = TestDatabases.urlOf(postgres.url(), TestDatabases.create(setup, postgres.url(), "raw"));
                     secureUrl = TestDatabases.urlOf(postgres.url(), TestDatabases.create(setup, postgres.url(),
                             "secure"));
+                    memoryUrl = TestDatabases.urlOf(postgres.url(), TestDatabases.create(setup, postgres.url(),
+                            "memory"));
                 } finally {
                     setup.close();
                 }
-                new Workloads(settings, report, rawUrl, etcd, service, grpc, secureUrl, postgresCpu, work, logs)
-                        .run(rssAtReady);
+                new Workloads(settings, report, rawUrl, etcd, service, grpc, secureUrl, memoryUrl, postgresCpu, work,
+                        logs).run(rssAtReady);
                 // The service's own meters (consensus and machine timings, batch sizes) for a closer look.
                 java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
                         java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
@@ -138,6 +142,7 @@ public final class Bench {
         private final Processes.Service service;
         private final ServiceGrpc grpc;
         private final String secureUrl;
+        private final String memoryUrl;
         private final Path work;
         private final Path logs;
         /** What a contender of the service keeps busy: the service, PostgreSQL, and this JVM. */
@@ -151,9 +156,10 @@ public final class Bench {
         private int valueBytes;
 
         Workloads(BenchSettings settings, BenchReport report, String rawUrl, Processes.Etcd etcd,
-                Processes.Service service, ServiceGrpc grpc, String secureUrl,
+                Processes.Service service, ServiceGrpc grpc, String secureUrl, String memoryUrl,
                 CpuTime.Source postgresCpu, Path work, Path logs) {
             this.secureUrl = secureUrl;
+            this.memoryUrl = memoryUrl;
             CpuTime.Meter loadGenerator = new CpuTime.Meter(java.util.Map.of(CpuTime.LOAD_GENERATOR,
                     CpuTime.thisProcess()));
             this.rawCpu = loadGenerator.with(CpuTime.POSTGRES, postgresCpu);
@@ -200,6 +206,9 @@ public final class Bench {
             }
             if (settings.runs("tls")) {
                 tls();
+            }
+            if (settings.runs("memory")) {
+                memory();
             }
         }
 
@@ -480,17 +489,55 @@ public final class Bench {
             }
         }
 
-        /** Start-up to ready, and the resident set size at ready and with {@code openShards} more shards open. */
-        private void startup(long rssAtReady) throws Exception {
-            int shards = settings.openShards();
-            System.out.printf("Start-up and memory: opening %d shards%n", shards);
-            ServiceGrpc.forEach(shards, ServiceGrpc.SETUP_CONCURRENCY, i -> grpc.openShardAsync(ServiceGrpc.newShardId(), i));
-            long rssOpen = service.residentBytes();
+        /**
+         * Memory: a service of its own (a fresh process on a database of its own, so that its memory holds these
+         * shards only) gets {@code memoryShards} shards, each opened, given a writer and appended to once by
+         * {@code clients} clients at once; then its resident set size and heap in use are read, and 1,000 shards
+         * picked at random are read back.
+         */
+        private void memory() throws Exception {
+            int shards = settings.memoryShards();
+            int clients = Math.max(1, settings.clients());
+            System.out.printf("Memory: %d shards opened and appended to once by %d clients, on a service of its own%n",
+                    shards, clients);
+            try (Processes.Service fresh = Processes.Service.start(SERVICE_JAR, memoryUrl,
+                    work.resolve("service-memory"), settings.serviceJvmOptions(), logs.resolve("service-memory.log"));
+                    ServiceGrpc freshGrpc = new ServiceGrpc(fresh.port(), settings.grpcChannels())) {
+                long rssAtReady = fresh.residentBytes();
+                CpuTime.Meter cpu = serviceCpu.with(CpuTime.SERVICE, fresh.cpu());
+                OnceAppendedShards created = new OnceAppendedShards(freshGrpc, shards, settings.payloadBytes());
+                java.util.Map<String, Long> cpuBefore = cpu.read();
+                created.create(clients);
+                report.cpu(new BenchReport.CpuRow("memory", "service gRPC, a shard opened, given a writer and"
+                        + " appended to once", shards, CpuTime.Meter.between(cpuBefore, cpu.read())));
+                long rss = fresh.residentBytes();
+                long peak = fresh.peakResidentBytes();
+                long heap = fresh.heapUsedBytes();
+                int sample = Math.min(1000, shards);
+                List<String> failures = created.check(sample, new java.util.Random());
+                failures.stream().limit(10).forEach(failure -> System.out.println("  !!! " + failure));
+                long limit = 512L << 20;
+                String details = String.format("RSS %d MiB (peak %d MiB, %d MiB at ready), heap used %s; %d of %d"
+                        + " shards read back wrong", rss >> 20, peak >> 20, rssAtReady >> 20,
+                        heap > 0 ? (heap >> 20) + " MiB" : "not reported", failures.size(), sample);
+                System.out.println("  " + details);
+                report.add(new BenchReport.Row("memory", "RSS with " + shards + " shards opened and appended to once"
+                        + " (a service of its own); " + sample + " read back", details,
+                        "", "", (rss >> 20) + " MiB, " + failures.size() + " wrong",
+                        "RSS <= 512 MiB, every shard read back holds its batch",
+                        rss <= limit && failures.isEmpty(), shards));
+                if (!failures.isEmpty()) {
+                    report.note("memory: shards read back wrong (first 10): " + String.join("; ",
+                            failures.subList(0, Math.min(10, failures.size()))));
+                }
+            }
+        }
+
+        /** Start-up to ready, and the resident set size at ready (the memory workload measures it with shards). */
+        private void startup(long rssAtReady) {
             report.add(BenchReport.Row.value("start", "start-up to /q/health/ready UP (on running PostgreSQL)",
                     service.startupMillis() + " ms", "(no goal)", null));
             report.add(BenchReport.Row.value("start", "RSS at ready", (rssAtReady >> 20) + " MiB", "(no goal)", null));
-            report.add(BenchReport.Row.value("start", "RSS after opening " + shards + " more shards (end of run)",
-                    (rssOpen >> 20) + " MiB", "(no goal)", null));
         }
 
         /** A fresh shard with {@code versions} versions: empty appends (no parts), so its state stays small. */

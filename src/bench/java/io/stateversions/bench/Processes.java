@@ -30,12 +30,21 @@ final class Processes {
 
     /** The resident set size of a process in bytes, from {@code /proc/<pid>/status} (Linux). */
     static long residentBytes(long pid) throws IOException {
+        return statusBytes(pid, "VmRSS");
+    }
+
+    /** The largest resident set size a process has had, in bytes ({@code VmHWM}, its high-water mark). */
+    static long peakResidentBytes(long pid) throws IOException {
+        return statusBytes(pid, "VmHWM");
+    }
+
+    private static long statusBytes(long pid, String field) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-            if (line.startsWith("VmRSS:")) {
+            if (line.startsWith(field + ":")) {
                 return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
             }
         }
-        throw new IOException("no VmRSS in /proc/" + pid + "/status");
+        throw new IOException("no " + field + " in /proc/" + pid + "/status");
     }
 
     /**
@@ -131,6 +140,24 @@ final class Processes {
 
         long residentBytes() throws IOException {
             return Processes.residentBytes(process.pid());
+        }
+
+        long peakResidentBytes() throws IOException {
+            return Processes.peakResidentBytes(process.pid());
+        }
+
+        /** Heap in use, in bytes: the sum of {@code jvm_memory_used_bytes{area="heap",…}} of its metrics. */
+        long heapUsedBytes() throws Exception {
+            HttpResponse<String> metrics = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + managementPort + "/q/metrics")).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            double used = 0;
+            for (String line : metrics.body().split("\n")) {
+                if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
+                    used += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+            return Math.round(used);
         }
 
         CpuTime.Source cpu() {

@@ -25,8 +25,8 @@ class BenchSmokeIT {
         }
         Path results = Path.of("target", "bench-smoke", "results.md");
         BenchSettings settings = BenchSettings.parse(List.of("clients=4", "shards=8", "warmup=200ms", "duration=1s",
-                "history-small=5", "history-large=40", "fetch-duration=300ms", "p6-batches=50", "p9-batches=200", "open-shards=50",
-                "require-etcd=false", "work-dir=target/bench-smoke/work", "results=" + results));
+                "history-small=5", "history-large=40", "fetch-duration=300ms", "p6-batches=50", "p9-batches=200",
+                "memory-shards=300", "require-etcd=false", "work-dir=target/bench-smoke/work", "results=" + results));
 
         BenchReport report = Bench.run(settings);
         System.out.println(report.text());
@@ -34,7 +34,7 @@ class BenchSmokeIT {
         List<BenchReport.Row> rows = report.rows();
         Set<String> workloads = rows.stream().map(BenchReport.Row::workload).collect(Collectors.toSet());
         assertThat(workloads).containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "P9", "start", "floor",
-                "TLS");
+                "TLS", "memory");
         assertThat(rows).allSatisfy(row -> {
             assertThat(row.operations()).as("operations behind %s %s", row.workload(), row.what()).isPositive();
             assertThat(row.result()).as("result of %s %s", row.workload(), row.what()).isNotBlank();
@@ -51,12 +51,16 @@ class BenchSmokeIT {
         });
         assertThat(rows).filteredOn(row -> row.goal().contains("etcd")).singleElement()
                 .satisfies(row -> assertThat(row.met() != null).isEqualTo(etcdInstalled));
+        assertThat(rows).filteredOn(row -> row.workload().equals("memory")).singleElement()
+                .satisfies(row -> assertThat(row.result()).as("memory: every shard read back holds its batch")
+                        .endsWith(" 0 wrong"));
+
         // CPU per operation: every contender measured has a row, each process taking part has its cell, and the
         // load generator always did work (its clock counts nanoseconds, the others' 10 ms ticks: summed over the
         // run, the service and PostgreSQL did too).
         List<BenchReport.CpuRow> cpu = report.cpuRows();
         assertThat(cpu.stream().map(BenchReport.CpuRow::workload).collect(Collectors.toSet()))
-                .containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "P9", "floor", "TLS");
+                .containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "P9", "floor", "TLS", "memory");
         assertThat(cpu).allSatisfy(row -> {
             assertThat(row.operations()).as("operations behind the CPU of %s %s", row.workload(), row.contender())
                     .isPositive();
@@ -81,6 +85,6 @@ class BenchSmokeIT {
         }
 
         assertThat(Files.readString(results)).contains("| P1 |", "| P6 |", "| P9 |", "| start |", "| floor |",
-                "CPU per operation", "| contender | operations | service | PostgreSQL | etcd |");
+                "| memory |", "CPU per operation", "| contender | operations | service | PostgreSQL | etcd |");
     }
 }
