@@ -96,15 +96,32 @@ final class FilledShardAppends implements Appends {
             appends.prepare(shards);
             fill(appends, shards, fillClients);
         }
-        heldAfterBuild = service.getState(appends.shardId(0), 0).getStats().getBatchCount();
-        if (heldAfterBuild != batches) {
-            throw new IllegalStateException("P9's " + name + ": shard " + appends.shardId(0) + " holds "
-                    + heldAfterBuild + " batches after " + batches + " appends of one part each (did something"
-                    + " compact or merge them?)");
-        }
+        heldAfterBuild = heldBatches();
         taken = new long[shards];
         current = 0;
         takenThisLap = 0;
+    }
+
+    /**
+     * The batches the (first) shard holds after its build, from {@code GetState}, which should be {@code batches}: a
+     * check that nothing compacted or merged them. The whole state of a large shard is one large answer; should the
+     * service refuse it, the run goes on with the number of appends (-1 where unread) and says so, rather than
+     * losing the build.
+     */
+    private long heldBatches() {
+        String shardId = appends.shardId(0);
+        try {
+            long held = service.getState(shardId, 0).getStats().getBatchCount();
+            if (held != batches) {
+                System.out.printf("  !!! P9's %s: shard %s holds %d batches after %d appends of one part each (did"
+                        + " something compact or merge them?)%n", name, shardId, held, batches);
+            }
+            return held;
+        } catch (io.grpc.StatusRuntimeException e) {
+            System.out.printf("  !!! P9's %s: the batches of shard %s could not be counted (GetState: %s)%n", name,
+                    shardId, e.getStatus());
+            return -1;
+        }
     }
 
     /**
@@ -177,11 +194,15 @@ final class FilledShardAppends implements Appends {
         for (long count : taken) {
             most = Math.max(most, count);
         }
+        String held = heldAfterBuild == batches ? batches + " batches"
+                : heldAfterBuild < 0 ? batches + " appends (its batches not counted: GetState failed)"
+                : heldAfterBuild + " batches after " + batches + " appends (compacted or merged?)";
+        long start = heldAfterBuild < 0 ? batches : heldAfterBuild;
         return ring
-                ? String.format("%d shards of %d batches, each took up to %d appends, warm-up included (held at most"
-                        + " %d)", shards, heldAfterBuild, most, heldAfterBuild + most)
-                : String.format("1 shard of %d batches, took %d appends, warm-up included (held %d at the end)",
-                        heldAfterBuild, most, heldAfterBuild + most);
+                ? String.format("%d shards of %s, each took up to %d appends, warm-up included (held at most %d)",
+                        shards, held, most, start + most)
+                : String.format("1 shard of %s, took %d appends, warm-up included (held %d at the end)", held, most,
+                        start + most);
     }
 
     /** The CPU time of the large shard's build (null for the small shards). */
