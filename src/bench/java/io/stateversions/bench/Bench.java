@@ -25,15 +25,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * The benchmark harness: the service side by side with the physical limit of its PostgreSQL and with etcd, measured
  * in one run on one machine. It starts what it needs itself: one embedded PostgreSQL 17 (shared by the service and
  * the raw baseline, durable: fsync and synchronous commit on, as etcd always syncs its log), etcd on loopback, and
- * the packaged service as a subprocess on that PostgreSQL and a file blob store. Then it runs the workloads of issue
- * 7 and prints one table (and writes it as Markdown): the service's number, the baselines' numbers, the ratio, the
- * goal, and whether it was met.
+ * the packaged service as a subprocess on that PostgreSQL and a file blob store. Then it runs the workloads of issues
+ * 7 and 14 and prints one table (and writes it as Markdown): the service's number, the baselines' numbers, the ratio,
+ * the goal, and whether it was met; and a second one, the CPU time per operation of every contender, per process
+ * ({@link CpuTime}).
  *
  * <p>Run it with {@code ./mvnw -Pbench -DskipTests verify [-Dbench.args="clients=32 duration=10s"]}; the settings
  * are in {@link BenchSettings}. {@code BenchSmokeIT} runs it with tiny sizes in the test suite; no timing is ever
  * asserted.
  */
 public final class Bench {
+
+    /** The packaged service, as {@code ./mvnw package} leaves it. */
+    private static final Path SERVICE_JAR = Path.of("target", "quarkus-app", "quarkus-run.jar");
 
     private Bench() {}
 
@@ -80,26 +84,32 @@ public final class Bench {
             report.machine().storage("PostgreSQL " + postgres.version() + " (embedded, fsync on)"
                     + (etcd != null ? ", etcd " + etcd.version() : ", no etcd"));
             System.out.println("storage: " + report.machine().storageLine());
-            try (Processes.Service service = Processes.Service.start(Path.of("target", "quarkus-app",
-                    "quarkus-run.jar"), postgres.url(), work.resolve("service"), settings.serviceJvmOptions(),
-                    logs.resolve("service.log"));
+            try (Processes.Service service = Processes.Service.start(SERVICE_JAR, postgres.url(),
+                    work.resolve("service"), settings.serviceJvmOptions(), logs.resolve("service.log"));
                     ServiceGrpc grpc = new ServiceGrpc(service.port(), settings.grpcChannels())) {
+                CpuTime.Source postgresCpu = CpuTime.processTree(CpuTime.postmasterPid(work.resolve("postgres")
+                        .resolve("postgres")));
                 long rssAtReady = service.residentBytes();
                 System.out.printf("service ready after %d ms (RSS %d MiB)%n", service.startupMillis(),
                         rssAtReady >> 20);
                 // The raw baselines get a database of their own: the service's table holds only the service's keys.
-                // So does the second, secured service of the TLS workload (a deployment of its own).
+                // So does the second, secured service of the TLS workload (a deployment of its own), and the fresh
+                // service of the memory workload, whose resident set should hold its shards only.
                 Vertx setup = Vertx.vertx();
                 String rawUrl;
                 String secureUrl;
+                String memoryUrl;
                 try {
                     rawUrl = TestDatabases.urlOf(postgres.url(), TestDatabases.create(setup, postgres.url(), "raw"));
                     secureUrl = TestDatabases.urlOf(postgres.url(), TestDatabases.create(setup, postgres.url(),
                             "secure"));
+                    memoryUrl = TestDatabases.urlOf(postgres.url(), TestDatabases.create(setup, postgres.url(),
+                            "memory"));
                 } finally {
                     setup.close();
                 }
-                new Workloads(settings, report, rawUrl, etcd, service, grpc, secureUrl, work, logs).run(rssAtReady);
+                new Workloads(settings, report, rawUrl, etcd, service, grpc, secureUrl, memoryUrl, postgresCpu, work,
+                        logs).run(rssAtReady);
                 // The service's own meters (consensus and machine timings, batch sizes) for a closer look.
                 java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
                         java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
@@ -132,15 +142,29 @@ public final class Bench {
         private final Processes.Service service;
         private final ServiceGrpc grpc;
         private final String secureUrl;
+        private final String memoryUrl;
         private final Path work;
         private final Path logs;
+        /** What a contender of the service keeps busy: the service, PostgreSQL, and this JVM. */
+        private final CpuTime.Meter serviceCpu;
+        /** What the raw PostgreSQL baselines keep busy. */
+        private final CpuTime.Meter rawCpu;
+        /** What the etcd baseline keeps busy. */
+        private final CpuTime.Meter etcdCpu;
         private Measurement rawSingleShard;
         private Measurement grpcPeak;
         private int valueBytes;
 
         Workloads(BenchSettings settings, BenchReport report, String rawUrl, Processes.Etcd etcd,
-                Processes.Service service, ServiceGrpc grpc, String secureUrl, Path work, Path logs) {
+                Processes.Service service, ServiceGrpc grpc, String secureUrl, String memoryUrl,
+                CpuTime.Source postgresCpu, Path work, Path logs) {
             this.secureUrl = secureUrl;
+            this.memoryUrl = memoryUrl;
+            CpuTime.Meter loadGenerator = new CpuTime.Meter(java.util.Map.of(CpuTime.LOAD_GENERATOR,
+                    CpuTime.thisProcess()));
+            this.rawCpu = loadGenerator.with(CpuTime.POSTGRES, postgresCpu);
+            this.serviceCpu = rawCpu.with(CpuTime.SERVICE, service.cpu());
+            this.etcdCpu = etcd == null ? CpuTime.Meter.NONE : loadGenerator.with(CpuTime.ETCD, etcd.cpu());
             this.work = work;
             this.logs = logs;
             this.settings = settings;
@@ -171,11 +195,20 @@ public final class Bench {
             if (settings.runs("p5")) {
                 p5();
             }
+            if (settings.runs("p9")) {
+                p9();
+            }
             if (settings.runs("startup")) {
                 startup(rssAtReady);
             }
+            if (settings.runs("floor")) {
+                floor();
+            }
             if (settings.runs("tls")) {
                 tls();
+            }
+            if (settings.runs("memory")) {
+                memory();
             }
         }
 
@@ -199,14 +232,16 @@ public final class Bench {
                     "-Dmp.jwt.verify.publickey.location=" + tokens.publicKey(),
                     "-Dmp.jwt.verify.issuer=" + io.stateversions.testing.TestTokens.ISSUER,
                     "-Dmp.jwt.verify.audiences=" + io.stateversions.testing.TestTokens.AUDIENCE));
-            try (Processes.Service secure = Processes.Service.start(Path.of("target", "quarkus-app", "quarkus-run.jar"),
-                    secureUrl, work.resolve("service-tls"), options, logs.resolve("service-tls.log"), true);
+            try (Processes.Service secure = Processes.Service.start(SERVICE_JAR, secureUrl, work.resolve("service-tls"),
+                    options, logs.resolve("service-tls.log"), true);
                     ServiceGrpc secureGrpc = new ServiceGrpc(secure.port(), settings.grpcChannels(), pki.caFile(),
                             tokens.token("bench", java.util.Set.of("admin")))) {
-                List<Measurement> measured = compare(1, 1, List.of(
-                        new Target("service gRPC", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes())),
+                List<Measurement> measured = compare("TLS", 1, 1, List.of(
+                        new Target("service gRPC", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes()),
+                                serviceCpu),
                         new Target("service gRPC, TLS + token",
-                                new ServiceGrpc.GrpcAppends(secureGrpc, settings.payloadBytes()))));
+                                new ServiceGrpc.GrpcAppends(secureGrpc, settings.payloadBytes()),
+                                serviceCpu.with(CpuTime.SERVICE, secure.cpu()))));
                 Measurement plain = measured.get(0);
                 Measurement secured = measured.get(1);
                 report.add(BenchReport.Row.value("TLS", "appends/s, 1 shard, 1 client (gRPC): TLS + bearer token vs"
@@ -223,12 +258,13 @@ public final class Bench {
             ensureValueBytes(null);
             // Empty appends merge into one batch, so that shard's state does not grow: the difference to the first
             // target is the cost of a state that grows by one batch per append (nobody compacts here).
-            List<Measurement> measured = compare(1, 1, List.of(
-                    new Target("service gRPC", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes())),
-                    new Target("service REST", new ServiceRestAppends(this.service.port(), settings.payloadBytes())),
-                    new Target("raw PostgreSQL", raw()),
-                    new Target("etcd", etcd == null ? null : new EtcdAppends(etcd.clientPort(), valueBytes)),
-                    new Target("service gRPC, empty", new ServiceGrpc.GrpcAppends(grpc, -1))));
+            List<Measurement> measured = compare("P1", 1, 1, List.of(
+                    new Target("service gRPC", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes()), serviceCpu),
+                    new Target("service REST", new ServiceRestAppends(this.service.port(), settings.payloadBytes()),
+                            serviceCpu),
+                    new Target("raw PostgreSQL", raw(), rawCpu),
+                    new Target("etcd", etcd == null ? null : new EtcdAppends(etcd.clientPort(), valueBytes), etcdCpu),
+                    new Target("service gRPC, empty", new ServiceGrpc.GrpcAppends(grpc, -1), serviceCpu)));
             Measurement service = measured.get(0);
             Measurement rest = measured.get(1);
             rawSingleShard = measured.get(2);
@@ -248,12 +284,13 @@ public final class Bench {
             int clients = Math.min(settings.clients(), shards);
             System.out.printf("P2: appends over %d shards from %d clients%n", shards, clients);
             ensureValueBytes(null);
-            List<Measurement> measured = compare(shards, clients, List.of(
-                    new Target("service gRPC", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes())),
-                    new Target("service REST", new ServiceRestAppends(this.service.port(), settings.payloadBytes())),
-                    new Target("raw PostgreSQL", raw()),
-                    new Target("etcd", etcd == null ? null : new EtcdAppends(etcd.clientPort(), valueBytes)),
-                    new Target("raw PostgreSQL, grouped", rawGrouped())));
+            List<Measurement> measured = compare("P2", shards, clients, List.of(
+                    new Target("service gRPC", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes()), serviceCpu),
+                    new Target("service REST", new ServiceRestAppends(this.service.port(), settings.payloadBytes()),
+                            serviceCpu),
+                    new Target("raw PostgreSQL", raw(), rawCpu),
+                    new Target("etcd", etcd == null ? null : new EtcdAppends(etcd.clientPort(), valueBytes), etcdCpu),
+                    new Target("raw PostgreSQL, grouped", rawGrouped(), rawCpu)));
             Measurement service = measured.get(0);
             grpcPeak = service;
             Measurement rest = measured.get(1);
@@ -285,7 +322,7 @@ public final class Bench {
             int clients = Math.max(2, settings.clients());
             System.out.printf("P3: heartbeats, downgrades and appends on one shard from %d clients%n", clients);
             if (rawSingleShard == null) {
-                rawSingleShard = appends("raw PostgreSQL", raw(), 1, 1);
+                rawSingleShard = appends("P3", "raw PostgreSQL", raw(), 1, 1, rawCpu);
             }
             String shard = ServiceGrpc.newShardId();
             String writer = "w" + java.util.UUID.randomUUID();
@@ -295,7 +332,7 @@ public final class Bench {
             AtomicLong upper = new AtomicLong();
             long seqnoBefore = grpc.getState(shard, 0).getSeqno();
             Measurement commands = ClosedLoop.run("service gRPC", clients, settings.warmup(), settings.duration(),
-                    index -> {
+                    serviceCpu, index -> {
                         if (index == 0) {
                             return () -> {
                                 long lower = upper.get();
@@ -316,6 +353,7 @@ public final class Bench {
                     });
             long versions = grpc.getState(shard, 0).getSeqno() - seqnoBefore;
             System.out.println("  " + commands);
+            report.cpu("P3", commands);
             System.out.printf("  %d versions committed for all commands (warm-up included): %d appends%n", versions,
                     upper.get());
             report.add(BenchReport.Row.ratio("P3", "commands/s on 1 shard, " + clients + " clients (1 appender, "
@@ -328,8 +366,8 @@ public final class Bench {
         private void p4() throws Exception {
             if (grpcPeak == null) {
                 int clients = Math.min(settings.clients(), settings.shards());
-                grpcPeak = appends("service gRPC (peak)", new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes()),
-                        settings.shards(), clients);
+                grpcPeak = appends("P4", "service gRPC (peak)", new ServiceGrpc.GrpcAppends(grpc,
+                        settings.payloadBytes()), settings.shards(), clients, serviceCpu);
             }
             double rate = Math.max(1, grpcPeak.perSecond() / 2);
             System.out.printf("P4: appends at half of peak (%.0f/s) over %d shards, open loop%n", rate,
@@ -337,8 +375,9 @@ public final class Bench {
             ServiceGrpc.GrpcAppends appends = new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes());
             appends.prepare(settings.shards());
             Measurement measured = OpenLoop.run("service gRPC", rate, settings.shards(), settings.warmup(),
-                    settings.duration(), appends::appendAsync);
+                    settings.duration(), serviceCpu, appends::appendAsync);
             System.out.println("  " + measured);
+            report.cpu("P4", measured);
             report.add(BenchReport.Row.latency("P4", String.format("p99 append latency at %.0f/s (half of peak), gRPC",
                     rate), measured, measured.p99Millis(), "p99 <= 5 ms", 5.0));
         }
@@ -350,9 +389,12 @@ public final class Bench {
             ServiceGrpc.GrpcAppends appends = new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes());
             appends.prepare(1);
             long started = System.nanoTime();
+            java.util.Map<String, Long> cpuBefore = serviceCpu.read();
             for (int i = 0; i < batches; i++) {
                 appends.append(0);
             }
+            report.cpu(new BenchReport.CpuRow("P6", "service gRPC, building the " + batches + "-batch shard", batches,
+                    CpuTime.Meter.between(cpuBefore, serviceCpu.read())));
             System.out.printf("  %d appends in %.1f s%n", batches, (System.nanoTime() - started) / 1e9);
             String shard = appends.shardId(0);
             long batchCount = grpc.getState(shard, 0).getStats().getBatchCount();
@@ -372,27 +414,130 @@ public final class Bench {
             String small = shardWithHistory(settings.historySmall());
             String large = shardWithHistory(settings.historyLarge());
             Measurement fetchSmall = ClosedLoop.run("GetState, " + settings.historySmall() + " versions", 1,
-                    settings.warmup(), settings.fetchDuration(), index -> () -> grpc.getState(small, 0));
+                    settings.warmup(), settings.fetchDuration(), serviceCpu, index -> () -> grpc.getState(small, 0));
             Measurement fetchLarge = ClosedLoop.run("GetState, " + settings.historyLarge() + " versions", 1,
-                    settings.warmup(), settings.fetchDuration(), index -> () -> grpc.getState(large, 0));
+                    settings.warmup(), settings.fetchDuration(), serviceCpu, index -> () -> grpc.getState(large, 0));
             System.out.println("  " + fetchSmall);
             System.out.println("  " + fetchLarge);
+            report.cpu("P5", fetchSmall);
+            report.cpu("P5", fetchLarge);
             double ratio = fetchLarge.p50Millis() / fetchSmall.p50Millis();
             report.add(BenchReport.Row.fetch("P5", "current-state fetch (GetState p50), " + settings.historyLarge()
                     + " vs " + settings.historySmall() + " versions", fetchLarge, fetchSmall, ratio, "<= 1.2x", 1.2));
         }
 
-        /** Start-up to ready, and the resident set size at ready and with {@code openShards} more shards open. */
-        private void startup(long rssAtReady) throws Exception {
-            int shards = settings.openShards();
-            System.out.printf("Start-up and memory: opening %d shards%n", shards);
-            ServiceGrpc.forEach(shards, ServiceGrpc.SETUP_CONCURRENCY, i -> grpc.openShardAsync(ServiceGrpc.newShardId(), i));
-            long rssOpen = service.residentBytes();
+        /**
+         * P9: P1's appends (one client, one part each) to a shard that already holds {@code p9Batches} uncompacted
+         * batches, against appends to shards of {@code p9SmallBatches}, in interleaved rounds: an append should cost
+         * the same whatever the size of the state (see {@link FilledShardAppends} for how each side is built and why
+         * the small side is a ring of shards).
+         */
+        private void p9() throws Exception {
+            int batches = settings.p9Batches();
+            int smallBatches = Math.max(1, settings.p9SmallBatches());
+            System.out.printf("P9: appends to a shard of %d batches against shards of %d%n", batches, smallBatches);
+            FilledShardAppends large = FilledShardAppends.large(grpc, settings.payloadBytes(), batches, serviceCpu);
+            // The small shards may cost at most as many appends to build as the large one.
+            FilledShardAppends small = FilledShardAppends.small(grpc, settings.payloadBytes(), smallBatches,
+                    measuredTimePerTarget(), Math.max(1, batches / smallBatches), settings.clients());
+            List<Measurement> measured = compare("P9", 1, 1, List.of(
+                    new Target("service gRPC, " + batches + " batches", large, serviceCpu),
+                    new Target("service gRPC, " + smallBatches + " batches", small, serviceCpu)));
+            report.cpu(large.buildCpu());
+            Measurement onLarge = measured.get(0);
+            Measurement onSmall = measured.get(1);
+            report.add(BenchReport.Row.versus("P9", "appends/s, 1 client (gRPC): shard of " + batches
+                    + " batches vs shards of " + smallBatches, onLarge, onSmall,
+                    onLarge.perSecond() / onSmall.perSecond(), "large / small >= 0.8", 0.8));
+            report.note("P9: large: " + large.description() + "; small: " + small.description() + ".");
+        }
+
+        /** The time {@link #compare} runs each target: its warm-ups and its share of the recorded rounds. */
+        private java.time.Duration measuredTimePerTarget() {
+            int rounds = Math.max(1, settings.rounds());
+            return settings.warmup().plus(settings.warmup().dividedBy(2).multipliedBy(rounds - 1L))
+                    .plus(settings.duration());
+        }
+
+        /**
+         * The transport floor: P1's and P2's gRPC appends against a server that does nothing ({@link TransportFloor},
+         * in a JVM of its own, so that its CPU time is its own), next to the service in the same interleaved rounds:
+         * what gRPC itself costs on this machine, and so how much of the service's gap it explains.
+         */
+        private void floor() throws Exception {
+            System.out.println("Transport floor: gRPC appends against a server that does nothing");
+            try (Processes.Floor floor = Processes.Floor.start(logs.resolve("transport-floor.log"));
+                    ServiceGrpc floorGrpc = new ServiceGrpc(floor.port(), settings.grpcChannels())) {
+                CpuTime.Meter floorCpu = rawCpu.without(CpuTime.POSTGRES).with(CpuTime.SERVICE, floor.cpu());
+                int shards = settings.shards();
+                int clients = Math.min(settings.clients(), shards);
+                for (int[] shape : new int[][] {{1, 1}, {shards, clients}}) {
+                    String as = shape[1] == 1 ? "as P1" : "as P2";
+                    System.out.printf("  %s: %d shard(s), %d client(s)%n", as, shape[0], shape[1]);
+                    List<Measurement> measured = compare("floor", shape[0], shape[1], List.of(
+                            new Target("service gRPC, " + as, new ServiceGrpc.GrpcAppends(grpc,
+                                    settings.payloadBytes()), serviceCpu),
+                            new Target("do-nothing gRPC server, " + as, new ServiceGrpc.GrpcAppends(floorGrpc,
+                                    settings.payloadBytes()), floorCpu)));
+                    Measurement appended = measured.get(0);
+                    Measurement nothing = measured.get(1);
+                    String load = shape[1] == 1 ? "1 shard, 1 client" : shape[0] + " shards, " + shape[1] + " clients";
+                    report.add(BenchReport.Row.versus("floor", "gRPC transport floor, " + as + " (" + load
+                            + "): do-nothing server vs service", nothing, appended,
+                            appended.perSecond() / nothing.perSecond(), "(service / do-nothing)", null));
+                }
+            }
+        }
+
+        /**
+         * Memory: a service of its own (a fresh process on a database of its own, so that its memory holds these
+         * shards only) gets {@code memoryShards} shards, each opened, given a writer and appended to once by
+         * {@code clients} clients at once; then its resident set size and heap in use are read, and 1,000 shards
+         * picked at random are read back.
+         */
+        private void memory() throws Exception {
+            int shards = settings.memoryShards();
+            int clients = Math.max(1, settings.clients());
+            System.out.printf("Memory: %d shards opened and appended to once by %d clients, on a service of its own%n",
+                    shards, clients);
+            try (Processes.Service fresh = Processes.Service.start(SERVICE_JAR, memoryUrl,
+                    work.resolve("service-memory"), settings.serviceJvmOptions(), logs.resolve("service-memory.log"));
+                    ServiceGrpc freshGrpc = new ServiceGrpc(fresh.port(), settings.grpcChannels())) {
+                long rssAtReady = fresh.residentBytes();
+                CpuTime.Meter cpu = serviceCpu.with(CpuTime.SERVICE, fresh.cpu());
+                OnceAppendedShards created = new OnceAppendedShards(freshGrpc, shards, settings.payloadBytes());
+                java.util.Map<String, Long> cpuBefore = cpu.read();
+                created.create(clients);
+                report.cpu(new BenchReport.CpuRow("memory", "service gRPC, a shard opened, given a writer and"
+                        + " appended to once", shards, CpuTime.Meter.between(cpuBefore, cpu.read())));
+                long rss = fresh.residentBytes();
+                long peak = fresh.peakResidentBytes();
+                long heap = fresh.heapUsedBytes();
+                int sample = Math.min(1000, shards);
+                List<String> failures = created.check(sample, new java.util.Random());
+                failures.stream().limit(10).forEach(failure -> System.out.println("  !!! " + failure));
+                long limit = 512L << 20;
+                String details = String.format("RSS %d MiB (peak %d MiB, %d MiB at ready), heap used %s; %d of %d"
+                        + " shards read back wrong", rss >> 20, peak >> 20, rssAtReady >> 20,
+                        heap > 0 ? (heap >> 20) + " MiB" : "not reported", failures.size(), sample);
+                System.out.println("  " + details);
+                report.add(new BenchReport.Row("memory", "RSS with " + shards + " shards opened and appended to once"
+                        + " (a service of its own); " + sample + " read back", details,
+                        "", "", (rss >> 20) + " MiB, " + failures.size() + " wrong",
+                        "RSS <= 512 MiB, every shard read back holds its batch",
+                        rss <= limit && failures.isEmpty(), shards));
+                if (!failures.isEmpty()) {
+                    report.note("memory: shards read back wrong (first 10): " + String.join("; ",
+                            failures.subList(0, Math.min(10, failures.size()))));
+                }
+            }
+        }
+
+        /** Start-up to ready, and the resident set size at ready (the memory workload measures it with shards). */
+        private void startup(long rssAtReady) {
             report.add(BenchReport.Row.value("start", "start-up to /q/health/ready UP (on running PostgreSQL)",
                     service.startupMillis() + " ms", "(no goal)", null));
             report.add(BenchReport.Row.value("start", "RSS at ready", (rssAtReady >> 20) + " MiB", "(no goal)", null));
-            report.add(BenchReport.Row.value("start", "RSS after opening " + shards + " more shards (end of run)",
-                    (rssOpen >> 20) + " MiB", "(no goal)", null));
         }
 
         /** A fresh shard with {@code versions} versions: empty appends (no parts), so its state stays small. */
@@ -414,16 +559,21 @@ public final class Bench {
             return shard;
         }
 
-        /** One contender of a comparison; {@code appends} is null for a baseline that is not installed. */
-        private record Target(String name, Appends appends) {}
+        /**
+         * One contender of a comparison; {@code appends} is null for a baseline that is not installed. {@code cpu}
+         * names the processes it keeps busy.
+         */
+        private record Target(String name, Appends appends, CpuTime.Meter cpu) {}
 
         /**
          * Measures the targets against each other in {@code rounds} interleaved rounds (forward, then backward, …),
          * each recording {@code duration / rounds}, so that a load that comes and goes on a shared machine falls on
-         * all of them alike. Each target gets its shards once; its measurement is the sum of its rounds. Returns the
-         * measurements in the order of {@code targets} (null for a missing target).
+         * all of them alike. Each target gets its shards once; its measurement is the sum of its rounds, and its CPU
+         * time per operation is reported under {@code workload}. Returns the measurements in the order of
+         * {@code targets} (null for a missing target).
          */
-        private List<Measurement> compare(int shards, int clients, List<Target> targets) throws Exception {
+        private List<Measurement> compare(String workload, int shards, int clients, List<Target> targets)
+                throws Exception {
             List<Measurement> totals = new ArrayList<>();
             try {
                 for (Target target : targets) {
@@ -442,7 +592,8 @@ public final class Bench {
                             continue;
                         }
                         java.time.Duration warmup = round == 0 ? settings.warmup() : settings.warmup().dividedBy(2);
-                        Measurement part = closedLoop(target.name(), target.appends(), shards, clients, warmup, slice);
+                        Measurement part = closedLoop(target.name(), target.appends(), shards, clients, warmup, slice,
+                                target.cpu());
                         totals.set(i, totals.get(i) == null ? part : totals.get(i).plus(part));
                     }
                 }
@@ -456,14 +607,15 @@ public final class Bench {
             for (Measurement total : totals) {
                 if (total != null) {
                     System.out.println("  total " + total);
+                    report.cpu(workload, total);
                 }
             }
             return totals;
         }
 
         private Measurement closedLoop(String target, Appends appends, int shards, int clients,
-                java.time.Duration warmup, java.time.Duration duration) throws Exception {
-            Measurement measured = ClosedLoop.run(target, clients, warmup, duration, index -> {
+                java.time.Duration warmup, java.time.Duration duration, CpuTime.Meter cpu) throws Exception {
+            Measurement measured = ClosedLoop.run(target, clients, warmup, duration, cpu, index -> {
                 int[] next = {index};
                 return () -> {
                     appends.append(next[0]);
@@ -477,21 +629,14 @@ public final class Bench {
             return measured;
         }
 
-        private Measurement appends(String target, Appends appends, int shards, int clients) throws Exception {
+        /** One measurement of {@code appends} alone (where a workload needs a number its comparison did not give). */
+        private Measurement appends(String workload, String target, Appends appends, int shards, int clients,
+                CpuTime.Meter cpu) throws Exception {
             try (appends) {
                 appends.prepare(shards);
-                Measurement measured = ClosedLoop.run(target, clients, settings.warmup(), settings.duration(),
-                        index -> {
-                            int[] next = {index};
-                            return () -> {
-                                appends.append(next[0]);
-                                next[0] += clients;
-                                if (next[0] >= shards) {
-                                    next[0] = index;
-                                }
-                            };
-                        });
-                System.out.println("  " + measured);
+                Measurement measured = closedLoop(target, appends, shards, clients, settings.warmup(),
+                        settings.duration(), cpu);
+                report.cpu(workload, measured);
                 return measured;
             }
         }

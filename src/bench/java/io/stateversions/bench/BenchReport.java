@@ -3,9 +3,13 @@ package io.stateversions.bench;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
-/** The results of one run: one row per workload and comparison, as a text table and as Markdown. */
+/**
+ * The results of one run: one row per workload and comparison, and the CPU time per operation of every contender
+ * measured, each as a text table and as Markdown.
+ */
 public final class BenchReport {
 
     /**
@@ -52,6 +56,14 @@ public final class BenchReport {
                     Math.min(large.operations(), small.operations()));
         }
 
+        /** Two measurements of the service side by side; {@code ratio} is the one the goal is about. */
+        static Row versus(String workload, String what, Measurement first, Measurement second, double ratio,
+                String goal, Double atLeast) {
+            return new Row(workload, what, throughput(first) + " vs " + throughput(second), "", "",
+                    String.format("%.2f", ratio), goal, atLeast == null ? null : ratio >= atLeast,
+                    Math.min(first.operations(), second.operations()));
+        }
+
         static Row value(String workload, String what, String value, String goal, Boolean met) {
             return new Row(workload, what, value, "", "", value, goal, met, 1);
         }
@@ -76,10 +88,56 @@ public final class BenchReport {
         }
     }
 
+    /**
+     * The CPU time one contender cost per operation, by process.
+     *
+     * @param workload P1 … P9, memory, floor, TLS
+     * @param contender what was measured, e.g. "service gRPC" or "raw PostgreSQL"
+     * @param operations operations completed while the CPU time was counted
+     * @param cpuNanos CPU time of each process taking part, by {@link CpuTime} column; a process that takes no part
+     *     has no entry
+     */
+    public record CpuRow(String workload, String contender, long operations, Map<String, Long> cpuNanos) {
+
+        public CpuRow {
+            cpuNanos = Map.copyOf(cpuNanos);
+        }
+
+        /** Microseconds of CPU per operation of {@code column}'s process; empty if it took no part. */
+        public Optional<Double> microsPerOperation(String column) {
+            Long nanos = cpuNanos.get(column);
+            return nanos == null || operations == 0 ? Optional.empty() : Optional.of(nanos / 1000.0 / operations);
+        }
+
+        /** Microseconds of CPU per operation of all processes taking part. */
+        public Optional<Double> totalMicrosPerOperation() {
+            long nanos = cpuNanos.values().stream().mapToLong(Long::longValue).sum();
+            return cpuNanos.isEmpty() || operations == 0 ? Optional.empty()
+                    : Optional.of(nanos / 1000.0 / operations);
+        }
+
+        private List<String> cells() {
+            List<String> cells = new ArrayList<>(List.of(workload, contender, Long.toString(operations)));
+            for (String column : CpuTime.COLUMNS) {
+                cells.add(microsPerOperation(column).map(CpuRow::micros).orElse(""));
+            }
+            cells.add(totalMicrosPerOperation().map(CpuRow::micros).orElse(""));
+            return cells;
+        }
+
+        private static String micros(double value) {
+            return value >= 100 ? String.format("%.0f", value) : String.format("%.1f", value);
+        }
+    }
+
+    private static final String CPU_TITLE = "CPU per operation (µs of CPU time, user + system, per operation"
+            + " completed in the recorded window; blank: the process takes no part):";
+
     private final BenchSettings settings;
     private final Instant startedAt;
     private final MachineFacts machine;
     private final List<Row> rows = new ArrayList<>();
+    private final List<CpuRow> cpuRows = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
 
     BenchReport(BenchSettings settings, Instant startedAt, MachineFacts machine) {
@@ -94,12 +152,30 @@ public final class BenchReport {
                 row.metText());
     }
 
+    /** The CPU time per operation of {@code measured} (nothing if its CPU time was not measured). */
+    void cpu(String workload, Measurement measured) {
+        if (!measured.cpuNanos().isEmpty()) {
+            cpu(new CpuRow(workload, measured.target(), measured.operations(), measured.cpuNanos()));
+        }
+    }
+
+    void cpu(CpuRow row) {
+        cpuRows.add(row);
+        System.out.printf("  => CPU per operation, %s %s: %s%n", row.workload(), row.contender(),
+                String.join(", ", CpuTime.COLUMNS.stream().filter(row.cpuNanos()::containsKey).map(column -> column
+                        + " " + row.microsPerOperation(column).map(CpuRow::micros).orElse("-") + " µs").toList()));
+    }
+
     void note(String note) {
         notes.add(note);
     }
 
     public List<Row> rows() {
         return List.copyOf(rows);
+    }
+
+    public List<CpuRow> cpuRows() {
+        return List.copyOf(cpuRows);
     }
 
     MachineFacts machine() {
@@ -117,6 +193,17 @@ public final class BenchReport {
             out.append(String.format(format, row.workload(), row.what(), row.service(), row.rawPostgres(), row.etcd(),
                     row.result(), row.goal(), row.metText().replace("*", "")));
         }
+        if (!cpuRows.isEmpty()) {
+            out.append('\n').append(CPU_TITLE).append('\n');
+            String cpuFormat = "%-6s | %-62s | %10s | %10s | %10s | %10s | %14s | %10s%n";
+            List<String> header = new ArrayList<>(List.of("load", "contender", "operations"));
+            header.addAll(CpuTime.COLUMNS);
+            header.add("total");
+            out.append(String.format(cpuFormat, header.toArray()));
+            for (CpuRow row : cpuRows) {
+                out.append(String.format(cpuFormat, row.cells().toArray()));
+            }
+        }
         for (String note : notes) {
             out.append("note: ").append(note).append('\n');
         }
@@ -131,7 +218,8 @@ public final class BenchReport {
                 .append(", warm-up ").append(settings.warmup().toSeconds()).append(" s, measured ")
                 .append(settings.duration().toSeconds()).append(" s each (P1, P2: in ").append(settings.rounds())
                 .append(" interleaved rounds), payload ").append(settings.payloadBytes())
-                .append(" B.\n\n");
+                .append(" B, P9 ").append(settings.p9Batches()).append(" vs ").append(settings.p9SmallBatches())
+                .append(" batches, memory ").append(settings.memoryShards()).append(" shards.\n\n");
         out.append("| | what | service | raw PostgreSQL | etcd | result | goal | met |\n");
         out.append("|---|---|---|---|---|---|---|---|\n");
         for (Row row : rows) {
@@ -139,6 +227,15 @@ public final class BenchReport {
                     .append(" | ").append(row.rawPostgres()).append(" | ").append(row.etcd()).append(" | ")
                     .append(row.result()).append(" | ").append(row.goal()).append(" | ").append(row.metText())
                     .append(" |\n");
+        }
+        if (!cpuRows.isEmpty()) {
+            out.append('\n').append(CPU_TITLE).append("\n\n");
+            out.append("| | contender | operations | ").append(String.join(" | ", CpuTime.COLUMNS))
+                    .append(" | total |\n");
+            out.append("|---|---|---:|").append("---:|".repeat(CpuTime.COLUMNS.size())).append("---:|\n");
+            for (CpuRow row : cpuRows) {
+                out.append("| ").append(String.join(" | ", row.cells())).append(" |\n");
+            }
         }
         for (String note : notes) {
             out.append("\n").append(note).append('\n');

@@ -29,9 +29,13 @@ import java.util.Set;
  * @param historyLarge versions of P5's long shard
  * @param fetchDuration time each P5 fetch measurement records
  * @param p6Batches batches of P6's shard
- * @param openShards shards opened before the resident set size is read
- * @param workloads the workloads to run: p1 … p6, startup, and tls (P1's gRPC appends against a second service with
- *     TLS and bearer tokens on)
+ * @param p9Batches batches P9's large shard holds before its appends are measured
+ * @param p9SmallBatches batches each of P9's small shards holds before it takes measured appends (it takes as many
+ *     again, then the next one takes over)
+ * @param memoryShards shards the memory workload opens and appends to once, on a service of its own, before its
+ *     resident set size is read
+ * @param workloads the workloads to run: p1 … p6, p9, startup, memory, floor (the gRPC transport floor), and tls
+ *     (P1's gRPC appends against a second service with TLS and bearer tokens on)
  * @param etcd the etcd binary (a name on PATH, or a path)
  * @param requireEtcd fail the run when etcd is missing (the full run); otherwise the etcd baseline is skipped with a
  *     message (the smoke test on a machine without etcd)
@@ -42,17 +46,19 @@ import java.util.Set;
  */
 public record BenchSettings(int clients, int shards, Duration warmup, Duration duration, int rounds, int payloadBytes,
         int baselineValueBytes, int grpcChannels, int poolSize, int historySmall, int historyLarge,
-        Duration fetchDuration, int p6Batches, int openShards, Set<String> workloads, String etcd, boolean requireEtcd,
-        List<String> serviceJvmOptions, Path workDir, Path resultsFile) {
+        Duration fetchDuration, int p6Batches, int p9Batches, int p9SmallBatches, int memoryShards,
+        Set<String> workloads, String etcd, boolean requireEtcd, List<String> serviceJvmOptions, Path workDir,
+        Path resultsFile) {
 
-    public static final Set<String> ALL_WORKLOADS = Set.of("p1", "p2", "p3", "p4", "p5", "p6", "startup", "tls");
+    public static final Set<String> ALL_WORKLOADS = Set.of("p1", "p2", "p3", "p4", "p5", "p6", "p9", "startup",
+            "memory", "floor", "tls");
 
     /** The defaults of the full run. */
     public static BenchSettings defaults() {
         return new BenchSettings(64, 1000, Duration.ofSeconds(5), Duration.ofSeconds(20), 2, 64, 0, 2, 50, 100,
-                100_000, Duration.ofSeconds(5), 10_000, 10_000, new LinkedHashSet<>(List.of("startup", "p1", "p2", "p3",
-                        "p4", "p6", "p5", "tls")), "etcd", true, List.of(), Path.of("target", "bench", "work"),
-                Path.of("target", "bench", "results.md"));
+                100_000, Duration.ofSeconds(5), 10_000, 100_000, 100, 100_000, new LinkedHashSet<>(List.of("startup",
+                        "p1", "p2", "p3", "p4", "p6", "p5", "p9", "floor", "tls", "memory")), "etcd", true, List.of(),
+                Path.of("target", "bench", "work"), Path.of("target", "bench", "results.md"));
     }
 
     /** {@code defaults()} with the given {@code key=value} words applied. */
@@ -80,7 +86,9 @@ public record BenchSettings(int clients, int shards, Duration warmup, Duration d
                 intOf(values.remove("history-small"), d.historySmall),
                 intOf(values.remove("history-large"), d.historyLarge),
                 durationOf(values.remove("fetch-duration"), d.fetchDuration),
-                intOf(values.remove("p6-batches"), d.p6Batches), intOf(values.remove("open-shards"), d.openShards),
+                intOf(values.remove("p6-batches"), d.p6Batches), intOf(values.remove("p9-batches"), d.p9Batches),
+                intOf(values.remove("p9-small-batches"), d.p9SmallBatches),
+                intOf(values.remove("memory-shards"), d.memoryShards),
                 workloadsOf(values.remove("workloads"), d.workloads), values.getOrDefault("etcd", d.etcd),
                 Boolean.parseBoolean(values.getOrDefault("require-etcd", Boolean.toString(d.requireEtcd))),
                 values.containsKey("service-jvm-options")
@@ -95,8 +103,8 @@ public record BenchSettings(int clients, int shards, Duration warmup, Duration d
         if (!values.isEmpty()) {
             throw new IllegalArgumentException("unknown benchmark settings " + values.keySet() + "; known: clients,"
                     + " shards, warmup, duration, rounds, payload, baseline-value-bytes, grpc-channels, pool-size,"
-                    + " history-small, history-large, fetch-duration, p6-batches, open-shards, workloads, etcd,"
-                    + " require-etcd, service-jvm-options, work-dir, results");
+                    + " history-small, history-large, fetch-duration, p6-batches, p9-batches, p9-small-batches,"
+                    + " memory-shards, workloads, etcd, require-etcd, service-jvm-options, work-dir, results");
         }
         return s;
     }

@@ -9,7 +9,8 @@ import org.HdrHistogram.Histogram;
 /**
  * A closed-loop load: {@code clients} threads, each sending its next operation as soon as the previous one answered.
  * Each thread runs until the end of warm-up plus recording; an operation that started inside the recording window is
- * recorded (its latency, or its failure). Throughput is what one would see from that many synchronous clients.
+ * recorded (its latency, or its failure). Throughput is what one would see from that many synchronous clients. The
+ * processes of the {@link CpuTime.Meter} are read at the start and at the end of the recording window.
  */
 final class ClosedLoop {
 
@@ -24,14 +25,15 @@ final class ClosedLoop {
 
     private ClosedLoop() {}
 
-    static Measurement run(String target, int clients, Duration warmup, Duration duration, ClientFactory factory)
-            throws Exception {
+    static Measurement run(String target, int clients, Duration warmup, Duration duration, CpuTime.Meter cpu,
+            ClientFactory factory) throws Exception {
         List<Client> created = new ArrayList<>(clients);
         for (int i = 0; i < clients; i++) {
             created.add(factory.create(i));
         }
         long recordFrom = System.nanoTime() + warmup.toNanos();
         long end = recordFrom + duration.toNanos();
+        CpuTime.Window cpuWindow = cpu.window(recordFrom, end);
         Histogram[] latencies = new Histogram[clients];
         long[] errors = new long[clients];
         AtomicReference<Throwable> firstError = new AtomicReference<>();
@@ -74,6 +76,7 @@ final class ClosedLoop {
         if (firstError.get() != null) {
             System.out.printf("  %s: first error: %s%n", target, firstError.get());
         }
-        return new Measurement(target, total.getTotalCount(), errorCount, duration.toNanos() / 1e9, total);
+        return new Measurement(target, total.getTotalCount(), errorCount, duration.toNanos() / 1e9, total,
+                cpuWindow.spent());
     }
 }

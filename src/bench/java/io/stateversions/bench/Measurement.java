@@ -1,5 +1,7 @@
 package io.stateversions.bench;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -10,8 +12,15 @@ import org.HdrHistogram.Histogram;
  * @param errors operations that failed while recording (printed; a measurement with errors is suspect)
  * @param seconds length of the recording window
  * @param latency latencies of the successful operations, in microseconds
+ * @param cpuNanos CPU time each process taking part spent in the recording window, by {@link CpuTime} column (empty
+ *     where not measured)
  */
-public record Measurement(String target, long operations, long errors, double seconds, Histogram latency) {
+public record Measurement(String target, long operations, long errors, double seconds, Histogram latency,
+        Map<String, Long> cpuNanos) {
+
+    public Measurement {
+        cpuNanos = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(cpuNanos));
+    }
 
     /** Latencies are recorded in microseconds, from 1 µs to 10 minutes, at 3 significant digits. */
     public static Histogram newHistogram() {
@@ -23,8 +32,10 @@ public record Measurement(String target, long operations, long errors, double se
         Histogram sum = newHistogram();
         sum.add(latency);
         sum.add(other.latency);
+        Map<String, Long> cpu = new LinkedHashMap<>(cpuNanos);
+        other.cpuNanos.forEach((column, nanos) -> cpu.merge(column, nanos, Long::sum));
         return new Measurement(target, operations + other.operations, errors + other.errors, seconds + other.seconds,
-                sum);
+                sum, cpu);
     }
 
     public double perSecond() {

@@ -16,18 +16,20 @@ import org.HdrHistogram.Histogram;
  * earlier ones, and its latency is measured from that intended time, so that a stall is charged to every operation
  * it delayed (no coordinated omission). Operations go round-robin over {@code shards}; an operation on a shard whose
  * previous one has not answered yet waits for it (appends to one shard are ordered), and that wait is part of its
- * latency too.
+ * latency too. The processes of the {@link CpuTime.Meter} are read at the start and at the end of the recording
+ * window.
  */
 final class OpenLoop {
 
     private OpenLoop() {}
 
     static Measurement run(String target, double perSecond, int shards, Duration warmup, Duration duration,
-            IntFunction<CompletableFuture<Void>> operation) throws Exception {
+            CpuTime.Meter cpu, IntFunction<CompletableFuture<Void>> operation) throws Exception {
         long intervalNanos = Math.max(1, Math.round(1e9 / perSecond));
         long start = System.nanoTime();
         long recordFrom = start + warmup.toNanos();
         long end = recordFrom + duration.toNanos();
+        CpuTime.Window cpuWindow = cpu.window(recordFrom, end);
         Histogram latency = new ConcurrentHistogram(1, 600_000_000L, 3);
         AtomicLong errors = new AtomicLong();
         List<CompletableFuture<Void>> tails = new ArrayList<>(shards);
@@ -61,6 +63,7 @@ final class OpenLoop {
         }
         CompletableFuture.allOf(tails.toArray(CompletableFuture[]::new)).get(2, TimeUnit.MINUTES);
         System.out.printf("  %s: sent %d operations at %.0f/s%n", target, sent, perSecond);
-        return new Measurement(target, latency.getTotalCount(), errors.get(), duration.toNanos() / 1e9, latency);
+        return new Measurement(target, latency.getTotalCount(), errors.get(), duration.toNanos() / 1e9, latency,
+                cpuWindow.spent());
     }
 }

@@ -30,12 +30,21 @@ final class Processes {
 
     /** The resident set size of a process in bytes, from {@code /proc/<pid>/status} (Linux). */
     static long residentBytes(long pid) throws IOException {
+        return statusBytes(pid, "VmRSS");
+    }
+
+    /** The largest resident set size a process has had, in bytes ({@code VmHWM}, its high-water mark). */
+    static long peakResidentBytes(long pid) throws IOException {
+        return statusBytes(pid, "VmHWM");
+    }
+
+    private static long statusBytes(long pid, String field) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-            if (line.startsWith("VmRSS:")) {
+            if (line.startsWith(field + ":")) {
                 return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
             }
         }
-        throw new IOException("no VmRSS in /proc/" + pid + "/status");
+        throw new IOException("no " + field + " in /proc/" + pid + "/status");
     }
 
     /**
@@ -133,6 +142,60 @@ final class Processes {
             return Processes.residentBytes(process.pid());
         }
 
+        long peakResidentBytes() throws IOException {
+            return Processes.peakResidentBytes(process.pid());
+        }
+
+        /** Heap in use, in bytes: the sum of {@code jvm_memory_used_bytes{area="heap",…}} of its metrics. */
+        long heapUsedBytes() throws Exception {
+            HttpResponse<String> metrics = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + managementPort + "/q/metrics")).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            double used = 0;
+            for (String line : metrics.body().split("\n")) {
+                if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
+                    used += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+            return Math.round(used);
+        }
+
+        CpuTime.Source cpu() {
+            return CpuTime.process(process.pid());
+        }
+
+        @Override
+        public void close() {
+            stop(process);
+        }
+    }
+
+    /**
+     * The gRPC transport floor ({@link TransportFloor}) in a JVM of its own, on the harness's class path and with
+     * default JVM settings, as the service runs.
+     */
+    record Floor(Process process, int port) implements AutoCloseable {
+
+        static Floor start(Path log) throws Exception {
+            int port = freePort();
+            Files.createDirectories(log.getParent());
+            Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), TransportFloor.class.getName(),
+                    Integer.toString(port)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            try {
+                awaitHttp(process, "http://127.0.0.1:" + port + TransportFloor.READY_PATH, "ready",
+                        Duration.ofSeconds(60), log);
+            } catch (Exception e) {
+                stop(process);
+                throw e;
+            }
+            return new Floor(process, port);
+        }
+
+        CpuTime.Source cpu() {
+            return CpuTime.process(process.pid());
+        }
+
         @Override
         public void close() {
             stop(process);
@@ -179,6 +242,10 @@ final class Processes {
                 stop(process);
                 throw e;
             }
+        }
+
+        CpuTime.Source cpu() {
+            return CpuTime.process(process.pid());
         }
 
         @Override

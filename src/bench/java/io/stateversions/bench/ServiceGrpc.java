@@ -88,6 +88,13 @@ final class ServiceGrpc implements AutoCloseable {
                 .setKeyCodec("bytes").setValCodec("bytes").setTsCodec("u64").setDiffCodec("i64").build()));
     }
 
+    /** Opens {@code shardId} and registers {@code writerId} on it, both idempotent. */
+    CompletableFuture<?> openWithWriterAsync(String shardId, String writerId, int index) {
+        return openShardAsync(shardId, index).thenCompose(opened -> toCompletable(future(index).registerWriter(
+                RegisterWriterRequest.newBuilder().setShardId(shardId).setWriterId(writerId).setPurpose("bench")
+                        .build())));
+    }
+
     void registerWriter(String shardId, String writerId, int index) {
         blocking(index).registerWriter(RegisterWriterRequest.newBuilder().setShardId(shardId).setWriterId(writerId)
                 .setPurpose("bench").build());
@@ -232,9 +239,7 @@ final class ServiceGrpc implements AutoCloseable {
             forEach(shards, SETUP_CONCURRENCY, i -> {
                 shardIds[i] = newShardId();
                 writerIds[i] = "w" + UUID.randomUUID();
-                return service.openShardAsync(shardIds[i], i).thenCompose(opened -> toCompletable(service.future(i)
-                        .registerWriter(RegisterWriterRequest.newBuilder().setShardId(shardIds[i])
-                                .setWriterId(writerIds[i]).setPurpose("bench").build())));
+                return service.openWithWriterAsync(shardIds[i], writerIds[i], i);
             });
         }
 

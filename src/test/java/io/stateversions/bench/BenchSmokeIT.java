@@ -25,15 +25,16 @@ class BenchSmokeIT {
         }
         Path results = Path.of("target", "bench-smoke", "results.md");
         BenchSettings settings = BenchSettings.parse(List.of("clients=4", "shards=8", "warmup=200ms", "duration=1s",
-                "history-small=5", "history-large=40", "fetch-duration=300ms", "p6-batches=50", "open-shards=50",
-                "require-etcd=false", "work-dir=target/bench-smoke/work", "results=" + results));
+                "history-small=5", "history-large=40", "fetch-duration=300ms", "p6-batches=50", "p9-batches=200",
+                "memory-shards=300", "require-etcd=false", "work-dir=target/bench-smoke/work", "results=" + results));
 
         BenchReport report = Bench.run(settings);
         System.out.println(report.text());
 
         List<BenchReport.Row> rows = report.rows();
         Set<String> workloads = rows.stream().map(BenchReport.Row::workload).collect(Collectors.toSet());
-        assertThat(workloads).containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "start", "TLS");
+        assertThat(workloads).containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "P9", "start", "floor",
+                "TLS", "memory");
         assertThat(rows).allSatisfy(row -> {
             assertThat(row.operations()).as("operations behind %s %s", row.workload(), row.what()).isPositive();
             assertThat(row.result()).as("result of %s %s", row.workload(), row.what()).isNotBlank();
@@ -50,6 +51,43 @@ class BenchSmokeIT {
         });
         assertThat(rows).filteredOn(row -> row.goal().contains("etcd")).singleElement()
                 .satisfies(row -> assertThat(row.met() != null).isEqualTo(etcdInstalled));
-        assertThat(Files.readString(results)).contains("| P1 |", "| P6 |", "| start |");
+        assertThat(rows).filteredOn(row -> row.workload().equals("memory")).singleElement()
+                .satisfies(row -> assertThat(row.result()).as("memory: every shard read back holds its batch")
+                        .endsWith(" 0 wrong"));
+
+        // CPU per operation: every contender measured has a row, each process taking part has its cell, and the
+        // load generator always did work (its clock counts nanoseconds, the others' 10 ms ticks: summed over the
+        // run, the service and PostgreSQL did too).
+        List<BenchReport.CpuRow> cpu = report.cpuRows();
+        assertThat(cpu.stream().map(BenchReport.CpuRow::workload).collect(Collectors.toSet()))
+                .containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "P9", "floor", "TLS", "memory");
+        assertThat(cpu).allSatisfy(row -> {
+            assertThat(row.operations()).as("operations behind the CPU of %s %s", row.workload(), row.contender())
+                    .isPositive();
+            assertThat(row.cpuNanos()).as("CPU of %s %s", row.workload(), row.contender())
+                    .containsKey(CpuTime.LOAD_GENERATOR).allSatisfy((process, nanos) -> assertThat(nanos).isNotNegative());
+            assertThat(row.cpuNanos().get(CpuTime.LOAD_GENERATOR)).isPositive();
+        });
+        assertThat(cpu).filteredOn(row -> row.contender().startsWith("service"))
+                .allSatisfy(row -> assertThat(row.cpuNanos()).containsKeys(CpuTime.SERVICE, CpuTime.POSTGRES));
+        assertThat(cpu).filteredOn(row -> row.contender().startsWith("raw PostgreSQL")).isNotEmpty()
+                .allSatisfy(row -> assertThat(row.cpuNanos()).containsOnlyKeys(CpuTime.POSTGRES,
+                        CpuTime.LOAD_GENERATOR));
+        assertThat(cpu).filteredOn(row -> row.contender().startsWith("do-nothing gRPC server")).hasSize(2)
+                .allSatisfy(row -> assertThat(row.cpuNanos()).containsOnlyKeys(CpuTime.SERVICE,
+                        CpuTime.LOAD_GENERATOR));
+        assertThat(cpu).filteredOn(row -> row.contender().equals("etcd"))
+                .hasSize(etcdInstalled ? 2 : 0)
+                .allSatisfy(row -> assertThat(row.cpuNanos()).containsOnlyKeys(CpuTime.ETCD, CpuTime.LOAD_GENERATOR));
+        for (String process : List.of(CpuTime.SERVICE, CpuTime.POSTGRES)) {
+            assertThat(cpu.stream().mapToLong(row -> row.cpuNanos().getOrDefault(process, 0L)).sum())
+                    .as("CPU time of %s over the whole run", process).isPositive();
+        }
+
+        assertThat(Files.readString(results)).contains("| P1 |", "| P6 |", "| P9 |", "| start |", "| floor |",
+                "| memory |", "CPU per operation", "| contender | operations | service | PostgreSQL | etcd |");
+        // P9's shards held exactly the batches their builds appended: nothing compacted or merged them.
+        assertThat(Files.readString(results)).contains("P9: large: 1 shard of 200 batches,")
+                .doesNotContain("compacted or merged?", "not counted");
     }
 }

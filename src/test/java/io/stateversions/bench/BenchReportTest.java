@@ -1,0 +1,52 @@
+package io.stateversions.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The CPU-per-operation table: microseconds per operation per process, blank where a process takes no part. */
+class BenchReportTest {
+
+    @Test
+    void cpuTimeIsPrintedInMicrosecondsPerOperationWithATotal() {
+        BenchReport report = new BenchReport(BenchSettings.defaults(), Instant.EPOCH, MachineFacts.collect());
+        report.cpu(new BenchReport.CpuRow("P1", "service gRPC", 1000, Map.of(CpuTime.SERVICE, 2_000_000_000L,
+                CpuTime.POSTGRES, 500_000_000L, CpuTime.LOAD_GENERATOR, 250_000_000L)));
+        report.cpu(new BenchReport.CpuRow("P1", "etcd", 4000, Map.of(CpuTime.ETCD, 49_360_000L,
+                CpuTime.LOAD_GENERATOR, 40_000_000L)));
+
+        String markdown = report.markdown();
+
+        assertThat(markdown).contains("| | contender | operations | service | PostgreSQL | etcd | load generator |"
+                + " total |");
+        assertThat(markdown).contains("| P1 | service gRPC | 1000 | 2000 | 500 |  | 250 | 2750 |");
+        assertThat(markdown).contains("| P1 | etcd | 4000 |  |  | 12.3 | 10.0 | 22.3 |");
+        assertThat(report.text()).contains("CPU per operation");
+    }
+
+    @Test
+    void aMeasurementWithoutCpuTimeAddsNoCpuRow() {
+        BenchReport report = new BenchReport(BenchSettings.defaults(), Instant.EPOCH, MachineFacts.collect());
+
+        report.cpu("P5", new Measurement("GetState", 10, 0, 1, Measurement.newHistogram(), Map.of()));
+
+        assertThat(report.cpuRows()).isEmpty();
+        assertThat(report.markdown()).doesNotContain("CPU per operation");
+    }
+
+    @Test
+    void measurementsOfRoundsAddUpTheirCpuTimeByProcess() {
+        Measurement first = new Measurement("service gRPC", 100, 0, 1, Measurement.newHistogram(),
+                Map.of(CpuTime.SERVICE, 10L, CpuTime.LOAD_GENERATOR, 1L));
+        Measurement second = new Measurement("service gRPC", 300, 0, 1, Measurement.newHistogram(),
+                Map.of(CpuTime.SERVICE, 30L, CpuTime.LOAD_GENERATOR, 2L));
+
+        Measurement both = first.plus(second);
+
+        assertThat(both.operations()).isEqualTo(400);
+        assertThat(both.cpuNanos()).containsOnly(Map.entry(CpuTime.SERVICE, 40L), Map.entry(CpuTime.LOAD_GENERATOR,
+                3L));
+    }
+}
