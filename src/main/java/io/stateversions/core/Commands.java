@@ -380,20 +380,12 @@ public final class Commands {
                 return WorkResult.stop(new AppendResult.UpperMismatch(shardUpper, writer.mostRecentWriteUpper()));
             }
             long inline = batch.inlineBytes();
-            if (inline > 0) {
-                long existing = 0;
-                for (HollowBatch b : c.trace().batches()) {
-                    existing += b.inlineBytes();
-                }
-                if (existing + inline >= inlineWritesTotalMaxBytes) {
-                    return WorkResult.stop(new AppendResult.InlineBackpressure());
-                }
+            if (inline > 0 && c.trace().totals().inlineBytes() + inline >= inlineWritesTotalMaxBytes) {
+                return WorkResult.stop(new AppendResult.InlineBackpressure());
             }
             List<FueledMergeReq> mergeRequests = List.of();
             if (!desc.isEmptyTimeInterval()) {
-                Trace.Pushed pushed = c.trace().push(batch);
-                c.trace(pushed.trace());
-                mergeRequests = pushed.mergeRequests();
+                mergeRequests = c.push(batch).mergeRequests();
             }
             if (desc.upper().lessThan(writer.mostRecentWriteUpper())) {
                 throw new IllegalStateException("invariant violated: writer " + writerId + " upper would regress from "
@@ -411,11 +403,10 @@ public final class Commands {
             if (c.isTombstone()) {
                 return WorkResult.stop(ApplyMergeResult.NOT_APPLIED_NO_MATCH);
             }
-            Trace.Merged merged = c.trace().applyMergeRes(res);
+            Trace.Merged merged = c.applyMergeRes(res);
             if (!merged.result().applied()) {
                 return WorkResult.stop(merged.result());
             }
-            c.trace(merged.trace());
             return WorkResult.proceed(merged.result());
         };
     }

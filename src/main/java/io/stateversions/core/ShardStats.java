@@ -24,45 +24,23 @@ public record ShardStats(
         int schemaCount,
         Trace.SpineMetrics spine) {
 
+    /** The trace's sums come from its kept totals; only the largest batch and the spine metrics walk the batches. */
     static ShardStats of(State state) {
         StateCollections c = state.collections();
-        int batchCount = 0;
-        int nonEmpty = 0;
-        int parts = 0;
-        int rewrites = 0;
-        long updates = 0;
+        Trace trace = c.trace();
+        Trace.Totals totals = trace.totals();
         long largest = 0;
-        long bytes = 0;
-        int inlineParts = 0;
-        long inlineBytes = 0;
-        for (HollowBatch batch : c.trace().batches()) {
-            batchCount++;
-            if (!batch.isEmpty()) {
-                nonEmpty++;
-            }
-            updates += batch.len();
-            long batchBytes = 0;
-            for (BatchPart part : batch.parts()) {
-                parts++;
-                batchBytes += part.encodedSizeBytes();
-                if (part.tsRewrite().isPresent()) {
-                    rewrites++;
-                }
-                if (part instanceof BatchPart.Inline) {
-                    inlineParts++;
-                    inlineBytes += part.encodedSizeBytes();
-                }
-            }
-            largest = Math.max(largest, batchBytes);
-            bytes += batchBytes;
+        for (HollowBatch batch : trace.batches()) {
+            largest = Math.max(largest, batch.encodedSizeBytes());
         }
         long rollupBytes = 0;
         for (HollowRollup rollup : c.rollups().values()) {
             rollupBytes += rollup.encodedSizeBytes().orElse(0);
         }
         long sinceLastRollup = c.rollups().isEmpty() ? 0 : state.seqno().value() - state.latestRollup().getKey().value();
-        return new ShardStats(state.seqnosHeld(), sinceLastRollup, batchCount, nonEmpty, parts, rewrites, updates,
-                largest, bytes, inlineParts, inlineBytes, c.rollups().size(), rollupBytes, c.leasedReaders().size(),
-                c.criticalReaders().size(), c.writers().size(), c.schemas().size(), c.trace().spineMetrics());
+        return new ShardStats(state.seqnosHeld(), sinceLastRollup, trace.batches().size(), totals.nonEmptyBatches(),
+                totals.parts(), totals.rewriteParts(), totals.updates(), largest, totals.partBytes(),
+                totals.inlineParts(), totals.inlineBytes(), c.rollups().size(), rollupBytes, c.leasedReaders().size(),
+                c.criticalReaders().size(), c.writers().size(), c.schemas().size(), trace.spineMetrics());
     }
 }

@@ -151,6 +151,8 @@ public final class StateCollections {
         private Optional<ActiveMarker> activeRollup;
         private Optional<ActiveMarker> activeGc;
         private Trace trace;
+        /** What {@link #push} and {@link #applyMergeRes} did to the batches; null once {@link #trace} replaced them. */
+        private BatchEdits batchEdits = new BatchEdits();
         private final CopyOnWrite<SeqNo, HollowRollup> rollups;
         private final CopyOnWrite<LeasedReaderId, LeasedReaderState> leasedReaders;
         private final CopyOnWrite<CriticalReaderId, CriticalReaderState> criticalReaders;
@@ -210,9 +212,36 @@ public final class StateCollections {
             return trace;
         }
 
+        /**
+         * Replaces the trace. Keeping its batches ({@link Trace#withSince}) keeps the record of batch edits; other
+         * batches lose it, and the diff of this transition falls back to comparing both traces.
+         */
         public Builder trace(Trace value) {
-            trace = Objects.requireNonNull(value);
+            Objects.requireNonNull(value, "trace");
+            if (!value.sharesBatchesWith(trace)) {
+                batchEdits = null;
+            }
+            trace = value;
             return this;
+        }
+
+        /** {@link Trace#push} on the trace, recording what it edited. */
+        public Trace.Pushed push(HollowBatch batch) {
+            Trace.Pushed pushed = trace.push(batch, batchEdits);
+            trace = pushed.trace();
+            return pushed;
+        }
+
+        /** {@link Trace#applyMergeRes} on the trace, recording what it edited. */
+        public Trace.Merged applyMergeRes(FueledMergeRes res) {
+            Trace.Merged merged = trace.applyMergeRes(res, batchEdits);
+            trace = merged.trace();
+            return merged;
+        }
+
+        /** The batches deleted and inserted since this builder was made, or null if the trace was replaced. */
+        BatchEdits batchEdits() {
+            return batchEdits;
         }
 
         public NavigableMap<SeqNo, HollowRollup> rollups() {

@@ -65,8 +65,19 @@ public record StateDiff(
         batches = List.copyOf(batches);
     }
 
-    /** The diff from {@code from} to {@code to}, whose seqno must be {@code from}'s plus one. */
+    /**
+     * The diff from {@code from} to {@code to}, whose seqno must be {@code from}'s plus one, comparing both traces'
+     * batches (O(batches) when the trace changed): for tests and for transitions without a record of their edits.
+     */
     public static StateDiff compute(State from, State to) {
+        return compute(from, to, null);
+    }
+
+    /**
+     * As {@link #compute(State, State)}, with the batch diff taken from {@code batchEdits} (what the transition from
+     * {@code from} to {@code to} deleted and inserted) if not null: O(edits) instead of O(batches).
+     */
+    static StateDiff compute(State from, State to, BatchEdits batchEdits) {
         if (!from.shardId().equals(to.shardId())) {
             throw new IllegalArgumentException("cannot diff states of different shards: " + from.shardId() + " and "
                     + to.shardId());
@@ -77,8 +88,9 @@ public record StateDiff(
         }
         StateCollections a = from.collections();
         StateCollections b = to.collections();
-        List<DiffValue<HollowBatch>> batches = a.trace().batches() == b.trace().batches()
-                ? List.of() : diffBatches(a.trace().batches(), b.trace().batches());
+        List<DiffValue<HollowBatch>> batches = a.trace().sharesBatchesWith(b.trace()) ? List.of()
+                : batchEdits != null ? batchEdits.toDiff(a.trace(), b.trace())
+                : diffBatches(a.trace().batches(), b.trace().batches());
         return new StateDiff(b.version(), from.seqno(), to.seqno(), to.walltimeMs(), to.latestRollup().getValue().key(),
                 diffSingle(from.hostname(), to.hostname()),
                 diffSingle(a.lastGcReq(), b.lastGcReq()),
@@ -144,30 +156,30 @@ public record StateDiff(
 
     /**
      * The batches as a set: deleted ones, then inserted ones, each in the order of their lowers (which are distinct
-     * within one trace). The common append shares every batch but the last, which the merge skips cheaply.
+     * within one trace). A sorted merge of both lists, O(batches): the fallback when no record of edits is at hand.
      */
     private static List<DiffValue<HollowBatch>> diffBatches(List<HollowBatch> from, List<HollowBatch> to) {
         List<DiffValue<HollowBatch>> deletes = new ArrayList<>();
         List<DiffValue<HollowBatch>> inserts = new ArrayList<>();
-        int i = 0;
-        int j = 0;
-        while (i < from.size() || j < to.size()) {
-            HollowBatch x = i < from.size() ? from.get(i) : null;
-            HollowBatch y = j < to.size() ? to.get(j) : null;
+        Iterator<HollowBatch> a = from.iterator();
+        Iterator<HollowBatch> b = to.iterator();
+        HollowBatch x = a.hasNext() ? a.next() : null;
+        HollowBatch y = b.hasNext() ? b.next() : null;
+        while (x != null || y != null) {
             int c = x == null ? 1 : y == null ? -1 : BY_LOWER.compare(x, y);
             if (c < 0) {
                 deletes.add(new DiffValue.Delete<>(x));
-                i++;
+                x = a.hasNext() ? a.next() : null;
             } else if (c > 0) {
                 inserts.add(new DiffValue.Insert<>(y));
-                j++;
+                y = b.hasNext() ? b.next() : null;
             } else {
                 if (x != y && !x.equals(y)) {
                     deletes.add(new DiffValue.Delete<>(x));
                     inserts.add(new DiffValue.Insert<>(y));
                 }
-                i++;
-                j++;
+                x = a.hasNext() ? a.next() : null;
+                y = b.hasNext() ? b.next() : null;
             }
         }
         deletes.addAll(inserts);
@@ -215,12 +227,8 @@ public record StateDiff(
         applyMap(state, "schemas", schemas, b.schemas(), b::mutableSchemas);
         if (!since.isEmpty() || !batches.isEmpty()) {
             Frontier newSince = applySingle(state, "since", b.trace().since(), since);
-            List<HollowBatch> newBatches = batches.isEmpty() ? b.trace().batches() : applyBatches(state, b.trace());
-            try {
-                b.trace(new Trace(newSince, newBatches));
-            } catch (IllegalStateException e) {
-                throw new DiffApplyException(state, this, "the resulting trace is invalid: " + e.getMessage());
-            }
+            Trace trace = batches.isEmpty() ? b.trace() : applyBatches(state, b.trace());
+            b.trace(trace.withSince(newSince));
         }
         State next = new State(state.shardId(), seqnoTo, walltimeMs, host, state.codecs(), b.build());
         PartialRollupKey latest = next.collections().rollups().isEmpty()
@@ -296,31 +304,29 @@ public record StateDiff(
         }
     }
 
-    /** Set difference, then re-sorted by lower; the {@link Trace} constructor checks contiguity. */
-    private List<HollowBatch> applyBatches(State state, Trace trace) {
-        List<HollowBatch> result = new ArrayList<>(trace.batches());
-        List<HollowBatch> inserted = new ArrayList<>();
+    /**
+     * Set difference, kept sorted by lower ({@link Trace#withEdits}): O(log² n) per batch of the diff, with
+     * contiguity checked around each edit.
+     */
+    private Trace applyBatches(State state, Trace trace) {
+        List<HollowBatch> deletes = new ArrayList<>();
+        List<HollowBatch> inserts = new ArrayList<>();
         for (DiffValue<HollowBatch> d : batches) {
             if (d instanceof DiffValue.Delete<HollowBatch> delete) {
-                int at = Collections.binarySearch(result, delete.before(), BY_LOWER);
-                if (at < 0 || !result.get(at).equals(delete.before())) {
-                    throw new DiffApplyException(state, this, "batch to delete is not in the trace: " + d);
-                }
-                result.remove(at);
+                deletes.add(delete.before());
             } else if (d instanceof DiffValue.Insert<HollowBatch> insert) {
-                inserted.add(insert.after());
+                inserts.add(insert.after());
             } else {
                 throw new DiffApplyException(state, this, "batches can only be inserted or deleted, got " + d);
             }
         }
-        for (HollowBatch batch : inserted) {
-            int at = Collections.binarySearch(result, batch, BY_LOWER);
-            if (at >= 0) {
-                throw new DiffApplyException(state, this, "batch to insert overlaps " + result.get(at) + ": " + batch);
-            }
-            result.add(-at - 1, batch);
+        try {
+            return trace.withEdits(deletes, inserts);
+        } catch (IllegalArgumentException e) {
+            throw new DiffApplyException(state, this, e.getMessage());
+        } catch (IllegalStateException e) {
+            throw new DiffApplyException(state, this, "the resulting trace is invalid: " + e.getMessage());
         }
-        return result;
     }
 
     /** Blobs this diff adds to state: inserted batches, and rollups inserted or updated to. */

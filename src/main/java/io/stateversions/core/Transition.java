@@ -70,8 +70,8 @@ public sealed interface Transition<R> {
         if (outcome instanceof WorkResult.Break<R> broke) {
             return new Broke<>(broke.value());
         }
-        return finish(prev, cfg, nowMs, hostname, b, cmd.metricName(), cmd.isWrite(), cmd.allowedOnTombstone(),
-                routine, outcome.value());
+        return finish(prev, cfg, nowMs, hostname, b, new BatchEdits(), cmd.metricName(), cmd.isWrite(),
+                cmd.allowedOnTombstone(), routine, outcome.value());
     }
 
     /** One command of a {@link #computeNextBatch batch}. */
@@ -105,6 +105,9 @@ public sealed interface Transition<R> {
         Objects.requireNonNull(hostname, "hostname");
         SeqNo newSeqno = prev.seqno().next();
         StateCollections current = prev.collections();
+        // The batch edits of the continuing steps, from prev on (null once a step replaced the trace). A step that
+        // breaks or throws leaves its builder, and with it its edits, behind.
+        BatchEdits edits = new BatchEdits();
         List<Object> outcomes = new java.util.ArrayList<>(steps.size());
         String names = null;
         boolean isWrite = false;
@@ -121,6 +124,7 @@ public sealed interface Transition<R> {
             outcomes.add(outcome);
             if (outcome instanceof WorkResult.Continue<?>) {
                 current = b.build();
+                edits = then(edits, b.batchEdits());
                 names = names == null ? step.cmd().metricName() : names + "+" + step.cmd().metricName();
                 isWrite |= step.cmd().isWrite();
                 allowedOnTombstone &= step.cmd().allowedOnTombstone();
@@ -129,15 +133,29 @@ public sealed interface Transition<R> {
         if (names == null) {
             return new Batch(outcomes, Optional.empty());
         }
-        Committable<Void> commit = finish(prev, cfg, nowMs, hostname, current.toBuilder(), names, isWrite,
+        Committable<Void> commit = finish(prev, cfg, nowMs, hostname, current.toBuilder(), edits, names, isWrite,
                 allowedOnTombstone, true, (Void) null);
         return new Batch(outcomes, Optional.of(commit));
     }
 
-    /** The steps after the work function: the new version, routine maintenance (if {@code routine}), the diff. */
+    /** {@code earlier} followed by {@code later}, either of them null if unknown (then so is the result). */
+    private static BatchEdits then(BatchEdits earlier, BatchEdits later) {
+        if (earlier == null || later == null) {
+            return null;
+        }
+        if (earlier != later) {
+            earlier.addAll(later);
+        }
+        return earlier;
+    }
+
+    /**
+     * The steps after the work function: the new version, routine maintenance (if {@code routine}), the diff.
+     * {@code edits} are the batch edits from {@code prev} to where {@code b} started (null if unknown).
+     */
     private static <R> Committable<R> finish(State prev, PersistConfig cfg, long nowMs, String hostname,
-            StateCollections.Builder b, String cmdName, boolean isWrite, boolean allowedOnTombstone, boolean routine,
-            R result) {
+            StateCollections.Builder b, BatchEdits edits, String cmdName, boolean isWrite, boolean allowedOnTombstone,
+            boolean routine, R result) {
         SeqNo newSeqno = prev.seqno().next();
         long walltimeMs = Math.max(nowMs, prev.walltimeMs() + 1);
         b.version(prev.collections().version().max(cfg.buildVersion()));
@@ -170,7 +188,7 @@ public sealed interface Transition<R> {
         }
 
         State next = new State(prev.shardId(), newSeqno, walltimeMs, hostname, prev.codecs(), b.build());
-        StateDiff diff = StateDiff.compute(prev, next);
+        StateDiff diff = StateDiff.compute(prev, next, then(edits, b.batchEdits()));
         if (cfg.validateTransitions()) {
             State applied = diff.apply(prev);
             if (!applied.equals(next)) {

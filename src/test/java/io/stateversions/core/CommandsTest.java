@@ -684,16 +684,27 @@ class CommandsTest {
         assertThat(writer.lastHeartbeatTimestampMs()).isEqualTo(1_000);
     }
 
+    /** The append that completes a chunk of {@link Trace#MAX_MERGE_INPUTS} equal batches answers its request. */
     @Test
-    void anAppendReturnsTheMergeRequestsItProduced() {
+    void anAppendReturnsTheMergeRequestItFormed() {
+        State prev = appended(IdempotencyToken.random());
+        for (int i = 1; i < Trace.MAX_MERGE_INPUTS - 1; i++) {
+            prev = committed(append(prev, batch(10L * i, 10L * (i + 1), 1), IdempotencyToken.random(), 2_000))
+                    .state();
+        }
+        long lower = 10L * (Trace.MAX_MERGE_INPUTS - 1);
+        assertThat(prev.collections().trace().mergeRequests()).isEmpty();
+
         Transition.Committable<AppendResult> next =
-                committed(append(appended(IdempotencyToken.random()), batch(10, 20, 1), IdempotencyToken.random(),
-                        2_000));
+                committed(append(prev, batch(lower, lower + 10, 1), IdempotencyToken.random(), 2_000));
 
         assertThat(next.result()).isInstanceOfSatisfying(AppendResult.Appended.class,
                 a -> assertThat(a.mergeRequests()).singleElement()
                         .satisfies(req -> assertThat(req.inputs()).isEqualTo(
                                 next.state().collections().trace().batches())));
+        AppendResult after = committed(append(next.state(), batch(lower + 10, lower + 20, 1),
+                IdempotencyToken.random(), 2_000)).result();
+        assertThat(((AppendResult.Appended) after).mergeRequests()).as("the next append forms nothing").isEmpty();
     }
 
     @Test

@@ -89,82 +89,153 @@ class TraceTest {
 
     // ---------------------------------------------------------------------------------------- merge policy
 
+    private static final int CHUNK = Trace.MAX_MERGE_INPUTS;
+
+    /** {@code count} copies of {@code len}. */
+    private static long[] repeat(int count, long len) {
+        long[] lens = new long[count];
+        java.util.Arrays.fill(lens, len);
+        return lens;
+    }
+
+    private static long[] concat(long[]... parts) {
+        return java.util.Arrays.stream(parts).flatMapToLong(java.util.Arrays::stream).toArray();
+    }
+
     @Test
-    void twoBatchesOfEqualSizeAreMerged() {
-        Trace.Pushed pushed = pushAll(1, 1);
+    void levelsAreLogBaseEightOfTheUpdates() {
+        assertThat(Trace.level(0)).isZero();
+        assertThat(Trace.level(1)).isZero();
+        assertThat(Trace.level(7)).isZero();
+        assertThat(Trace.level(8)).isEqualTo(1);
+        assertThat(Trace.level(63)).isEqualTo(1);
+        assertThat(Trace.level(64)).isEqualTo(2);
+        assertThat(Trace.level(Long.MAX_VALUE)).isEqualTo(20);
+    }
+
+    @Test
+    void thePushThatCompletesAChunkOfEqualBatchesFormsItsRequest() {
+        Trace trace = Trace.EMPTY;
+        for (int i = 0; i < CHUNK - 1; i++) {
+            Trace.Pushed pushed = trace.push(batch(10L * i, 10L * (i + 1), 1));
+            assertThat(pushed.mergeRequests()).as("push %s", i).isEmpty();
+            trace = pushed.trace();
+        }
+
+        Trace.Pushed pushed = trace.push(batch(10L * (CHUNK - 1), 10L * CHUNK, 1));
 
         assertThat(pushed.mergeRequests()).singleElement().satisfies(req -> {
             assertThat(req.inputs()).isEqualTo(pushed.trace().batches());
-            assertThat(req.desc()).isEqualTo(new Description(Frontier.MIN, Frontier.of(20), Frontier.MIN));
-            assertThat(req.id()).isEqualTo("0-20");
+            assertThat(req.desc()).isEqualTo(new Description(Frontier.MIN, Frontier.of(10L * CHUNK), Frontier.MIN));
+            assertThat(req.id()).isEqualTo("0-" + 10L * CHUNK);
         });
+        assertThat(pushed.trace().mergeRequests()).isEqualTo(pushed.mergeRequests());
+        assertThat(pushed.trace().push(batch(10L * CHUNK, 10L * CHUNK + 10, 1)).mergeRequests())
+                .as("the next push starts a new chunk").isEmpty();
     }
 
     @Test
-    void aSmallerBatchDoesNotJoinALargerOne() {
-        assertThat(pushAll(2, 1).mergeRequests()).isEmpty();
-        assertThat(pushAll(100, 2).mergeRequests()).isEmpty();
-    }
-
-    /** 1+1 carries into the 2, and 2+2 stops at the 100: a binary counter. */
-    @Test
-    void mergesCarryLikeABinaryCounter() {
-        Trace.Pushed pushed = pushAll(100, 2, 1, 1);
+    void aBatchOfAnotherLevelStartsANewChunk() {
+        assertThat(pushAll(concat(new long[] {8}, repeat(CHUNK - 1, 1))).mergeRequests()).isEmpty();
+        Trace.Pushed pushed = pushAll(concat(new long[] {8}, repeat(CHUNK, 1)));
 
         assertThat(pushed.mergeRequests()).singleElement()
-                .satisfies(req -> assertThat(lens(req.inputs())).containsExactly(2L, 1L, 1L))
-                .satisfies(req -> assertThat(req.desc().lower()).isEqualTo(Frontier.of(10)));
-        assertThat(pushAll(100, 2, 1).mergeRequests()).isEmpty();
+                .satisfies(req -> assertThat(req.inputs()).isEqualTo(pushed.trace().batches().subList(1, CHUNK + 1)));
+        assertThat(pushAll(concat(repeat(CHUNK - 1, 1), new long[] {8})).trace().mergeRequests())
+                .as("a larger batch ends the run").isEmpty();
+    }
+
+    /** Chunks are cut from the start of a run, so a long run holds whole chunks and a rest at its end. */
+    @Test
+    void outstandingRequestsAreTheFullChunksOldestFirst() {
+        Trace trace = trace(concat(repeat(CHUNK + 1, 1), repeat(CHUNK, 10), repeat(2, 1)));
+
+        assertThat(trace.mergeRequests()).extracting(FueledMergeReq::inputs).containsExactly(
+                trace.batches().subList(0, CHUNK), trace.batches().subList(CHUNK + 1, 2 * CHUNK + 1));
     }
 
     @Test
     void aRequestCarriesTheTraceSince() {
-        Trace trace = new Trace(Frontier.of(7), batches(1));
+        Trace trace = new Trace(Frontier.of(7), batches(repeat(CHUNK - 1, 1)));
 
-        assertThat(trace.push(batch(10, 20, 1)).mergeRequests()).singleElement()
+        assertThat(trace.push(batch(10L * (CHUNK - 1), 10L * CHUNK, 1)).mergeRequests()).singleElement()
                 .satisfies(req -> assertThat(req.desc().since()).isEqualTo(Frontier.of(7)));
     }
 
+    /** Empty batches with distinct sinces, which do not fold. */
+    private static List<HollowBatch> emptyBatches(int count) {
+        List<HollowBatch> empty = new java.util.ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            empty.add(HollowBatch.empty(new Description(Frontier.of(10L * i), Frontier.of(10L * (i + 1)),
+                    Frontier.of(i))));
+        }
+        return empty;
+    }
+
     @Test
-    void emptyBatchesAloneAreNeverMerged() {
-        HollowBatch first = HollowBatch.empty(new Description(Frontier.MIN, Frontier.of(5), Frontier.of(1)));
-        HollowBatch second = HollowBatch.empty(new Description(Frontier.of(5), Frontier.of(10), Frontier.of(2)));
+    void aChunkOfEmptyBatchesIsNoRequest() {
+        Trace trace = new Trace(Frontier.MIN, emptyBatches(CHUNK - 1));
 
-        Trace.Pushed pushed = new Trace(Frontier.MIN, List.of(first)).push(second);
+        Trace.Pushed pushed = trace.push(HollowBatch.empty(new Description(Frontier.of(10L * (CHUNK - 1)),
+                Frontier.of(10L * CHUNK), Frontier.of(CHUNK))));
 
-        assertThat(pushed.trace().batches()).hasSize(2);
+        assertThat(pushed.trace().batches()).hasSize(CHUNK);
         assertThat(pushed.mergeRequests()).isEmpty();
         assertThat(pushed.trace().mergeRequests()).isEmpty();
     }
 
     @Test
-    void anEmptyBatchIsMergedWithANonEmptyOne() {
-        Trace.Pushed pushed = pushAll(0, 1);
+    void anEmptyBatchIsMergedWithNonEmptyOnes() {
+        Trace trace = new Trace(Frontier.MIN, emptyBatches(CHUNK - 1));
+
+        Trace.Pushed pushed = trace.push(batch(10L * (CHUNK - 1), 10L * CHUNK, 1));
 
         assertThat(pushed.mergeRequests()).singleElement()
-                .satisfies(req -> assertThat(lens(req.inputs())).containsExactly(0L, 1L));
+                .satisfies(req -> assertThat(lens(req.inputs())).containsExactly(0L, 0L, 0L, 0L, 0L, 0L, 0L, 1L));
+    }
+
+    /** Folding an empty batch into the last input of an outstanding request would change the request under its compactor. */
+    @Test
+    void anEmptyBatchDoesNotFoldIntoTheLastInputOfARequest() {
+        Trace.Pushed formed = pushAll(concat(repeat(CHUNK - 1, 1), new long[] {0}));
+        assertThat(formed.mergeRequests()).hasSize(1);
+
+        Trace.Pushed pushed = formed.trace().push(batch(10L * CHUNK, 10L * CHUNK + 10, 0));
+
+        assertThat(pushed.trace().batches()).hasSize(CHUNK + 1);
+        assertThat(pushed.trace().mergeRequests()).isEqualTo(formed.mergeRequests());
+        assertThat(pushed.trace().push(batch(10L * CHUNK + 10, 10L * CHUNK + 20, 0)).trace().batches())
+                .as("the next empty batch folds into the one after the chunk").hasSize(CHUNK + 1);
+    }
+
+    /** A merge output that completes a chunk of the run it joins forms that request: the carry of a counter. */
+    @Test
+    void aMergeOutputThatCompletesAChunkFormsItsRequest() {
+        Trace trace = pushAll(concat(repeat(CHUNK - 1, 8), repeat(CHUNK, 1))).trace();
+        FueledMergeReq ones = trace.mergeRequests().get(0);
+        assertThat(lens(ones.inputs())).isEqualTo(List.of(1L, 1L, 1L, 1L, 1L, 1L, 1L, 1L));
+        HollowBatch output = HollowBatch.of(ones.desc(), 8, List.of(part()));
+
+        Trace.Merged merged = trace.applyMergeRes(new FueledMergeRes(output, ones.inputs()));
+
+        assertThat(merged.result()).isEqualTo(ApplyMergeResult.APPLIED_EXACT);
+        assertThat(merged.trace().batches()).hasSize(CHUNK);
+        assertThat(merged.mergeRequests()).singleElement()
+                .satisfies(req -> assertThat(req.inputs()).isEqualTo(merged.trace().batches()));
+        assertThat(merged.trace().mergeRequests()).isEqualTo(merged.mergeRequests());
     }
 
     @Test
-    void aMergeRequestHasAtMostMaxMergeInputs() {
-        long[] ones = new long[Trace.MAX_MERGE_INPUTS + 2];
-        java.util.Arrays.fill(ones, 1);
-        Trace trace = trace(ones);
+    void aMergeOutputThatStartsARunOfItsOwnFormsNothing() {
+        Trace trace = trace(concat(repeat(CHUNK, 1), repeat(CHUNK, 1)));
+        List<FueledMergeReq> before = trace.mergeRequests();
+        assertThat(before).hasSize(2);
+        HollowBatch output = HollowBatch.of(before.get(0).desc(), 8, List.of(part()));
 
-        List<FueledMergeReq> requests = trace.mergeRequests();
+        Trace.Merged merged = trace.applyMergeRes(new FueledMergeRes(output, before.get(0).inputs()));
 
-        assertThat(requests).hasSize(2);
-        assertThat(requests.get(1).inputs()).hasSize(Trace.MAX_MERGE_INPUTS)
-                .isEqualTo(trace.batches().subList(2, ones.length));
-        assertThat(requests.get(0).inputs()).isEqualTo(trace.batches().subList(0, 2));
-    }
-
-    @Test
-    void outstandingRequestsAreTheMaximalGroupsOldestFirst() {
-        Trace trace = trace(4, 4, 100, 2, 1, 1);
-
-        assertThat(trace.mergeRequests()).extracting(req -> lens(req.inputs()))
-                .containsExactly(List.of(4L, 4L, 100L), List.of(2L, 1L, 1L));
+        assertThat(merged.mergeRequests()).isEmpty();
+        assertThat(merged.trace().mergeRequests()).as("the later chunk is untouched").containsExactly(before.get(1));
     }
 
     @Test
@@ -309,10 +380,13 @@ class TraceTest {
     @Test
     void spineMetricsSplitBatchesIntoCompactCompactingAndNoncompact() {
         HollowBatch twoRuns = new HollowBatch(desc(0, 10), 100, List.of(part(), part()), List.of(1), List.of());
-        Trace trace = new Trace(Frontier.MIN, List.of(twoRuns, batch(10, 20, 10), batch(20, 30, 1),
-                batch(30, 40, 1)));
+        List<HollowBatch> batches = new java.util.ArrayList<>(List.of(twoRuns, batch(10, 20, 10)));
+        for (int i = 0; i < CHUNK; i++) {
+            batches.add(batch(20 + 10L * i, 30 + 10L * i, 1));
+        }
+        Trace trace = new Trace(Frontier.MIN, batches);
 
-        assertThat(trace.spineMetrics()).isEqualTo(new Trace.SpineMetrics(1, 2, 1));
+        assertThat(trace.spineMetrics()).isEqualTo(new Trace.SpineMetrics(1, CHUNK, 1));
         assertThat(Trace.EMPTY.spineMetrics()).isEqualTo(new Trace.SpineMetrics(0, 0, 0));
         assertThat(trace(0).spineMetrics()).isEqualTo(new Trace.SpineMetrics(1, 0, 0));
     }

@@ -26,6 +26,7 @@ import io.stateversions.core.PersistConfig;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.State;
+import io.stateversions.core.Trace;
 import io.stateversions.core.WriterId;
 import io.stateversions.location.Blob;
 import io.stateversions.location.Consensus;
@@ -86,10 +87,13 @@ abstract class ClientSafetyTest {
         return b;
     }
 
-    /** Appends [0, 1) and [1, 2), each of one uploaded part: the shard's first merge request merges them. */
-    List<HollowBatch> appendTwo(ShardService service, ShardId shard, WriterId writer) {
+    /**
+     * Appends [0, 1), [1, 2), … one chunk of {@link Trace#MAX_MERGE_INPUTS} equal batches, each of one uploaded part:
+     * the shard's first merge request merges them.
+     */
+    List<HollowBatch> appendChunk(ShardService service, ShardId shard, WriterId writer) {
         List<HollowBatch> appended = new ArrayList<>();
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < Trace.MAX_MERGE_INPUTS; i++) {
             HollowBatch b = uploaded(shard, i, i + 1, writer);
             join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), b));
             appended.add(b);
@@ -117,7 +121,7 @@ abstract class ClientSafetyTest {
         ShardService service = replica(consensus());
         ShardId shard = opened(service);
         WriterId writer = WriterId.random();
-        List<HollowBatch> appended = appendTwo(service, shard, writer);
+        List<HollowBatch> appended = appendChunk(service, shard, writer);
         FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
         HollowBatch first = uploaded(shard, 0, 2, writer).withDesc(req.desc());
         HollowBatch reusing = HollowBatch.of(req.desc(), 2, List.of(appended.get(0).parts().get(0)));
@@ -141,7 +145,7 @@ abstract class ClientSafetyTest {
 
         join(service.writeRollup(shard));
         ShardApi.GcRun gc = join(service.runGc(shard));
-        assertThat(gc.partsDeleted()).as("the merged inputs' parts").isEqualTo(2);
+        assertThat(gc.partsDeleted()).as("the merged inputs' parts").isEqualTo(Trace.MAX_MERGE_INPUTS);
         assertThat(join(blob().get(key(shard, first.parts().get(0))))).isPresent();
         ShardInvariants.check(shard, consensus(), blob(), CFG, "stale merge", join(service.getState(shard)));
     }
@@ -152,7 +156,7 @@ abstract class ClientSafetyTest {
         ShardService service = replica(consensus());
         ShardId shard = opened(service);
         WriterId writer = WriterId.random();
-        List<HollowBatch> appended = appendTwo(service, shard, writer);
+        List<HollowBatch> appended = appendChunk(service, shard, writer);
         FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
         BatchPart reused = appended.get(0).parts().get(0);
         HollowBatch output = HollowBatch.of(req.desc(), 2, List.of(reused,
@@ -161,7 +165,8 @@ abstract class ClientSafetyTest {
         assertThat(join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(output, req.inputs()))).result())
                 .isEqualTo(ApplyMergeResult.APPLIED_EXACT);
         join(service.writeRollup(shard));
-        assertThat(join(service.runGc(shard)).partsDeleted()).as("only the second input's part").isEqualTo(1);
+        assertThat(join(service.runGc(shard)).partsDeleted()).as("every input's part but the reused one")
+                .isEqualTo(Trace.MAX_MERGE_INPUTS - 1);
         assertThat(join(blob().get(key(shard, reused)))).isPresent();
         assertThat(join(blob().get(key(shard, appended.get(1).parts().get(0))))).isEmpty();
     }
@@ -176,7 +181,7 @@ abstract class ClientSafetyTest {
         ShardService service = replica(faulty);
         ShardId shard = opened(service);
         WriterId writer = WriterId.random();
-        appendTwo(service, shard, writer);
+        appendChunk(service, shard, writer);
         FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
         HollowBatch output = uploaded(shard, 0, 2, writer).withDesc(req.desc());
         faulty.loseReplyOfNextCas(shard.toString(), () -> {});
@@ -350,10 +355,11 @@ abstract class ClientSafetyTest {
             ShardService service = replica(consensus());
             ShardId shard = opened(service);
             WriterId writer = WriterId.random();
-            appendTwo(service, shard, writer);
+            appendChunk(service, shard, writer);
             ShardApi.LeasedReaderRegistered reader = join(service.registerLeasedReader(shard, Optional.empty(),
                     "reader", OptionalLong.empty()));
-            ShardApi.Snapshot snapshot = join(service.snapshot(shard, 1));
+            // As of the last batch's lower: the snapshot is every batch of the chunk that the merge replaces.
+            ShardApi.Snapshot snapshot = join(service.snapshot(shard, Trace.MAX_MERGE_INPUTS - 1));
             FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
             join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(uploaded(shard, 0, 2, writer)
                     .withDesc(req.desc()), req.inputs())));
@@ -370,7 +376,7 @@ abstract class ClientSafetyTest {
                     .filter(p -> join(blob().get(key(shard, p))).isPresent()).map(p -> key(shard, p)).toList();
             if (outstanding) {
                 assertThat(hold).isEqualTo(snapshot.seqno());
-                assertThat(present).as("parts of the snapshot at %s", snapshot.seqno()).hasSize(2);
+                assertThat(present).as("parts of the snapshot at %s", snapshot.seqno()).hasSize(Trace.MAX_MERGE_INPUTS);
                 assertThat(join(service.getVersion(shard, snapshot.seqno())).collections().trace().batches())
                         .containsExactlyElementsOf(snapshot.batches());
             } else {

@@ -24,6 +24,7 @@ import io.stateversions.core.PersistConfig;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.State;
+import io.stateversions.core.Trace;
 import io.stateversions.core.WriterId;
 import io.stateversions.core.WriterKey;
 import io.stateversions.location.Blob;
@@ -184,6 +185,9 @@ abstract class GcFaultsTest {
         final Set<PartialBatchKey> written = Collections.synchronizedSet(new LinkedHashSet<>());
         long upper;
 
+        /** Appends of equal batches that form one merge request: a chunk of the merge policy. */
+        static final int CHUNK = Trace.MAX_MERGE_INPUTS;
+
         void append(ShardService service, int count) {
             for (int i = 0; i < count; i++) {
                 HollowBatch batch = writtenBatch(shard, writer, desc(upper, upper + 1), 1, written);
@@ -223,7 +227,7 @@ abstract class GcFaultsTest {
         SeqNo build(ShardService service) {
             join(service.openShard(shard, CODECS));
             for (int round = 0; round < 2; round++) {
-                append(service, 3);
+                append(service, CHUNK);
                 mergeAll(service);
                 rollup(service);
             }
@@ -231,7 +235,7 @@ abstract class GcFaultsTest {
             assertThat(first.partsDeleted()).as("parts deleted by the first GC").isPositive();
             SeqNo last = null;
             for (int round = 0; round < 3; round++) {
-                append(service, round < 2 ? 3 : 2);
+                append(service, CHUNK);
                 mergeAll(service);
                 last = rollup(service);
             }
@@ -366,7 +370,7 @@ abstract class GcFaultsTest {
                 CompletableFuture<ShardApi.GcRun> slow = a.service().runGc(history.shard).toCompletableFuture();
                 join(trap.reached(), context);
                 join(b.service().runGc(history.shard), context);
-                history.append(b.service(), 3);
+                history.append(b.service(), History.CHUNK);
                 history.mergeAll(b.service());
                 SeqNo latest = history.rollup(b.service());
                 assertThat(join(b.service().runGc(history.shard), context).truncatedBelow()).isEqualTo(latest);
@@ -437,7 +441,7 @@ abstract class GcFaultsTest {
         History history = new History();
         join(service.openShard(history.shard, CODECS));
         for (int i = 0; i < 4; i++) {
-            history.append(service, 3);
+            history.append(service, History.CHUNK);
             history.mergeAll(service);
             replica.idle(history.shard);
         }
@@ -447,7 +451,7 @@ abstract class GcFaultsTest {
         State atHold = join(service.getVersion(history.shard, held));
         int merges = 0;
         for (int i = 0; i < 6; i++) {
-            history.append(service, 3);
+            history.append(service, History.CHUNK);
             merges += history.mergeAll(service);
             replica.idle(history.shard);
             assertThat(earliest(history.shard)).as("earliest while %s holds %s", reader.readerId(), held)

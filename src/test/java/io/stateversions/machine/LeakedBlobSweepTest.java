@@ -24,6 +24,7 @@ import io.stateversions.core.RollupId;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.State;
+import io.stateversions.core.Trace;
 import io.stateversions.core.WriterId;
 import io.stateversions.core.WriterKey;
 import io.stateversions.location.Blob;
@@ -148,10 +149,15 @@ abstract class LeakedBlobSweepTest {
         ShardId shard = ShardId.random();
         join(service.openShard(shard, CODECS));
         WriterId writer = WriterId.random();
-        HollowBatch first = uploaded(shard, 0, 1, writer);
-        HollowBatch second = uploaded(shard, 1, 2, writer);
-        join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), first));
-        join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), second));
+        // One chunk of the merge policy, which the merge request below merges.
+        List<HollowBatch> chunk = new ArrayList<>();
+        for (int i = 0; i < Trace.MAX_MERGE_INPUTS; i++) {
+            HollowBatch batch = uploaded(shard, i, i + 1, writer);
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch));
+            chunk.add(batch);
+        }
+        HollowBatch first = chunk.get(0);
+        HollowBatch second = chunk.get(1);
         PartialRollupKey initialRollup = join(service.getState(shard)).collections().rollups().firstEntry().getValue()
                 .key();
         assertThat(join(service.writeRollup(shard)).rollupKey()).isPresent();
@@ -164,7 +170,7 @@ abstract class LeakedBlobSweepTest {
         join(blob().set(partKey(shard, merged), new byte[] {2}));
         assertThat(join(service.applyMergeRes(shard, reqs.get(0).id(), new FueledMergeRes(merged,
                 reqs.get(0).inputs()))).result()).isEqualTo(ApplyMergeResult.APPLIED_EXACT);
-        HollowBatch third = uploaded(shard, 2, 3, writer);
+        HollowBatch third = uploaded(shard, Trace.MAX_MERGE_INPUTS, Trace.MAX_MERGE_INPUTS + 1, writer);
         join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), third));
         SeqNo latestRollup = join(service.writeRollup(shard)).rollupKey().orElseThrow().seqno();
         ShardApi.GcRun gc = join(service.runGc(shard));
@@ -203,7 +209,7 @@ abstract class LeakedBlobSweepTest {
         assertThat(join(blob().get(otherShard))).isPresent();
         assertEveryLiveVersionIsWhole(r, shard);
         assertThat(join(service.getVersion(shard, reader.seqno())).collections().trace().batches())
-                .containsExactly(first, second);
+                .containsExactlyElementsOf(chunk);
 
         // Nothing is left to delete.
         LeakedBlobSweeper.Result again = r.sweep(shard, Duration.ZERO, System.currentTimeMillis() + DAY_MS);

@@ -25,6 +25,7 @@ import io.stateversions.core.PersistConfig;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.State;
+import io.stateversions.core.Trace;
 import io.stateversions.core.WriterId;
 import io.stateversions.core.WriterKey;
 import io.stateversions.location.Blob;
@@ -478,7 +479,7 @@ abstract class ShardServiceTest {
         join(service.openShard(shard, CODECS));
         WriterId writer = WriterId.random();
         List<HollowBatch> appended = new ArrayList<>();
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < Trace.MAX_MERGE_INPUTS; i++) { // one chunk of the merge policy: one merge request
             HollowBatch b = batch(i, i + 1, writer);
             for (BatchPart part : b.parts()) {
                 join(blob().set(((BatchPart.Hollow) part).key().complete(shard), new byte[] {1}));
@@ -510,7 +511,7 @@ abstract class ShardServiceTest {
         SeqNo rollupSeqno = r2.rollupKey().orElseThrow().seqno();
         ShardApi.GcRun gc = join(service.runGc(shard));
         assertThat(gc.truncatedBelow()).isEqualTo(rollupSeqno);
-        assertThat(gc.partsDeleted()).isEqualTo(2);
+        assertThat(gc.partsDeleted()).isEqualTo(Trace.MAX_MERGE_INPUTS);
         for (HollowBatch b : appended) {
             String key = ((BatchPart.Hollow) b.parts().get(0)).key().complete(shard);
             assertThat(join(blob().get(key))).as(key).isEmpty();

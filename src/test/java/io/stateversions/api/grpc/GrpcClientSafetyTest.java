@@ -22,6 +22,7 @@ import io.stateversions.api.grpc.v1.SnapshotRequest;
 import io.stateversions.core.CriticalReaderId;
 import io.stateversions.core.IdempotencyToken;
 import io.stateversions.core.ShardId;
+import io.stateversions.core.Trace;
 import io.stateversions.core.WriterId;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -34,8 +35,9 @@ class GrpcClientSafetyTest extends GrpcTestSupport {
     void aStaleMergeResultIsNotAppliedAndCommitsNothing() {
         ShardId shard = openShard();
         WriterId writer = WriterId.random();
-        appendOk(shard, writer, 0, 1);
-        appendOk(shard, writer, 1, 2);
+        for (int i = 0; i < Trace.MAX_MERGE_INPUTS; i++) { // one chunk of the merge policy: one merge request
+            appendOk(shard, writer, i, i + 1);
+        }
         MergeRequest request = client.listMergeRequests(ListMergeRequestsRequest.newBuilder()
                 .setShardId(shard.toString()).build()).getMergeRequests(0);
         Batch output = Batch.newBuilder().setLower(request.getLower()).setUpper(request.getUpper())

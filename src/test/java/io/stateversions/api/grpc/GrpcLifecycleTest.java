@@ -38,6 +38,7 @@ import io.stateversions.core.CriticalReaderId;
 import io.stateversions.core.PartId;
 import io.stateversions.core.PartialBatchKey;
 import io.stateversions.core.ShardId;
+import io.stateversions.core.Trace;
 import io.stateversions.core.WriterId;
 import io.stateversions.core.WriterKey;
 import io.stateversions.location.Blob;
@@ -63,14 +64,15 @@ class GrpcLifecycleTest extends GrpcTestSupport {
     void aListedMergeRequestAppliesExactly() {
         ShardId shard = openShard();
         WriterId writer = WriterId.random();
-        appendOk(shard, writer, 0, 5);
-        appendOk(shard, writer, 5, 10);
+        for (int i = 0; i < Trace.MAX_MERGE_INPUTS; i++) { // one chunk of the merge policy: one merge request
+            appendOk(shard, writer, 5L * i, 5L * (i + 1));
+        }
 
         ListMergeRequestsResponse listed = client.listMergeRequests(ListMergeRequestsRequest.newBuilder()
                 .setShardId(shard.toString()).build());
-        MergeRequest request = listed.getMergeRequestsList().stream().filter(m -> m.getId().equals("0-10"))
-                .findFirst().orElseThrow();
-        assertThat(request.getInputsList()).hasSize(2);
+        MergeRequest request = listed.getMergeRequestsList().stream()
+                .filter(m -> m.getId().equals("0-" + 5 * Trace.MAX_MERGE_INPUTS)).findFirst().orElseThrow();
+        assertThat(request.getInputsList()).hasSize(Trace.MAX_MERGE_INPUTS);
         long before = seqno(shard);
 
         Batch output = Batch.newBuilder().setLower(request.getLower()).setUpper(request.getUpper())

@@ -22,6 +22,7 @@ import io.stateversions.api.grpc.v1.SnapshotRequest;
 import io.stateversions.api.grpc.v1.SnapshotResponse;
 import io.stateversions.core.LeasedReaderId;
 import io.stateversions.core.ShardId;
+import io.stateversions.core.Trace;
 import io.stateversions.core.WriterId;
 import java.util.List;
 import java.util.Map;
@@ -225,19 +226,24 @@ class GrpcWritersTest extends GrpcTestSupport {
         assertThat(state(shard).getBatches(1).getRunSplitsList()).containsExactly(1);
     }
 
+    /** The append that completes a chunk of equal batches answers with its merge request (and only it does). */
     @Test
     void appendsOfEqualSizeAskForAMerge() {
         ShardId shard = openShard();
         WriterId writer = WriterId.random();
-        appendOk(shard, writer, 0, 5);
-        CompareAndAppendResponse second = appendOk(shard, writer, 5, 10);
-        assertThat(second.getMergeRequestsList()).singleElement().satisfies((MergeRequest m) -> {
-            assertThat(m.getId()).isEqualTo("0-10");
+        int chunk = Trace.MAX_MERGE_INPUTS;
+        for (int i = 0; i < chunk - 1; i++) {
+            assertThat(appendOk(shard, writer, 5L * i, 5L * (i + 1)).getMergeRequestsList()).isEmpty();
+        }
+        CompareAndAppendResponse last = appendOk(shard, writer, 5L * (chunk - 1), 5L * chunk);
+        assertThat(last.getMergeRequestsList()).singleElement().satisfies((MergeRequest m) -> {
+            assertThat(m.getId()).isEqualTo("0-" + 5 * chunk);
             assertThat(m.getLower()).isEqualTo(frontier(0));
-            assertThat(m.getUpper()).isEqualTo(frontier(10));
+            assertThat(m.getUpper()).isEqualTo(frontier(5L * chunk));
             assertThat(m.getSince()).isEqualTo(frontier(0));
-            assertThat(m.getInputsList()).hasSize(2);
+            assertThat(m.getInputsList()).hasSize(chunk);
         });
+        assertThat(appendOk(shard, writer, 5L * chunk, 5L * chunk + 5).getMergeRequestsList()).isEmpty();
     }
 
     @Test

@@ -14,6 +14,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import io.stateversions.core.CriticalReaderId;
 import io.stateversions.core.ShardId;
+import io.stateversions.core.Trace;
 import io.stateversions.core.WriterId;
 import java.util.HashMap;
 import java.util.List;
@@ -35,29 +36,36 @@ class ClientSafetyResourceTest {
     void aStaleMergeResultIsNotAppliedAndCommitsNothing() {
         ShardId shard = Rest.newShard();
         String writer = WriterId.random().toString();
-        json(Rest.append(writer, Rest.token(), 0, 1, 1)).post(shards(shard) + "/batches").then().statusCode(200);
-        json(Rest.append(writer, Rest.token(), 1, 2, 1)).post(shards(shard) + "/batches").then().statusCode(200);
+        int chunk = Trace.MAX_MERGE_INPUTS; // equal appends that form one merge request
+        for (int i = 0; i < chunk; i++) {
+            json(Rest.append(writer, Rest.token(), i, i + 1, 1)).post(shards(shard) + "/batches").then()
+                    .statusCode(200);
+        }
         JsonPath listed = given().get(shards(shard) + "/merge-requests").then().statusCode(200).extract().jsonPath();
         listed.setRootPath("mergeRequests[0]");
         List<Map<String, Object>> inputs = listed.getList("inputs");
-        Map<String, Object> output = Map.of("lower", List.of(0), "upper", List.of(2), "since", List.of(0),
+        Map<String, Object> output = Map.of("lower", List.of(0), "upper", List.of(chunk), "since", List.of(0),
                 "len", 2, "parts", List.of(Rest.part(writer, 150)));
         // A second compactor of the same request, whose output re-uses the first input's part.
-        Map<String, Object> reusing = Map.of("lower", List.of(0), "upper", List.of(2), "since", List.of(0),
+        Map<String, Object> reusing = Map.of("lower", List.of(0), "upper", List.of(chunk), "since", List.of(0),
                 "len", 2, "parts", inputs.get(0).get("parts"));
 
-        json(Map.of("id", "0-2", "inputs", inputs, "output", output)).post(shards(shard) + "/merges").then()
+        String id = "0-" + chunk;
+        json(Map.of("id", id, "inputs", inputs, "output", output)).post(shards(shard) + "/merges").then()
                 .statusCode(200).body("result", equalTo("applied_exact"));
         long seqno = Rest.seqno(shard);
         for (Map<String, Object> late : List.of(reusing, output)) {
-            json(Map.of("id", "0-2", "inputs", inputs, "output", late)).post(shards(shard) + "/merges").then()
+            json(Map.of("id", id, "inputs", inputs, "output", late)).post(shards(shard) + "/merges").then()
                     .statusCode(200)
                     .body("result", equalTo("not_applied_no_match"))
                     .body("seqno", equalTo((int) seqno));
         }
         // Inputs over the right range that are not the shard's batches.
-        List<Object> fabricated = List.of(batch(writer, 0, 1), batch(writer, 1, 2));
-        json(Map.of("id", "0-2", "inputs", fabricated, "output", output)).post(shards(shard) + "/merges").then()
+        List<Object> fabricated = new java.util.ArrayList<>();
+        for (int i = 0; i < chunk; i++) {
+            fabricated.add(batch(writer, i, i + 1));
+        }
+        json(Map.of("id", id, "inputs", fabricated, "output", output)).post(shards(shard) + "/merges").then()
                 .statusCode(200).body("result", equalTo("not_applied_no_match"));
         assertThat(Rest.seqno(shard)).isEqualTo(seqno);
         given().get(shards(shard)).then().body("batches", hasSize(1))

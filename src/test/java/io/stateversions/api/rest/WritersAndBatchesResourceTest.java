@@ -13,6 +13,7 @@ import static org.hamcrest.Matchers.hasSize;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import io.stateversions.core.ShardId;
+import io.stateversions.core.Trace;
 import io.stateversions.core.WriterId;
 import java.util.Base64;
 import java.util.HashMap;
@@ -250,12 +251,20 @@ class WritersAndBatchesResourceTest {
 
     // ------------------------------------------------------------------------------------------------- merges
 
-    /** Two appended batches of one update each: the merge policy asks to merge them. */
-    private static JsonPath twoBatches(ShardId shard) {
-        Rest.appendOk(shard, 0, 1);
-        JsonPath second = Rest.appendOk(shard, 1, 2);
-        assertThat(second.getList("mergeRequests")).hasSize(1);
-        return second;
+    private static final int CHUNK = Trace.MAX_MERGE_INPUTS;
+    private static final String CHUNK_ID = "0-" + CHUNK;
+
+    /**
+     * A chunk of appended batches of one update each, [0, 1) to [CHUNK - 1, CHUNK): the last append completes it, and
+     * the merge policy asks to merge them. Returns the last append's answer.
+     */
+    private static JsonPath chunkOfBatches(ShardId shard) {
+        for (int i = 0; i < CHUNK - 1; i++) {
+            assertThat(Rest.appendOk(shard, i, i + 1).getList("mergeRequests")).as("append %s", i).isEmpty();
+        }
+        JsonPath last = Rest.appendOk(shard, CHUNK - 1, CHUNK);
+        assertThat(last.getList("mergeRequests")).hasSize(1);
+        return last;
     }
 
     private static Map<String, Object> output(JsonPath request, long len, long since) {
@@ -267,20 +276,20 @@ class WritersAndBatchesResourceTest {
     @Test
     void mergeRequestsAndExactMerge() {
         ShardId shard = Rest.newShard();
-        JsonPath appended = twoBatches(shard);
+        JsonPath appended = chunkOfBatches(shard);
         appended.setRootPath("mergeRequests[0]");
-        assertThat(appended.getString("id")).isEqualTo("0-2");
+        assertThat(appended.getString("id")).isEqualTo(CHUNK_ID);
         assertThat(appended.getList("lower", Long.class)).containsExactly(0L);
-        assertThat(appended.getList("upper", Long.class)).containsExactly(2L);
+        assertThat(appended.getList("upper", Long.class)).containsExactly((long) CHUNK);
         assertThat(appended.getList("since", Long.class)).containsExactly(0L);
 
         JsonPath listed = given().get(shards(shard) + "/merge-requests").then().statusCode(200)
                 .body("mergeRequests", hasSize(1))
-                .body("mergeRequests[0].id", equalTo("0-2"))
-                .body("mergeRequests[0].inputs", hasSize(2))
+                .body("mergeRequests[0].id", equalTo(CHUNK_ID))
+                .body("mergeRequests[0].inputs", hasSize(CHUNK))
                 .extract().jsonPath();
         listed.setRootPath("mergeRequests[0]");
-        Map<String, Object> merge = Map.of("id", "0-2", "inputs", listed.getList("inputs"),
+        Map<String, Object> merge = Map.of("id", CHUNK_ID, "inputs", listed.getList("inputs"),
                 "output", output(listed, 2, 0));
         json(merge).post(shards(shard) + "/merges").then().statusCode(200)
                 .body("result", equalTo("applied_exact"))
@@ -308,15 +317,16 @@ class WritersAndBatchesResourceTest {
     @Test
     void mergesThatAreNotApplied() {
         ShardId shard = Rest.newShard();
-        twoBatches(shard);
+        chunkOfBatches(shard);
         JsonPath listed = given().get(shards(shard) + "/merge-requests").then().extract().jsonPath();
         listed.setRootPath("mergeRequests[0]");
         List<Object> inputs = listed.getList("inputs");
-        json(Map.of("id", "0-2", "inputs", inputs, "output", output(listed, 3, 0))).post(shards(shard) + "/merges")
+        json(Map.of("id", CHUNK_ID, "inputs", inputs, "output", output(listed, CHUNK + 1, 0)))
+                .post(shards(shard) + "/merges")
                 .then().statusCode(200).body("result", equalTo("not_applied_too_many_updates"));
-        json(Map.of("id", "0-2", "inputs", inputs, "output", output(listed, 2, 1))).post(shards(shard) + "/merges")
+        json(Map.of("id", CHUNK_ID, "inputs", inputs, "output", output(listed, 2, 1))).post(shards(shard) + "/merges")
                 .then().statusCode(200).body("result", equalTo("not_applied_invalid_since"));
-        given().get(shards(shard)).then().body("batches", hasSize(2));
+        given().get(shards(shard)).then().body("batches", hasSize(CHUNK));
 
         // An id that does not name the output's range is a bad request.
         problem(json(Map.of("id", "0-3", "inputs", inputs, "output", output(listed, 2, 0)))
