@@ -69,12 +69,8 @@ public final class Trace {
         Frontier expectedLower = Frontier.MIN;
         Slot previous = null;
         for (HollowBatch batch : batches) {
-            Description desc = batch.desc();
-            if (!desc.lower().equals(expectedLower) || !desc.lower().lessThan(desc.upper())) {
-                throw new IllegalStateException("trace batches must be contiguous from {0}, each with lower < upper:"
-                        + " expected a batch at lower " + expectedLower + ", found " + desc + " in " + batches);
-            }
-            expectedLower = desc.upper();
+            checkContiguous(expectedLower, batch.desc(), batches);
+            expectedLower = batch.desc().upper();
             previous = new Slot(batch, chunkPosition(previous, batch));
             built.add(previous);
             sum = sum.plus(batch);
@@ -450,11 +446,18 @@ public final class Trace {
         if (i < 0 || i >= slots.size()) {
             return;
         }
-        Description desc = slots.get(i).batch().desc();
         Frontier expectedLower = i == 0 ? Frontier.MIN : slots.get(i - 1).batch().desc().upper();
+        checkContiguous(expectedLower, slots.get(i).batch().desc(), "index " + i);
+    }
+
+    /**
+     * Throws unless {@code desc} starts at {@code expectedLower} and covers a non-empty range. {@code context} (the
+     * batches, or a position) is printed only on failure.
+     */
+    private static void checkContiguous(Frontier expectedLower, Description desc, Object context) {
         if (!desc.lower().equals(expectedLower) || !desc.lower().lessThan(desc.upper())) {
             throw new IllegalStateException("trace batches must be contiguous from {0}, each with lower < upper:"
-                    + " expected a batch at lower " + expectedLower + ", found " + desc + " at index " + i);
+                    + " expected a batch at lower " + expectedLower + ", found " + desc + " (" + context + ")");
         }
     }
 
