@@ -57,8 +57,10 @@ import java.util.function.Function;
  * too new to read ({@link VersionFenceException}, spec §6.6), because protobuf would silently drop the fields this
  * build does not know and a later write would lose them. Decoders also check that the data belongs to the shard
  * asked for. Corrupt data is a {@link DecodeException}.
+ *
+ * <p>Not final only so that tests can observe where encoding runs (on which threads) by overriding its methods.
  */
-public final class StateCodec {
+public class StateCodec {
 
     /** The diffs a rollup of the state at {@code S} inlines: seqnos {@code [lower, upper)} = {@code (R, S]}. */
     public record InlinedDiffs(SeqNo lower, SeqNo upper, List<VersionedData> diffs) {

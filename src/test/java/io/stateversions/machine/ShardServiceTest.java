@@ -103,6 +103,11 @@ abstract class ShardServiceTest {
             public Duration leakedBlobMinGrace() {
                 return leakedBlobMinGrace;
             }
+
+            @Override
+            public java.util.OptionalInt cpuThreads() {
+                return java.util.OptionalInt.empty();
+            }
         };
     }
 
@@ -177,8 +182,13 @@ abstract class ShardServiceTest {
 
     Maintained maintainedReplica(Consensus consensus, String hostname, PersistConfig cfg,
             java.util.function.LongSupplier clock) {
+        return maintainedReplica(consensus, blob(), hostname, cfg, clock);
+    }
+
+    Maintained maintainedReplica(Consensus consensus, Blob blob, String hostname, PersistConfig cfg,
+            java.util.function.LongSupplier clock) {
         Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
-        StateVersions sv = new StateVersions(cfg, consensus, blob(), retries, StateVersionsMetrics.NONE, clock,
+        StateVersions sv = new StateVersions(cfg, consensus, blob, retries, StateVersionsMetrics.NONE, clock,
                 hostname);
         RollupWriter rollups = new RollupWriter(sv);
         GarbageCollector gc = new GarbageCollector(sv, 4);
