@@ -523,6 +523,79 @@ public final class StateVersions {
      */
     public record TruncationRead(List<VersionedData> diffs, Optional<State> firstPointState) {}
 
+    /** A version read by {@link #fetchVersion}. */
+    public sealed interface VersionRead {
+        /** The state at the version asked for. */
+        record Found(State state) implements VersionRead {}
+
+        /** The version is below the earliest live one: garbage-collected. */
+        record Truncated(SeqNo earliest) implements VersionRead {}
+
+        /** The shard has no versions. */
+        record Uninitialized() implements VersionRead {}
+    }
+
+    /**
+     * The state at {@code seqno} (at most the current seqno), rebuilt from the greatest of {@code knownRollups} (the
+     * rollups of a state the caller holds, at or after {@code seqno}) at or below it plus only the diffs after that
+     * rollup, decoded and replayed {@linkplain #offLoop off the loop}. If that rollup is no longer live (truncated
+     * meanwhile, or its blob gone), or there is none, it falls back to replaying the live states from earliest
+     * ({@link #fetchAllLiveStates(ShardId, NavigableMap, Future)}), which also finds a truncated version.
+     */
+    public CompletableFuture<VersionRead> fetchVersion(ShardId shard, SeqNo seqno,
+            NavigableMap<SeqNo, HollowRollup> knownRollups, Future<?> caller) {
+        Map.Entry<SeqNo, HollowRollup> floor = knownRollups.floorEntry(seqno);
+        if (floor == null) {
+            return fetchVersionFromEarliest(shard, seqno, knownRollups, caller);
+        }
+        SeqNo rollupSeqno = floor.getKey();
+        PartialRollupKey key = floor.getValue().key();
+        long count = seqno.value() - rollupSeqno.value() + 1;
+        return retries.external("fetch_state_scan", () -> consensus.scan(key(shard), rollupSeqno, count))
+                .thenCompose(diffs -> {
+                    if (diffs.size() != count || !diffs.get(0).seqno().equals(rollupSeqno)) {
+                        LOG.debugf("rollup %s of shard %s is no longer live; reading %s from earliest", key, shard,
+                                seqno);
+                        return fetchVersionFromEarliest(shard, seqno, knownRollups, caller);
+                    }
+                    return fetchRollupBytes(shard, key).thenCompose(bytes -> bytes.isEmpty()
+                            ? fetchVersionFromEarliest(shard, seqno, knownRollups, caller)
+                            : offLoop(() -> {
+                                State state = applyEncodedDiffs(decodeRollupAt(shard, key, bytes.get()), diffs);
+                                if (!state.seqno().equals(seqno)) {
+                                    throw new IllegalStateException("invariant violated: the rollup " + key
+                                            + " of shard " + shard + " and the live diffs "
+                                            + diffs.get(0).seqno() + ".." + diffs.get(diffs.size() - 1).seqno()
+                                            + " rebuilt " + state.seqno() + ", not " + seqno);
+                                }
+                                return new VersionRead.Found(state);
+                            }));
+                });
+    }
+
+    private CompletableFuture<VersionRead> fetchVersionFromEarliest(ShardId shard, SeqNo seqno,
+            NavigableMap<SeqNo, HollowRollup> knownRollups, Future<?> caller) {
+        return fetchAllLiveStates(shard, knownRollups, caller).thenCompose(iter -> {
+            if (iter.isEmpty()) {
+                return CompletableFuture.completedFuture(new VersionRead.Uninitialized());
+            }
+            StateVersionsIter states = iter.get();
+            if (seqno.isBefore(states.state().seqno())) {
+                return CompletableFuture.completedFuture(new VersionRead.Truncated(states.state().seqno()));
+            }
+            return offLoop(() -> {
+                while (states.state().seqno().isBefore(seqno) && states.next().isPresent()) {
+                    // advance to the version asked for
+                }
+                if (!states.state().seqno().equals(seqno)) {
+                    throw new IllegalStateException("invariant violated: live states of shard " + shard
+                            + " end at " + states.state().seqno() + " below " + seqno + ", which was current");
+                }
+                return new VersionRead.Found(states.state());
+            });
+        });
+    }
+
     /**
      * The state at {@code seqno} from its rollup, as named by the current state (spec §10.9). If the current state
      * has no rollup at {@code seqno}, the rollup is looked up in the live diffs (a migration fallback: an old GC

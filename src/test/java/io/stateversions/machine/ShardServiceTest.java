@@ -33,9 +33,11 @@ import io.stateversions.location.VersionedData;
 import io.stateversions.stateversions.Retries;
 import io.stateversions.stateversions.RetryPolicy;
 import io.stateversions.stateversions.StateVersions;
+import io.stateversions.stateversions.StateVersionsIter;
 import io.stateversions.stateversions.StateVersionsMetrics;
 import io.stateversions.testing.FaultyConsensus;
 import io.stateversions.testing.CountingBlob;
+import io.stateversions.testing.CountingConsensus;
 import io.stateversions.testing.StateVersionsScriptDriver;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -255,6 +257,55 @@ abstract class ShardServiceTest {
     private long versions(ShardId shard) {
         List<VersionedData> all = join(consensus().scan(shard.toString(), SeqNo.MIN, Consensus.SCAN_ALL));
         return all.size();
+    }
+
+    /**
+     * Reading an old version fetches the greatest live rollup at or below it and only the diffs after that rollup,
+     * not every live diff and the rollup at earliest (and the latest rollup, to find that one's key); with that
+     * rollup's blob gone it falls back to replaying from earliest, with the same answer.
+     */
+    @Test
+    void reading_an_old_version_starts_from_the_greatest_rollup_at_or_below_it() {
+        CountingConsensus consensus = new CountingConsensus(consensus());
+        CountingBlob blob = new CountingBlob(blob());
+        Maintained replica = maintainedReplica(consensus, blob, "replica-a", CFG, System::currentTimeMillis);
+        ShardService service = replica.service();
+        ShardId shard = ShardId.random();
+        WriterId writer = WriterId.random();
+        join(service.openShard(shard, CODECS));
+        // A reader holding v2 keeps every version live, and every rollup in state.
+        join(service.registerLeasedReader(shard, Optional.empty(), "hold", OptionalLong.empty()));
+        for (int i = 0; i < 20; i++) {
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(i, i + 1, writer)));
+            join(replica.maintenance().idle(shard));
+        }
+        State current = join(service.getState(shard));
+        long liveDiffs = versions(shard);
+        SeqNo seqno = SeqNo.of(current.seqno().value() - 2);
+        SeqNo rollup = current.collections().rollups().floorKey(seqno);
+        assertThat(current.collections().rollups().size()).isGreaterThan(3);
+        assertThat(rollup).isNotEqualTo(current.collections().rollups().firstKey());
+        StateVersionsIter replay = join(replica.stateVersions().fetchAllLiveStates(shard)).orElseThrow();
+        while (replay.state().seqno().isBefore(seqno)) {
+            replay.next();
+        }
+
+        long scannedBefore = consensus.scanned();
+        int getsBefore = blob.gets();
+        State read = join(service.getVersion(shard, seqno));
+
+        assertThat(read).isEqualTo(replay.state());
+        assertThat(blob.gets() - getsBefore).as("rollups fetched").isEqualTo(1);
+        assertThat(consensus.scanned() - scannedBefore).as("diffs fetched")
+                .isEqualTo(seqno.value() - rollup.value() + 1).isLessThan(liveDiffs);
+
+        // Its rollup gone (a GC elsewhere), the read replays from earliest instead, with the same answer.
+        join(blob.delete(current.collections().rollups().get(rollup).key().complete(shard)));
+        scannedBefore = consensus.scanned();
+        getsBefore = blob.gets();
+        assertThat(join(service.getVersion(shard, seqno))).isEqualTo(read);
+        assertThat(blob.gets() - getsBefore).as("rollups fetched: the missing one, then earliest's").isEqualTo(2);
+        assertThat(consensus.scanned() - scannedBefore).isGreaterThanOrEqualTo(liveDiffs);
     }
 
     @Test
