@@ -308,6 +308,44 @@ abstract class ShardServiceTest {
         assertThat(consensus.scanned() - scannedBefore).isGreaterThanOrEqualTo(liveDiffs);
     }
 
+    /**
+     * GC reads the diffs from earliest through its last truncation point and one rollup, the one at its first point
+     * above earliest: no rollup to look up a key the machine holds, none at earliest, and no replay below the first
+     * point (the further points are replayed to from it).
+     */
+    @Test
+    void gc_reads_one_rollup_and_the_diffs_through_its_last_truncation_point() {
+        CountingConsensus consensus = new CountingConsensus(consensus());
+        CountingBlob blob = new CountingBlob(blob());
+        ShardService service = replica(consensus, blob, CFG.withRollupThreshold(1_000), StateVersionsMetrics.NONE,
+                "replica-a", config(256));
+        ShardId shard = ShardId.random();
+        WriterId writer = WriterId.random();
+        join(service.openShard(shard, CODECS));
+        List<SeqNo> rollups = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(i, i + 1, writer)));
+            if (i % 4 == 3) {
+                rollups.add(join(service.writeRollup(shard)).rollupKey().orElseThrow().seqno());
+            }
+        }
+        join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(12, 13, writer)));
+        SeqNo last = rollups.get(rollups.size() - 1);
+        long live = versions(shard);
+
+        long scannedBefore = consensus.scanned();
+        int getsBefore = blob.gets();
+        ShardApi.GcRun run = join(service.runGc(shard));
+
+        assertThat(run.truncatedBelow()).isEqualTo(last);
+        assertThat(blob.gets() - getsBefore).as("rollups fetched").isEqualTo(1);
+        // The diffs v1..last, and the earliest one read after the GC to answer truncatedBelow.
+        assertThat(consensus.scanned() - scannedBefore).as("diffs fetched").isEqualTo(last.value() + 1)
+                .isLessThan(live);
+        State after = join(service.getState(shard));
+        assertThat(after.collections().rollups().firstKey()).isEqualTo(last);
+    }
+
     @Test
     void concurrent_heartbeats_and_downgrades_share_versions_and_each_caller_gets_its_own_result() {
         Faulty f = faulty(config(256));
