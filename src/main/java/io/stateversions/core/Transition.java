@@ -70,8 +70,8 @@ public sealed interface Transition<R> {
         if (outcome instanceof WorkResult.Break<R> broke) {
             return new Broke<>(broke.value());
         }
-        return finish(prev, cfg, nowMs, hostname, b, cmd.metricName(), cmd.isWrite(), cmd.allowedOnTombstone(),
-                routine, outcome.value());
+        return finish(prev, cfg, nowMs, hostname, DiffSizes.UNKNOWN, b, cmd.metricName(), cmd.isWrite(),
+                cmd.allowedOnTombstone(), routine, outcome.value());
     }
 
     /** One command of a {@link #computeNextBatch batch}. */
@@ -102,6 +102,12 @@ public sealed interface Transition<R> {
      */
     static Batch computeNextBatch(State prev, PersistConfig cfg, long nowMs, String hostname,
             List<? extends Step<?>> steps) {
+        return computeNextBatch(prev, cfg, nowMs, hostname, DiffSizes.UNKNOWN, steps);
+    }
+
+    /** {@link #computeNextBatch}, its rollup assignment knowing the sizes of the diffs up to {@code prev}. */
+    static Batch computeNextBatch(State prev, PersistConfig cfg, long nowMs, String hostname, DiffSizes diffSizes,
+            List<? extends Step<?>> steps) {
         Objects.requireNonNull(hostname, "hostname");
         SeqNo newSeqno = prev.seqno().next();
         StateCollections current = prev.collections();
@@ -129,15 +135,15 @@ public sealed interface Transition<R> {
         if (names == null) {
             return new Batch(outcomes, Optional.empty());
         }
-        Committable<Void> commit = finish(prev, cfg, nowMs, hostname, current.toBuilder(), names, isWrite,
-                allowedOnTombstone, true, (Void) null);
+        Committable<Void> commit = finish(prev, cfg, nowMs, hostname, diffSizes, current.toBuilder(), names,
+                isWrite, allowedOnTombstone, true, (Void) null);
         return new Batch(outcomes, Optional.of(commit));
     }
 
     /** The steps after the work function: the new version, routine maintenance (if {@code routine}), the diff. */
     private static <R> Committable<R> finish(State prev, PersistConfig cfg, long nowMs, String hostname,
-            StateCollections.Builder b, String cmdName, boolean isWrite, boolean allowedOnTombstone, boolean routine,
-            R result) {
+            DiffSizes diffSizes, StateCollections.Builder b, String cmdName, boolean isWrite,
+            boolean allowedOnTombstone, boolean routine, R result) {
         SeqNo newSeqno = prev.seqno().next();
         long walltimeMs = Math.max(nowMs, prev.walltimeMs() + 1);
         b.version(prev.collections().version().max(cfg.buildVersion()));
@@ -156,7 +162,7 @@ public sealed interface Transition<R> {
             }
 
             State draft = new State(prev.shardId(), newSeqno, walltimeMs, hostname, prev.codecs(), b.build());
-            writeRollup = draft.needRollup(cfg, nowMs);
+            writeRollup = draft.needRollup(cfg, nowMs, diffSizes);
             if (writeRollup.isPresent() && cfg.rollupUseActiveRollup()) {
                 b.activeRollup(Optional.of(new ActiveMarker(newSeqno, nowMs)));
             }
