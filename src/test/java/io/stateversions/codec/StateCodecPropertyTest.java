@@ -55,13 +55,7 @@ class StateCodecPropertyTest {
     /** The inlined diffs run from the latest rollup (exclusive) to the state (inclusive): {@code [R+1, S+1)}. */
     @Property(tries = 200, edgeCases = EdgeCasesMode.NONE)
     void aRollupWithInlinedDiffsRoundTrips(@ForAll("states") State state, @ForAll("payloads") List<byte[]> payloads) {
-        SeqNo lower = state.latestRollup().getKey().next();
-        SeqNo upper = state.seqno().next();
-        long count = Math.min(payloads.size(), upper.value() - lower.value());
-        List<VersionedData> diffs = LongStream.range(0, count)
-                .mapToObj(i -> new VersionedData(SeqNo.of(lower.value() + i), payloads.get((int) i)))
-                .toList();
-        StateCodec.InlinedDiffs inlined = new StateCodec.InlinedDiffs(lower, upper, diffs);
+        StateCodec.InlinedDiffs inlined = inlined(state, payloads);
 
         StateCodec.DecodedRollup decoded = codec.decodeRollup(state.shardId(),
                 codec.encodeRollup(state, Optional.of(inlined)));
@@ -78,14 +72,8 @@ class StateCodecPropertyTest {
     @Property(tries = 200, edgeCases = EdgeCasesMode.NONE)
     void aRollupFromMemoizedBatchEncodingsIsTheMessageBuiltFromScratch(@ForAll("states") State state,
             @ForAll("payloads") List<byte[]> payloads) {
-        SeqNo lower = state.latestRollup().getKey().next();
-        SeqNo upper = state.seqno().next();
-        long count = Math.min(payloads.size(), upper.value() - lower.value());
-        List<VersionedData> diffs = LongStream.range(0, count)
-                .mapToObj(i -> new VersionedData(SeqNo.of(lower.value() + i), payloads.get((int) i)))
-                .toList();
         for (Optional<StateCodec.InlinedDiffs> inlined : List.of(Optional.<StateCodec.InlinedDiffs>empty(),
-                Optional.of(new StateCodec.InlinedDiffs(lower, upper, diffs)))) {
+                Optional.of(inlined(state, payloads)))) {
             byte[] reference = codec.encodeRollupFromScratch(state, inlined);
 
             byte[] firstRollup = codec.encodeRollup(state, inlined); // encodes and memoizes every batch
@@ -112,6 +100,17 @@ class StateCodecPropertyTest {
         }
         assertThat(codec.encodeRollup(step.to(), Optional.empty()))
                 .isEqualTo(codec.encodeRollupFromScratch(step.to(), Optional.empty()));
+    }
+
+    /** Inlined diffs of {@code state} with these payloads, as many as fit between its latest rollup and it. */
+    private static StateCodec.InlinedDiffs inlined(State state, List<byte[]> payloads) {
+        SeqNo lower = state.latestRollup().getKey().next();
+        SeqNo upper = state.seqno().next();
+        long count = Math.min(payloads.size(), upper.value() - lower.value());
+        List<VersionedData> diffs = LongStream.range(0, count)
+                .mapToObj(i -> new VersionedData(SeqNo.of(lower.value() + i), payloads.get((int) i)))
+                .toList();
+        return new StateCodec.InlinedDiffs(lower, upper, diffs);
     }
 
     @Provide

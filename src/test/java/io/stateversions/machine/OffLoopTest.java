@@ -29,6 +29,7 @@ import io.stateversions.stateversions.RetryPolicy;
 import io.stateversions.stateversions.StateVersions;
 import io.stateversions.stateversions.StateVersionsMetrics;
 import io.stateversions.testing.ForwardingBlob;
+import io.stateversions.testing.ForwardingConsensus;
 import io.stateversions.testing.StateVersionsScriptDriver;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -147,41 +148,40 @@ class OffLoopTest {
         return result;
     }
 
-    private static final class OnLoopConsensus implements Consensus {
-        private final Consensus delegate;
+    private static final class OnLoopConsensus extends ForwardingConsensus {
         private final Context loop;
         private final AtomicInteger onLoop;
 
         OnLoopConsensus(Consensus delegate, Context loop, AtomicInteger onLoop) {
-            this.delegate = delegate;
+            super(delegate);
             this.loop = loop;
             this.onLoop = onLoop;
         }
 
         @Override
         public CompletionStage<Optional<VersionedData>> head(String key) {
-            return onLoop(delegate.head(key), loop, onLoop);
+            return onLoop(super.head(key), loop, onLoop);
         }
 
         @Override
         public CompletionStage<CasResult> compareAndSet(String key, Optional<SeqNo> expected,
                 VersionedData newData) {
-            return onLoop(delegate.compareAndSet(key, expected, newData), loop, onLoop);
+            return onLoop(super.compareAndSet(key, expected, newData), loop, onLoop);
         }
 
         @Override
         public CompletionStage<List<VersionedData>> scan(String key, SeqNo from, long limit) {
-            return onLoop(delegate.scan(key, from, limit), loop, onLoop);
+            return onLoop(super.scan(key, from, limit), loop, onLoop);
         }
 
         @Override
         public CompletionStage<Long> truncate(String key, SeqNo seqno) {
-            return onLoop(delegate.truncate(key, seqno), loop, onLoop);
+            return onLoop(super.truncate(key, seqno), loop, onLoop);
         }
 
         @Override
         public CompletionStage<List<String>> listKeys(String after, int limit) {
-            return onLoop(delegate.listKeys(after, limit), loop, onLoop);
+            return onLoop(super.listKeys(after, limit), loop, onLoop);
         }
     }
 
