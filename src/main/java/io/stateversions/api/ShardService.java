@@ -49,7 +49,6 @@ import io.stateversions.machine.Machines;
 import io.stateversions.machine.ShardMachine;
 import io.stateversions.machine.ShardNotFoundException;
 import io.stateversions.stateversions.StateVersions;
-import io.stateversions.stateversions.StateVersionsIter;
 import io.stateversions.watch.TooManyWatchersException;
 import io.stateversions.watch.WatchSink;
 import io.stateversions.watch.Watcher;
@@ -203,23 +202,17 @@ public class ShardService implements ShardApi {
             if (seqno.equals(current.seqno())) {
                 return CompletableFuture.completedFuture(current);
             }
-            return stateVersions.fetchAllLiveStates(shard, request).thenApply(iter -> {
-                if (iter.isEmpty()) {
-                    throw new ShardNotFoundException(shard);
-                }
-                StateVersionsIter states = iter.get();
-                if (seqno.isBefore(states.state().seqno())) {
-                    throw truncated(shard, seqno, states.state().seqno());
-                }
-                while (states.state().seqno().isBefore(seqno) && states.next().isPresent()) {
-                    // advance to the version asked for
-                }
-                if (!states.state().seqno().equals(seqno)) {
-                    throw new IllegalStateException("invariant violated: live states of shard " + shard
-                            + " end at " + states.state().seqno() + " below " + seqno + ", which was current");
-                }
-                return states.state();
-            });
+            // From the greatest rollup at or below seqno (the current state names them), not from earliest.
+            return stateVersions.fetchVersion(shard, seqno, current.collections().rollups(), request)
+                    .thenApply(read -> {
+                        if (read instanceof StateVersions.VersionRead.Found found) {
+                            return found.state();
+                        }
+                        if (read instanceof StateVersions.VersionRead.Truncated t) {
+                            throw truncated(shard, seqno, t.earliest());
+                        }
+                        throw new ShardNotFoundException(shard);
+                    });
         }));
     }
 

@@ -1,9 +1,11 @@
 package io.stateversions.codec;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
+import com.google.protobuf.WireFormat;
 import io.stateversions.codec.proto.StorageV1;
 import io.stateversions.core.ActiveMarker;
 import io.stateversions.core.BatchPart;
@@ -55,8 +57,10 @@ import java.util.function.Function;
  * too new to read ({@link VersionFenceException}, spec §6.6), because protobuf would silently drop the fields this
  * build does not know and a later write would lose them. Decoders also check that the data belongs to the shard
  * asked for. Corrupt data is a {@link DecodeException}.
+ *
+ * <p>Not final only so that tests can observe where encoding runs (on which threads) by overriding its methods.
  */
-public final class StateCodec {
+public class StateCodec {
 
     /** The diffs a rollup of the state at {@code S} inlines: seqnos {@code [lower, upper)} = {@code (R, S]}. */
     public record InlinedDiffs(SeqNo lower, SeqNo upper, List<VersionedData> diffs) {
@@ -218,7 +222,7 @@ public final class StateCodec {
         void batch(DiffValue<HollowBatch> d) {
             HollowBatch batch = d instanceof DiffValue.Insert<HollowBatch> i ? i.after()
                     : ((DiffValue.Delete<HollowBatch>) d).before();
-            write(StorageV1.Field.BATCHES, StateCodec.batch(batch).toByteString(), d, v -> ByteString.EMPTY);
+            write(StorageV1.Field.BATCHES, ENCODED_BATCH.of(batch), d, v -> ByteString.EMPTY);
         }
 
         private <V> void write(StorageV1.Field field, ByteString key, DiffValue<V> d, Function<V, ByteString> value) {
@@ -359,8 +363,66 @@ public final class StateCodec {
 
     // -------------------------------------------------------------------------------------------- rollups
 
-    /** Encodes the rollup of {@code state}, with the diffs it inlines (none for the initial rollup). */
+    /**
+     * Encodes the rollup of {@code state}, with the diffs it inlines (none for the initial rollup). Each batch is
+     * written as its {@linkplain #ENCODED_BATCH memoized encoding}, so a rollup costs O(state) copying but encodes
+     * only the batches no earlier rollup or diff encoded. The bytes are those of {@link #encodeRollupFromScratch}:
+     * protobuf writes a message's fields in field-number order, and the trace (18) and the inlined diffs (19) are
+     * the last two, so the message without them followed by them, each as a length-delimited field, is the message.
+     */
     public byte[] encodeRollup(State state, Optional<InlinedDiffs> diffs) {
+        byte[] head = rollupWithoutTrace(state).build().toByteArray();
+        Trace trace = state.collections().trace();
+        StorageV1.Frontier since = frontier(trace.since());
+        List<ByteString> batches = new ArrayList<>(trace.batches().size());
+        int traceBytes = CodedOutputStream.computeMessageSize(StorageV1.Trace.SINCE_FIELD_NUMBER, since);
+        for (HollowBatch batch : trace.batches()) {
+            ByteString encoded = ENCODED_BATCH.of(batch);
+            batches.add(encoded);
+            // A message field and a bytes field share one wire form: tag, length, bytes.
+            traceBytes += CodedOutputStream.computeBytesSize(StorageV1.Trace.BATCHES_FIELD_NUMBER, encoded);
+        }
+        Optional<StorageV1.InlinedDiffs> inlined = diffs.map(StateCodec::inlinedDiffs);
+        long total = (long) head.length + CodedOutputStream.computeTagSize(StorageV1.StateRollup.TRACE_FIELD_NUMBER)
+                + CodedOutputStream.computeUInt32SizeNoTag(traceBytes) + traceBytes
+                + inlined.map(d -> CodedOutputStream.computeMessageSize(StorageV1.StateRollup.DIFFS_FIELD_NUMBER, d))
+                        .orElse(0);
+        if (traceBytes < 0 || total > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("the rollup of shard " + state.shardId() + " at " + state.seqno()
+                    + " would exceed 2 GiB (" + total + " bytes)");
+        }
+        byte[] out = new byte[(int) total];
+        CodedOutputStream w = CodedOutputStream.newInstance(out);
+        try {
+            w.writeRawBytes(head);
+            w.writeTag(StorageV1.StateRollup.TRACE_FIELD_NUMBER, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+            w.writeUInt32NoTag(traceBytes);
+            w.writeMessage(StorageV1.Trace.SINCE_FIELD_NUMBER, since);
+            for (ByteString encoded : batches) {
+                w.writeBytes(StorageV1.Trace.BATCHES_FIELD_NUMBER, encoded);
+            }
+            if (inlined.isPresent()) {
+                w.writeMessage(StorageV1.StateRollup.DIFFS_FIELD_NUMBER, inlined.get());
+            }
+            w.checkNoSpaceLeft();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e); // an array sized exactly: only a bug can overflow it
+        }
+        return out;
+    }
+
+    /**
+     * The rollup of {@code state} as one protobuf message built from scratch, every batch encoded afresh: the
+     * reference that {@link #encodeRollup} must match byte for byte (and what rollups were before it).
+     */
+    byte[] encodeRollupFromScratch(State state, Optional<InlinedDiffs> diffs) {
+        StorageV1.StateRollup.Builder b = rollupWithoutTrace(state).setTrace(trace(state.collections().trace()));
+        diffs.ifPresent(d -> b.setDiffs(inlinedDiffs(d)));
+        return b.build().toByteArray();
+    }
+
+    /** Every field of the rollup of {@code state} but the trace and the inlined diffs. */
+    private static StorageV1.StateRollup.Builder rollupWithoutTrace(State state) {
         StateCollections c = state.collections();
         StorageV1.StateRollup.Builder b = StorageV1.StateRollup.newBuilder()
                 .setShardId(state.shardId().toString())
@@ -372,8 +434,7 @@ public final class StateCodec {
                 .setWalltimeMs(state.walltimeMs())
                 .setHostname(state.hostname())
                 .setApplierVersion(c.version().toString())
-                .setLastGcReq(c.lastGcReq().value())
-                .setTrace(trace(c.trace()));
+                .setLastGcReq(c.lastGcReq().value());
         c.rollups().forEach((seqno, rollup) -> b.putRollups(seqno.value(), rollup(rollup)));
         c.activeRollup().ifPresent(a -> b.setActiveRollup(active(a)));
         c.activeGc().ifPresent(a -> b.setActiveGc(active(a)));
@@ -381,16 +442,17 @@ public final class StateCodec {
         c.criticalReaders().forEach((id, r) -> b.putCriticalReaders(id.toString(), criticalReader(r)));
         c.writers().forEach((id, w) -> b.putWriters(id.toString(), writer(w)));
         c.schemas().forEach((id, s) -> b.putSchemas(id.value(), schemas(s)));
-        diffs.ifPresent(d -> {
-            StorageV1.InlinedDiffs.Builder inlined = StorageV1.InlinedDiffs.newBuilder()
-                    .setLower(d.lower().value()).setUpper(d.upper().value());
-            for (VersionedData v : d.diffs()) {
-                inlined.addDiffs(StorageV1.VersionedData.newBuilder()
-                        .setSeqno(v.seqno().value()).setData(ByteString.copyFrom(v.data())));
-            }
-            b.setDiffs(inlined);
-        });
-        return b.build().toByteArray();
+        return b;
+    }
+
+    private static StorageV1.InlinedDiffs inlinedDiffs(InlinedDiffs d) {
+        StorageV1.InlinedDiffs.Builder inlined = StorageV1.InlinedDiffs.newBuilder()
+                .setLower(d.lower().value()).setUpper(d.upper().value());
+        for (VersionedData v : d.diffs()) {
+            inlined.addDiffs(StorageV1.VersionedData.newBuilder()
+                    .setSeqno(v.seqno().value()).setData(ByteString.copyFrom(v.data())));
+        }
+        return inlined.build();
     }
 
     /**
@@ -628,6 +690,19 @@ public final class StateCodec {
                 proto.hasSchemaId() ? OptionalLong.of(proto.getSchemaId()) : OptionalLong.empty(),
                 proto.getRunId().isEmpty() ? Optional.empty() : Optional.of(RunId.parse(proto.getRunId())),
                 proto.hasLen() ? OptionalLong.of(proto.getLen()) : OptionalLong.empty(), new TreeMap<>(meta));
+    }
+
+    /**
+     * The encoded {@code Batch} message of a batch, kept on the batch: a batch is encoded once, when a diff first
+     * inserts it or a rollup first holds it, and every later rollup copies those bytes (a shard of 100,000 batches
+     * otherwise re-encodes all of them at every rollup).
+     */
+    private static final HollowBatch.Memo<ByteString> ENCODED_BATCH =
+            HollowBatch.Memo.declare(batch -> batch(batch).toByteString());
+
+    /** Whether {@code batch} already holds its encoding (tests check that it is reused, not recomputed). */
+    static boolean holdsEncoding(HollowBatch batch) {
+        return ENCODED_BATCH.isDerived(batch);
     }
 
     private static StorageV1.Batch batch(HollowBatch batch) {

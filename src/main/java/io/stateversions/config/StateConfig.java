@@ -9,9 +9,21 @@ import java.time.Duration;
 @ConfigMapping(prefix = "stateversions.state")
 public interface StateConfig {
 
-    /** Seqnos between rollups: a rollup is assigned when the latest one is more than this many versions old. */
+    /**
+     * Seqnos between rollups: a rollup is assigned when the latest one is more than this many versions old (and the
+     * diffs since reach {@link #rollupDiffFraction} of its size).
+     */
     @WithDefault("128")
     long rollupThreshold();
+
+    /**
+     * A rollup is assigned only once the encoded diffs since the latest one reach this fraction of its encoded size
+     * (as well as {@link #rollupThreshold} versions), so that a large shard rolls up less often: rollups cost about
+     * {@code 1 / fraction} times the diff bytes per version, and reading a state replays at most this fraction of it
+     * in diffs. 0 turns it off (every {@code rollup-threshold} versions, as persist).
+     */
+    @WithDefault("0.1")
+    double rollupDiffFraction();
 
     /** Assign a rollup to one handle at a time, recorded in state, so that replicas do not write the same one. */
     @WithDefault("true")
@@ -84,8 +96,8 @@ public interface StateConfig {
     /** As the core's plain configuration, for this build. */
     default PersistConfig toPersistConfig() {
         return new PersistConfig(BuildInfo.VERSION, readableMinorVersionsAhead(), rollupThreshold(),
-                rollupUseActiveRollup(), rollupFallbackThreshold().toMillis(), gcUseActiveGc(), gcMinVersions(),
-                gcMaxVersions(), gcFallbackThreshold().toMillis(), readerLeaseDuration().toMillis(),
+                rollupDiffFraction(), rollupUseActiveRollup(), rollupFallbackThreshold().toMillis(), gcUseActiveGc(),
+                gcMinVersions(), gcMaxVersions(), gcFallbackThreshold().toMillis(), readerLeaseDuration().toMillis(),
                 writerLeaseDuration().toMillis(), writerLeaseMin().toMillis(), recentLiveDiffsLimit(),
                 inlineWritesTotalMaxBytes(), validateTransitions(), staleRollupRefetchBudget().toMillis());
     }

@@ -1,12 +1,16 @@
 package io.stateversions.config;
 
+import io.stateversions.codec.StateCodec;
 import io.stateversions.core.PersistConfig;
 import io.stateversions.location.Blob;
 import io.stateversions.location.Consensus;
+import io.stateversions.machine.MaintenanceConfig;
 import io.stateversions.metrics.StateMetrics;
+import io.stateversions.stateversions.OffLoopExecutor;
 import io.stateversions.stateversions.Retries;
 import io.stateversions.stateversions.StateVersions;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.net.InetAddress;
@@ -25,8 +29,25 @@ public class StateVersionsProducer {
     @Produces
     @Singleton
     StateVersions stateVersions(PersistConfig cfg, Consensus consensus, Blob blob, Retries retries,
-            StateMetrics metrics) {
-        return new StateVersions(cfg, consensus, blob, retries, metrics, System::currentTimeMillis, hostname());
+            StateMetrics metrics, OffLoopExecutor cpu) {
+        return new StateVersions(cfg, new StateCodec(cfg), consensus, blob, retries, metrics,
+                System::currentTimeMillis, hostname(), cpu);
+    }
+
+    /** The CPU-heavy work of the state layer runs here, never on the event loops of storage and the API. */
+    @Produces
+    @Singleton
+    OffLoopExecutor offLoopExecutor(MaintenanceConfig config) {
+        int threads = config.cpuThreads().orElse(OffLoopExecutor.defaultThreads());
+        if (threads < 1) {
+            throw new IllegalArgumentException("stateversions.maintenance.cpu-threads must be at least 1, got "
+                    + threads);
+        }
+        return new OffLoopExecutor(threads);
+    }
+
+    void closeOffLoopExecutor(@Disposes OffLoopExecutor cpu) {
+        cpu.close();
     }
 
     /** This host's name for the state it writes (operators only): the pod name on Kubernetes. */

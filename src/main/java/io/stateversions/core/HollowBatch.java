@@ -1,46 +1,67 @@
 package io.stateversions.core;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * The metadata of a batch of updates (spec §3.4): its time bounds, how many updates it holds and where they are.
  * A batch is <em>empty</em> iff it has no parts.
  *
- * @param len       the number of updates (after consolidation)
- * @param runSplits strictly increasing indexes into {@code parts}, each in {@code (0, parts.size())}, that cut the
- *                  parts into sorted runs; empty = one run (none when there are no parts)
- * @param runMeta   per run, in run order; trailing {@link RunMeta#DEFAULT} entries are dropped, so a batch has one
- *                  canonical form (as persist omits them on the wire)
+ * <p>A value: immutable, equal to another batch with the same components (as a record would be). It is a class
+ * rather than a record only to carry {@linkplain Memo memos}: values derived from it (its storage encoding, its
+ * rendering in API answers) computed once and reused by every rollup, diff and answer that holds the same batch,
+ * instead of being rebuilt each time. A memo is not part of the value.
  */
-public record HollowBatch(Description desc, long len, List<BatchPart> parts, List<Integer> runSplits,
-        List<RunMeta> runMeta) {
+public final class HollowBatch {
 
-    public HollowBatch {
-        Objects.requireNonNull(desc, "desc");
-        parts = List.copyOf(parts);
-        runSplits = List.copyOf(runSplits);
+    private final Description desc;
+    private final long len;
+    private final List<BatchPart> parts;
+    private final List<Integer> runSplits;
+    private final List<RunMeta> runMeta;
+    /** One slot per declared {@link Memo}; written once (racing writers store equal values), read with acquire. */
+    private final Object[] memos = new Object[Memo.SLOTS];
+    /** 0 until computed (a hash that really is 0 is recomputed each time, as {@code String} does). */
+    private int hash;
+
+    /**
+     * @param len       the number of updates (after consolidation)
+     * @param runSplits strictly increasing indexes into {@code parts}, each in {@code (0, parts.size())}, that cut
+     *                  the parts into sorted runs; empty = one run (none when there are no parts)
+     * @param runMeta   per run, in run order; trailing {@link RunMeta#DEFAULT} entries are dropped, so a batch has
+     *                  one canonical form (as persist omits them on the wire)
+     */
+    public HollowBatch(Description desc, long len, List<BatchPart> parts, List<Integer> runSplits,
+            List<RunMeta> runMeta) {
+        this.desc = Objects.requireNonNull(desc, "desc");
+        this.len = len;
+        this.parts = List.copyOf(parts);
+        this.runSplits = List.copyOf(runSplits);
         List<RunMeta> meta = new ArrayList<>(runMeta);
         while (!meta.isEmpty() && meta.get(meta.size() - 1).equals(RunMeta.DEFAULT)) {
             meta.remove(meta.size() - 1);
         }
-        runMeta = List.copyOf(meta);
+        this.runMeta = List.copyOf(meta);
         if (len < 0) {
             throw new IllegalArgumentException("batch len must be >= 0, got " + len + " in " + desc);
         }
         int previous = 0;
-        for (int split : runSplits) {
-            if (split <= previous || split >= parts.size()) {
-                throw new IllegalArgumentException("run splits " + runSplits
-                        + " must be strictly increasing within (0, " + parts.size() + ") in batch " + desc);
+        for (int split : this.runSplits) {
+            if (split <= previous || split >= this.parts.size()) {
+                throw new IllegalArgumentException("run splits " + this.runSplits
+                        + " must be strictly increasing within (0, " + this.parts.size() + ") in batch " + desc);
             }
             previous = split;
         }
-        int runs = parts.isEmpty() ? 0 : runSplits.size() + 1;
-        if (runMeta.size() > runs) {
+        int runs = this.parts.isEmpty() ? 0 : this.runSplits.size() + 1;
+        if (this.runMeta.size() > runs) {
             throw new IllegalArgumentException(
-                    runMeta.size() + " run metadata entries for " + runs + " runs in batch " + desc);
+                    this.runMeta.size() + " run metadata entries for " + runs + " runs in batch " + desc);
         }
     }
 
@@ -52,6 +73,29 @@ public record HollowBatch(Description desc, long len, List<BatchPart> parts, Lis
     /** A batch with no parts (and no updates). */
     public static HollowBatch empty(Description desc) {
         return new HollowBatch(desc, 0, List.of(), List.of(), List.of());
+    }
+
+    public Description desc() {
+        return desc;
+    }
+
+    /** The number of updates (after consolidation). */
+    public long len() {
+        return len;
+    }
+
+    public List<BatchPart> parts() {
+        return parts;
+    }
+
+    /** Indexes into {@link #parts} that cut them into sorted runs; empty = one run (none without parts). */
+    public List<Integer> runSplits() {
+        return runSplits;
+    }
+
+    /** Per run, in run order, without trailing {@link RunMeta#DEFAULT} entries. */
+    public List<RunMeta> runMeta() {
+        return runMeta;
     }
 
     public boolean isEmpty() {
@@ -87,7 +131,81 @@ public record HollowBatch(Description desc, long len, List<BatchPart> parts, Lis
     }
 
     @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        return o instanceof HollowBatch other
+                && len == other.len
+                && desc.equals(other.desc)
+                && parts.equals(other.parts)
+                && runSplits.equals(other.runSplits)
+                && runMeta.equals(other.runMeta);
+    }
+
+    @Override
+    public int hashCode() {
+        int h = hash;
+        if (h == 0) {
+            h = Objects.hash(desc, len, parts, runSplits, runMeta);
+            hash = h;
+        }
+        return h;
+    }
+
+    @Override
     public String toString() {
         return desc + " len=" + len + " parts=" + parts;
+    }
+
+    /**
+     * A value derived from a batch alone, computed at most once per batch instance (two threads racing may both
+     * compute it; they get equal values, and either is kept) and kept as long as the batch. The derivation must be
+     * a pure function of the batch's components, and its value immutable: every holder of the batch shares it.
+     * Declare each memo once, as a constant; there are {@value #SLOTS} slots.
+     */
+    public static final class Memo<T> {
+
+        /** Memos a batch has room for: its storage encoding and its two API renderings, and one spare. */
+        static final int SLOTS = 4;
+        private static final AtomicInteger DECLARED = new AtomicInteger();
+        private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Object[].class);
+
+        private final int slot;
+        private final Function<HollowBatch, ? extends T> derive;
+
+        private Memo(int slot, Function<HollowBatch, ? extends T> derive) {
+            this.slot = slot;
+            this.derive = derive;
+        }
+
+        /** A new memo of {@code derive}. Fails once every slot is declared. */
+        public static <T> Memo<T> declare(Function<HollowBatch, ? extends T> derive) {
+            Objects.requireNonNull(derive, "derive");
+            int slot = DECLARED.getAndIncrement();
+            if (slot >= SLOTS) {
+                throw new IllegalStateException("a batch has room for " + SLOTS + " memos; memo " + slot
+                        + " cannot be declared (declare memos as constants)");
+            }
+            return new Memo<>(slot, derive);
+        }
+
+        /** The value of this memo for {@code batch}: derived on first use, then the same instance every time. */
+        @SuppressWarnings("unchecked")
+        public T of(HollowBatch batch) {
+            // Acquire/release: a value derived on one thread is seen fully built on another (a plain array read
+            // could see a protobuf message or a byte array before its contents).
+            Object value = SLOT.getAcquire(batch.memos, slot);
+            if (value == null) {
+                value = Objects.requireNonNull(derive.apply(batch), "a memo derived null");
+                SLOT.setRelease(batch.memos, slot, value);
+            }
+            return (T) value;
+        }
+
+        /** Whether {@code batch} already holds this memo's value (for tests of reuse). */
+        public boolean isDerived(HollowBatch batch) {
+            return SLOT.getAcquire(batch.memos, slot) != null;
+        }
     }
 }

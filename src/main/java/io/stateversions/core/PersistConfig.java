@@ -8,7 +8,10 @@ import java.util.Objects;
  * @param buildVersion                  the version of this code, recorded in every diff and rollup it writes
  * @param readableMinorVersionsAhead    how many minor versions (same major) newer than this build a shard may have
  *                                      been written by and still be read (spec §6.6: classic persist allows 1)
- * @param rollupThreshold               seqnos between rollups
+ * @param rollupThreshold               seqnos between rollups: the least a shard goes from one rollup to the next
+ * @param rollupDiffFraction            besides, the encoded diffs since the latest rollup must reach this fraction of
+ *                                      its encoded size before the next is assigned (0: versions alone decide);
+ *                                      see {@link State#needRollup}
  * @param rollupUseActiveRollup         whether one handle at a time is assigned a rollup (active-rollup mode)
  * @param rollupFallbackThresholdMs     after this long an active rollup is presumed dead and reassigned
  * @param gcUseActiveGc                 whether one handle at a time is assigned GC (active-GC mode)
@@ -31,6 +34,7 @@ public record PersistConfig(
         Version buildVersion,
         int readableMinorVersionsAhead,
         long rollupThreshold,
+        double rollupDiffFraction,
         boolean rollupUseActiveRollup,
         long rollupFallbackThresholdMs,
         boolean gcUseActiveGc,
@@ -48,6 +52,10 @@ public record PersistConfig(
     public PersistConfig {
         Objects.requireNonNull(buildVersion, "buildVersion");
         positive("rollupThreshold", rollupThreshold);
+        if (!(rollupDiffFraction >= 0) || Double.isInfinite(rollupDiffFraction)) {
+            throw new IllegalArgumentException("rollupDiffFraction must be a finite number >= 0, got "
+                    + rollupDiffFraction);
+        }
         positive("gcMinVersions", gcMinVersions);
         positive("gcMaxVersions", gcMaxVersions);
         positive("readerLeaseDurationMs", readerLeaseDurationMs);
@@ -65,14 +73,27 @@ public record PersistConfig(
         }
     }
 
-    /** Persist's defaults (spec §19) for code at {@code buildVersion}. */
+    /**
+     * The default {@link #rollupDiffFraction}: a shard whose state is under about 1,280 diffs' worth of bytes (its
+     * diffs since a rollup reach a tenth of it within the 128 versions of the threshold) rolls up every 128 versions
+     * as persist does; a larger one pays about ten times its diff bytes per version in rollups, and a read replays
+     * at most a tenth of its state's bytes in diffs.
+     */
+    public static final double DEFAULT_ROLLUP_DIFF_FRACTION = 0.1;
+
+    /** Persist's defaults (spec §19), and the size-aware rollups of this service, for code at {@code buildVersion}. */
     public static PersistConfig defaults(Version buildVersion) {
-        return new PersistConfig(buildVersion, 1, 128, true, 5_000, false, 32, 128_000, 900_000,
+        return new PersistConfig(buildVersion, 1, 128, DEFAULT_ROLLUP_DIFF_FRACTION, true, 5_000, false, 32, 128_000,
+                900_000,
                 15 * 60_000L, 60 * 60_000L, 60_000L, 30 * 128, 1024 * 1024, false, 5_000);
     }
 
     public PersistConfig withRollupThreshold(long value) {
         return toBuilder().rollupThreshold(value).build();
+    }
+
+    public PersistConfig withRollupDiffFraction(double value) {
+        return toBuilder().rollupDiffFraction(value).build();
     }
 
     public PersistConfig withRollupUseActiveRollup(boolean value) {
@@ -112,6 +133,7 @@ public record PersistConfig(
         private Version buildVersion;
         private int readableMinorVersionsAhead;
         private long rollupThreshold;
+        private double rollupDiffFraction;
         private boolean rollupUseActiveRollup;
         private long rollupFallbackThresholdMs;
         private boolean gcUseActiveGc;
@@ -130,6 +152,7 @@ public record PersistConfig(
             buildVersion = c.buildVersion;
             readableMinorVersionsAhead = c.readableMinorVersionsAhead;
             rollupThreshold = c.rollupThreshold;
+            rollupDiffFraction = c.rollupDiffFraction;
             rollupUseActiveRollup = c.rollupUseActiveRollup;
             rollupFallbackThresholdMs = c.rollupFallbackThresholdMs;
             gcUseActiveGc = c.gcUseActiveGc;
@@ -157,6 +180,11 @@ public record PersistConfig(
 
         public Builder rollupThreshold(long value) {
             rollupThreshold = value;
+            return this;
+        }
+
+        public Builder rollupDiffFraction(double value) {
+            rollupDiffFraction = value;
             return this;
         }
 
@@ -226,7 +254,8 @@ public record PersistConfig(
         }
 
         public PersistConfig build() {
-            return new PersistConfig(buildVersion, readableMinorVersionsAhead, rollupThreshold, rollupUseActiveRollup,
+            return new PersistConfig(buildVersion, readableMinorVersionsAhead, rollupThreshold, rollupDiffFraction,
+                    rollupUseActiveRollup,
                     rollupFallbackThresholdMs, gcUseActiveGc, gcMinVersions, gcMaxVersions, gcFallbackThresholdMs,
                     readerLeaseDurationMs, writerLeaseDurationMs, writerLeaseMinMs, recentLiveDiffsLimit,
                     inlineWritesTotalMaxBytes, validateTransitions, staleRollupRefetchBudgetMs);

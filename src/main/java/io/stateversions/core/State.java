@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * The state of one shard at one seqno (spec §3.1): immutable. The derived quantities of spec §3.6 are methods.
@@ -95,26 +96,45 @@ public record State(ShardId shardId, SeqNo seqno, long walltimeMs, String hostna
         return ShardStats.of(this);
     }
 
+    /** {@link #needRollup(PersistConfig, long, DiffSizes)} not knowing the sizes of the diffs. */
+    public Optional<SeqNo> needRollup(PersistConfig cfg, long nowMs) {
+        return needRollup(cfg, nowMs, DiffSizes.UNKNOWN);
+    }
+
     /**
-     * The seqno to write a rollup of, if this state needs one (spec §12.1). {@code R} is the latest rollup's seqno
-     * and {@code d = seqno - R}.
+     * The seqno to write a rollup of, if this state needs one (spec §12.1, and the size-aware extension of §12.1).
+     * {@code R} is the latest rollup's seqno, {@code d = seqno - R}, {@code T} the threshold, {@code f} the
+     * {@linkplain PersistConfig#rollupDiffFraction diff fraction}, {@code B} the encoded diff bytes of the versions
+     * after {@code R} up to this one's predecessor ({@code diffSizes}: as far as the caller knows them) and
+     * {@code S} the encoded size of the rollup at {@code R}.
      * <ul>
-     *   <li>A tombstone with more than one diff since {@code R} needs one final rollup.</li>
-     *   <li>Active-rollup mode: {@code d > threshold}, and no rollup is being written or the one being written
-     *       started more than the fallback threshold ago.</li>
-     *   <li>Classic mode: {@code d} a positive multiple of the threshold, or {@code d > 3 * threshold} (so that
-     *       a lost rollup is eventually rewritten).</li>
+     *   <li>A tombstone with more than one diff since {@code R} needs one final rollup (whatever the sizes).</li>
+     *   <li>The rollup is <em>due by size</em> when {@code B >= f * S}, or when {@code B} or {@code S} is unknown
+     *       (a machine that has not seen every diff since {@code R}, the initial rollup, a rollup older than its
+     *       size field): then versions alone decide, as in persist, so that nothing rolls up later than it did.
+     *       A rollup of {@code S} bytes is thus written once per {@code f * S} bytes of diffs at most: O(diff) per
+     *       version amortized, where a fixed interval makes a large shard pay O(state / T) per version.</li>
+     *   <li>Active-rollup mode: {@code d > T}, due by size, and no rollup is being written or the one being
+     *       written started more than the fallback threshold ago (a lost rollup is rewritten).</li>
+     *   <li>Classic mode: due by size and {@code d} a positive multiple of {@code T}; or {@code d > 3 * T} with
+     *       {@code B >= 3 * f * S} (or unknown), so that a lost rollup is eventually rewritten.</li>
      * </ul>
      */
-    public Optional<SeqNo> needRollup(PersistConfig cfg, long nowMs) {
-        SeqNo latest = latestRollup().getKey();
-        long d = seqno.value() - latest.value();
-        if (isTombstone() && latest.value() + 1 < seqno.value()) {
+    public Optional<SeqNo> needRollup(PersistConfig cfg, long nowMs, DiffSizes diffSizes) {
+        Map.Entry<SeqNo, HollowRollup> latest = latestRollup();
+        long d = seqno.value() - latest.getKey().value();
+        if (isTombstone() && latest.getKey().value() + 1 < seqno.value()) {
             return Optional.of(seqno);
         }
         long threshold = cfg.rollupThreshold();
+        OptionalLong rollupBytes = latest.getValue().encodedSizeBytes();
+        OptionalLong diffBytesSinceRollup = diffSizes.bytesAfter(latest.getKey());
+        boolean sized = diffBytesSinceRollup.isPresent() && rollupBytes.isPresent();
+        double budget = cfg.rollupDiffFraction() * (sized ? rollupBytes.getAsLong() : 0);
+        long diffBytes = sized ? diffBytesSinceRollup.getAsLong() : 0;
+        boolean dueBySize = !sized || diffBytes >= budget;
         if (cfg.rollupUseActiveRollup()) {
-            if (d <= threshold) {
+            if (d <= threshold || !dueBySize) {
                 return Optional.empty();
             }
             Optional<ActiveMarker> active = collections.activeRollup();
@@ -123,7 +143,7 @@ public record State(ShardId shardId, SeqNo seqno, long walltimeMs, String hostna
             }
             return Optional.empty();
         }
-        if ((d > 0 && d % threshold == 0) || d > threshold * 3) {
+        if ((dueBySize && d > 0 && d % threshold == 0) || (d > threshold * 3 && (!sized || diffBytes >= 3 * budget))) {
             return Optional.of(seqno);
         }
         return Optional.empty();

@@ -70,8 +70,8 @@ public sealed interface Transition<R> {
         if (outcome instanceof WorkResult.Break<R> broke) {
             return new Broke<>(broke.value());
         }
-        return finish(prev, cfg, nowMs, hostname, b, new BatchEdits(), cmd.metricName(), cmd.isWrite(),
-                cmd.allowedOnTombstone(), routine, outcome.value());
+        return finish(prev, cfg, nowMs, hostname, DiffSizes.UNKNOWN, b, new BatchEdits(), cmd.metricName(),
+                cmd.isWrite(), cmd.allowedOnTombstone(), routine, outcome.value());
     }
 
     /** One command of a {@link #computeNextBatch batch}. */
@@ -101,6 +101,12 @@ public sealed interface Transition<R> {
      * share one compare-and-set. Then the routine steps of {@link #computeNext} run once, for the whole batch.
      */
     static Batch computeNextBatch(State prev, PersistConfig cfg, long nowMs, String hostname,
+            List<? extends Step<?>> steps) {
+        return computeNextBatch(prev, cfg, nowMs, hostname, DiffSizes.UNKNOWN, steps);
+    }
+
+    /** {@link #computeNextBatch}, its rollup assignment knowing the sizes of the diffs up to {@code prev}. */
+    static Batch computeNextBatch(State prev, PersistConfig cfg, long nowMs, String hostname, DiffSizes diffSizes,
             List<? extends Step<?>> steps) {
         Objects.requireNonNull(hostname, "hostname");
         SeqNo newSeqno = prev.seqno().next();
@@ -133,8 +139,8 @@ public sealed interface Transition<R> {
         if (names == null) {
             return new Batch(outcomes, Optional.empty());
         }
-        Committable<Void> commit = finish(prev, cfg, nowMs, hostname, current.toBuilder(), edits, names, isWrite,
-                allowedOnTombstone, true, (Void) null);
+        Committable<Void> commit = finish(prev, cfg, nowMs, hostname, diffSizes, current.toBuilder(), edits, names,
+                isWrite, allowedOnTombstone, true, (Void) null);
         return new Batch(outcomes, Optional.of(commit));
     }
 
@@ -154,8 +160,8 @@ public sealed interface Transition<R> {
      * {@code edits} are the batch edits from {@code prev} to where {@code b} started (null if unknown).
      */
     private static <R> Committable<R> finish(State prev, PersistConfig cfg, long nowMs, String hostname,
-            StateCollections.Builder b, BatchEdits edits, String cmdName, boolean isWrite, boolean allowedOnTombstone,
-            boolean routine, R result) {
+            DiffSizes diffSizes, StateCollections.Builder b, BatchEdits edits, String cmdName, boolean isWrite,
+            boolean allowedOnTombstone, boolean routine, R result) {
         SeqNo newSeqno = prev.seqno().next();
         long walltimeMs = Math.max(nowMs, prev.walltimeMs() + 1);
         b.version(prev.collections().version().max(cfg.buildVersion()));
@@ -174,7 +180,7 @@ public sealed interface Transition<R> {
             }
 
             State draft = new State(prev.shardId(), newSeqno, walltimeMs, hostname, prev.codecs(), b.build());
-            writeRollup = draft.needRollup(cfg, nowMs);
+            writeRollup = draft.needRollup(cfg, nowMs, diffSizes);
             if (writeRollup.isPresent() && cfg.rollupUseActiveRollup()) {
                 b.activeRollup(Optional.of(new ActiveMarker(newSeqno, nowMs)));
             }

@@ -1,5 +1,6 @@
 package io.stateversions.machine;
 
+import io.stateversions.core.BatchPart;
 import io.stateversions.core.Command;
 import io.stateversions.core.Commands;
 import io.stateversions.core.HollowBlobRef;
@@ -9,15 +10,15 @@ import io.stateversions.core.PartialRollupKey;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.State;
-import io.stateversions.stateversions.InspectDiff;
+import io.stateversions.core.StateDiff;
+import io.stateversions.location.VersionedData;
 import io.stateversions.stateversions.StateVersions;
-import io.stateversions.stateversions.StateVersionsIter;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
-import java.util.Optional;
+import java.util.NavigableSet;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.jboss.logging.Logger;
@@ -27,6 +28,12 @@ import org.jboss.logging.Logger;
  * at a time: delete the blobs that the diffs about to be truncated delete, then truncate Consensus below the
  * rollup (the commit point), and only at the end remove the older rollups from state. Every step is idempotent,
  * so a GC that dies half way is finished by the next one, and two GCs may run at once.
+ *
+ * <p>What it reads is what it needs ({@link StateVersions#fetchForTruncation}): the diffs from earliest through the
+ * last truncation point, of which it decodes the deletes, and the rollup at the first point, the state that must not
+ * reference what is deleted. The rollups' keys come from the machine's state, so it decodes no other rollup and
+ * replays no diff below the first point. The decoding and checking run on the CPU executor
+ * ({@link StateVersions#offLoop}), not on the event loop that completed the reads.
  */
 public final class GarbageCollector {
 
@@ -102,20 +109,16 @@ public final class GarbageCollector {
                 return CompletableFuture.completedFuture(
                         new Result(state.seqno(), 0, 0, List.of(), List.of()));
             }
-            List<SeqNo> truncateSeqnos = new ArrayList<>(rollupsLte.keySet());
             List<Map.Entry<SeqNo, PartialRollupKey>> toRemove = new ArrayList<>();
             for (Map.Entry<SeqNo, HollowRollup> e : rollupsLte.headMap(rollupsLte.lastKey(), false).entrySet()) {
                 toRemove.add(Map.entry(e.getKey(), e.getValue().key()));
             }
-            return stateVersions.fetchAllLiveStates(shard).thenCompose(iter -> {
-                Progress progress = new Progress();
-                if (iter.isEmpty()) {
-                    return CompletableFuture.completedFuture(progress);
-                }
-                return truncateEach(shard, iter.get(), truncateSeqnos, 0, progress);
-            }).thenCompose(progress -> machine.apply(Command.REMOVE_ROLLUPS, Commands.removeRollups(toRemove))
-                    .thenApply(applied -> new Result(applied.seqno(), progress.parts, progress.rollups,
-                            List.copyOf(progress.truncated), applied.value())));
+            return stateVersions.fetchForTruncation(shard, rollupsLte)
+                    .thenCompose(read -> stateVersions.offLoop(() -> plan(shard, rollupsLte.navigableKeySet(), read)))
+                    .thenCompose(steps -> truncateEach(shard, steps, 0, new Progress()))
+                    .thenCompose(progress -> machine.apply(Command.REMOVE_ROLLUPS, Commands.removeRollups(toRemove))
+                            .thenApply(applied -> new Result(applied.seqno(), progress.parts, progress.rollups,
+                                    List.copyOf(progress.truncated), applied.value())));
         });
     }
 
@@ -125,67 +128,123 @@ public final class GarbageCollector {
         final List<SeqNo> truncated = new ArrayList<>();
     }
 
-    private CompletableFuture<Progress> truncateEach(ShardId shard, StateVersionsIter states, List<SeqNo> seqnos,
-            int i, Progress progress) {
-        if (i == seqnos.size()) {
-            return CompletableFuture.completedFuture(progress);
+    /** One truncation: the blobs the diffs below {@code truncateLt} deleted, to delete before truncating. */
+    private record Step(SeqNo truncateLt, Set<PartialBatchKey> parts, Set<PartialRollupKey> rollups) {}
+
+    /**
+     * The truncations still to do, each checked against the state at its point (CPU only: decoding, checking,
+     * replaying between points). A point at or below earliest is done already (by another GC). The diffs up to the
+     * first point above earliest are only decoded, for their deletes; the state there is its rollup's. Beyond it,
+     * the diffs are also applied, to reach the state at each further point. Invariants checked, failing with the
+     * values: the diffs run without a gap from earliest through the last point; no key is deleted twice below a
+     * point; no blob to delete below a point is referenced by the state at the point; that state refers to no
+     * rollup at or above the point.
+     */
+    private List<Step> plan(ShardId shard, NavigableSet<SeqNo> points, StateVersions.TruncationRead read) {
+        List<VersionedData> diffs = read.diffs();
+        if (read.firstPointState().isEmpty()) {
+            return List.of(); // no point above earliest (or no diffs): truncated this far already
         }
-        SeqNo truncateLt = seqnos.get(i);
-        if (!states.state().seqno().isBefore(truncateLt)) {
-            return truncateEach(shard, states, seqnos, i + 1, progress); // someone truncated this far already
-        }
-        Set<PartialBatchKey> parts = new LinkedHashSet<>();
-        Set<PartialRollupKey> rollups = new LinkedHashSet<>();
-        while (states.state().seqno().isBefore(truncateLt)) {
-            Optional<State> next = states.next(step -> {
-                if (step instanceof InspectDiff.Diff d) {
-                    for (PartialBatchKey key : d.diff().partDeletes()) {
-                        if (!parts.add(key)) {
-                            throw new IllegalStateException("invariant violated: part " + key + " of shard " + shard
-                                    + " deleted twice below " + truncateLt);
-                        }
-                    }
-                    for (HollowRollup r : d.diff().rollupDeletes()) {
-                        if (!rollups.add(r.key())) {
-                            throw new IllegalStateException("invariant violated: rollup " + r.key() + " of shard "
-                                    + shard + " deleted twice below " + truncateLt);
-                        }
-                    }
-                }
-            });
-            if (next.isEmpty()) {
-                break;
+        SeqNo last = points.last();
+        SeqNo earliest = diffs.get(0).seqno();
+        for (int i = 1; i < diffs.size(); i++) {
+            if (!diffs.get(i).seqno().equals(diffs.get(i - 1).seqno().next())) {
+                throw new IllegalStateException("invariant violated: the live diffs of shard " + shard + " skip from "
+                        + diffs.get(i - 1).seqno() + " to " + diffs.get(i).seqno());
             }
         }
-        State at = states.state();
-        if (!at.seqno().equals(truncateLt)) {
+        SeqNo end = diffs.get(diffs.size() - 1).seqno();
+        if (end.isBefore(last)) {
             throw new IllegalStateException("invariant violated: GC of shard " + shard + " wanted the state at "
-                    + truncateLt + " but the live states end at " + at.seqno());
+                    + last + " but the live diffs end at " + end);
         }
+        State at = read.firstPointState().get();
+        SeqNo firstPoint = at.seqno();
+        List<Step> steps = new ArrayList<>();
+        int next = 1; // diffs.get(0) produced the state at earliest: its deletes were below it
+        for (SeqNo truncateLt : points.tailSet(firstPoint, true)) {
+            Set<PartialBatchKey> parts = new LinkedHashSet<>();
+            Set<PartialRollupKey> rollups = new LinkedHashSet<>();
+            while (next < diffs.size() && !diffs.get(next).seqno().isAfter(truncateLt)) {
+                VersionedData data = diffs.get(next++);
+                StateDiff diff = stateVersions.codec().decodeDiff(shard, data.data());
+                collectDeletes(shard, truncateLt, diff, parts, rollups);
+                if (data.seqno().isAfter(firstPoint)) {
+                    at = diff.apply(at);
+                }
+            }
+            if (!at.seqno().equals(truncateLt)) {
+                throw new IllegalStateException("invariant violated: GC of shard " + shard + " reached the state at "
+                        + at.seqno() + " for the truncation below " + truncateLt);
+            }
+            checkUnreferenced(shard, at, parts, rollups);
+            steps.add(new Step(truncateLt, parts, rollups));
+        }
+        LOG.debugf("GC of shard %s from earliest %s: %d truncations, decoded %d diffs, the rollup at %s", shard,
+                earliest, steps.size(), next - 1, firstPoint);
+        return steps;
+    }
+
+    private static void collectDeletes(ShardId shard, SeqNo truncateLt, StateDiff diff, Set<PartialBatchKey> parts,
+            Set<PartialRollupKey> rollups) {
+        for (PartialBatchKey key : diff.partDeletes()) {
+            if (!parts.add(key)) {
+                throw new IllegalStateException("invariant violated: part " + key + " of shard " + shard
+                        + " deleted twice below " + truncateLt);
+            }
+        }
+        for (HollowRollup r : diff.rollupDeletes()) {
+            if (!rollups.add(r.key())) {
+                throw new IllegalStateException("invariant violated: rollup " + r.key() + " of shard " + shard
+                        + " deleted twice below " + truncateLt);
+            }
+        }
+    }
+
+    /** Nothing to delete below {@code at}'s seqno may be referenced by the state there (spec §11.3's paranoia). */
+    private static void checkUnreferenced(ShardId shard, State at, Set<PartialBatchKey> parts,
+            Set<PartialRollupKey> rollups) {
+        SeqNo truncateLt = at.seqno();
         for (HollowBlobRef ref : at.blobs()) {
             if (ref instanceof HollowBlobRef.Batch b) {
-                for (var part : b.batch().parts()) {
-                    if (part instanceof io.stateversions.core.BatchPart.Hollow h && parts.contains(h.key())) {
+                for (BatchPart part : b.batch().parts()) {
+                    if (part instanceof BatchPart.Hollow h && parts.contains(h.key())) {
                         throw new IllegalStateException("invariant violated: GC of shard " + shard + " would delete"
                                 + " part " + h.key() + ", which the state at " + truncateLt + " references");
                     }
                 }
-            } else if (ref instanceof HollowBlobRef.Rollup r && rollups.contains(r.rollup().key())) {
-                throw new IllegalStateException("invariant violated: GC of shard " + shard + " would delete rollup "
-                        + r.rollup().key() + ", which the state at " + truncateLt + " references");
+            } else if (ref instanceof HollowBlobRef.Rollup r) {
+                if (rollups.contains(r.rollup().key())) {
+                    throw new IllegalStateException("invariant violated: GC of shard " + shard + " would delete"
+                            + " rollup " + r.rollup().key() + ", which the state at " + truncateLt + " references");
+                }
+                // The initial rollup (at v1, in the state at v1) is the one rollup that is in its own state, and
+                // v1 is never a truncation point above earliest.
+                if (!r.rollup().key().seqno().isBefore(truncateLt)) {
+                    throw new IllegalStateException("invariant violated: the state at " + truncateLt + " of shard "
+                            + shard + " refers to rollup " + r.rollup().key() + ", not below it");
+                }
             }
         }
-        return Bounded.forEach(new ArrayList<>(parts), deleteConcurrency, key -> stateVersions.deleteBatchPart(shard, key))
-                .thenCompose(ignored -> Bounded.forEach(new ArrayList<>(rollups), deleteConcurrency,
+    }
+
+    private CompletableFuture<Progress> truncateEach(ShardId shard, List<Step> steps, int i, Progress progress) {
+        if (i == steps.size()) {
+            return CompletableFuture.completedFuture(progress);
+        }
+        Step step = steps.get(i);
+        return Bounded.forEach(new ArrayList<>(step.parts()), deleteConcurrency,
+                        key -> stateVersions.deleteBatchPart(shard, key))
+                .thenCompose(ignored -> Bounded.forEach(new ArrayList<>(step.rollups()), deleteConcurrency,
                         key -> stateVersions.deleteRollup(shard, key)))
-                .thenCompose(ignored -> stateVersions.truncateDiffs(shard, truncateLt))
+                .thenCompose(ignored -> stateVersions.truncateDiffs(shard, step.truncateLt()))
                 .thenCompose(ignored -> {
-                    progress.parts += parts.size();
-                    progress.rollups += rollups.size();
-                    progress.truncated.add(truncateLt);
+                    progress.parts += step.parts().size();
+                    progress.rollups += step.rollups().size();
+                    progress.truncated.add(step.truncateLt());
                     LOG.debugf("GC of shard %s: deleted %d parts and %d rollups, truncated below %s", shard,
-                            parts.size(), rollups.size(), truncateLt);
-                    return truncateEach(shard, states, seqnos, i + 1, progress);
+                            step.parts().size(), step.rollups().size(), step.truncateLt());
+                    return truncateEach(shard, steps, i + 1, progress);
                 });
     }
 }

@@ -102,6 +102,9 @@ public final class LeakedBlobSweeper {
     public record Result(SeqNo seqno, long listed, long referenced, long deleted, long tooYoung, long unrecognized,
             List<String> deletedKeys) {}
 
+    /** A sweep runs to its end: whoever started it does not cut its refetches short. */
+    private static final java.util.concurrent.Future<Void> NO_CALLER = new CompletableFuture<>();
+
     private final StateVersions stateVersions;
     private final int deleteConcurrency;
 
@@ -129,11 +132,12 @@ public final class LeakedBlobSweeper {
         // The listing must finish before the state is read: see the class comment.
         return stateVersions.listBlobs(shard)
                 .thenCompose(listed -> machine.read()
-                        .thenCompose(current -> stateVersions.fetchAllLiveStates(shard)
-                                .thenApply(states -> plan(shard, listed, current, states.orElseThrow(() ->
-                                        new IllegalStateException("invariant violated: shard " + shard
-                                                + " has no live states, yet its state was read at "
-                                                + current.seqno())), cutoffMs))))
+                        .thenCompose(current -> stateVersions.fetchAllLiveStates(shard,
+                                        current.collections().rollups(), NO_CALLER)
+                                .thenCompose(states -> stateVersions.offLoop(() -> plan(shard, listed, current,
+                                        states.orElseThrow(() -> new IllegalStateException("invariant violated:"
+                                                + " shard " + shard + " has no live states, yet its state was read"
+                                                + " at " + current.seqno())), cutoffMs)))))
                 .thenCompose(plan -> Bounded.forEach(plan.deletes, deleteConcurrency, key -> delete(shard, key)).thenApply(ignored -> {
                     Result result = plan.result();
                     if (result.deleted() > 0) {

@@ -3,10 +3,12 @@ package io.stateversions.machine;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
+import java.util.OptionalInt;
 
 /**
- * The scheduled sweep over quiet shards ({@link IdleSweeper}) and the leaked-blob sweep ({@link LeakedBlobSweeper}).
- * Commit-triggered maintenance ({@link Maintenance}) needs no configuration.
+ * The scheduled sweep over quiet shards ({@link IdleSweeper}), the leaked-blob sweep ({@link LeakedBlobSweeper}) and
+ * the threads that do the CPU-heavy part of maintenance. Commit-triggered maintenance ({@link Maintenance}) needs no
+ * other configuration.
  */
 @ConfigMapping(prefix = "stateversions.maintenance")
 public interface MaintenanceConfig {
@@ -41,4 +43,10 @@ public interface MaintenanceConfig {
      */
     @WithDefault("15m")
     Duration leakedBlobMinGrace();
+
+    /**
+     * Threads that encode and decode rollups and replay diffs (rollups, GC, reading an old version, loading a shard)
+     * off the event loops that serve requests. Unset: half the available processors, at least 2.
+     */
+    OptionalInt cpuThreads();
 }

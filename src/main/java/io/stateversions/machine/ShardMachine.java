@@ -104,6 +104,8 @@ public final class ShardMachine {
     private final MachineMetrics metrics;
 
     private final AtomicReference<State> state;
+    /** The sizes of the diffs this machine saw, for the size-aware rollup policy. */
+    private final DiffSizeLog diffSizes = new DiffSizeLog();
     private final ConcurrentLinkedQueue<Pending<?>> queue = new ConcurrentLinkedQueue<>();
     /**
      * Commands taken from the queue that could not join the last batch (their exclusive key was taken), oldest
@@ -183,6 +185,7 @@ public final class ShardMachine {
             }
             State applied = stateVersions.applyEncodedDiffs(cached, diffs);
             if (applied.seqno().isAfter(cached.seqno())) {
+                diffSizes.recordApplied(diffs, cached.seqno(), applied.seqno());
                 install(applied);
                 return CompletableFuture.completedFuture(state.get());
             }
@@ -308,7 +311,8 @@ public final class ShardMachine {
 
     private CompletableFuture<Void> attempt(Attempt a) {
         State prev = state.get();
-        Transition.Batch t = Transition.computeNextBatch(prev, cfg, nowMs.getAsLong(), hostname, a.steps);
+        Transition.Batch t = Transition.computeNextBatch(prev, cfg, nowMs.getAsLong(), hostname,
+                diffSizes.before(prev), a.steps);
         if (t.commit().isEmpty()) {
             if (!a.verified) {
                 a.verified = true;
@@ -325,6 +329,7 @@ public final class ShardMachine {
                         return onCasFailure(a, Failures.unwrap(error));
                     }
                     if (outcome.result() == CasResult.COMMITTED) {
+                        diffSizes.record(commit.state().seqno(), outcome.data().data().length);
                         install(commit.state());
                         metrics.leasesExpired(commit.readersExpired(), commit.writersExpired());
                         // The listener hears of the commit before its callers do, so the maintenance it assigned

@@ -23,13 +23,18 @@ import io.stateversions.location.CasResult;
 import io.stateversions.location.Consensus;
 import io.stateversions.location.VersionedData;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -93,18 +98,40 @@ public final class StateVersions {
     private final StateVersionsMetrics metrics;
     private final LongSupplier nowMs;
     private final String hostname;
+    private final Executor cpu;
     private final RefetchBudget.Warnings refetchWarnings = new RefetchBudget.Warnings();
 
+    /** A StateVersions that runs its CPU-heavy work on the calling thread (for tests and tools). */
     public StateVersions(PersistConfig cfg, Consensus consensus, Blob blob, Retries retries,
             StateVersionsMetrics metrics, LongSupplier nowMs, String hostname) {
+        this(cfg, new StateCodec(cfg), consensus, blob, retries, metrics, nowMs, hostname, Runnable::run);
+    }
+
+    /**
+     * @param cpu runs the CPU-heavy work ({@link #offLoop}): encoding and decoding rollups, replaying diffs. Storage
+     *            clients complete their futures on their event loops (the reactive PostgreSQL client's Vert.x
+     *            loops), and a continuation runs where its future completed: without this hop, the rollup of a
+     *            large shard would stall every request on that loop for as long as it takes to encode.
+     */
+    public StateVersions(PersistConfig cfg, StateCodec codec, Consensus consensus, Blob blob, Retries retries,
+            StateVersionsMetrics metrics, LongSupplier nowMs, String hostname, Executor cpu) {
         this.cfg = Objects.requireNonNull(cfg, "cfg");
         this.consensus = Objects.requireNonNull(consensus, "consensus");
         this.blob = Objects.requireNonNull(blob, "blob");
         this.retries = Objects.requireNonNull(retries, "retries");
-        this.codec = new StateCodec(cfg);
+        this.codec = Objects.requireNonNull(codec, "codec");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.nowMs = Objects.requireNonNull(nowMs, "nowMs");
         this.hostname = Objects.requireNonNull(hostname, "hostname");
+        this.cpu = Objects.requireNonNull(cpu, "cpu");
+    }
+
+    /**
+     * Runs {@code work}, CPU-heavy and free of I/O, on the CPU executor rather than on the thread that called (often
+     * the event loop that completed the previous I/O); its result or failure completes the returned future there.
+     */
+    public <T> CompletableFuture<T> offLoop(Supplier<T> work) {
+        return defer(() -> CompletableFuture.supplyAsync(work, cpu));
     }
 
     public PersistConfig cfg() {
@@ -203,8 +230,9 @@ public final class StateVersions {
             throw new IllegalStateException("invariant violated: the initial rollup did not apply to the empty state"
                     + " of shard " + shard + ": " + t);
         }
-        EncodedRollup encoded = encodeRollupBlob(c.state(), key, Optional.empty());
-        return writeRollupBlob(encoded).thenApply(ignored -> new InitialRollup(c.state(), c.diff(), key));
+        return offLoop(() -> encodeRollupBlob(c.state(), key, Optional.empty()))
+                .thenCompose(encoded -> writeRollupBlob(encoded))
+                .thenApply(ignored -> new InitialRollup(c.state(), c.diff(), key));
     }
 
     // --------------------------------------------------------------------------------------------- commits
@@ -279,26 +307,28 @@ public final class StateVersions {
         }
         VersionedData last = liveDiffsHint.get(liveDiffsHint.size() - 1);
         PartialRollupKey rollupKey = codec.decodeDiff(shard, last.data()).latestRollupKey();
-        return fetchRollupAtKey(shard, rollupKey).thenCompose(rollup -> {
-            CompletableFuture<Void> refetch;
-            if (rollup.isPresent()) {
-                State state = applyEncodedDiffs(rollup.get(), liveDiffsHint);
-                if (state.seqno().equals(last.seqno())) {
-                    return CompletableFuture.completedFuture(state);
-                }
-                // The hint does not reach back to the rollup (a caller's partial hint): read the diffs that do.
-                LOG.debugf("hint of shard %s starts after rollup %s; refetching", shard, rollupKey);
-                refetch = CompletableFuture.completedFuture(null);
-            } else {
-                refetch = budget.beforeRefetch("fetch_current_state", rollupKey, liveDiffsHint);
+        return fetchRollupBytes(shard, rollupKey).thenCompose(bytes -> {
+            if (bytes.isEmpty()) {
+                return budget.beforeRefetch("fetch_current_state", rollupKey, liveDiffsHint)
+                        .thenCompose(ignored -> fetchRecentLiveDiffs(shard))
+                        .thenCompose(recent -> fetchCurrentStateLoop(shard, recent, budget));
             }
-            return refetch.thenCompose(ignored -> fetchRecentLiveDiffs(shard))
-                    .thenCompose(recent -> fetchCurrentStateLoop(shard, recent, budget));
+            return offLoop(() -> applyEncodedDiffs(decodeRollupAt(shard, rollupKey, bytes.get()), liveDiffsHint))
+                    .thenCompose(state -> {
+                        if (state.seqno().equals(last.seqno())) {
+                            return CompletableFuture.completedFuture(state);
+                        }
+                        // The hint does not reach back to the rollup (a caller's partial hint): read the diffs
+                        // that do.
+                        LOG.debugf("hint of shard %s starts after rollup %s; refetching", shard, rollupKey);
+                        return fetchRecentLiveDiffs(shard)
+                                .thenCompose(recent -> fetchCurrentStateLoop(shard, recent, budget));
+                    });
         });
     }
 
     /** Runs {@code body}, reporting what it throws through the returned future, as every method here does. */
-    private static <T> CompletableFuture<T> defer(java.util.function.Supplier<CompletableFuture<T>> body) {
+    private static <T> CompletableFuture<T> defer(Supplier<CompletableFuture<T>> body) {
         try {
             return body.get();
         } catch (RuntimeException e) {
@@ -377,22 +407,37 @@ public final class StateVersions {
      * refetches stop and the returned future fails with a {@link java.util.concurrent.CancellationException}.
      */
     public CompletableFuture<Optional<StateVersionsIter>> fetchAllLiveStates(ShardId shard, Future<?> caller) {
+        return fetchAllLiveStates(shard, Collections.emptyNavigableMap(), caller);
+    }
+
+    /**
+     * {@link #fetchAllLiveStates(ShardId, Future)} given the rollups of a state the caller holds (say its machine's
+     * current state): if one is at the earliest live diff, its key is taken from there, and no rollup is fetched and
+     * decoded just to look the key up (the current state, which spec §10.9 reads for it). Otherwise, and after a
+     * refetch (the caller's state may be stale), the key is looked up as spec §10.9 says.
+     */
+    public CompletableFuture<Optional<StateVersionsIter>> fetchAllLiveStates(ShardId shard,
+            NavigableMap<SeqNo, HollowRollup> knownRollups, Future<?> caller) {
         RefetchBudget budget = refetchBudget(shard, caller);
-        return fetchAllLiveDiffs(shard).thenCompose(all -> fetchAllLiveStates(shard, all, budget));
+        return fetchAllLiveDiffs(shard).thenCompose(all -> fetchAllLiveStates(shard, all, knownRollups, budget));
     }
 
     private CompletableFuture<Optional<StateVersionsIter>> fetchAllLiveStates(ShardId shard,
-            List<VersionedData> all, RefetchBudget budget) {
+            List<VersionedData> all, NavigableMap<SeqNo, HollowRollup> knownRollups, RefetchBudget budget) {
         if (all.isEmpty()) {
             return CompletableFuture.completedFuture(Optional.empty());
         }
         SeqNo earliest = all.get(0).seqno();
-        return rollupKeyAtSeqno(shard, all, earliest, budget).thenCompose(key -> fetchRollupAtKey(shard, key)
+        HollowRollup known = knownRollups.get(earliest);
+        CompletableFuture<PartialRollupKey> key = known != null ? CompletableFuture.completedFuture(known.key())
+                : rollupKeyAtSeqno(shard, all, earliest, budget);
+        return key.thenCompose(k -> fetchRollupAtKey(shard, k)
                 .thenCompose(rollup -> {
                     if (rollup.isEmpty()) {
-                        return budget.beforeRefetch("fetch_live_states", key, all)
+                        return budget.beforeRefetch("fetch_live_states", k, all)
                                 .thenCompose(ignored -> fetchAllLiveDiffs(shard))
-                                .thenCompose(refetched -> fetchAllLiveStates(shard, refetched, budget));
+                                .thenCompose(refetched -> fetchAllLiveStates(shard, refetched,
+                                        Collections.emptyNavigableMap(), budget));
                     }
                     State initial = rollup.get();
                     if (!initial.seqno().equals(earliest)) {
@@ -402,6 +447,153 @@ public final class StateVersions {
                     return CompletableFuture.completedFuture(
                             Optional.of(new StateVersionsIter(codec, initial, all, cfg.validateTransitions())));
                 }));
+    }
+
+    /**
+     * The live diffs from the earliest through {@code through}, oldest first, in scans sized for the range
+     * {@code [expectedEarliest, through]} (one scan unless earliest is below {@code expectedEarliest}). Fewer if
+     * the log ends before {@code through}; empty iff the shard is not initialized.
+     */
+    public CompletableFuture<List<VersionedData>> fetchLiveDiffsThrough(ShardId shard, SeqNo expectedEarliest,
+            SeqNo through) {
+        long range = Math.max(1, through.value() - expectedEarliest.value() + 1);
+        return scanThrough(shard, SeqNo.MIN, through, range, new ArrayList<>());
+    }
+
+    private CompletableFuture<List<VersionedData>> scanThrough(ShardId shard, SeqNo from, SeqNo through, long limit,
+            List<VersionedData> read) {
+        return retries.external("fetch_state_scan", () -> consensus.scan(key(shard), from, limit))
+                .thenCompose(page -> {
+                    for (VersionedData data : page) {
+                        if (data.seqno().isAfter(through)) {
+                            return CompletableFuture.completedFuture(read);
+                        }
+                        read.add(data);
+                    }
+                    if (page.size() < limit || read.isEmpty()) {
+                        return CompletableFuture.completedFuture(read); // the log ends here
+                    }
+                    SeqNo last = read.get(read.size() - 1).seqno();
+                    return last.equals(through) ? CompletableFuture.completedFuture(read)
+                            : scanThrough(shard, last.next(), through, through.value() - last.value(), read);
+                });
+    }
+
+    /**
+     * What garbage collection reads to truncate below {@code truncationPoints} (rollups, ascending, of a state the
+     * caller holds, at or below its seqno_since): the live diffs from earliest through the last point, and the
+     * state at the first point above earliest, from that point's rollup.
+     *
+     * <p>Spec §11.3 builds every live state from the rollup at earliest, found through the current state (a
+     * second rollup decoded only for its {@code rollups} map), and replays every diff up to the last point, each
+     * application O(state). None of that is needed: the blobs to delete are the deletes of the diffs being truncated
+     * (decoding a diff is O(diff)), and the state that must not reference them, at the first point, is that
+     * point's rollup, whose key the caller already holds. Only further points are replayed to, from the first.
+     *
+     * <p>A missing rollup at the first point means a GC elsewhere deleted it, which it does only after truncating
+     * past it: refetch the diffs (within the refetch budget), which then start above it.
+     */
+    public CompletableFuture<TruncationRead> fetchForTruncation(ShardId shard,
+            NavigableMap<SeqNo, HollowRollup> truncationPoints) {
+        return defer(() -> fetchForTruncation(shard, truncationPoints, refetchBudget(shard, NO_CALLER)));
+    }
+
+    private CompletableFuture<TruncationRead> fetchForTruncation(ShardId shard,
+            NavigableMap<SeqNo, HollowRollup> points, RefetchBudget budget) {
+        return fetchLiveDiffsThrough(shard, points.firstKey(), points.lastKey()).thenCompose(diffs -> {
+            Map.Entry<SeqNo, HollowRollup> first = diffs.isEmpty() ? null : points.higherEntry(diffs.get(0).seqno());
+            if (first == null) {
+                return CompletableFuture.completedFuture(new TruncationRead(diffs, Optional.empty()));
+            }
+            PartialRollupKey key = first.getValue().key();
+            return fetchRollupAtKey(shard, key).thenCompose(state -> state.isPresent()
+                    ? CompletableFuture.completedFuture(new TruncationRead(diffs, state))
+                    : budget.beforeRefetch("gc_fetch", key, diffs)
+                            .thenCompose(ignored -> fetchForTruncation(shard, points, budget)));
+        });
+    }
+
+    /**
+     * What {@link #fetchForTruncation} read.
+     *
+     * @param diffs           the live diffs from earliest through the last truncation point (fewer if the log ends
+     *                        before it, which a caller must treat as a broken invariant)
+     * @param firstPointState the state at the first truncation point above earliest, from its rollup; empty if no
+     *                        point is above earliest (everything was truncated already)
+     */
+    public record TruncationRead(List<VersionedData> diffs, Optional<State> firstPointState) {}
+
+    /** A version read by {@link #fetchVersion}. */
+    public sealed interface VersionRead {
+        /** The state at the version asked for. */
+        record Found(State state) implements VersionRead {}
+
+        /** The version is below the earliest live one: garbage-collected. */
+        record Truncated(SeqNo earliest) implements VersionRead {}
+
+        /** The shard has no versions. */
+        record Uninitialized() implements VersionRead {}
+    }
+
+    /**
+     * The state at {@code seqno} (at most the current seqno), rebuilt from the greatest of {@code knownRollups} (the
+     * rollups of a state the caller holds, at or after {@code seqno}) at or below it plus only the diffs after that
+     * rollup, decoded and replayed {@linkplain #offLoop off the loop}. If that rollup is no longer live (truncated
+     * meanwhile, or its blob gone), or there is none, it falls back to replaying the live states from earliest
+     * ({@link #fetchAllLiveStates(ShardId, NavigableMap, Future)}), which also finds a truncated version.
+     */
+    public CompletableFuture<VersionRead> fetchVersion(ShardId shard, SeqNo seqno,
+            NavigableMap<SeqNo, HollowRollup> knownRollups, Future<?> caller) {
+        Map.Entry<SeqNo, HollowRollup> floor = knownRollups.floorEntry(seqno);
+        if (floor == null) {
+            return fetchVersionFromEarliest(shard, seqno, knownRollups, caller);
+        }
+        SeqNo rollupSeqno = floor.getKey();
+        PartialRollupKey key = floor.getValue().key();
+        long count = seqno.value() - rollupSeqno.value() + 1;
+        return retries.external("fetch_state_scan", () -> consensus.scan(key(shard), rollupSeqno, count))
+                .thenCompose(diffs -> {
+                    if (diffs.size() != count || !diffs.get(0).seqno().equals(rollupSeqno)) {
+                        LOG.debugf("rollup %s of shard %s is no longer live; reading %s from earliest", key, shard,
+                                seqno);
+                        return fetchVersionFromEarliest(shard, seqno, knownRollups, caller);
+                    }
+                    return fetchRollupBytes(shard, key).thenCompose(bytes -> bytes.isEmpty()
+                            ? fetchVersionFromEarliest(shard, seqno, knownRollups, caller)
+                            : offLoop(() -> {
+                                State state = applyEncodedDiffs(decodeRollupAt(shard, key, bytes.get()), diffs);
+                                if (!state.seqno().equals(seqno)) {
+                                    throw new IllegalStateException("invariant violated: the rollup " + key
+                                            + " of shard " + shard + " and the live diffs "
+                                            + diffs.get(0).seqno() + ".." + diffs.get(diffs.size() - 1).seqno()
+                                            + " rebuilt " + state.seqno() + ", not " + seqno);
+                                }
+                                return new VersionRead.Found(state);
+                            }));
+                });
+    }
+
+    private CompletableFuture<VersionRead> fetchVersionFromEarliest(ShardId shard, SeqNo seqno,
+            NavigableMap<SeqNo, HollowRollup> knownRollups, Future<?> caller) {
+        return fetchAllLiveStates(shard, knownRollups, caller).thenCompose(iter -> {
+            if (iter.isEmpty()) {
+                return CompletableFuture.completedFuture(new VersionRead.Uninitialized());
+            }
+            StateVersionsIter states = iter.get();
+            if (seqno.isBefore(states.state().seqno())) {
+                return CompletableFuture.completedFuture(new VersionRead.Truncated(states.state().seqno()));
+            }
+            return offLoop(() -> {
+                while (states.state().seqno().isBefore(seqno) && states.next().isPresent()) {
+                    // advance to the version asked for
+                }
+                if (!states.state().seqno().equals(seqno)) {
+                    throw new IllegalStateException("invariant violated: live states of shard " + shard
+                            + " end at " + states.state().seqno() + " below " + seqno + ", which was current");
+                }
+                return new VersionRead.Found(states.state());
+            });
+        });
     }
 
     /**
@@ -448,16 +640,25 @@ public final class StateVersions {
         return fallback;
     }
 
-    /** The state held by the rollup at {@code key}; empty if the blob does not exist. */
+    /** The state held by the rollup at {@code key}, decoded {@linkplain #offLoop off the loop}; empty if the blob does not exist. */
     public CompletableFuture<Optional<State>> fetchRollupAtKey(ShardId shard, PartialRollupKey key) {
-        return retries.external("rollup_get", () -> blob.get(key.complete(shard))).thenApply(bytes -> bytes.map(b -> {
-            State state = codec.decodeRollup(shard, b).state();
-            if (!state.seqno().equals(key.seqno())) {
-                throw new IllegalStateException("invariant violated: rollup " + key.complete(shard)
-                        + " holds the state at " + state.seqno());
-            }
-            return state;
-        }));
+        return fetchRollupBytes(shard, key).thenCompose(bytes -> bytes.isEmpty()
+                ? CompletableFuture.completedFuture(Optional.<State>empty())
+                : offLoop(() -> Optional.of(decodeRollupAt(shard, key, bytes.get()))));
+    }
+
+    private CompletableFuture<Optional<byte[]>> fetchRollupBytes(ShardId shard, PartialRollupKey key) {
+        return retries.external("rollup_get", () -> blob.get(key.complete(shard)));
+    }
+
+    /** The state in the rollup {@code bytes} read from {@code key}, which must be the state at the key's seqno. */
+    private State decodeRollupAt(ShardId shard, PartialRollupKey key, byte[] bytes) {
+        State state = codec.decodeRollup(shard, bytes).state();
+        if (!state.seqno().equals(key.seqno())) {
+            throw new IllegalStateException("invariant violated: rollup " + key.complete(shard)
+                    + " holds the state at " + state.seqno());
+        }
+        return state;
     }
 
     // ---------------------------------------------------------------------------------- truncation, rollups
@@ -520,9 +721,9 @@ public final class StateVersions {
                         + s + "] are " + inlined.stream().map(VersionedData::seqno).toList());
             }
             PartialRollupKey key = new PartialRollupKey(s, rollupId);
-            EncodedRollup rollup = encodeRollupBlob(state, key,
-                    Optional.of(new StateCodec.InlinedDiffs(r.next(), s.next(), inlined)));
-            return writeRollupBlob(rollup).thenApply(ignored -> Optional.of(rollup));
+            return offLoop(() -> encodeRollupBlob(state, key,
+                            Optional.of(new StateCodec.InlinedDiffs(r.next(), s.next(), inlined))))
+                    .thenCompose(rollup -> writeRollupBlob(rollup).thenApply(ignored -> Optional.of(rollup)));
         });
     }
 

@@ -2,6 +2,8 @@ package io.stateversions.codec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.stateversions.core.DiffValue;
+import io.stateversions.core.HollowBatch;
 import io.stateversions.core.PersistConfig;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.State;
@@ -53,19 +55,62 @@ class StateCodecPropertyTest {
     /** The inlined diffs run from the latest rollup (exclusive) to the state (inclusive): {@code [R+1, S+1)}. */
     @Property(tries = 200, edgeCases = EdgeCasesMode.NONE)
     void aRollupWithInlinedDiffsRoundTrips(@ForAll("states") State state, @ForAll("payloads") List<byte[]> payloads) {
-        SeqNo lower = state.latestRollup().getKey().next();
-        SeqNo upper = state.seqno().next();
-        long count = Math.min(payloads.size(), upper.value() - lower.value());
-        List<VersionedData> diffs = LongStream.range(0, count)
-                .mapToObj(i -> new VersionedData(SeqNo.of(lower.value() + i), payloads.get((int) i)))
-                .toList();
-        StateCodec.InlinedDiffs inlined = new StateCodec.InlinedDiffs(lower, upper, diffs);
+        StateCodec.InlinedDiffs inlined = inlined(state, payloads);
 
         StateCodec.DecodedRollup decoded = codec.decodeRollup(state.shardId(),
                 codec.encodeRollup(state, Optional.of(inlined)));
 
         assertThat(decoded.state()).isEqualTo(state);
         assertThat(decoded.diffs()).contains(inlined);
+    }
+
+    /**
+     * A rollup written from memoized batch encodings is, byte for byte, the protobuf message built from scratch
+     * (which is what rollups were before the memos): whether a batch's encoding was cached by an earlier diff or
+     * rollup, or is computed now, changes nothing in Blob.
+     */
+    @Property(tries = 200, edgeCases = EdgeCasesMode.NONE)
+    void aRollupFromMemoizedBatchEncodingsIsTheMessageBuiltFromScratch(@ForAll("states") State state,
+            @ForAll("payloads") List<byte[]> payloads) {
+        for (Optional<StateCodec.InlinedDiffs> inlined : List.of(Optional.<StateCodec.InlinedDiffs>empty(),
+                Optional.of(inlined(state, payloads)))) {
+            byte[] reference = codec.encodeRollupFromScratch(state, inlined);
+
+            byte[] firstRollup = codec.encodeRollup(state, inlined); // encodes and memoizes every batch
+            assertThat(state.collections().trace().batches()).allMatch(StateCodec::holdsEncoding);
+            byte[] fromMemos = codec.encodeRollup(state, inlined);
+
+            assertThat(firstRollup).isEqualTo(reference);
+            assertThat(fromMemos).isEqualTo(reference);
+            // Rollups written before the memos (built from scratch) decode as before.
+            assertThat(codec.decodeRollup(state.shardId(), reference).state()).isEqualTo(state);
+        }
+    }
+
+    /** A diff that inserts or deletes a batch encodes it once; the rollups holding that batch reuse the bytes. */
+    @Property(tries = 100, edgeCases = EdgeCasesMode.NONE)
+    void aBatchADiffEncodedIsNotEncodedAgainByARollup(@ForAll("steps") StateGen.Step step) {
+        StateDiff diff = StateDiff.compute(step.from(), step.to());
+        codec.encodeDiff(diff);
+
+        for (DiffValue<HollowBatch> d : diff.batches()) {
+            HollowBatch batch = d instanceof DiffValue.Insert<HollowBatch> i ? i.after()
+                    : ((DiffValue.Delete<HollowBatch>) d).before();
+            assertThat(StateCodec.holdsEncoding(batch)).isTrue();
+        }
+        assertThat(codec.encodeRollup(step.to(), Optional.empty()))
+                .isEqualTo(codec.encodeRollupFromScratch(step.to(), Optional.empty()));
+    }
+
+    /** Inlined diffs of {@code state} with these payloads, as many as fit between its latest rollup and it. */
+    private static StateCodec.InlinedDiffs inlined(State state, List<byte[]> payloads) {
+        SeqNo lower = state.latestRollup().getKey().next();
+        SeqNo upper = state.seqno().next();
+        long count = Math.min(payloads.size(), upper.value() - lower.value());
+        List<VersionedData> diffs = LongStream.range(0, count)
+                .mapToObj(i -> new VersionedData(SeqNo.of(lower.value() + i), payloads.get((int) i)))
+                .toList();
+        return new StateCodec.InlinedDiffs(lower, upper, diffs);
     }
 
     @Provide

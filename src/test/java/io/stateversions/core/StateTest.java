@@ -12,6 +12,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.stateversions.testing.TestStates;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
 class StateTest {
@@ -203,5 +204,90 @@ class StateTest {
         assertThat(tombstone(2).needRollup(ACTIVE, 0)).as("R+1 == seqno").isEmpty();
         assertThat(tombstone(2).needRollup(CLASSIC, 0)).isEmpty();
         assertThat(tombstone(1).needRollup(ACTIVE, 0)).isEmpty();
+    }
+
+    // ------------------------------------------------------------------------------- size-aware rollups
+
+    /** The service's defaults: a rollup at most every 128 versions, and once the diffs reach a tenth of it. */
+    private static final PersistConfig SIZED = config();
+    private static final PersistConfig SIZED_CLASSIC = config().withRollupUseActiveRollup(false);
+
+    /** A state {@code d} seqnos after its latest rollup, at v10, of {@code rollupBytes} bytes. */
+    private static State sinceSizedRollup(long d, long rollupBytes) {
+        return with(at(initial(), 10 + d), c -> c.mutableRollups().put(SeqNo.of(10),
+                new HollowRollup(new PartialRollupKey(SeqNo.of(10), RollupId.random()),
+                        OptionalLong.of(rollupBytes))));
+    }
+
+    /** The diffs after every seqno took {@code bytesPerDiff} each, up to the state before {@code state}. */
+    private static DiffSizes uniform(State state, long bytesPerDiff) {
+        long predecessor = state.seqno().value() - 1;
+        return seqno -> OptionalLong.of(Math.max(0, predecessor - seqno.value()) * bytesPerDiff);
+    }
+
+    @Test
+    void aSmallStateRollsUpAfterTheThresholdAsPersistDoes() {
+        // 10 KB of rollup: 128 diffs of 300 bytes (38 KB) are far past a tenth of it.
+        State at128 = sinceSizedRollup(128, 10_000);
+        State at129 = sinceSizedRollup(129, 10_000);
+
+        assertThat(at128.needRollup(SIZED, 0, uniform(at128, 300))).isEmpty();
+        assertThat(at129.needRollup(SIZED, 0, uniform(at129, 300))).contains(at129.seqno());
+        assertThat(at129.needRollup(SIZED, 0)).as("sizes unknown").contains(at129.seqno());
+    }
+
+    @Test
+    void aLargeStateWithSmallDiffsWaitsUntilItsDiffsReachTheFractionOfItsRollup() {
+        // 7.6 MB of rollup (100,000 one-part batches): a tenth of it is 2,534 diffs of 300 bytes.
+        long rollupBytes = 7_600_000;
+        for (long d : new long[] {129, 1_000, 2_534}) {
+            State state = sinceSizedRollup(d, rollupBytes);
+            assertThat(state.needRollup(SIZED, 0, uniform(state, 300))).as("d=%s", d).isEmpty();
+        }
+        State due = sinceSizedRollup(2_535, rollupBytes);
+        assertThat(due.needRollup(SIZED, 0, uniform(due, 300))).contains(due.seqno());
+        // Versions alone decide what sizes cannot: unknown diffs, a rollup of unknown size, a fraction of 0.
+        State early = sinceSizedRollup(129, rollupBytes);
+        assertThat(early.needRollup(SIZED, 0, DiffSizes.UNKNOWN)).contains(early.seqno());
+        assertThat(early.needRollup(SIZED.withRollupDiffFraction(0), 0, uniform(early, 300)))
+                .contains(early.seqno());
+        State unsized = with(at(initial(), 130), c -> {});
+        assertThat(unsized.needRollup(SIZED, 0, uniform(unsized, 300))).as("the initial rollup's size is unknown")
+                .contains(unsized.seqno());
+    }
+
+    @Test
+    void aDueLargeStateStillHonoursTheActiveMarkerAndItsFallback() {
+        long fallback = SIZED.rollupFallbackThresholdMs();
+        State due = with(sinceSizedRollup(3_000, 7_600_000),
+                c -> c.activeRollup(Optional.of(new ActiveMarker(SeqNo.of(3_005), 1_000))));
+
+        assertThat(due.needRollup(SIZED, 1_000 + fallback, uniform(due, 300))).isEmpty();
+        assertThat(due.needRollup(SIZED, 1_000 + fallback + 1, uniform(due, 300))).contains(due.seqno());
+    }
+
+    @Test
+    void classicSizedRollupsFireAtMultiplesOnceDueAndPastThreeBudgetsForALostOne() {
+        long rollupBytes = 7_600_000; // due after 2,534 diffs of 300 bytes; three budgets after 7,600
+        State notDue = sinceSizedRollup(2_432, rollupBytes); // a multiple of 128, not due
+        State dueAtMultiple = sinceSizedRollup(2_560, rollupBytes);
+        State dueBetween = sinceSizedRollup(2_600, rollupBytes);
+        State lost = sinceSizedRollup(7_601, rollupBytes);
+
+        assertThat(notDue.needRollup(SIZED_CLASSIC, 0, uniform(notDue, 300))).isEmpty();
+        assertThat(dueAtMultiple.needRollup(SIZED_CLASSIC, 0, uniform(dueAtMultiple, 300)))
+                .contains(dueAtMultiple.seqno());
+        assertThat(dueBetween.needRollup(SIZED_CLASSIC, 0, uniform(dueBetween, 300))).isEmpty();
+        assertThat(lost.needRollup(SIZED_CLASSIC, 0, uniform(lost, 300))).contains(lost.seqno());
+        State pastThreeThresholds = sinceSizedRollup(3 * 128 + 1, rollupBytes);
+        assertThat(pastThreeThresholds.needRollup(SIZED_CLASSIC, 0, uniform(pastThreeThresholds, 300)))
+                .as("three thresholds but not three budgets").isEmpty();
+    }
+
+    @Test
+    void aTombstoneRollsUpWhateverTheSizes() {
+        State tombstone = tombstone(3);
+
+        assertThat(tombstone.needRollup(SIZED, 0, seqno -> OptionalLong.of(0))).contains(SeqNo.of(3));
     }
 }

@@ -31,6 +31,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import io.stateversions.testing.ForwardingConsensus;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,8 +43,7 @@ import org.junit.jupiter.api.Test;
 class GroupCommitMachineTest {
 
     /** Memory Consensus behind a group committer whose groups of two or more can lose their reply. */
-    private static final class Grouped implements Consensus {
-        final MemoryConsensus delegate = new MemoryConsensus();
+    private static final class Grouped extends ForwardingConsensus {
         final AtomicInteger lostGroups = new AtomicInteger();
         final AtomicInteger toLose = new AtomicInteger();
         final AtomicInteger largestGroup = new AtomicInteger();
@@ -51,6 +51,10 @@ class GroupCommitMachineTest {
         /** The first group sent waits for this: meanwhile every other compare-and-set queues. */
         final CompletableFuture<Void> releaseFirst = new CompletableFuture<>();
         private final java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+
+        Grouped() {
+            super(new MemoryConsensus());
+        }
 
         private CompletionStage<List<CasResult>> send(List<CasRequest> group) {
             largestGroup.accumulateAndGet(group.size(), Math::max);
@@ -70,29 +74,9 @@ class GroupCommitMachineTest {
         }
 
         @Override
-        public CompletionStage<Optional<VersionedData>> head(String key) {
-            return delegate.head(key);
-        }
-
-        @Override
         public CompletionStage<CasResult> compareAndSet(String key, Optional<SeqNo> expected, VersionedData newData) {
             return expected.isEmpty() ? delegate.compareAndSet(key, expected, newData)
                     : committer.submit(new CasRequest(key, expected.get(), newData));
-        }
-
-        @Override
-        public CompletionStage<List<VersionedData>> scan(String key, SeqNo from, long limit) {
-            return delegate.scan(key, from, limit);
-        }
-
-        @Override
-        public CompletionStage<Long> truncate(String key, SeqNo seqno) {
-            return delegate.truncate(key, seqno);
-        }
-
-        @Override
-        public CompletionStage<List<String>> listKeys(String after, int limit) {
-            return delegate.listKeys(after, limit);
         }
     }
 

@@ -34,9 +34,11 @@ import io.stateversions.location.VersionedData;
 import io.stateversions.stateversions.Retries;
 import io.stateversions.stateversions.RetryPolicy;
 import io.stateversions.stateversions.StateVersions;
+import io.stateversions.stateversions.StateVersionsIter;
 import io.stateversions.stateversions.StateVersionsMetrics;
 import io.stateversions.testing.FaultyConsensus;
 import io.stateversions.testing.CountingBlob;
+import io.stateversions.testing.CountingConsensus;
 import io.stateversions.testing.StateVersionsScriptDriver;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -103,6 +105,11 @@ abstract class ShardServiceTest {
             @Override
             public Duration leakedBlobMinGrace() {
                 return leakedBlobMinGrace;
+            }
+
+            @Override
+            public java.util.OptionalInt cpuThreads() {
+                return java.util.OptionalInt.empty();
             }
         };
     }
@@ -178,8 +185,13 @@ abstract class ShardServiceTest {
 
     Maintained maintainedReplica(Consensus consensus, String hostname, PersistConfig cfg,
             java.util.function.LongSupplier clock) {
+        return maintainedReplica(consensus, blob(), hostname, cfg, clock);
+    }
+
+    Maintained maintainedReplica(Consensus consensus, Blob blob, String hostname, PersistConfig cfg,
+            java.util.function.LongSupplier clock) {
         Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
-        StateVersions sv = new StateVersions(cfg, consensus, blob(), retries, StateVersionsMetrics.NONE, clock,
+        StateVersions sv = new StateVersions(cfg, consensus, blob, retries, StateVersionsMetrics.NONE, clock,
                 hostname);
         RollupWriter rollups = new RollupWriter(sv);
         GarbageCollector gc = new GarbageCollector(sv, 4);
@@ -246,6 +258,93 @@ abstract class ShardServiceTest {
     private long versions(ShardId shard) {
         List<VersionedData> all = join(consensus().scan(shard.toString(), SeqNo.MIN, Consensus.SCAN_ALL));
         return all.size();
+    }
+
+    /**
+     * Reading an old version fetches the greatest live rollup at or below it and only the diffs after that rollup,
+     * not every live diff and the rollup at earliest (and the latest rollup, to find that one's key); with that
+     * rollup's blob gone it falls back to replaying from earliest, with the same answer.
+     */
+    @Test
+    void reading_an_old_version_starts_from_the_greatest_rollup_at_or_below_it() {
+        CountingConsensus consensus = new CountingConsensus(consensus());
+        CountingBlob blob = new CountingBlob(blob());
+        Maintained replica = maintainedReplica(consensus, blob, "replica-a", CFG, System::currentTimeMillis);
+        ShardService service = replica.service();
+        ShardId shard = ShardId.random();
+        WriterId writer = WriterId.random();
+        join(service.openShard(shard, CODECS));
+        // A reader holding v2 keeps every version live, and every rollup in state.
+        join(service.registerLeasedReader(shard, Optional.empty(), "hold", OptionalLong.empty()));
+        for (int i = 0; i < 20; i++) {
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(i, i + 1, writer)));
+            join(replica.maintenance().idle(shard));
+        }
+        State current = join(service.getState(shard));
+        long liveDiffs = versions(shard);
+        SeqNo seqno = SeqNo.of(current.seqno().value() - 2);
+        SeqNo rollup = current.collections().rollups().floorKey(seqno);
+        assertThat(current.collections().rollups().size()).isGreaterThan(3);
+        assertThat(rollup).isNotEqualTo(current.collections().rollups().firstKey());
+        StateVersionsIter replay = join(replica.stateVersions().fetchAllLiveStates(shard)).orElseThrow();
+        while (replay.state().seqno().isBefore(seqno)) {
+            replay.next();
+        }
+
+        long scannedBefore = consensus.scanned();
+        int getsBefore = blob.gets();
+        State read = join(service.getVersion(shard, seqno));
+
+        assertThat(read).isEqualTo(replay.state());
+        assertThat(blob.gets() - getsBefore).as("rollups fetched").isEqualTo(1);
+        assertThat(consensus.scanned() - scannedBefore).as("diffs fetched")
+                .isEqualTo(seqno.value() - rollup.value() + 1).isLessThan(liveDiffs);
+
+        // Its rollup gone (a GC elsewhere), the read replays from earliest instead, with the same answer.
+        join(blob.delete(current.collections().rollups().get(rollup).key().complete(shard)));
+        scannedBefore = consensus.scanned();
+        getsBefore = blob.gets();
+        assertThat(join(service.getVersion(shard, seqno))).isEqualTo(read);
+        assertThat(blob.gets() - getsBefore).as("rollups fetched: the missing one, then earliest's").isEqualTo(2);
+        assertThat(consensus.scanned() - scannedBefore).isGreaterThanOrEqualTo(liveDiffs);
+    }
+
+    /**
+     * GC reads the diffs from earliest through its last truncation point and one rollup, the one at its first point
+     * above earliest: no rollup to look up a key the machine holds, none at earliest, and no replay below the first
+     * point (the further points are replayed to from it).
+     */
+    @Test
+    void gc_reads_one_rollup_and_the_diffs_through_its_last_truncation_point() {
+        CountingConsensus consensus = new CountingConsensus(consensus());
+        CountingBlob blob = new CountingBlob(blob());
+        ShardService service = replica(consensus, blob, CFG.withRollupThreshold(1_000), StateVersionsMetrics.NONE,
+                "replica-a", config(256));
+        ShardId shard = ShardId.random();
+        WriterId writer = WriterId.random();
+        join(service.openShard(shard, CODECS));
+        List<SeqNo> rollups = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(i, i + 1, writer)));
+            if (i % 4 == 3) {
+                rollups.add(join(service.writeRollup(shard)).rollupKey().orElseThrow().seqno());
+            }
+        }
+        join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(12, 13, writer)));
+        SeqNo last = rollups.get(rollups.size() - 1);
+        long live = versions(shard);
+
+        long scannedBefore = consensus.scanned();
+        int getsBefore = blob.gets();
+        ShardApi.GcRun run = join(service.runGc(shard));
+
+        assertThat(run.truncatedBelow()).isEqualTo(last);
+        assertThat(blob.gets() - getsBefore).as("rollups fetched").isEqualTo(1);
+        // The diffs v1..last, and the earliest one read after the GC to answer truncatedBelow.
+        assertThat(consensus.scanned() - scannedBefore).as("diffs fetched").isEqualTo(last.value() + 1)
+                .isLessThan(live);
+        State after = join(service.getState(shard));
+        assertThat(after.collections().rollups().firstKey()).isEqualTo(last);
     }
 
     @Test

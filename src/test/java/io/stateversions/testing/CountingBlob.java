@@ -7,7 +7,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 
-/** A {@link Blob} that counts its gets: to see that a loop reading it has stopped. */
+/** A {@link Blob} that counts its gets: to see how many rollups a read fetched, or that a loop reading it stopped. */
 public final class CountingBlob extends ForwardingBlob {
 
     private final AtomicInteger gets = new AtomicInteger();
@@ -20,6 +20,11 @@ public final class CountingBlob extends ForwardingBlob {
     public CompletionStage<Optional<byte[]>> get(String key) {
         gets.incrementAndGet();
         return super.get(key);
+    }
+
+    /** The gets made through this blob so far. */
+    public int gets() {
+        return gets.get();
     }
 
     /** Fails unless no get is made through this blob for half a second: nothing reads it in the background. */

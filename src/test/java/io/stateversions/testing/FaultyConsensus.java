@@ -21,16 +21,15 @@ import java.util.function.Supplier;
  *
  * <p>Closing it does not close the delegate, which the test owns.
  */
-public final class FaultyConsensus implements Consensus {
+public final class FaultyConsensus extends ForwardingConsensus {
 
     private record Armed(String key, Supplier<? extends CompletionStage<?>> before, boolean loseReply,
             Runnable onFire, boolean onScan) {}
 
-    private final Consensus delegate;
     private final AtomicReference<Armed> armed = new AtomicReference<>();
 
     public FaultyConsensus(Consensus delegate) {
-        this.delegate = Objects.requireNonNull(delegate, "delegate");
+        super(delegate);
     }
 
     /** The next CaS on {@code key} commits (if it can) and then fails with {@link Indeterminate}. */
@@ -72,11 +71,6 @@ public final class FaultyConsensus implements Consensus {
     }
 
     @Override
-    public CompletionStage<Optional<VersionedData>> head(String key) {
-        return delegate.head(key);
-    }
-
-    @Override
     public CompletionStage<CasResult> compareAndSet(String key, Optional<SeqNo> expected, VersionedData newData) {
         Armed a = take(key, false);
         if (a == null) {
@@ -99,15 +93,5 @@ public final class FaultyConsensus implements Consensus {
         }
         return delegate.scan(key, from, limit)
                 .thenCompose(entries -> a.before().get().thenApply(ignored -> entries));
-    }
-
-    @Override
-    public CompletionStage<Long> truncate(String key, SeqNo seqno) {
-        return delegate.truncate(key, seqno);
-    }
-
-    @Override
-    public CompletionStage<List<String>> listKeys(String after, int limit) {
-        return delegate.listKeys(after, limit);
     }
 }

@@ -163,7 +163,17 @@ final class GrpcResponses {
         return proto.build();
     }
 
+    /**
+     * A batch's message, built once per batch and shared by every answer that holds the batch (appends answer with
+     * the merge requests they formed, snapshots and states with every batch): a message is immutable.
+     */
+    private static final HollowBatch.Memo<Batch> BATCH = HollowBatch.Memo.declare(GrpcResponses::render);
+
     static Batch batch(HollowBatch batch) {
+        return BATCH.of(batch);
+    }
+
+    private static Batch render(HollowBatch batch) {
         Batch.Builder proto = Batch.newBuilder()
                 .setLower(frontier(batch.desc().lower()))
                 .setUpper(frontier(batch.desc().upper()))
