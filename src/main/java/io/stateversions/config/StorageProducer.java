@@ -5,9 +5,6 @@ import io.quarkus.runtime.StartupEvent;
 import io.stateversions.location.Blob;
 import io.stateversions.location.Consensus;
 import io.stateversions.location.UrlQuery;
-import io.stateversions.location.file.FileBlob;
-import io.stateversions.location.memory.MemoryBlob;
-import io.stateversions.location.memory.MemoryConsensus;
 import io.stateversions.location.postgres.PostgresConsensus;
 import io.stateversions.location.postgres.PostgresPools;
 import io.stateversions.location.s3.S3Blob;
@@ -35,12 +32,9 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import jakarta.interceptor.Interceptor;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
-import java.util.Set;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
@@ -232,28 +226,19 @@ public class StorageProducer {
     }
 
     private Consensus consensusAt(String url, String note, Runnable afterClose) {
-        String redacted = UrlQuery.redact(url);
-        URI uri = parse(url, "consensus");
-        switch (scheme(uri)) {
-            case "mem" -> {
-                UrlQuery.parse(uri, redacted, Set.of());
-                LOG.warnf("Consensus: %s, in memory: every shard is lost when the process exits", redacted);
-                consensusLocation = redacted;
-                consensusInProcess = true;
-                return new MemoryConsensus();
-            }
-            case "postgres", "postgresql" -> {
-                StorageConfig.Postgres postgres = config.consensus().postgres();
-                LOG.infof("Consensus: %s%s", redacted, note);
-                consensusLocation = redacted + note;
-                notifyAt(PostgresPools.connectOptions(url), redacted);
-                return PostgresPools.consensus(vertx, url, new PostgresPools.Settings(postgres.maxPoolSize(),
-                        postgres.acquireTimeout(), postgres.maxLifetime(), postgres.connectTimeout(),
-                        postgres.statementTimeout(), groupCommit()), afterClose);
-            }
-            default -> throw new IllegalArgumentException("unsupported consensus URL " + redacted
-                    + ": expected postgres://, postgresql:// or mem://");
+        StorageConfig.Postgres postgres = config.consensus().postgres();
+        StorageUrls.Opened<Consensus> opened = StorageUrls.consensus(url, vertx, new PostgresPools.Settings(
+                postgres.maxPoolSize(), postgres.acquireTimeout(), postgres.maxLifetime(), postgres.connectTimeout(),
+                postgres.statementTimeout(), groupCommit()), afterClose);
+        if (opened.inProcess()) {
+            LOG.warnf("Consensus: %s, in memory: every shard is lost when the process exits", opened.location());
+        } else {
+            LOG.infof("Consensus: %s%s", opened.location(), note);
+            notifyAt(PostgresPools.connectOptions(url), opened.location());
         }
+        consensusLocation = opened.location() + note;
+        consensusInProcess = opened.inProcess();
+        return opened.store();
     }
 
     private void notifyAt(PgConnectOptions options, String description) {
@@ -272,84 +257,35 @@ public class StorageProducer {
 
     private Blob openBlob() {
         Optional<String> url = config.blob().url().filter(u -> !u.isBlank());
+        StorageUrls.Opened<Blob> opened;
         if (url.isEmpty()) {
-            Blob blob = fileBlob(Path.of(config.dataDir()).resolve("blob"), false);
-            blobLocation += " (the default: stateversions.blob.url is not set)";
-            return blob;
+            opened = StorageUrls.fileBlob(Path.of(config.dataDir()).resolve("blob"), false,
+                    config.blob().fileIoThreads());
+            LOG.infof("Blob: %s", opened.location());
+            blobLocation = opened.location() + " (the default: stateversions.blob.url is not set)";
+            return opened.store();
         }
-        String redacted = UrlQuery.redact(url.get());
-        URI uri = parse(url.get(), "blob");
-        switch (scheme(uri)) {
-            case "mem" -> {
-                boolean tombstone = UrlQuery.parse(uri, redacted, Set.of("tombstone")).flag("tombstone", true);
-                LOG.warnf("Blob: %s, in memory: every blob is lost when the process exits", redacted);
-                blobLocation = redacted;
-                return new MemoryBlob(tombstone);
-            }
-            case "file" -> {
-                boolean tombstone = UrlQuery.parse(uri, redacted, Set.of("tombstone")).flag("tombstone", false);
-                return fileBlob(fileDirectory(uri, redacted), tombstone);
-            }
-            case "s3" -> {
-                S3Location location = S3Location.parse(url.get());
-                if (location.needsOwnClient()) {
-                    StorageConfig.S3 s3 = config.blob().s3();
-                    LOG.infof("Blob: %s", redacted);
-                    blobLocation = redacted;
-                    return new S3Blob(S3Clients.create(location, new S3Clients.Timeouts(s3.operationTimeout(),
-                            s3.attemptTimeout(), s3.connectTimeout(), s3.readTimeout())), true, location.bucket(),
-                            location.prefix());
-                }
-                LOG.infof("Blob: %s (the S3 client configured by quarkus.s3.*)", redacted);
-                blobLocation = redacted;
-                return new S3Blob(managedS3.get(), false, location.bucket(), location.prefix());
-            }
-            default -> throw new IllegalArgumentException("unsupported blob URL " + redacted
-                    + ": expected s3://, file:// or mem://");
+        StorageConfig.S3 s3 = config.blob().s3();
+        opened = StorageUrls.blob(url.get(), new S3Clients.Timeouts(s3.operationTimeout(), s3.attemptTimeout(),
+                s3.connectTimeout(), s3.readTimeout()), config.blob().fileIoThreads(), managedS3::get);
+        if (opened.inProcess()) {
+            LOG.warnf("Blob: %s, in memory: every blob is lost when the process exits", opened.location());
+        } else if (opened.store() instanceof S3Blob && !S3Location.parse(url.get()).needsOwnClient()) {
+            LOG.infof("Blob: %s (the S3 client configured by quarkus.s3.*)", opened.location());
+        } else {
+            LOG.infof("Blob: %s", opened.location());
         }
+        blobLocation = opened.location();
+        return opened.store();
     }
 
-    private Blob fileBlob(Path dir, boolean tombstone) {
-        FileBlob blob = FileBlob.open(dir, tombstone, config.blob().fileIoThreads());
-        blobLocation = "file://" + blob.root() + (tombstone ? " (tombstone mode)" : "");
-        LOG.infof("Blob: %s", blobLocation);
-        return blob;
-    }
-
-    /**
-     * {@code url} as a URI. {@code mem://}, as the configuration documents it, has no authority, which
-     * {@code java.net.URI} refuses; it is read as {@code mem:///} (with its query, if any).
-     */
-    /**
-     * The directory of a {@code file://} blob URL, which must be absolute: {@code file:///var/lib/blobs}. In
-     * {@code file://relative/dir} the first segment is the URL's host, so the directory would silently be
-     * {@code /dir}; such a URL is refused, naming what to write instead.
-     */
+    /** {@link StorageUrls#fileDirectory}. */
     static Path fileDirectory(URI uri, String redacted) {
-        String host = uri.getRawAuthority();
-        if (host != null && !host.isEmpty() && !host.equals("localhost")) {
-            throw new IllegalArgumentException("invalid blob URL " + redacted + ": \"" + host + "\" is read as a host"
-                    + " name, and file URLs name an absolute directory on this machine; write file:///absolute/directory"
-                    + " (three slashes), e.g. file://" + Path.of(host + uri.getRawPath()).toAbsolutePath());
-        }
-        if (uri.getPath() == null || !uri.getPath().startsWith("/")) {
-            throw new IllegalArgumentException("invalid blob URL " + redacted + ": expected file:///absolute/directory");
-        }
-        return Path.of(URI.create("file://" + uri.getRawPath()));
+        return StorageUrls.fileDirectory(uri, redacted);
     }
 
+    /** {@link StorageUrls#parse}. */
     static URI parse(String url, String what) {
-        String normalized = url.startsWith("mem://") && !url.startsWith("mem:///")
-                ? "mem:///" + url.substring("mem://".length()) : url;
-        try {
-            return new URI(normalized);
-        } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("invalid " + what + " URL " + UrlQuery.redact(url) + ": "
-                    + UrlQuery.failureMessage(url, e));
-        }
-    }
-
-    private static String scheme(URI uri) {
-        return uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        return StorageUrls.parse(url, what);
     }
 }

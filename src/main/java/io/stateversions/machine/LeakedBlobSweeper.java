@@ -1,23 +1,20 @@
 package io.stateversions.machine;
 
-import io.stateversions.core.BatchPart;
 import io.stateversions.core.BlobKey;
-import io.stateversions.core.HollowBlobRef;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.State;
 import io.stateversions.location.BlobMetadata;
+import io.stateversions.stateversions.BlobInventory;
 import io.stateversions.stateversions.StateVersions;
 import io.stateversions.stateversions.StateVersionsIter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
@@ -169,12 +166,8 @@ public final class LeakedBlobSweeper {
     private static Plan plan(ShardId shard, List<BlobMetadata> listed, State current, StateVersionsIter states,
             long cutoffMs) {
         SeqNo earliest = states.state().seqno();
-        Set<String> referenced = new HashSet<>();
-        Consumer<HollowBlobRef> reference = ref -> addKeys(shard, ref, referenced);
-        current.blobs().forEach(reference);
-        while (states.next(step -> step.referencedBlobs(reference)).isPresent()) {
-            // every live state, oldest first; each step reports the blobs it adds
-        }
+        Set<String> referenced = BlobInventory.referencedKeys(shard, states);
+        current.blobs().forEach(ref -> BlobInventory.addKeys(shard, ref, referenced));
         if (states.state().seqno().isBefore(current.seqno())) {
             throw new IllegalStateException("invariant violated: the live states of shard " + shard + " end at "
                     + states.state().seqno() + ", before the version " + current.seqno() + " read just before");
@@ -204,19 +197,6 @@ public final class LeakedBlobSweeper {
         }
         deletes.sort(Comparator.comparing(BlobKey::toString));
         return new Plan(current.seqno(), listed.size(), referencedCount, tooYoung, unrecognized.size(), deletes);
-    }
-
-    /** The blob keys {@code ref} names: a rollup's, or each hollow part's of a batch (inline parts are no blobs). */
-    private static void addKeys(ShardId shard, HollowBlobRef ref, Set<String> keys) {
-        if (ref instanceof HollowBlobRef.Batch b) {
-            for (BatchPart part : b.batch().parts()) {
-                if (part instanceof BatchPart.Hollow h) {
-                    keys.add(h.key().complete(shard));
-                }
-            }
-        } else {
-            keys.add(((HollowBlobRef.Rollup) ref).rollup().key().complete(shard));
-        }
     }
 
     /**

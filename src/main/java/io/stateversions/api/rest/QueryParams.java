@@ -13,7 +13,7 @@ import java.util.OptionalLong;
  * {@code 0x}), within {@code 0..2^63-1}; anything else, or a required parameter missing, is {@code invalid_request}
  * (never a 404). The ranges are {@link ApiParams}'.
  */
-final class QueryParams {
+public final class QueryParams {
 
     private QueryParams() {}
 
@@ -47,11 +47,11 @@ final class QueryParams {
         return value == null ? ShardApi.DEFAULT_LIMIT : ApiParams.limit(unsigned("limit", value));
     }
 
-    static SeqNo seqno(String name, String value) {
+    public static SeqNo seqno(String name, String value) {
         return ApiParams.seqno(name, unsigned(name, value));
     }
 
-    static Optional<SeqNo> optionalSeqno(String name, String value) {
+    public static Optional<SeqNo> optionalSeqno(String name, String value) {
         return value == null ? Optional.empty() : Optional.of(seqno(name, value));
     }
 
@@ -59,7 +59,7 @@ final class QueryParams {
         return ApiParams.timestamp(name, unsigned(name, value));
     }
 
-    static Optional<ShardId> optionalShard(String value) {
+    public static Optional<ShardId> optionalShard(String value) {
         return value == null ? Optional.empty() : Optional.of(ApiParams.shardId(value));
     }
 

@@ -18,6 +18,8 @@ import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardStats;
 import io.stateversions.core.State;
 import io.stateversions.core.WriterState;
+import io.stateversions.stateversions.BlobInventory;
+import io.stateversions.stateversions.ShardInvariants;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -375,6 +377,52 @@ public final class Views {
     public record GcRun(long seqno, long truncatedBelow, long rollupsDeleted, long partsDeleted) {
         public static GcRun of(ShardApi.GcRun g) {
             return new GcRun(g.seqno().value(), g.truncatedBelow().value(), g.rollupsDeleted(), g.partsDeleted());
+        }
+    }
+
+    // ------------------------------------------------- the inspector's diagnostics (not the versioned API)
+
+    /** A shard's blobs, referenced against present ({@link BlobInventory}): what {@code /ui/…/blobs} answers. */
+    public record BlobsView(String shardId, long earliest, long current, long referenced, long missing,
+            long collected, long unreferenced, long foreign, List<BlobView> blobs) {
+
+        /**
+         * One key.
+         *
+         * @param status {@code referenced}, {@code missing}, {@code collected}, {@code unreferenced} or
+         *               {@code foreign}
+         */
+        public record BlobView(String key, String kind, String status, Long sizeBytes, Long lastModifiedMs) {}
+
+        public static BlobsView of(BlobInventory inventory) {
+            return new BlobsView(inventory.shard().toString(), inventory.earliest().value(),
+                    inventory.current().value(), inventory.count(BlobInventory.Status.REFERENCED),
+                    inventory.count(BlobInventory.Status.MISSING), inventory.count(BlobInventory.Status.COLLECTED),
+                    inventory.count(BlobInventory.Status.UNREFERENCED), inventory.count(BlobInventory.Status.FOREIGN),
+                    inventory.blobs().stream().map(e -> new BlobView(e.key(), e.kind(), e.status().label(),
+                            e.sizeBytes() < 0 ? null : e.sizeBytes(),
+                            e.lastModifiedMs() < 0 ? null : e.lastModifiedMs())).toList());
+        }
+    }
+
+    /**
+     * The outcome of checking a shard's invariants ({@link ShardInvariants}): {@code ok} with what was seen, or the
+     * violation with its values.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record CheckView(String shardId, boolean ok, String violation, Long earliest, Long current,
+            Integer liveStates, Integer referencedParts, Integer presentParts, Integer referencedRollups,
+            Integer presentRollups, List<String> unreferencedParts, List<String> unreferencedRollups) {
+
+        public static CheckView of(ShardInvariants.Report r) {
+            return new CheckView(r.shard().toString(), true, null, r.earliest().value(), r.current().seqno().value(),
+                    r.liveStates(), r.referencedParts().size(), r.presentParts().size(), r.referencedRollups().size(),
+                    r.presentRollups().size(), r.unreferencedParts().stream().map(Object::toString).toList(),
+                    r.unreferencedRollups().stream().map(Object::toString).toList());
+        }
+
+        public static CheckView violated(String shardId, String violation) {
+            return new CheckView(shardId, false, violation, null, null, null, null, null, null, null, null, null);
         }
     }
 }

@@ -47,6 +47,9 @@ public class AccessControl {
     private static final String BAD_CREDENTIALS = "the credentials were not accepted (a token must be a JWT signed by"
             + " the configured key, for the configured issuer and audience, and within its validity)";
 
+    /** Where an allowed request's roles are kept for {@link #allows}. */
+    private static final String CALLER_ROLES = AccessControl.class.getName() + ".roles";
+
     private final SecurityConfig config;
     private final RouteRefusal refusal;
 
@@ -91,8 +94,22 @@ public class AccessControl {
                     + " (or one that includes it); the caller has none of them", Map.of("requiredRole",
                     required.roleName())));
         } else {
+            ctx.put(CALLER_ROLES, caller.getRoles());
             ctx.next();
         }
+    }
+
+    /**
+     * Iff the caller of {@code ctx} may do what {@code role} allows: always while security is off; else iff the roles
+     * this check found for it (an allowed request's) include it. For pages that offer more to some callers (the
+     * inspector's maintenance buttons); the routes themselves are checked by the table.
+     */
+    public boolean allows(RoutingContext ctx, Role role) {
+        if (!config.enabled()) {
+            return true;
+        }
+        java.util.Set<String> roles = ctx.get(CALLER_ROLES);
+        return roles != null && Role.grants(roles, role);
     }
 
     private void refuse(RoutingContext ctx, boolean grpc, ApiException error) {
@@ -108,7 +125,11 @@ public class AccessControl {
         return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
     }
 
+    /** The gRPC method's simple name, or for a REST-only route (the inspector's) its method and path template. */
     private static String operationName(Operation operation) {
+        if (operation.grpcMethods().isEmpty()) {
+            return operation.httpMethod().orElseThrow() + " " + operation.pathTemplate().orElseThrow();
+        }
         return operation.grpcMethods().get(0).substring(operation.grpcMethods().get(0).indexOf('/') + 1);
     }
 

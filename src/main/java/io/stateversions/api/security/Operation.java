@@ -48,6 +48,16 @@ public enum Operation {
     WRITE_ROLLUP(Role.ADMIN, "POST", "/v1/shards/{shard}/maintenance/rollup", "WriteRollup"),
     RUN_GC(Role.ADMIN, "POST", "/v1/shards/{shard}/maintenance/gc", "RunGc"),
     SWEEP_LEAKED_BLOBS(Role.ADMIN, "POST", "/v1/shards/{shard}/maintenance/leaked-blobs", "SweepLeakedBlobs"),
+    /** The web inspector (io.stateversions.api.ui): HTML pages, not part of the versioned API. */
+    INSPECT_SHARDS(Role.READER, "GET", "/ui"),
+    INSPECT_SHARD(Role.READER, "GET", "/ui/shards/{shard}"),
+    INSPECT_LIVE(Role.READER, "GET", "/ui/shards/{shard}/live"),
+    INSPECT_VERSION(Role.READER, "GET", "/ui/shards/{shard}/versions/{seqno}"),
+    INSPECT_BLOBS(Role.READER, "GET", "/ui/shards/{shard}/blobs"),
+    /** Reads every live state and looks up every blob they name: an operator's tool, like maintenance. */
+    INSPECT_CHECK(Role.ADMIN, "GET", "/ui/shards/{shard}/check"),
+    INSPECT_ROLLUP(Role.ADMIN, "POST", "/ui/shards/{shard}/maintenance/rollup"),
+    INSPECT_GC(Role.ADMIN, "POST", "/ui/shards/{shard}/maintenance/gc"),
     /** gRPC server reflection (both protocol versions): the API's schema, which any caller may discover. */
     SERVER_REFLECTION(Role.READER, null, null,
             "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",

@@ -25,7 +25,7 @@ class OperationTableTest {
     private static final List<Class<?>> RESOURCES = List.of(io.stateversions.api.rest.ShardsResource.class,
             io.stateversions.api.rest.LeasedReadersResource.class, io.stateversions.api.rest.CriticalReadersResource.class,
             io.stateversions.api.rest.WritersResource.class, io.stateversions.api.rest.BatchesResource.class,
-            io.stateversions.api.rest.LifecycleResource.class);
+            io.stateversions.api.rest.LifecycleResource.class, io.stateversions.api.ui.InspectorResource.class);
 
     @Test
     void everyRestRouteHasARowAndEveryRowARoute() {

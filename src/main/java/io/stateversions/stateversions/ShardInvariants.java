@@ -1,4 +1,4 @@
-package io.stateversions.testing;
+package io.stateversions.stateversions;
 
 import io.stateversions.core.BatchPart;
 import io.stateversions.core.BlobKey;
@@ -12,22 +12,13 @@ import io.stateversions.core.ShardId;
 import io.stateversions.core.State;
 import io.stateversions.core.StateDiff;
 import io.stateversions.location.Blob;
+import io.stateversions.location.BlobMetadata;
 import io.stateversions.location.Consensus;
 import io.stateversions.location.VersionedData;
-import io.stateversions.machine.MachineConfig;
-import io.stateversions.machine.Machines;
-import io.stateversions.machine.ShardMachine;
-import io.stateversions.stateversions.Retries;
-import io.stateversions.stateversions.RetryPolicy;
-import io.stateversions.stateversions.StateVersions;
-import io.stateversions.stateversions.StateVersionsIter;
-import io.stateversions.stateversions.StateVersionsMetrics;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -37,13 +28,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Checks the invariants of a shard's versioned log (spec §3.7, {@link StateVersions}) on raw Consensus and Blob,
- * with no cache: a fresh state layer reads everything again. Every violation fails with an {@link AssertionError}
- * that prints the values involved and the caller's context (such as a {@link Chaos}, whose text holds the seed).
+ * Checks the invariants of a shard's versioned log (the list in {@link StateVersions}) on raw Consensus and Blob,
+ * with no cache: a state layer of its own reads everything again, through the same calls a replica makes. Every
+ * violation throws a {@link Violation} whose message prints the values involved and the caller's context (the test's
+ * seed, the step a GC was killed at, the storage URLs of the command-line tool); a read that fails throws an
+ * {@link IllegalStateException} naming what was read.
  *
  * <ol>
  *   <li>The shard is initialized; its seqnos are contiguous from the earliest live one to the head, and each diff
  *       runs from its predecessor to its own seqno.</li>
+ *   <li>The latest rollup key of every live diff exists in Blob, or lies below earliest. (Checked before the current
+ *       state is loaded, which starts from such a rollup: a missing one is reported with its key, not as a failed
+ *       read.)</li>
  *   <li>{@code earliest <= current.seqnoSince()}.</li>
  *   <li>Current state holds a rollup at earliest; its blob exists and holds the state at earliest.</li>
  *   <li>Every rollup of current state exists in Blob.</li>
@@ -51,14 +47,29 @@ import java.util.concurrent.TimeoutException;
  *       batch parts that exist in Blob, and to rollups that exist or lie below earliest (deleted by GC before it
  *       truncated: legitimately stale). While a GC is dead half way ({@link #checkDuringGc}) only the states
  *       from seqnoSince on must find their parts.</li>
- *   <li>The latest rollup key of every live diff exists, or lies below earliest.</li>
  *   <li>The live states run from earliest to the head, and the last one equals the current state a fresh replica
  *       loads.</li>
  * </ol>
+ *
+ * <p>Blob existence is read from one listing of the shard's prefix, taken before the states are read; a key a state
+ * names that the listing lacks is looked up once more on its own (it may have been written after the listing), so
+ * that a check of a shard in use reports no blob missing that a writer merely linked meanwhile.
  */
 public final class ShardInvariants {
 
+    /** How long one storage read of the check may take. */
+    private static final long READ_TIMEOUT_S = 60;
+
     private ShardInvariants() {}
+
+    /** A broken invariant of a shard's log; the message holds the values. */
+    public static final class Violation extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        Violation(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
 
     /**
      * What the check saw.
@@ -105,13 +116,25 @@ public final class ShardInvariants {
     }
 
     /**
-     * {@link #check} for a shard whose GC died half way (spec §11.4): it may have deleted the blobs of diffs it
-     * did not get to truncate, so only the live states from {@code seqnoSince} on, which readers may hold, must
-     * find their batch parts. Everything else is checked as usual.
+     * {@link #check} for a shard whose GC died half way: it may have deleted the blobs of diffs it did not get to
+     * truncate, so only the live states from {@code seqnoSince} on, which readers may hold, must find their batch
+     * parts. Everything else is checked as usual.
      */
     public static Report checkDuringGc(ShardId shard, Consensus consensus, Blob blob, PersistConfig cfg,
             Object context) {
         return check(shard, consensus, blob, cfg, context, false);
+    }
+
+    /**
+     * {@link #check}, and also that {@code expected} (what a replica answers) is the current state.
+     */
+    public static Report check(ShardId shard, Consensus consensus, Blob blob, PersistConfig cfg, Object context,
+            State expected) {
+        Report report = check(shard, consensus, blob, cfg, context);
+        check(report.current().equals(expected), "shard " + shard + " [" + context + "]", "the replica under check"
+                + " answers state " + expected.seqno() + ", storage holds " + report.current().seqno()
+                + ":\n  replica: " + expected + "\n  storage: " + report.current());
+        return report;
     }
 
     private static Report check(ShardId shard, Consensus consensus, Blob blob, PersistConfig cfg, Object context,
@@ -121,6 +144,7 @@ public final class ShardInvariants {
                 StateVersionsMetrics.NONE, System::currentTimeMillis, "invariant-checker");
         String key = shard.toString();
         String where = "shard " + shard + " [" + context + "]";
+        Existence blobs = new Existence(blob, join(sv.listBlobs(shard), where), where);
 
         // 1. Contiguous seqnos, each diff from its predecessor.
         List<VersionedData> all = join(consensus.scan(key, SeqNo.MIN, Consensus.SCAN_ALL), where);
@@ -131,7 +155,13 @@ public final class ShardInvariants {
         for (int i = 0; i < all.size(); i++) {
             VersionedData entry = all.get(i);
             check(entry.seqno().value() == earliest.value() + i, where, "seqnos are not contiguous: " + seqnos);
-            StateDiff diff = sv.codec().decodeDiff(shard, entry.data());
+            StateDiff diff;
+            try {
+                diff = sv.codec().decodeDiff(shard, entry.data());
+            } catch (RuntimeException e) {
+                throw new Violation("invariant violated for " + where + ": the diff stored at " + entry.seqno()
+                        + " (" + entry.data().length + " bytes) cannot be decoded: " + e.getMessage(), e);
+            }
             check(diff.seqnoTo().equals(entry.seqno()) && diff.seqnoFrom().next().equals(entry.seqno()), where,
                     "the diff stored at " + entry.seqno() + " runs " + diff.seqnoFrom() + " -> " + diff.seqnoTo());
             diffs.add(diff);
@@ -141,34 +171,42 @@ public final class ShardInvariants {
         check(head.isPresent() && head.get().seqno().equals(headSeqno), where,
                 "head " + head.map(VersionedData::seqno) + " is not the last scanned version " + headSeqno);
 
-        // 7 (first half). The current state as a fresh replica loads it.
-        Machines machines = new Machines(sv, machineConfig(), System::currentTimeMillis, "invariant-checker",
-                ShardMachine.CommitListener.NONE);
-        State current = join(machines.get(shard), where).cached();
+        // 2. The latest rollup named by every live diff exists or is legitimately stale.
+        for (StateDiff diff : diffs) {
+            PartialRollupKey latest = diff.latestRollupKey();
+            if (!latest.seqno().isBefore(earliest)) {
+                check(blobs.exists(latest.complete(shard)), where, "diff " + diff.seqnoTo() + " names latest rollup "
+                        + latest + ", which is missing from Blob and not below earliest " + earliest);
+            }
+        }
+
+        // 7 (first half). The current state as a fresh replica loads it (what Machines does on first use).
+        State current = join(sv.fetchRecentLiveDiffs(shard).thenCompose(recent -> sv.fetchCurrentState(shard,
+                recent)), where);
         check(current.seqno().equals(headSeqno), where, "a fresh replica loads " + current.seqno()
                 + " but the head is " + headSeqno);
 
-        // 2. No reader's version is truncated.
+        // 3. No reader's version is truncated.
         check(!earliest.isAfter(current.seqnoSince()), where, "earliest " + earliest + " is after seqnoSince "
                 + current.seqnoSince() + " (readers " + current.collections().leasedReaders() + ")");
 
-        // 3. A rollup at earliest, which holds the state at earliest.
+        // 4. A rollup at earliest, which holds the state at earliest.
         HollowRollup atEarliest = current.collections().rollups().get(earliest);
         check(atEarliest != null, where, "current state " + current.seqno() + " has no rollup at earliest " + earliest
                 + "; its rollups are " + current.collections().rollups().keySet());
         Optional<State> rollupState = join(sv.fetchRollupAtKey(shard, atEarliest.key()), where);
-        check(rollupState.isPresent(), where, "the rollup " + atEarliest.key() + " at earliest is missing from Blob");
+        check(rollupState.isPresent(), where, "the rollup " + atEarliest.key() + " at earliest " + earliest
+                + " is missing from Blob");
         check(rollupState.get().seqno().equals(earliest), where, "the rollup at earliest " + earliest
                 + " holds the state at " + rollupState.get().seqno());
 
-        // 4. Every rollup of current state exists.
-        Map<String, Boolean> exists = new HashMap<>();
+        // 5. Every rollup of current state exists.
         for (HollowRollup r : current.collections().rollups().values()) {
-            check(exists(blob, r.key().complete(shard), exists, where), where, "rollup " + r.key()
-                    + " of current state " + current.seqno() + " is missing from Blob");
+            check(blobs.exists(r.key().complete(shard)), where, "rollup " + r.key() + " of current state "
+                    + current.seqno() + " is missing from Blob");
         }
 
-        // 5. Every live state refers only to blobs that exist (rollups below earliest may be gone).
+        // 6. Every live state refers only to blobs that exist (rollups below earliest may be gone).
         Optional<StateVersionsIter> iter = join(sv.fetchAllLiveStates(shard), where);
         check(iter.isPresent(), where, "fetchAllLiveStates found no versions");
         StateVersionsIter states = iter.get();
@@ -186,8 +224,7 @@ public final class ShardInvariants {
                 for (BatchPart part : batch.parts()) {
                     if (part instanceof BatchPart.Hollow h) {
                         referencedParts.add(h.key());
-                        check(!partsRequired || exists(blob, h.key().complete(shard), exists, where), where,
-                                "batch part " + h.key()
+                        check(!partsRequired || blobs.exists(h.key().complete(shard)), where, "batch part " + h.key()
                                 + " of live state " + state.seqno() + " (batch " + batch.desc()
                                 + ") is missing from Blob: a referenced blob was deleted");
                     }
@@ -196,9 +233,8 @@ public final class ShardInvariants {
             for (HollowRollup r : state.collections().rollups().values()) {
                 referencedRollups.add(r.key());
                 if (!r.key().seqno().isBefore(earliest)) {
-                    check(exists(blob, r.key().complete(shard), exists, where), where, "rollup " + r.key()
-                            + " of live state " + state.seqno() + " is missing from Blob, and it is not below"
-                            + " earliest " + earliest);
+                    check(blobs.exists(r.key().complete(shard)), where, "rollup " + r.key() + " of live state "
+                            + state.seqno() + " is missing from Blob, and it is not below earliest " + earliest);
                 }
             }
             // The first step replays the diff that produced the rollup at earliest: the state stays put.
@@ -215,111 +251,70 @@ public final class ShardInvariants {
         }
         check(liveStates == all.size(), where, liveStates + " live states for " + all.size() + " live diffs");
 
-        // 6. The latest rollup named by every live diff exists or is legitimately stale.
-        for (StateDiff diff : diffs) {
-            PartialRollupKey latest = diff.latestRollupKey();
-            if (!latest.seqno().isBefore(earliest)) {
-                check(exists(blob, latest.complete(shard), exists, where), where, "diff " + diff.seqnoTo()
-                        + " names latest rollup " + latest + ", which is missing from Blob and not below earliest "
-                        + earliest);
-            }
-        }
-
         // 7. The last live state is the current state.
         check(state.equals(current), where, "the last live state " + state.seqno() + " differs from the current"
                 + " state a fresh replica loads:\n  live:    " + state + "\n  current: " + current);
 
         Set<PartialBatchKey> presentParts = new TreeSet<>();
         Set<PartialRollupKey> presentRollups = new TreeSet<>();
-        join(blob.list(BlobKey.shardPrefix(shard), meta -> {
-            BlobKey parsed = BlobKey.parse(meta.key());
+        for (String listed : blobs.listed) {
+            BlobKey parsed;
+            try {
+                parsed = BlobKey.parse(listed);
+            } catch (IllegalArgumentException e) {
+                continue; // not a blob key of the shard: neither a part nor a rollup (the leaked-blob sweep logs them)
+            }
             if (parsed instanceof BlobKey.BatchPart p) {
                 presentParts.add(p.key());
-            } else {
-                presentRollups.add(((BlobKey.Rollup) parsed).key());
+            } else if (parsed instanceof BlobKey.Rollup r) {
+                presentRollups.add(r.key());
             }
-        }), where);
+        }
         return new Report(shard, earliest, current, liveStates, referencedParts, referencedRollups, presentParts,
                 presentRollups);
     }
 
-    /**
-     * {@link #check}, and also that {@code expected} (what a replica under test answers) is the current state.
-     */
-    public static Report check(ShardId shard, Consensus consensus, Blob blob, PersistConfig cfg, Object context,
-            State expected) {
-        Report report = check(shard, consensus, blob, cfg, context);
-        check(report.current().equals(expected), "shard " + shard + " [" + context + "]", "the replica under test"
-                + " answers state " + expected.seqno() + ", storage holds " + report.current().seqno()
-                + ":\n  replica: " + expected + "\n  storage: " + report.current());
-        return report;
-    }
+    /** Which blob keys exist: the listing, and a look-up of each key it lacks (written after it, or missing). */
+    private static final class Existence {
+        private final Blob blob;
+        private final Set<String> listed = new HashSet<>();
+        private final Set<String> lookedUp = new HashSet<>();
+        private final String where;
 
-    /** Fails unless every written part that no live state refers to is gone: GC finished its work. */
-    public static void assertCollected(Report report, Set<PartialBatchKey> written, Object context) {
-        Set<PartialBatchKey> notCollected = new TreeSet<>(report.unreferencedParts());
-        notCollected.retainAll(written);
-        check(notCollected.isEmpty(), report.shard() + " [" + context + "]", "parts that no live state refers to"
-                + " are still in Blob: " + notCollected + " (" + report + ")");
-        Set<PartialRollupKey> unreferencedRollups = report.unreferencedRollups();
-        check(unreferencedRollups.isEmpty(), report.shard() + " [" + context + "]", "rollups that no live state"
-                + " refers to are still in Blob: " + unreferencedRollups + " (" + report + ")");
-    }
-
-    private static boolean exists(Blob blob, String key, Map<String, Boolean> cache, String where) {
-        Boolean known = cache.get(key);
-        if (known == null) {
-            known = join(blob.get(key), where).isPresent();
-            cache.put(key, known);
+        Existence(Blob blob, List<BlobMetadata> listing, String where) {
+            this.blob = blob;
+            this.where = where;
+            listing.forEach(meta -> listed.add(meta.key()));
         }
-        return known;
+
+        boolean exists(String key) {
+            if (listed.contains(key) || lookedUp.contains(key)) {
+                return true;
+            }
+            boolean exists = join(blob.get(key), where).isPresent();
+            if (exists) {
+                lookedUp.add(key);
+            }
+            return exists;
+        }
     }
 
     private static void check(boolean condition, String where, String message) {
         if (!condition) {
-            throw new AssertionError("invariant violated for " + where + ": " + message);
+            throw new Violation("invariant violated for " + where + ": " + message, null);
         }
     }
 
     private static <T> T join(CompletionStage<T> stage, String where) {
         try {
-            return stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
+            return stage.toCompletableFuture().get(READ_TIMEOUT_S, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
-            throw new AssertionError("reading " + where + " failed: " + e.getCause(), e.getCause());
+            throw new IllegalStateException("reading " + where + " failed: " + e.getCause(), e.getCause());
         } catch (TimeoutException e) {
-            throw new AssertionError("reading " + where + " took over 60 s", e);
+            throw new IllegalStateException("reading " + where + " took over " + READ_TIMEOUT_S + " s", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new AssertionError(e);
+            throw new IllegalStateException("interrupted while reading " + where, e);
         }
-    }
-
-    private static MachineConfig machineConfig() {
-        return new MachineConfig() {
-            @Override
-            public int maxBatchSize() {
-                return 1;
-            }
-
-            @Override
-            public int maxQueuedCommands() {
-                return 1;
-            }
-
-            @Override
-            public int indeterminateRetries() {
-                return 0;
-            }
-
-            @Override
-            public long indeterminateBackoffMaxMs() {
-                return 0;
-            }
-
-            @Override
-            public Duration requestTimeout() {
-                return Duration.ofSeconds(60);
-            }
-        };
     }
 }
