@@ -270,5 +270,10 @@ final class OfflineTarget implements Target {
         public Duration leakedBlobMinGrace() {
             return Duration.ofMinutes(15);
         }
+
+        @Override
+        public java.util.OptionalInt cpuThreads() {
+            return java.util.OptionalInt.empty();
+        }
     };
 }
