@@ -30,6 +30,8 @@ public final class Watcher {
     private final ShardFeed feed;
     private final WatchSink sink;
     private final AtomicInteger wip = new AtomicInteger();
+    /** The end was sent to the transport. Only the drain loop touches it. */
+    private boolean endSent;
 
     // Owned by drain (one thread at a time).
     private List<WatchedVersion> page = List.of();
@@ -143,7 +145,11 @@ public final class Watcher {
     private void step() {
         End end = endRequested;
         if (end != null) {
-            if (markClosed(end.name().toLowerCase(java.util.Locale.ROOT)) && started) {
+            markClosed(end.name().toLowerCase(java.util.Locale.ROOT));
+            // A watch ended before its transport started (a replica draining right after registering it) still
+            // tells its client, once started, where to resume.
+            if (started && !endSent) {
+                endSent = true;
                 sink.end(end, SeqNo.of(lastDelivered));
             }
             return;

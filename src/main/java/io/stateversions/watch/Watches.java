@@ -86,6 +86,12 @@ public final class Watches implements ShardMachine.CommitListener, CommitBus.Lis
             f.watchers.add(created[0]);
             return f;
         });
+        if (draining) {
+            // The drain began while this watch registered, after its first check above and perhaps after the drain
+            // ended every watch it saw: end this one too (its client hears where to resume once the stream starts).
+            created[0].end(Watcher.End.SHUTDOWN);
+            return created[0];
+        }
         feed.learned(current.value());
         // A commit between the caller's read and the registration above told no feed of this watcher: one look at
         // the head closes that window (later commits find the feed).
@@ -162,11 +168,10 @@ public final class Watches implements ShardMachine.CommitListener, CommitBus.Lis
      * Ends every watch and refuses new ones from now on (the replica is stopping): clients resume elsewhere from the
      * last version they got. Called when the drain starts, before in-flight requests are waited for, since a watch
      * never finishes by itself and would hold the stop for the whole shutdown timeout. A watch that registers while
-     * this runs is ended by the second pass.
+     * this runs ends itself ({@link #watch}).
      */
     public void shutdown() {
         draining = true;
-        endAll();
         endAll();
     }
 

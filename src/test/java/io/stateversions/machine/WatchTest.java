@@ -440,6 +440,25 @@ abstract class WatchTest {
     }
 
     @Test
+    void a_draining_replica_ends_every_watch_even_one_not_yet_started_and_refuses_new_ones() {
+        Replica a = replica("replica-a", CommitBus.NONE, 4);
+        ShardId shard = openShard(a);
+        RecordingSink running = new RecordingSink();
+        watch(a, shard, Optional.empty(), running);
+        RecordingSink unstarted = new RecordingSink();
+        Watcher registered = join(a.service().watch(shard, Optional.empty(), unstarted)); // its stream not yet open
+
+        a.watches().shutdown();
+        assertThat(running.ended).succeedsWithin(Duration.ofSeconds(10)).isEqualTo(Watcher.End.SHUTDOWN);
+        assertThat(unstarted.ended).as("nothing is sent before the transport starts").isNotDone();
+        registered.start();
+        assertThat(unstarted.ended).succeedsWithin(Duration.ofSeconds(10)).isEqualTo(Watcher.End.SHUTDOWN);
+        assertThat(codeOf(a.service().watch(shard, Optional.empty(), new RecordingSink())))
+                .isEqualTo(ErrorCode.WATCH_INTERRUPTED);
+        assertThat(a.watches().active()).isZero();
+    }
+
+    @Test
     void watching_an_unknown_shard_or_a_future_version_or_beyond_the_limit_is_refused() {
         Replica a = replica("replica-a", CommitBus.NONE, 2);
         assertThat(codeOf(a.service().watch(ShardId.random(), Optional.empty(), new RecordingSink())))
