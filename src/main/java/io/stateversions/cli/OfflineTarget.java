@@ -115,6 +115,16 @@ final class OfflineTarget implements Target {
             public Duration requestTimeout() {
                 return Duration.ofSeconds(TIMEOUT_S);
             }
+
+            @Override
+            public int maxCachedShards() {
+                return 16; // one command reads one shard
+            }
+
+            @Override
+            public Duration evictIdleAfter() {
+                return Duration.ofMinutes(10);
+            }
         };
         Machines machines = new Machines(stateVersions, machine, System::currentTimeMillis, "state-versions-cli",
                 ShardMachine.CommitListener.NONE);

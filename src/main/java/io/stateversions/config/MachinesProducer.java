@@ -29,7 +29,8 @@ public class MachinesProducer {
     Machines machines(StateVersions stateVersions, MachineConfig config, Maintenance maintenance, Watches watches,
             CommitBus bus, MachineMeters metrics, WatchMeters watchMeters) {
         Machines machines = new Machines(stateVersions, config, System::currentTimeMillis,
-                StateVersionsProducer.hostname(), ShardMachine.CommitListener.both(maintenance, watches), metrics);
+                StateVersionsProducer.hostname(), ShardMachine.CommitListener.both(maintenance, watches), metrics,
+                Machines.Settings.DEFAULT.withWatched(watches::watching));
         // Other replicas' commits refresh the cached states here (persist's PubSub), as they wake watchers.
         bus.addListener((shard, seqno) -> watchMeters.notificationReceived(machines.learned(shard, seqno)));
         return machines;

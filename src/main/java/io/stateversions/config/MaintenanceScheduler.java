@@ -2,6 +2,7 @@ package io.stateversions.config;
 
 import io.quarkus.scheduler.Scheduled;
 import io.stateversions.machine.IdleSweeper;
+import io.stateversions.machine.Machines;
 import io.stateversions.machine.MaintenanceConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.concurrent.CompletionStage;
@@ -9,7 +10,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Runs the {@link IdleSweeper} every {@code stateversions.maintenance.sweep-interval}, first one minute after
- * start-up (so that a restarting fleet does not sweep at once); a run never overlaps the previous one.
+ * start-up (so that a restarting fleet does not sweep at once); a run never overlaps the previous one. Cleans the
+ * cache of machines up every minute ({@link Machines#cleanUp}), whether sweeps run or not.
  */
 @ApplicationScoped
 public class MaintenanceScheduler {
@@ -18,10 +20,19 @@ public class MaintenanceScheduler {
 
     private final IdleSweeper sweeper;
     private final MaintenanceConfig config;
+    private final Machines machines;
 
-    public MaintenanceScheduler(IdleSweeper sweeper, MaintenanceConfig config) {
+    public MaintenanceScheduler(IdleSweeper sweeper, MaintenanceConfig config, Machines machines) {
         this.sweeper = sweeper;
         this.config = config;
+        this.machines = machines;
+    }
+
+    /** Evicts idle machines of a replica that serves nothing (the cache evicts on its own only as it is used). */
+    @Scheduled(identity = "machine-cache-clean-up", every = "60s", delayed = "60s",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void cleanUpMachines() {
+        machines.cleanUp();
     }
 
     @Scheduled(identity = "maintenance-sweep", every = "${stateversions.maintenance.sweep-interval:5m}",

@@ -30,4 +30,15 @@ public interface MachineConfig {
      */
     @WithDefault("10s")
     Duration requestTimeout();
+
+    /**
+     * The most shards whose machine (cached state) this replica keeps; beyond it the least recently used idle ones
+     * are evicted, and reload from storage on their next use.
+     */
+    @WithDefault("20000")
+    int maxCachedShards();
+
+    /** A shard's machine with no command for this long is evicted (it reloads on its next use). */
+    @WithDefault("10m")
+    Duration evictIdleAfter();
 }

@@ -1,6 +1,8 @@
 package io.stateversions.machine;
 
 import io.stateversions.core.Command;
+import io.stateversions.core.ShardId;
+import java.util.function.LongSupplier;
 
 /**
  * What the machines and their maintenance report, for metrics (spec §18.2). Implementations must be cheap and
@@ -41,6 +43,12 @@ public interface MachineMetrics {
 
     /** A rollup write finished ({@code result}: written, noop, not_applied, failed) after {@code nanos}. */
     default void rollup(String result, long nanos) {}
+
+    /** The machines held ({@link Machines#size}): a gauge, registered once. */
+    default void machines(LongSupplier held) {}
+
+    /** A shard's machine left memory ({@code cause}: {@code idle}, {@code size}); it reloads on its next use. */
+    default void machineRetired(ShardId shard, String cause) {}
 
     MachineMetrics NONE = new MachineMetrics() {};
 }

@@ -1,5 +1,8 @@
 package io.stateversions.machine;
 
+import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
 import io.stateversions.core.Codecs;
 import io.stateversions.core.CodecMismatchException;
 import io.stateversions.core.SeqNo;
@@ -10,17 +13,60 @@ import io.stateversions.stateversions.StateVersions;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
+import java.util.function.Predicate;
 
 /**
- * The machines of the shards this process has touched, one per shard, each holding its cached state (spec §4.5).
- * A shard's machine is created by opening it, or by loading its current state from storage on first use.
+ * The machines of the shards this replica serves, one per shard, each holding its cached state (spec §4.5). A
+ * shard's machine is created by opening it, or by loading its current state from storage on first use.
+ *
+ * <h2>A bounded cache</h2>
+ * The machines are a cache (Caffeine): at most {@link MachineConfig#maxCachedShards}, the least recently used
+ * evicted beyond that, and any with no command for {@link MachineConfig#evictIdleAfter} evicted too. Nothing is
+ * lost by eviction: the state is in storage, and an evicted shard reloads on its next use. What eviction must
+ * not do:
+ * <ul>
+ *   <li><b>Evict a machine in use</b>: commands queued or in flight, a {@linkplain ShardMachine#pin pin}, or
+ *       watchers of its shard (they rely on its commits). Caffeine cannot be told no, so a machine it evicts while
+ *       in use is <em>retained</em>: kept outside the cache, still the shard's machine (the next use takes it back
+ *       into the cache), and retired only once nothing uses it (its last command tells {@link #idle}, and
+ *       {@link #cleanUp} looks again for watchers gone). A load in progress is never evicted: Caffeine gives an
+ *       incomplete future no weight and no expiry.</li>
+ *   <li><b>Load a shard twice</b>: concurrent uses of an absent shard share one load (a Caffeine compute per
+ *       shard), as do uses of a retained machine.</li>
+ *   <li><b>Lose a command</b>: a retired machine sends every command to the shard's current machine
+ *       ({@link ShardMachine} "Retirement"), so one that raced the eviction runs either on the old machine before
+ *       it is retired or on the new one.</li>
+ * </ul>
+ * So per shard there is at most one machine that takes commands: the cached or the retained one. Every change of
+ * which one it is happens under Caffeine's lock of the shard (loads, eviction) or the retained map's
+ * ({@link #idle}), and the two never wait for each other in the other order.
+ *
+ * <p>Notifications of other replicas' commits ({@link #learned}) look machines up without counting as a use, so
+ * that they do not keep a machine from going idle.
  */
 public final class Machines {
 
     /** The caller of a {@link #get} that gave none: never done, so a load it starts runs to its end. */
     private static final Future<Void> NO_CALLER = new CompletableFuture<>();
+
+    /**
+     * What the cache needs besides {@link MachineConfig}: which shards have watchers (their machines are kept), the
+     * clock of idleness, and where Caffeine evicts (tests pass a manual clock and the calling thread).
+     */
+    public record Settings(Predicate<ShardId> watched, LongSupplier nanos, Executor executor) {
+
+        public static final Settings DEFAULT = new Settings(shard -> false, System::nanoTime,
+                ForkJoinPool.commonPool());
+
+        public Settings withWatched(Predicate<ShardId> watchedShards) {
+            return new Settings(watchedShards, nanos, executor);
+        }
+    }
 
     private final StateVersions stateVersions;
     private final MachineConfig config;
@@ -28,7 +74,25 @@ public final class Machines {
     private final String hostname;
     private final ShardMachine.CommitListener listener;
     private final MachineMetrics metrics;
-    private final ConcurrentHashMap<ShardId, CompletableFuture<ShardMachine>> machines = new ConcurrentHashMap<>();
+    private final Predicate<ShardId> watched;
+    private final ShardMachine.Owner owner = new ShardMachine.Owner() {
+        @Override
+        public <T> CompletableFuture<T> forward(ShardMachine retired,
+                Function<ShardMachine, CompletableFuture<T>> command) {
+            return get(retired.shard()).thenCompose(command);
+        }
+
+        @Override
+        public void idle(ShardMachine machine) {
+            Machines.this.idle(machine);
+        }
+    };
+    private final AsyncCache<ShardId, ShardMachine> cache;
+    /** Machines held outside the cache: evicted while in use; see the class comment. */
+    private final ConcurrentHashMap<ShardId, Retained> retained = new ConcurrentHashMap<>();
+
+    /** A machine held outside the cache, and why it left it (for the metric of its retirement). */
+    private record Retained(ShardMachine machine, String cause) {}
 
     public Machines(StateVersions stateVersions, MachineConfig config, LongSupplier nowMs, String hostname,
             ShardMachine.CommitListener listener) {
@@ -37,12 +101,32 @@ public final class Machines {
 
     public Machines(StateVersions stateVersions, MachineConfig config, LongSupplier nowMs, String hostname,
             ShardMachine.CommitListener listener, MachineMetrics metrics) {
+        this(stateVersions, config, nowMs, hostname, listener, metrics, Settings.DEFAULT);
+    }
+
+    public Machines(StateVersions stateVersions, MachineConfig config, LongSupplier nowMs, String hostname,
+            ShardMachine.CommitListener listener, MachineMetrics metrics, Settings settings) {
+        if (config.maxCachedShards() < 1 || config.evictIdleAfter().isNegative() || config.evictIdleAfter().isZero()) {
+            throw new IllegalArgumentException("stateversions.machine.max-cached-shards (" + config.maxCachedShards()
+                    + ") must be at least 1 and stateversions.machine.evict-idle-after (" + config.evictIdleAfter()
+                    + ") positive");
+        }
         this.metrics = metrics;
         this.stateVersions = stateVersions;
         this.config = config;
         this.nowMs = nowMs;
         this.hostname = hostname;
         this.listener = listener;
+        this.watched = settings.watched();
+        this.cache = Caffeine.newBuilder()
+                .maximumSize(config.maxCachedShards())
+                .expireAfterAccess(config.evictIdleAfter())
+                .ticker(settings.nanos()::getAsLong)
+                .executor(settings.executor())
+                .evictionListener((ShardId shard, ShardMachine machine, RemovalCause cause) ->
+                        evicted(shard, machine, cause))
+                .buildAsync();
+        metrics.machines(this::size);
     }
 
     public StateVersions stateVersions() {
@@ -59,9 +143,9 @@ public final class Machines {
         return hostname;
     }
 
-    /** The number of shards with a machine here. */
-    public int size() {
-        return machines.size();
+    /** The number of shards with a machine here: cached (counting loads in progress) and retained. */
+    public long size() {
+        return cache.synchronous().estimatedSize() + retained.size();
     }
 
     /**
@@ -79,17 +163,23 @@ public final class Machines {
      * another caller, and sees it stop that way, starts its own load rather than fail for someone else's timeout.
      */
     public CompletableFuture<ShardMachine> get(ShardId shard, Future<?> caller) {
-        CompletableFuture<ShardMachine> existing = machines.get(shard);
+        CompletableFuture<ShardMachine> existing = cache.getIfPresent(shard); // a use: the machine is not idle
         if (existing != null && !existing.isCompletedExceptionally()) {
             return join(existing, shard, caller);
         }
+        // A failed load is removed by Caffeine once it fails; until then it counts as absent here.
         CompletableFuture<ShardMachine> loading = new CompletableFuture<>();
-        CompletableFuture<ShardMachine> raced = existing == null
-                ? machines.putIfAbsent(shard, loading)
-                : (machines.replace(shard, existing, loading) ? null : machines.get(shard));
-        if (raced != null) {
-            return join(raced, shard, caller);
+        CompletableFuture<ShardMachine> current = cache.asMap().compute(shard, (id, present) -> {
+            if (present != null && !present.isCompletedExceptionally()) {
+                return present;
+            }
+            CompletableFuture<ShardMachine> kept = takeRetained(id);
+            return kept != null ? kept : loading;
+        });
+        if (current != loading) {
+            return join(current, shard, caller);
         }
+        // The I/O starts after the compute: a load that completes at once must not complete inside it.
         stateVersions.fetchRecentLiveDiffs(shard)
                 .thenCompose(diffs -> {
                     if (diffs.isEmpty()) {
@@ -99,8 +189,7 @@ public final class Machines {
                 })
                 .whenComplete((state, error) -> {
                     if (error != null) {
-                        machines.remove(shard, loading);
-                        loading.completeExceptionally(error);
+                        loading.completeExceptionally(error); // Caffeine removes it: the next use loads again
                     } else {
                         loading.complete(newMachine(state));
                     }
@@ -117,18 +206,32 @@ public final class Machines {
     }
 
     /**
+     * The machine of {@code shard} held here, without counting as a use (no load, no reset of its idleness): the
+     * cached one if loaded, else the retained one; null if there is none.
+     */
+    private ShardMachine quietly(ShardId shard) {
+        ShardMachine cached = cache.synchronous().policy().getIfPresentQuietly(shard);
+        if (cached != null) {
+            return cached;
+        }
+        Retained kept = retained.get(shard);
+        return kept != null ? kept.machine() : null;
+    }
+
+    /**
      * Another replica committed {@code seqno} of {@code shard}: a machine of it here refreshes its cache
-     * ({@link ShardMachine#learned}). Shards without a machine here are not loaded.
+     * ({@link ShardMachine#learned}). Shards without a machine here are not loaded, and the machine's idleness is
+     * not reset: a notification is not a command.
      *
      * @return whether a machine here had not seen {@code seqno} yet
      */
     public boolean learned(ShardId shard, SeqNo seqno) {
-        CompletableFuture<ShardMachine> machine = machines.get(shard);
-        if (machine == null || !machine.isDone() || machine.isCompletedExceptionally()) {
+        ShardMachine m = quietly(shard);
+        if (m == null || m.retired()) {
             return false;
         }
-        ShardMachine m = machine.join();
-        boolean behind = m.cached().seqno().isBefore(seqno);
+        State cached = m.cachedOrNull();
+        boolean behind = cached != null && cached.seqno().isBefore(seqno);
         m.learned(seqno);
         return behind;
     }
@@ -141,7 +244,7 @@ public final class Machines {
      * {@link CodecMismatchException}, changing nothing, if it exists with other codecs.
      */
     public CompletableFuture<Opened> open(ShardId shard, Codecs codecs) {
-        CompletableFuture<ShardMachine> existing = machines.get(shard);
+        CompletableFuture<ShardMachine> existing = cache.getIfPresent(shard);
         if (existing != null && existing.isDone() && !existing.isCompletedExceptionally()) {
             ShardMachine machine = existing.join();
             return machine.read().thenApply(state -> {
@@ -152,27 +255,87 @@ public final class Machines {
             });
         }
         return stateVersions.openShard(shard, codecs).thenCompose(opened -> adopt(opened.state())
-                .thenApply(machine -> new Opened(machine, machine.cached(), opened.created())));
+                .thenApply(adopted -> new Opened(adopted.machine(), adopted.state(), opened.created())));
     }
+
+    private record Adopted(ShardMachine machine, State state) {}
 
     /**
      * Caches {@code state} in the shard's machine, creating it if there is none. A load in flight is waited for
      * (one machine per shard); if it fails (it started before the shard existed), this creates the machine.
      */
-    private CompletableFuture<ShardMachine> adopt(State state) {
-        CompletableFuture<ShardMachine> f = machines.compute(state.shardId(), (shard, current) ->
-                current == null || current.isCompletedExceptionally()
-                        ? CompletableFuture.completedFuture(newMachine(state)) : current);
-        return f.handle((machine, error) -> {
-            if (error != null) {
-                return adopt(state);
+    private CompletableFuture<Adopted> adopt(State state) {
+        CompletableFuture<ShardMachine> f = cache.asMap().compute(state.shardId(), (shard, current) -> {
+            if (current != null && !current.isCompletedExceptionally()) {
+                return current;
             }
-            machine.install(state);
-            return CompletableFuture.completedFuture(machine);
-        }).thenCompose(x -> x);
+            CompletableFuture<ShardMachine> kept = takeRetained(shard);
+            return kept != null ? kept : CompletableFuture.completedFuture(newMachine(state));
+        });
+        return f.handle((machine, error) -> error != null ? adopt(state)
+                : CompletableFuture.completedFuture(new Adopted(machine, machine.install(state))))
+                .thenCompose(adopted -> adopted);
+    }
+
+    // ------------------------------------------------------------------------------------------ eviction
+
+    /**
+     * Caffeine evicted {@code machine} ({@code cause}: idle, or beyond the bound), in its compute of the shard.
+     * Retire it if nothing uses it; else retain it, still the shard's machine, until nothing does.
+     */
+    private void evicted(ShardId shard, ShardMachine machine, RemovalCause cause) {
+        if (machine == null) {
+            return; // Caffeine passes only loaded machines; a load in progress is never evicted
+        }
+        String why = cause == RemovalCause.EXPIRED ? "idle" : "size";
+        // Retained first, retired second: a command finishing in between finds it retained and retires it.
+        machine.detach();
+        Retained previous = retained.put(shard, new Retained(machine, why));
+        if (previous != null) {
+            throw new IllegalStateException("invariant violated: shard " + shard + " had a cached machine and a"
+                    + " retained one (" + previous.cause() + ") at once");
+        }
+        idle(machine);
+    }
+
+    /** {@code machine}, held outside the cache, may be unused now: retire it unless its shard is watched. */
+    private void idle(ShardMachine machine) {
+        ShardId shard = machine.shard();
+        Retained[] gone = new Retained[1];
+        retained.computeIfPresent(shard, (id, kept) -> {
+            if (kept.machine() == machine && !watched.test(id) && machine.retire()) {
+                gone[0] = kept;
+                return null;
+            }
+            return kept;
+        });
+        if (gone[0] != null) {
+            metrics.machineRetired(shard, gone[0].cause());
+        }
+    }
+
+    /** A retained machine of {@code shard}, back into the cache (a use of the shard); null if there is none. */
+    private CompletableFuture<ShardMachine> takeRetained(ShardId shard) {
+        Retained kept = retained.remove(shard);
+        if (kept == null) {
+            return null;
+        }
+        kept.machine().attach();
+        return CompletableFuture.completedFuture(kept.machine());
+    }
+
+    /**
+     * Evicts what is due (Caffeine evicts on its own only as it is used), and retires the retained machines that
+     * nothing uses any more (whose watchers ended, say). The service runs it every minute.
+     */
+    public void cleanUp() {
+        cache.synchronous().cleanUp();
+        for (Retained kept : retained.values()) {
+            idle(kept.machine());
+        }
     }
 
     private ShardMachine newMachine(State state) {
-        return new ShardMachine(state, stateVersions, config, nowMs, hostname, listener, metrics);
+        return new ShardMachine(state, stateVersions, config, nowMs, hostname, listener, metrics, owner);
     }
 }

@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import org.jboss.logging.Logger;
 
 /**
@@ -57,6 +58,14 @@ import org.jboss.logging.Logger;
  *       moved. That makes errors such as "reader expired" and reads linearizable across replicas; a batch that
  *       commits needs no such read, its CaS proves the cache was current.</li>
  * </ul>
+ *
+ * <h2>Retirement</h2>
+ * {@link Machines} keeps a bounded cache of machines and retires the ones it evicts ({@link #retire}). A machine
+ * is retired only while nothing uses it: no command queued or in flight, no {@linkplain #pin pin}. Retiring and
+ * taking a command are decided by one atomic count ({@link #users}), so a command racing eviction either is taken
+ * here, and then the machine is not retired until it completes, or finds the machine retired and goes to the
+ * shard's current machine instead ({@link Owner#forward}). A retired machine commits nothing and holds no state:
+ * whoever still holds it (maintenance, say) reaches the current machine through it.
  *
  * <p>No lock is held across I/O; work functions run on whichever thread completed the previous I/O, and never
  * block.
@@ -94,6 +103,36 @@ public final class ShardMachine {
         }
     }
 
+    /**
+     * What a machine needs from the machines it belongs to ({@link Machines}): where commands go once it is retired,
+     * and whom to tell when a machine held outside the cache falls idle.
+     */
+    interface Owner {
+
+        /** Runs {@code command} on the shard's current machine: it reached {@code retired} after its retirement. */
+        <T> CompletableFuture<T> forward(ShardMachine retired, Function<ShardMachine, CompletableFuture<T>> command);
+
+        /** {@code machine}, {@linkplain #detach() held outside the cache}, has no command and no pin any more. */
+        void idle(ShardMachine machine);
+
+        /** A machine on its own: never retired. */
+        Owner NONE = new Owner() {
+
+            @Override
+            public <T> CompletableFuture<T> forward(ShardMachine retired,
+                    Function<ShardMachine, CompletableFuture<T>> command) {
+                return CompletableFuture.failedFuture(new IllegalStateException("invariant violated: the machine of"
+                        + " shard " + retired.shard() + " was retired outside Machines"));
+            }
+
+            @Override
+            public void idle(ShardMachine machine) {}
+        };
+    }
+
+    /** {@link #users} of a retired machine: below every count, so that no command or pin is taken any more. */
+    private static final int RETIRED = Integer.MIN_VALUE;
+
     private final ShardId shard;
     private final StateVersions stateVersions;
     private final PersistConfig cfg;
@@ -102,10 +141,19 @@ public final class ShardMachine {
     private final String hostname;
     private final CommitListener listener;
     private final MachineMetrics metrics;
+    private final Owner owner;
 
+    /** The cached state; null once retired (a retired machine must not keep a shard's state alive). */
     private final AtomicReference<State> state;
     /** The sizes of the diffs this machine saw, for the size-aware rollup policy. */
     private final DiffSizeLog diffSizes = new DiffSizeLog();
+    /**
+     * Commands queued or in flight (from enqueue to the end of their batch) plus pins, or {@link #RETIRED}. A machine
+     * is retired only at 0, by one compare-and-set, so that nothing taken here is stranded.
+     */
+    private final AtomicInteger users = new AtomicInteger();
+    /** Held outside the cache (evicted while in use): {@link Owner#idle} hears when it idles. */
+    private volatile boolean detached;
     private final ConcurrentLinkedQueue<Pending<?>> queue = new ConcurrentLinkedQueue<>();
     /**
      * Commands taken from the queue that could not join the last batch (their exclusive key was taken), oldest
@@ -125,7 +173,14 @@ public final class ShardMachine {
 
     public ShardMachine(State initial, StateVersions stateVersions, MachineConfig config,
             java.util.function.LongSupplier nowMs, String hostname, CommitListener listener, MachineMetrics metrics) {
+        this(initial, stateVersions, config, nowMs, hostname, listener, metrics, Owner.NONE);
+    }
+
+    ShardMachine(State initial, StateVersions stateVersions, MachineConfig config,
+            java.util.function.LongSupplier nowMs, String hostname, CommitListener listener, MachineMetrics metrics,
+            Owner owner) {
         this.metrics = metrics;
+        this.owner = owner;
         this.shard = initial.shardId();
         this.stateVersions = stateVersions;
         this.cfg = stateVersions.cfg();
@@ -140,18 +195,36 @@ public final class ShardMachine {
         return shard;
     }
 
-    /** The cached state: possibly behind other replicas' commits; never behind this machine's. */
+    /**
+     * The cached state: possibly behind other replicas' commits; never behind this machine's. A retired machine has
+     * none (read the shard through {@link Machines}).
+     */
     public State cached() {
+        State cached = state.get();
+        if (cached == null) {
+            throw new IllegalStateException("the machine of shard " + shard + " is retired and caches no state;"
+                    + " get the shard's machine from Machines");
+        }
+        return cached;
+    }
+
+    /** The cached state, or null if this machine is retired. */
+    State cachedOrNull() {
         return state.get();
     }
 
-    /** Caches {@code newer} if it is newer than the cached state; the cache never regresses. */
-    public void install(State newer) {
+    /**
+     * Caches {@code newer} if it is newer than the cached state; the cache never regresses. Returns the cached state
+     * after it ({@code newer} itself if this machine is retired: it caches nothing).
+     */
+    public State install(State newer) {
         if (!newer.shardId().equals(shard)) {
             throw new IllegalArgumentException("invariant violated: state of " + newer.shardId()
                     + " installed in the machine of " + shard);
         }
-        state.accumulateAndGet(newer, (cur, next) -> next.seqno().isAfter(cur.seqno()) ? next : cur);
+        State after = state.accumulateAndGet(newer, (cur, next) ->
+                cur == null || !next.seqno().isAfter(cur.seqno()) ? cur : next);
+        return after != null ? after : newer;
     }
 
     /** Applies one command (batched with whatever else is queued). Fails only with storage or internal errors. */
@@ -164,6 +237,9 @@ public final class ShardMachine {
      * {@code exclusiveKey} (null: no such constraint); of those, the earlier queued is applied first.
      */
     public <R> CompletableFuture<Applied<R>> apply(Command cmd, Transition.Work<R> work, Object exclusiveKey) {
+        if (!enter()) {
+            return owner.forward(this, next -> next.apply(cmd, work, exclusiveKey));
+        }
         Pending<R> pending = new Pending<>(cmd, work, exclusiveKey);
         enqueue(pending);
         return pending.future;
@@ -171,14 +247,24 @@ public final class ShardMachine {
 
     /** The current state, linearizably: it reflects every commit that finished, on any replica, before the call. */
     public CompletableFuture<State> read() {
+        if (!enter()) {
+            return owner.forward(this, ShardMachine::read);
+        }
         Pending<State> pending = new Pending<>(null, null, null);
         enqueue(pending);
         return pending.future.thenApply(Applied::value);
     }
 
-    /** Brings the cache up to date with Consensus. */
+    /** Brings the cache up to date with Consensus (a retired machine's: the shard's current machine's). */
     public CompletableFuture<State> refresh() {
         State cached = state.get();
+        if (cached == null) {
+            return owner.forward(this, ShardMachine::refresh);
+        }
+        return refresh(cached);
+    }
+
+    private CompletableFuture<State> refresh(State cached) {
         return stateVersions.fetchAllLiveDiffsGtSeqno(shard, cached.seqno()).thenCompose(diffs -> {
             if (diffs.isEmpty()) {
                 return CompletableFuture.completedFuture(cached);
@@ -186,15 +272,76 @@ public final class ShardMachine {
             State applied = stateVersions.applyEncodedDiffs(cached, diffs);
             if (applied.seqno().isAfter(cached.seqno())) {
                 diffSizes.recordApplied(diffs, cached.seqno(), applied.seqno());
-                install(applied);
-                return CompletableFuture.completedFuture(state.get());
+                return CompletableFuture.completedFuture(install(applied));
             }
             // The diffs after the cache were truncated away: rebuild from the latest rollup (slow path).
-            return stateVersions.fetchCurrentState(shard, diffs).thenApply(fetched -> {
-                install(fetched);
-                return state.get();
-            });
+            return stateVersions.fetchCurrentState(shard, diffs).thenApply(this::install);
         });
+    }
+
+    // ------------------------------------------------------------------------------------------ retirement
+
+    /** Takes a command or a pin: false iff this machine is retired. */
+    private boolean enter() {
+        while (true) {
+            int now = users.get();
+            if (now < 0) {
+                return false;
+            }
+            if (users.compareAndSet(now, now + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** {@code count} commands or pins are done; a detached machine left with none tells its owner. */
+    private void exit(int count) {
+        int left = users.addAndGet(-count);
+        if (left < 0) {
+            throw new IllegalStateException("invariant violated: the machine of shard " + shard + " has " + left
+                    + " users after " + count + " left");
+        }
+        if (left == 0 && detached) {
+            owner.idle(this);
+        }
+    }
+
+    /**
+     * Keeps this machine from being retired until {@link #unpin()} (a caller that runs several commands on it, with
+     * I/O between them); false, and nothing pinned, if it is retired already.
+     */
+    boolean pin() {
+        return enter();
+    }
+
+    void unpin() {
+        exit(1);
+    }
+
+    /**
+     * Retires this machine iff nothing uses it: no command queued or in flight, no pin. From then on it commits
+     * nothing, caches nothing, and sends every command to the shard's current machine.
+     */
+    boolean retire() {
+        if (!users.compareAndSet(0, RETIRED)) {
+            return false;
+        }
+        state.set(null);
+        return true;
+    }
+
+    boolean retired() {
+        return users.get() < 0;
+    }
+
+    /** This machine is now held outside the cache: its owner hears when it falls idle, to retire it then. */
+    void detach() {
+        detached = true;
+    }
+
+    /** This machine is back in the cache. */
+    void attach() {
+        detached = false;
     }
 
     /**
@@ -205,11 +352,12 @@ public final class ShardMachine {
      */
     public void learned(SeqNo seqno) {
         learnedSeqno.accumulateAndGet(seqno.value(), Math::max);
-        if (!state.get().seqno().isBefore(seqno) || !learnedRefreshing.compareAndSet(false, true)) {
+        State cached = state.get();
+        if (cached == null || !cached.seqno().isBefore(seqno) || !learnedRefreshing.compareAndSet(false, true)) {
             return;
         }
-        SeqNo before = state.get().seqno();
-        refresh().whenComplete((refreshed, error) -> {
+        SeqNo before = cached.seqno();
+        refresh(cached).whenComplete((refreshed, error) -> {
             learnedRefreshing.set(false);
             long wanted = learnedSeqno.get();
             if (error == null && refreshed.seqno().isAfter(before) && refreshed.seqno().value() < wanted) {
@@ -218,10 +366,11 @@ public final class ShardMachine {
         });
     }
 
+    /** Queues a command taken by {@link #enter}, or refuses it at once if a cap is reached. */
     private void enqueue(Pending<?> pending) {
         if (queued.incrementAndGet() > config.maxQueuedCommands()) {
             queued.decrementAndGet();
-            failAll(List.of(pending), new MachineOverloadedException(shard, config.maxQueuedCommands()));
+            refuse(pending, new MachineOverloadedException(shard, config.maxQueuedCommands()));
             return;
         }
         queue.add(pending);
@@ -251,10 +400,24 @@ public final class ShardMachine {
                 done = CompletableFuture.completedFuture(null);
             }
             if (!done.isDone()) {
-                done.whenComplete((ignored, error) -> drain());
+                done.whenComplete((ignored, error) -> {
+                    finished(batch);
+                    drain();
+                });
                 return;
             }
+            finished(batch);
         }
+    }
+
+    private void refuse(Pending<?> pending, RuntimeException error) {
+        failAll(List.of(pending), error);
+        exit(1);
+    }
+
+    /** Every command of {@code batch} has its answer. */
+    private void finished(List<Pending<?>> batch) {
+        exit(batch.size());
     }
 
     /**

@@ -2,15 +2,18 @@ package io.stateversions.metrics;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.stateversions.core.Command;
+import io.stateversions.core.ShardId;
 import io.stateversions.machine.MachineMetrics;
 import jakarta.inject.Singleton;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * The meters of the command machines and of maintenance: per-command latency by outcome, batching, CaS races,
@@ -37,9 +40,12 @@ public class MachineMeters implements MachineMetrics {
     private final MeterRegistry registry;
     private final Map<String, Timer> gcRuns = new ConcurrentHashMap<>();
     private final Map<String, Timer> rollups = new ConcurrentHashMap<>();
+    private final Map<String, Counter> retired = new ConcurrentHashMap<>();
+    private final StateMetrics stateMetrics;
 
-    public MachineMeters(MeterRegistry registry) {
+    public MachineMeters(MeterRegistry registry, StateMetrics stateMetrics) {
         this.registry = registry;
+        this.stateMetrics = stateMetrics;
         for (Command cmd : Command.values()) {
             Timer[] byOutcome = new Timer[Outcome.values().length];
             for (Outcome outcome : Outcome.values()) {
@@ -124,6 +130,24 @@ public class MachineMeters implements MachineMetrics {
     @Override
     public void gcCoalesced() {
         gcCoalesced.increment();
+    }
+
+    @Override
+    public void machines(LongSupplier held) {
+        Gauge.builder("stateversions.machine.shards", held, s -> s.getAsLong())
+                .description("Shards whose machine (cached state) this replica holds: the cache, bounded by"
+                        + " stateversions.machine.max-cached-shards, plus machines evicted while in use")
+                .strongReference(true).register(registry);
+    }
+
+    /** Also drops the shard's per-shard series: they are bounded with the machines, and go with them. */
+    @Override
+    public void machineRetired(ShardId shard, String cause) {
+        retired.computeIfAbsent(cause, c -> Counter.builder("stateversions.machine.evicted")
+                .description("Machines that left memory, by cause: idle (no command for"
+                        + " stateversions.machine.evict-idle-after), size (beyond max-cached-shards)")
+                .tag("cause", c).register(registry)).increment();
+        stateMetrics.forget(shard);
     }
 
     @Override

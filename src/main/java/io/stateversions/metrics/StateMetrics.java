@@ -3,6 +3,7 @@ package io.stateversions.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.stateversions.core.Frontier;
@@ -12,6 +13,8 @@ import io.stateversions.core.State;
 import io.stateversions.core.StateDiff;
 import io.stateversions.stateversions.StateVersionsMetrics;
 import jakarta.inject.Singleton;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.function.ToDoubleFunction;
@@ -23,7 +26,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  *
  * <p>Per-shard series are capped at {@code stateversions.metrics.max-shards} shards (0 turns them off): a
  * deployment with very many shards keeps a bounded number of time series. Shards beyond the cap are counted in
- * {@code stateversions_shard_metrics_dropped_total}. An empty frontier ({@code {}}) is reported as -1.
+ * {@code stateversions_shard_metrics_dropped_total}. A shard's series go when its machine leaves this replica
+ * ({@link #forget}), which frees its place for a shard in use. An empty frontier ({@code {}}) is reported as -1.
  */
 @Singleton
 public class StateMetrics implements StateVersionsMetrics {
@@ -37,6 +41,8 @@ public class StateMetrics implements StateVersionsMetrics {
         volatile State state;
         volatile long latestRollupBytes;
         final Counter encodedDiffBytes;
+        /** Every series of the shard, to remove them with it. */
+        final List<Meter> meters = new ArrayList<>();
         private State statsOf;
         private ShardStats stats;
 
@@ -163,10 +169,22 @@ public class StateMetrics implements StateVersionsMetrics {
         return shards.computeIfAbsent(shard, this::register);
     }
 
+    /**
+     * Removes the series of {@code shard} (its machine left this replica): they come back with its next commit here.
+     * A commit racing this may leave them out until the commit after it.
+     */
+    public void forget(ShardId shard) {
+        ShardGauges gauges = shards.remove(shard);
+        if (gauges != null) {
+            gauges.meters.forEach(registry::remove);
+        }
+    }
+
     private ShardGauges register(ShardId shard) {
         Tags tags = Tags.of("shard", shard.toString());
         ShardGauges g = new ShardGauges(Counter.builder("stateversions.shard.encoded.diff.size").baseUnit("bytes")
                 .description("Bytes of the encoded diffs committed").tags(tags).register(registry));
+        g.meters.add(g.encodedDiffBytes);
         gauge("seqno", "The shard's current seqno", tags, g, s -> s.state.seqno().value());
         gauge("since", "The shard's since (-1: {})", tags, g, s -> frontier(s.state.since()));
         gauge("upper", "The shard's upper (-1: {})", tags, g, s -> frontier(s.state.upper()));
@@ -203,8 +221,9 @@ public class StateMetrics implements StateVersionsMetrics {
     }
 
     private void gauge(String name, String description, Tags tags, ShardGauges g, ToDoubleFunction<ShardGauges> f) {
-        Gauge.builder("stateversions.shard." + name, g, s -> s.state == null ? Double.NaN : f.applyAsDouble(s))
-                .description(description).tags(tags).strongReference(true).register(registry);
+        g.meters.add(Gauge.builder("stateversions.shard." + name, g,
+                        s -> s.state == null ? Double.NaN : f.applyAsDouble(s))
+                .description(description).tags(tags).strongReference(true).register(registry));
     }
 
     private static double frontier(Frontier f) {

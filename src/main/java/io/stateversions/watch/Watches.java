@@ -100,6 +100,11 @@ public final class Watches implements ShardMachine.CommitListener, CommitBus.Lis
         return created[0];
     }
 
+    /** Whether this replica serves a watch of {@code shard} (its machine is kept while it does). */
+    public boolean watching(ShardId shard) {
+        return feeds.containsKey(shard);
+    }
+
     /** The number of watches being served. */
     public int active() {
         return active.get();

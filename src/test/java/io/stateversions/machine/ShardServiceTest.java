@@ -39,6 +39,7 @@ import io.stateversions.stateversions.StateVersionsMetrics;
 import io.stateversions.testing.FaultyConsensus;
 import io.stateversions.testing.CountingBlob;
 import io.stateversions.testing.CountingConsensus;
+import io.stateversions.testing.MachineSettings;
 import io.stateversions.testing.StateVersionsScriptDriver;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -114,37 +115,13 @@ abstract class ShardServiceTest {
         };
     }
 
-    static MachineConfig config(int maxBatch) {
+    static MachineSettings config(int maxBatch) {
         return config(maxBatch, 10_000, Duration.ofSeconds(60));
     }
 
-    static MachineConfig config(int maxBatch, int maxQueued, Duration requestTimeout) {
-        return new MachineConfig() {
-            @Override
-            public int maxBatchSize() {
-                return maxBatch;
-            }
-
-            @Override
-            public int maxQueuedCommands() {
-                return maxQueued;
-            }
-
-            @Override
-            public int indeterminateRetries() {
-                return 5;
-            }
-
-            @Override
-            public long indeterminateBackoffMaxMs() {
-                return 10;
-            }
-
-            @Override
-            public Duration requestTimeout() {
-                return requestTimeout;
-            }
-        };
+    static MachineSettings config(int maxBatch, int maxQueued, Duration requestTimeout) {
+        return MachineSettings.DEFAULTS.withMaxBatchSize(maxBatch).withMaxQueuedCommands(maxQueued)
+                .withRequestTimeout(requestTimeout);
     }
 
     /** One replica: its own state layer, machines (caches) and service, over the given storage. */

@@ -59,6 +59,7 @@ class MetricsAfterWorkloadTest {
         assertThat(value(metrics, "stateversions_gc_truncations_total", "")).isGreaterThanOrEqualTo(1);
         assertThat(metrics).contains("stateversions_lease_expired_total{handle=\"reader\"}");
         assertThat(metrics).contains("stateversions_machine_cas_mismatch_total");
+        assertThat(value(metrics, "stateversions_machine_shards", "")).isGreaterThanOrEqualTo(1);
         String shardTag = "shard=\"" + shard + "\"";
         assertThat(value(metrics, "stateversions_shard_upper", shardTag)).isEqualTo(3);
         assertThat(value(metrics, "stateversions_shard_batch_count", shardTag)).isEqualTo(3);
