@@ -272,6 +272,11 @@ final class OfflineTarget implements Target {
         }
 
         @Override
+        public int sweepMaxShards() {
+            return 1000;
+        }
+
+        @Override
         public Duration leakedBlobGrace() {
             return Duration.ofHours(1);
         }

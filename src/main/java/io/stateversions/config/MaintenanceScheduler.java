@@ -40,14 +40,15 @@ public class MaintenanceScheduler {
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     CompletionStage<Void> sweep() {
         long start = System.nanoTime();
-        return sweeper.sweepAll(config.idleAfter().toMillis(), config.sweepConcurrency()).thenAccept(result -> {
-            long ms = (System.nanoTime() - start) / 1_000_000;
-            if (result.handlesExpired() > 0 || result.gcRuns() > 0 || result.rollupsWritten() > 0
-                    || result.failed() > 0) {
-                LOG.infof("maintenance sweep in %d ms: %s", ms, result);
-            } else {
-                LOG.debugf("maintenance sweep in %d ms: %s", ms, result);
-            }
-        });
+        return sweeper.sweepNext(config.idleAfter().toMillis(), config.sweepConcurrency(), config.sweepMaxShards())
+                .thenAccept(result -> {
+                    long ms = (System.nanoTime() - start) / 1_000_000;
+                    if (result.handlesExpired() > 0 || result.gcRuns() > 0 || result.rollupsWritten() > 0
+                            || result.failed() > 0) {
+                        LOG.infof("maintenance sweep in %d ms: %s", ms, result);
+                    } else {
+                        LOG.debugf("maintenance sweep in %d ms: %s", ms, result);
+                    }
+                });
     }
 }

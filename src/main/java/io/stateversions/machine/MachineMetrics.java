@@ -47,7 +47,10 @@ public interface MachineMetrics {
     /** The machines held ({@link Machines#size}): a gauge, registered once. */
     default void machines(LongSupplier held) {}
 
-    /** A shard's machine left memory ({@code cause}: {@code idle}, {@code size}); it reloads on its next use. */
+    /**
+     * A shard's machine left memory ({@code cause}: {@code idle}, {@code size}, or {@code sweep} for a machine made
+     * for a sweep); the shard reloads on its next use.
+     */
     default void machineRetired(ShardId shard, String cause) {}
 
     MachineMetrics NONE = new MachineMetrics() {};

@@ -46,8 +46,9 @@ import java.util.function.Predicate;
  * which one it is happens under Caffeine's lock of the shard (loads, eviction) or the retained map's
  * ({@link #idle}), and the two never wait for each other in the other order.
  *
- * <p>Notifications of other replicas' commits ({@link #learned}) look machines up without counting as a use, so
- * that they do not keep a machine from going idle.
+ * <p>Notifications of other replicas' commits ({@link #learned}) and the sweep ({@link #pinIfHeld}) look
+ * machines up without counting as a use, so that neither keeps a machine from going idle. The sweep's machines
+ * for shards not held here are not cached at all ({@link #pinForMaintenance(State)}).
  */
 public final class Machines {
 
@@ -79,7 +80,12 @@ public final class Machines {
         @Override
         public <T> CompletableFuture<T> forward(ShardMachine retired,
                 Function<ShardMachine, CompletableFuture<T>> command) {
-            return get(retired.shard()).thenCompose(command);
+            if (!retired.forMaintenance()) {
+                return get(retired.shard()).thenCompose(command);
+            }
+            // A sweep's machine, retired while maintenance its commits assigned still holds it (Maintenance keeps
+            // the machine it first saw): that work, on a quiet shard, stays out of the cache too.
+            return pinForMaintenance(retired.shard()).thenCompose(machine -> whilePinned(machine, command));
         }
 
         @Override
@@ -88,7 +94,7 @@ public final class Machines {
         }
     };
     private final AsyncCache<ShardId, ShardMachine> cache;
-    /** Machines held outside the cache: evicted while in use; see the class comment. */
+    /** Machines held outside the cache: evicted while in use, or made for a sweep; see the class comment. */
     private final ConcurrentHashMap<ShardId, Retained> retained = new ConcurrentHashMap<>();
 
     /** A machine held outside the cache, and why it left it (for the metric of its retirement). */
@@ -275,6 +281,77 @@ public final class Machines {
         return f.handle((machine, error) -> error != null ? adopt(state)
                 : CompletableFuture.completedFuture(new Adopted(machine, machine.install(state))))
                 .thenCompose(adopted -> adopted);
+    }
+
+    // ------------------------------------------------------------------------------------------ the sweep
+
+    /**
+     * The machine of {@code shard} if this replica holds one, {@linkplain ShardMachine#pin pinned} (so that it is
+     * not retired while the caller runs several commands on it), without counting as a use; null if there is none.
+     * The caller unpins it ({@link #whilePinned}).
+     */
+    public ShardMachine pinIfHeld(ShardId shard) {
+        ShardMachine m = quietly(shard);
+        return m != null && m.pin() ? m : null;
+    }
+
+    /** {@link #pinForMaintenance(State)} of the shard's current state, read from storage if no machine holds it. */
+    private CompletableFuture<ShardMachine> pinForMaintenance(ShardId shard) {
+        ShardMachine held = pinIfHeld(shard);
+        if (held != null) {
+            return CompletableFuture.completedFuture(held);
+        }
+        return stateVersions.fetchRecentLiveDiffs(shard)
+                .thenCompose(diffs -> {
+                    if (diffs.isEmpty()) {
+                        throw new ShardNotFoundException(shard);
+                    }
+                    return stateVersions.fetchCurrentState(shard, diffs);
+                })
+                .thenCompose(this::pinForMaintenance);
+    }
+
+    /**
+     * A pinned machine of {@code state}'s shard for maintenance work (the sweep): the one this replica holds if there
+     * is one, else a new machine starting from {@code state} (a fresh read of the shard) that is not put in the
+     * cache, so that sweeping many shards does not evict the ones in use. It is retained while pinned (a command
+     * for the shard meanwhile takes it into the cache rather than load another) and retired once unpinned and idle.
+     */
+    public CompletableFuture<ShardMachine> pinForMaintenance(State state) {
+        ShardId shard = state.shardId();
+        ShardMachine[] pinned = new ShardMachine[1];
+        // In Caffeine's compute of the shard: no load can start in between, so there stays one machine per shard.
+        CompletableFuture<ShardMachine> cached = cache.asMap().computeIfAbsent(shard, id -> {
+            retained.compute(id, (ignored, kept) -> {
+                if (kept != null && kept.machine().pin()) {
+                    pinned[0] = kept.machine();
+                    return kept;
+                }
+                ShardMachine made = newMachine(state);
+                made.markForMaintenance();
+                made.detach();
+                made.pin();
+                pinned[0] = made;
+                return new Retained(made, "sweep");
+            });
+            return null; // not cached
+        });
+        if (cached == null) {
+            return CompletableFuture.completedFuture(pinned[0]);
+        }
+        return cached.thenCompose(m -> m.pin() ? CompletableFuture.completedFuture(m) : pinForMaintenance(state));
+    }
+
+    /** Runs {@code work} on {@code pinned} (pinned by the caller), and unpins it however the work ends. */
+    public static <T> CompletableFuture<T> whilePinned(ShardMachine pinned,
+            Function<ShardMachine, CompletableFuture<T>> work) {
+        CompletableFuture<T> done;
+        try {
+            done = work.apply(pinned);
+        } catch (RuntimeException e) {
+            done = CompletableFuture.failedFuture(e);
+        }
+        return done.whenComplete((ignored, error) -> pinned.unpin());
     }
 
     // ------------------------------------------------------------------------------------------ eviction

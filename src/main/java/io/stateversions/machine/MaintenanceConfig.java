@@ -14,8 +14,9 @@ import java.util.OptionalInt;
 public interface MaintenanceConfig {
 
     /**
-     * How often each replica sweeps the shards: expire lapsed handles, then roll up and garbage-collect shards with
-     * no commit for {@link #idleAfter}. {@code off} disables the sweep. Read by the scheduler as a string.
+     * How often each replica sweeps shards ({@link #sweepMaxShards} of them): expire lapsed handles, then roll up and
+     * garbage-collect shards with no commit for {@link #idleAfter}. {@code off} disables the sweep. Read by the
+     * scheduler as a string.
      */
     @WithDefault("5m")
     String sweepInterval();
@@ -27,6 +28,13 @@ public interface MaintenanceConfig {
     /** Shards swept at once by one replica. */
     @WithDefault("4")
     int sweepConcurrency();
+
+    /**
+     * The most shards one replica visits in one sweep, continuing from where its previous sweep stopped: every shard
+     * is visited by every replica once in {@code shards / sweepMaxShards} sweeps.
+     */
+    @WithDefault("1000")
+    int sweepMaxShards();
 
     /**
      * How old an unreferenced blob must be before a leaked-blob sweep deletes it, when the call names no grace:

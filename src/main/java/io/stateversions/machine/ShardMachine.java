@@ -152,8 +152,10 @@ public final class ShardMachine {
      * is retired only at 0, by one compare-and-set, so that nothing taken here is stranded.
      */
     private final AtomicInteger users = new AtomicInteger();
-    /** Held outside the cache (evicted while in use): {@link Owner#idle} hears when it idles. */
+    /** Held outside the cache (evicted while in use, or made for a sweep): {@link Owner#idle} hears when it idles. */
     private volatile boolean detached;
+    /** Made for maintenance of a quiet shard, outside the cache; cleared once a use takes it into the cache. */
+    private volatile boolean forMaintenance;
     private final ConcurrentLinkedQueue<Pending<?>> queue = new ConcurrentLinkedQueue<>();
     /**
      * Commands taken from the queue that could not join the last batch (their exclusive key was taken), oldest
@@ -339,9 +341,19 @@ public final class ShardMachine {
         detached = true;
     }
 
-    /** This machine is back in the cache. */
+    /** This machine is in the cache (back, or for the first time). */
     void attach() {
         detached = false;
+        forMaintenance = false;
+    }
+
+    /** This machine is made for maintenance, outside the cache; {@link Owner#forward} keeps what reaches it there. */
+    void markForMaintenance() {
+        forMaintenance = true;
+    }
+
+    boolean forMaintenance() {
+        return forMaintenance;
     }
 
     /**

@@ -145,7 +145,8 @@ public class MachineMeters implements MachineMetrics {
     public void machineRetired(ShardId shard, String cause) {
         retired.computeIfAbsent(cause, c -> Counter.builder("stateversions.machine.evicted")
                 .description("Machines that left memory, by cause: idle (no command for"
-                        + " stateversions.machine.evict-idle-after), size (beyond max-cached-shards)")
+                        + " stateversions.machine.evict-idle-after), size (beyond max-cached-shards), sweep (made for"
+                        + " a sweep of a quiet shard)")
                 .tag("cause", c).register(registry)).increment();
         stateMetrics.forget(shard);
     }

@@ -99,6 +99,11 @@ abstract class ShardServiceTest {
             }
 
             @Override
+            public int sweepMaxShards() {
+                return 1000;
+            }
+
+            @Override
             public Duration leakedBlobGrace() {
                 return Duration.ofHours(1);
             }
@@ -154,7 +159,7 @@ abstract class ShardServiceTest {
 
     /** A replica that performs the maintenance its commits assign, as the service does, and can sweep. */
     record Maintained(ShardService service, Maintenance maintenance, StateVersions stateVersions,
-            IdleSweeper sweeper) {}
+            IdleSweeper sweeper, Machines machines) {}
 
     Maintained maintainedReplica(Consensus consensus, String hostname, PersistConfig cfg) {
         return maintainedReplica(consensus, hostname, cfg, System::currentTimeMillis);
@@ -167,16 +172,26 @@ abstract class ShardServiceTest {
 
     Maintained maintainedReplica(Consensus consensus, Blob blob, String hostname, PersistConfig cfg,
             java.util.function.LongSupplier clock) {
+        return maintainedReplica(consensus, blob, hostname, cfg, clock, config(256));
+    }
+
+    Maintained maintainedReplica(Consensus consensus, String hostname, PersistConfig cfg,
+            java.util.function.LongSupplier clock, MachineConfig config) {
+        return maintainedReplica(consensus, blob(), hostname, cfg, clock, config);
+    }
+
+    Maintained maintainedReplica(Consensus consensus, Blob blob, String hostname, PersistConfig cfg,
+            java.util.function.LongSupplier clock, MachineConfig config) {
         Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
         StateVersions sv = new StateVersions(cfg, consensus, blob, retries, StateVersionsMetrics.NONE, clock,
                 hostname);
         RollupWriter rollups = new RollupWriter(sv);
         GarbageCollector gc = new GarbageCollector(sv, 4);
         Maintenance maintenance = new Maintenance(rollups, gc, java.util.concurrent.ForkJoinPool.commonPool());
-        Machines machines = new Machines(sv, config(256), clock, hostname, maintenance);
+        Machines machines = new Machines(sv, config, clock, hostname, maintenance);
         return new Maintained(new ShardService(machines, rollups, gc, new LeakedBlobSweeper(sv, 4), consensus,
-                config(256), MAINTENANCE_DEFAULTS, watchesOf(sv, consensus)), maintenance, sv,
-                new IdleSweeper(machines, consensus, rollups, gc, clock));
+                config, MAINTENANCE_DEFAULTS, watchesOf(sv, consensus)), maintenance, sv,
+                new IdleSweeper(machines, consensus, rollups, gc, clock), machines);
     }
 
     /** A replica over a {@link FaultyConsensus}, with one freshly opened shard. */
