@@ -39,6 +39,7 @@ import io.stateversions.location.Determinate;
 import io.stateversions.location.Failures;
 import io.stateversions.location.Indeterminate;
 import io.stateversions.location.VersionedData;
+import io.stateversions.machine.EncodedSize;
 import io.stateversions.machine.GarbageCollector;
 import io.stateversions.machine.MaintenanceConfig;
 import io.stateversions.machine.LeakedBlobSweeper;
@@ -460,8 +461,9 @@ public class ShardService implements ShardApi {
             }
             Transition.Work<AppendResult> work = Commands.compareAndAppend(batch, writer, token,
                     new HandleDebug(hostname, ""), nowMs(), lease, cfg.inlineWritesTotalMaxBytes());
+            long bytes = EncodedSize.of(batch);
             // One append per writer per transition: see ShardMachine ("Batching").
-            return apply(shard, Command.COMPARE_AND_APPEND, withUpper(work), writer, applied -> {
+            return apply(shard, Command.COMPARE_AND_APPEND, withUpper(work), writer, bytes, applied -> {
                 AppendResult result = applied.value().result();
                 Frontier upper = applied.value().upper();
                 if (result instanceof AppendResult.Appended a) {
@@ -545,7 +547,7 @@ public class ShardService implements ShardApi {
                 throw ApiException.invalidRequest("merge id \"" + id + "\" does not match its output's bounds (\""
                         + expected + "\")");
             }
-            return apply(shard, Command.MERGE_RES, Commands.applyMergeRes(res), applied -> {
+            return apply(shard, Command.MERGE_RES, Commands.applyMergeRes(res), null, EncodedSize.of(res), applied -> {
                 if (applied.value() != ApplyMergeResult.NOT_APPLIED_NO_MATCH || !applied.sawIndeterminate()) {
                     return new MergeApplied(applied.seqno(), applied.value());
                 }
@@ -635,13 +637,17 @@ public class ShardService implements ShardApi {
     /** Runs {@code work} on the shard's machine and maps the outcome (in the completing thread). */
     private <R, T> CompletableFuture<T> apply(ShardId shard, Command cmd, Transition.Work<R> work,
             Function<ShardMachine.Applied<R>, T> map) {
-        return apply(shard, cmd, work, null, map);
+        return apply(shard, cmd, work, null, 0, map);
     }
 
-    /** As above, never in one transition with another command of the same {@code exclusiveKey}. */
+    /**
+     * As above, never in one transition with another command of the same {@code exclusiveKey} (null: none), and
+     * counting {@code queuedBytes} against the replica's cap of queued bytes ({@link EncodedSize}) while queued.
+     */
     private <R, T> CompletableFuture<T> apply(ShardId shard, Command cmd, Transition.Work<R> work,
-            Object exclusiveKey, Function<ShardMachine.Applied<R>, T> map) {
-        return machines.get(shard).thenCompose(machine -> machine.apply(cmd, work, exclusiveKey)).thenApply(map);
+            Object exclusiveKey, long queuedBytes, Function<ShardMachine.Applied<R>, T> map) {
+        return machines.get(shard).thenCompose(machine -> machine.apply(cmd, work, exclusiveKey, queuedBytes))
+                .thenApply(map);
     }
 
     /** A result and the shard's upper as the command left it. */

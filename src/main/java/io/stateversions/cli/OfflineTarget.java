@@ -2,6 +2,7 @@ package io.stateversions.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarkus.runtime.configuration.MemorySize;
 import io.stateversions.api.ApiException;
 import io.stateversions.api.ApiParams;
 import io.stateversions.api.ShardApi;
@@ -124,6 +125,11 @@ final class OfflineTarget implements Target {
             @Override
             public Duration evictIdleAfter() {
                 return Duration.ofMinutes(10);
+            }
+
+            @Override
+            public Optional<MemorySize> maxQueuedBytes() {
+                return Optional.empty();
             }
         };
         Machines machines = new Machines(stateVersions, machine, System::currentTimeMillis, "state-versions-cli",

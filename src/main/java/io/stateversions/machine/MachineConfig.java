@@ -1,8 +1,10 @@
 package io.stateversions.machine;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
+import java.util.Optional;
 
 /** The knobs of the per-shard machines and of the API calls they serve. */
 @ConfigMapping(prefix = "stateversions.machine")
@@ -41,4 +43,10 @@ public interface MachineConfig {
     /** A shard's machine with no command for this long is evicted (it reloads on its next use). */
     @WithDefault("10m")
     Duration evictIdleAfter();
+
+    /**
+     * The most bytes of appends and merges queued across this replica's shards (their batches' estimated encoded
+     * size); beyond it calls fail at once with storage_unavailable. Unset: a tenth of the maximum heap.
+     */
+    Optional<MemorySize> maxQueuedBytes();
 }

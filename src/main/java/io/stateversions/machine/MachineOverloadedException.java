@@ -2,10 +2,19 @@ package io.stateversions.machine;
 
 import io.stateversions.core.ShardId;
 
-/** A shard has more commands queued than allowed (its storage is slow or down); the command was not queued. */
+/**
+ * A command was refused at once, certainly not done, because too much is queued: its shard has
+ * {@link MachineConfig#maxQueuedCommands} commands queued (its storage is slow or down), or the replica has
+ * {@link MachineConfig#maxQueuedBytes} of appends and merges queued across its shards.
+ */
 public final class MachineOverloadedException extends RuntimeException {
 
     public MachineOverloadedException(ShardId shard, int limit) {
         super("shard " + shard + " has " + limit + " commands queued already; not queued", null, false, false);
+    }
+
+    public MachineOverloadedException(long commandBytes, long queuedBytes, long maxBytes) {
+        super("this replica has " + queuedBytes + " bytes of appends and merges queued (its cap is " + maxBytes
+                + "); this command's " + commandBytes + " bytes were not queued", null, false, false);
     }
 }

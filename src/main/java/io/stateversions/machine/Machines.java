@@ -76,6 +76,7 @@ public final class Machines {
     private final ShardMachine.CommitListener listener;
     private final MachineMetrics metrics;
     private final Predicate<ShardId> watched;
+    private final QueuedBytes queuedBytes;
     private final ShardMachine.Owner owner = new ShardMachine.Owner() {
         @Override
         public <T> CompletableFuture<T> forward(ShardMachine retired,
@@ -91,6 +92,11 @@ public final class Machines {
         @Override
         public void idle(ShardMachine machine) {
             Machines.this.idle(machine);
+        }
+
+        @Override
+        public QueuedBytes queuedBytes() {
+            return queuedBytes;
         }
     };
     private final AsyncCache<ShardId, ShardMachine> cache;
@@ -124,6 +130,7 @@ public final class Machines {
         this.hostname = hostname;
         this.listener = listener;
         this.watched = settings.watched();
+        this.queuedBytes = QueuedBytes.of(config);
         this.cache = Caffeine.newBuilder()
                 .maximumSize(config.maxCachedShards())
                 .expireAfterAccess(config.evictIdleAfter())
@@ -132,7 +139,7 @@ public final class Machines {
                 .evictionListener((ShardId shard, ShardMachine machine, RemovalCause cause) ->
                         evicted(shard, machine, cause))
                 .buildAsync();
-        metrics.machines(this::size);
+        metrics.machines(this::size, queuedBytes::queued);
     }
 
     public StateVersions stateVersions() {
@@ -152,6 +159,11 @@ public final class Machines {
     /** The number of shards with a machine here: cached (counting loads in progress) and retained. */
     public long size() {
         return cache.synchronous().estimatedSize() + retained.size();
+    }
+
+    /** The bytes of appends and merges queued in this replica's machines, and their cap. */
+    public QueuedBytes queuedBytes() {
+        return queuedBytes;
     }
 
     /**

@@ -105,7 +105,7 @@ public final class ShardMachine {
 
     /**
      * What a machine needs from the machines it belongs to ({@link Machines}): where commands go once it is retired,
-     * and whom to tell when a machine held outside the cache falls idle.
+     * whom to tell when a machine held outside the cache falls idle, and the replica's cap of queued bytes.
      */
     interface Owner {
 
@@ -115,8 +115,11 @@ public final class ShardMachine {
         /** {@code machine}, {@linkplain #detach() held outside the cache}, has no command and no pin any more. */
         void idle(ShardMachine machine);
 
-        /** A machine on its own: never retired. */
+        QueuedBytes queuedBytes();
+
+        /** A machine on its own: never retired, its queued bytes uncapped. */
         Owner NONE = new Owner() {
+            private final QueuedBytes uncapped = new QueuedBytes(Long.MAX_VALUE);
 
             @Override
             public <T> CompletableFuture<T> forward(ShardMachine retired,
@@ -127,6 +130,11 @@ public final class ShardMachine {
 
             @Override
             public void idle(ShardMachine machine) {}
+
+            @Override
+            public QueuedBytes queuedBytes() {
+                return uncapped;
+            }
         };
     }
 
@@ -239,10 +247,19 @@ public final class ShardMachine {
      * {@code exclusiveKey} (null: no such constraint); of those, the earlier queued is applied first.
      */
     public <R> CompletableFuture<Applied<R>> apply(Command cmd, Transition.Work<R> work, Object exclusiveKey) {
+        return apply(cmd, work, exclusiveKey, 0);
+    }
+
+    /**
+     * {@link #apply(Command, Transition.Work, Object)} for a command carrying {@code queuedBytes} (a batch's
+     * {@link EncodedSize}), counted against the replica's cap of queued bytes until it completes.
+     */
+    public <R> CompletableFuture<Applied<R>> apply(Command cmd, Transition.Work<R> work, Object exclusiveKey,
+            long queuedBytes) {
         if (!enter()) {
-            return owner.forward(this, next -> next.apply(cmd, work, exclusiveKey));
+            return owner.forward(this, next -> next.apply(cmd, work, exclusiveKey, queuedBytes));
         }
-        Pending<R> pending = new Pending<>(cmd, work, exclusiveKey);
+        Pending<R> pending = new Pending<>(cmd, work, exclusiveKey, queuedBytes);
         enqueue(pending);
         return pending.future;
     }
@@ -252,7 +269,7 @@ public final class ShardMachine {
         if (!enter()) {
             return owner.forward(this, ShardMachine::read);
         }
-        Pending<State> pending = new Pending<>(null, null, null);
+        Pending<State> pending = new Pending<>(null, null, null, 0);
         enqueue(pending);
         return pending.future.thenApply(Applied::value);
     }
@@ -385,6 +402,12 @@ public final class ShardMachine {
             refuse(pending, new MachineOverloadedException(shard, config.maxQueuedCommands()));
             return;
         }
+        QueuedBytes bytes = owner.queuedBytes();
+        if (pending.bytes > 0 && !bytes.tryAcquire(pending.bytes)) {
+            queued.decrementAndGet();
+            refuse(pending, new MachineOverloadedException(pending.bytes, bytes.queued(), bytes.maxBytes()));
+            return;
+        }
         queue.add(pending);
         if (running.compareAndSet(false, true)) {
             drain();
@@ -427,8 +450,15 @@ public final class ShardMachine {
         exit(1);
     }
 
-    /** Every command of {@code batch} has its answer. */
+    /** Every command of {@code batch} has its answer: release what they held. */
     private void finished(List<Pending<?>> batch) {
+        long bytes = 0;
+        for (Pending<?> p : batch) {
+            bytes += p.bytes;
+        }
+        if (bytes > 0) {
+            owner.queuedBytes().release(bytes);
+        }
         exit(batch.size());
     }
 
@@ -602,14 +632,17 @@ public final class ShardMachine {
         final Command cmd;
         final Transition.Work<R> work;
         final Object exclusiveKey;
+        /** Counted against {@link QueuedBytes} from enqueue to the end of its batch. */
+        final long bytes;
         final CompletableFuture<Applied<R>> future = new CompletableFuture<>();
         final long queuedNanos = System.nanoTime();
         volatile boolean sawIndeterminate;
 
-        Pending(Command cmd, Transition.Work<R> work, Object exclusiveKey) {
+        Pending(Command cmd, Transition.Work<R> work, Object exclusiveKey, long bytes) {
             this.cmd = cmd;
             this.work = work;
             this.exclusiveKey = exclusiveKey;
+            this.bytes = bytes;
         }
 
         Transition.Step<R> step() {

@@ -1,39 +1,47 @@
 package io.stateversions.testing;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.stateversions.machine.MachineConfig;
+import java.math.BigInteger;
 import java.time.Duration;
+import java.util.Optional;
 
 /** A {@link MachineConfig} with every knob given: the service's defaults, changed with the {@code with} methods. */
 public record MachineSettings(int maxBatchSize, int maxQueuedCommands, int indeterminateRetries,
-        long indeterminateBackoffMaxMs, Duration requestTimeout, int maxCachedShards, Duration evictIdleAfter)
-        implements MachineConfig {
+        long indeterminateBackoffMaxMs, Duration requestTimeout, int maxCachedShards, Duration evictIdleAfter,
+        Optional<MemorySize> maxQueuedBytes) implements MachineConfig {
 
     /** The defaults of {@link MachineConfig}, with the backoff between indeterminate retries shortened to 10 ms. */
     public static final MachineSettings DEFAULTS = new MachineSettings(256, 10_000, 5, 10, Duration.ofSeconds(10),
-            20_000, Duration.ofMinutes(10));
+            20_000, Duration.ofMinutes(10), Optional.empty());
 
     public MachineSettings withMaxBatchSize(int max) {
         return new MachineSettings(max, maxQueuedCommands, indeterminateRetries, indeterminateBackoffMaxMs,
-                requestTimeout, maxCachedShards, evictIdleAfter);
+                requestTimeout, maxCachedShards, evictIdleAfter, maxQueuedBytes);
     }
 
     public MachineSettings withMaxQueuedCommands(int max) {
         return new MachineSettings(maxBatchSize, max, indeterminateRetries, indeterminateBackoffMaxMs,
-                requestTimeout, maxCachedShards, evictIdleAfter);
+                requestTimeout, maxCachedShards, evictIdleAfter, maxQueuedBytes);
     }
 
     public MachineSettings withIndeterminateRetries(int retries, long backoffMaxMs) {
         return new MachineSettings(maxBatchSize, maxQueuedCommands, retries, backoffMaxMs, requestTimeout,
-                maxCachedShards, evictIdleAfter);
+                maxCachedShards, evictIdleAfter, maxQueuedBytes);
     }
 
     public MachineSettings withRequestTimeout(Duration timeout) {
         return new MachineSettings(maxBatchSize, maxQueuedCommands, indeterminateRetries, indeterminateBackoffMaxMs,
-                timeout, maxCachedShards, evictIdleAfter);
+                timeout, maxCachedShards, evictIdleAfter, maxQueuedBytes);
     }
 
     public MachineSettings withCache(int maxShards, Duration idleAfter) {
         return new MachineSettings(maxBatchSize, maxQueuedCommands, indeterminateRetries, indeterminateBackoffMaxMs,
-                requestTimeout, maxShards, idleAfter);
+                requestTimeout, maxShards, idleAfter, maxQueuedBytes);
+    }
+
+    public MachineSettings withMaxQueuedBytes(long bytes) {
+        return new MachineSettings(maxBatchSize, maxQueuedCommands, indeterminateRetries, indeterminateBackoffMaxMs,
+                requestTimeout, maxCachedShards, evictIdleAfter, Optional.of(new MemorySize(BigInteger.valueOf(bytes))));
     }
 }

@@ -60,6 +60,7 @@ class MetricsAfterWorkloadTest {
         assertThat(metrics).contains("stateversions_lease_expired_total{handle=\"reader\"}");
         assertThat(metrics).contains("stateversions_machine_cas_mismatch_total");
         assertThat(value(metrics, "stateversions_machine_shards", "")).isGreaterThanOrEqualTo(1);
+        assertThat(metrics).contains("stateversions_machine_queued_bytes");
         String shardTag = "shard=\"" + shard + "\"";
         assertThat(value(metrics, "stateversions_shard_upper", shardTag)).isEqualTo(3);
         assertThat(value(metrics, "stateversions_shard_batch_count", shardTag)).isEqualTo(3);
