@@ -1,0 +1,57 @@
+package io.stateversions.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The JVM options the service ships with are the same in every way of running it: each {@code java … -jar} command
+ * of the README, the container image's {@code JAVA_OPTS} and the Kubernetes ConfigMap's (README "Memory").
+ */
+class ShippedJvmOptionsTest {
+
+    static final List<String> SHIPPED = List.of("-XX:+UseG1GC", "-Xmx256m", "-XX:+ExitOnOutOfMemoryError");
+
+    @Test
+    void the_readme_the_image_and_the_manifests_run_the_service_with_the_same_jvm_options() throws IOException {
+        List<String> readmeCommands = matches(Files.readString(Path.of("README.md")),
+                "java((?: -[^ `]+)*) -jar target/quarkus-app/quarkus-run\\.jar");
+        assertThat(readmeCommands).as("java commands in README.md").hasSizeGreaterThanOrEqualTo(3);
+        for (String options : readmeCommands) {
+            assertThat(jvmOptions(options)).as("README: java%s -jar", options).isEqualTo(SHIPPED);
+        }
+        String image = single(Files.readString(Path.of("src/main/docker/Dockerfile.jvm")),
+                "(?m)^ENV JAVA_OPTS=\"([^\"]*)\"$");
+        String manifests = single(Files.readString(Path.of("k8s/configmap.yaml")), "(?m)^  JAVA_OPTS: \"([^\"]*)\"$");
+        assertThat(jvmOptions(image)).as("Dockerfile.jvm JAVA_OPTS").isEqualTo(SHIPPED);
+        assertThat(manifests).as("k8s/configmap.yaml JAVA_OPTS, the image's in full").isEqualTo(image);
+    }
+
+    /** The JVM options among {@code options} (system properties aside), in order. */
+    private static List<String> jvmOptions(String options) {
+        return Arrays.stream(options.trim().split(" +")).filter(o -> o.startsWith("-X")).toList();
+    }
+
+    private static List<String> matches(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        List<String> found = new ArrayList<>();
+        while (m.find()) {
+            found.add(m.group(1));
+        }
+        return found;
+    }
+
+    private static String single(String text, String regex) {
+        List<String> found = matches(text, regex);
+        assertThat(found).as("matches of %s", regex).hasSize(1);
+        return found.get(0);
+    }
+}
