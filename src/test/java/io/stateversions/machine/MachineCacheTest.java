@@ -96,8 +96,10 @@ class MachineCacheTest {
                 ShardServiceTest.watchesOf(sv, memory));
     }
 
-    private void idleFor(Duration duration) {
+    /** {@code duration} passes with no command, and {@code replica} cleans its cache up. */
+    private void idleFor(Duration duration, Replica replica) {
         nanos.addAndGet(duration.toNanos());
+        replica.machines().cleanUp();
     }
 
     private double evicted(String cause) {
@@ -140,18 +142,14 @@ class MachineCacheTest {
     @Test
     void an_idle_machine_is_evicted_with_its_series_and_its_shard_reloads_with_what_others_committed_since() {
         Replica replica = replica(1000);
-        ShardId shard = ShardId.random();
         WriterId writer = WriterId.random();
-        join(replica.service().openShard(shard, CODECS));
-        join(replica.service().compareAndAppend(shard, writer, IdempotencyToken.random(), batch(0, 1, writer)));
-        ShardMachine machine = join(replica.machines().get(shard));
+        ShardId shard = openWithWriter(replica, writer);
         assertThat(hasSeries(shard)).isTrue();
+        ShardMachine machine = join(replica.machines().get(shard));
 
-        idleFor(IDLE.minusSeconds(1));
-        replica.machines().cleanUp();
+        idleFor(IDLE.minusSeconds(1), replica);
         assertThat(machine.retired()).as("retired before its idle time").isFalse();
-        idleFor(Duration.ofSeconds(2));
-        replica.machines().cleanUp();
+        idleFor(Duration.ofSeconds(2), replica);
         assertThat(machine.retired()).isTrue();
         assertThat(replica.machines().size()).isZero();
         assertThat(evicted("idle")).isEqualTo(1);
@@ -159,9 +157,9 @@ class MachineCacheTest {
 
         // Another replica commits meanwhile; the reload sees it.
         WriterId other = WriterId.random();
-        join(otherReplica().compareAndAppend(shard, other, IdempotencyToken.random(), batch(1, 2, other)));
+        join(otherReplica().compareAndAppend(shard, other, IdempotencyToken.random(), batch(0, 1, other)));
         State state = join(replica.service().getState(shard));
-        assertThat(state.upper()).isEqualTo(Frontier.of(2));
+        assertThat(state.upper()).isEqualTo(Frontier.of(1));
         assertThat(state.collections().writers()).containsOnlyKeys(writer, other);
         assertThat(join(replica.machines().get(shard))).isNotSameAs(machine);
 
@@ -172,17 +170,14 @@ class MachineCacheTest {
     @Test
     void a_machine_with_a_command_in_flight_is_kept_until_the_command_completes() {
         Replica replica = replica(1000);
-        ShardId shard = ShardId.random();
         WriterId writer = WriterId.random();
-        join(replica.service().openShard(shard, CODECS));
-        join(replica.service().registerWriter(shard, writer, "w", OptionalLong.empty()));
+        ShardId shard = openWithWriter(replica, writer);
         ShardMachine machine = join(replica.machines().get(shard));
 
         // Evicted while a command waits on its compare-and-set: kept, and still the shard's machine.
         CompletableFuture<Void> gate = holdNextCas(shard);
         CompletableFuture<SeqNo> heartbeat = replica.service().heartbeatWriter(shard, writer).toCompletableFuture();
-        idleFor(IDLE.plusMinutes(1));
-        replica.machines().cleanUp();
+        idleFor(IDLE.plusMinutes(1), replica);
         assertThat(machine.retired()).isFalse();
         assertThat(replica.machines().size()).isEqualTo(1);
         assertThat(join(replica.machines().get(shard))).as("its next use takes it back").isSameAs(machine);
@@ -193,8 +188,7 @@ class MachineCacheTest {
         // Evicted again while busy, and not used again: retired once its command completes.
         gate = holdNextCas(shard);
         heartbeat = replica.service().heartbeatWriter(shard, writer).toCompletableFuture();
-        idleFor(IDLE.plusMinutes(1));
-        replica.machines().cleanUp();
+        idleFor(IDLE.plusMinutes(1), replica);
         assertThat(machine.retired()).isFalse();
         gate.complete(null);
         SeqNo committed = join(heartbeat);
@@ -206,14 +200,12 @@ class MachineCacheTest {
     @Test
     void a_machine_whose_shard_is_watched_is_kept_until_the_watch_ends() {
         Replica replica = replica(1000);
-        ShardId shard = ShardId.random();
-        join(replica.service().openShard(shard, CODECS));
+        ShardId shard = open(replica);
         ShardMachine machine = join(replica.machines().get(shard));
         Watcher watcher = join(replica.service().watch(shard, Optional.empty(), new IdleSink()));
         watcher.start();
 
-        idleFor(IDLE.plusMinutes(1));
-        replica.machines().cleanUp();
+        idleFor(IDLE.plusMinutes(1), replica);
         assertThat(machine.retired()).isFalse();
         assertThat(replica.machines().size()).isEqualTo(1);
 
@@ -235,8 +227,7 @@ class MachineCacheTest {
 
         CompletableFuture<ShardMachine> first = replica.machines().get(shard);
         CompletableFuture<ShardMachine> second = replica.machines().get(shard);
-        idleFor(IDLE.multipliedBy(3));
-        replica.machines().cleanUp();
+        idleFor(IDLE.multipliedBy(3), replica);
         CompletableFuture<ShardMachine> third = replica.machines().get(shard);
         assertThat(first).isNotDone();
         gate.complete(null);
@@ -251,11 +242,9 @@ class MachineCacheTest {
     @Test
     void a_command_that_finds_its_machine_retired_runs_on_the_shards_current_machine() {
         Replica replica = replica(1000);
-        ShardId shard = ShardId.random();
-        join(replica.service().openShard(shard, CODECS));
+        ShardId shard = open(replica);
         ShardMachine stale = join(replica.machines().get(shard));
-        idleFor(IDLE.plusMinutes(1));
-        replica.machines().cleanUp();
+        idleFor(IDLE.plusMinutes(1), replica);
         assertThat(stale.retired()).isTrue();
 
         // Held by someone (maintenance, say) past its eviction: its commands still commit, on the current machine.
@@ -268,6 +257,20 @@ class MachineCacheTest {
         assertThat(current).isNotSameAs(stale);
         assertThat(current.cached().seqno()).isEqualTo(applied.seqno());
         assertThat(replica.machines().size()).isEqualTo(1);
+    }
+
+    /** A new shard, opened on {@code replica}. */
+    private static ShardId open(Replica replica) {
+        ShardId shard = ShardId.random();
+        join(replica.service().openShard(shard, CODECS));
+        return shard;
+    }
+
+    /** A new shard, opened on {@code replica}, with {@code writer} registered. */
+    private static ShardId openWithWriter(Replica replica, WriterId writer) {
+        ShardId shard = open(replica);
+        join(replica.service().registerWriter(shard, writer, "w", OptionalLong.empty()));
+        return shard;
     }
 
     /** Holds the next compare-and-set of {@code shard} until the returned gate completes. */
