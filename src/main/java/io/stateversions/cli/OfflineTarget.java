@@ -2,7 +2,6 @@ package io.stateversions.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.quarkus.runtime.configuration.MemorySize;
 import io.stateversions.api.ApiException;
 import io.stateversions.api.ApiParams;
 import io.stateversions.api.ShardApi;
@@ -22,8 +21,10 @@ import io.stateversions.location.s3.S3Clients;
 import io.stateversions.machine.GarbageCollector;
 import io.stateversions.machine.LeakedBlobSweeper;
 import io.stateversions.machine.MachineConfig;
+import io.stateversions.machine.MachineSettings;
 import io.stateversions.machine.Machines;
 import io.stateversions.machine.MaintenanceConfig;
+import io.stateversions.machine.MaintenanceSettings;
 import io.stateversions.machine.RollupWriter;
 import io.stateversions.machine.ShardMachine;
 import io.stateversions.stateversions.BlobInventory;
@@ -91,47 +92,10 @@ final class OfflineTarget implements Target {
         Retries retries = new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE);
         this.stateVersions = new StateVersions(cfg, consensus, blob, retries, StateVersionsMetrics.NONE,
                 System::currentTimeMillis, "state-versions-cli");
-        MachineConfig machine = new MachineConfig() {
-            @Override
-            public int maxBatchSize() {
-                return 1;
-            }
-
-            @Override
-            public int maxQueuedCommands() {
-                return 1;
-            }
-
-            @Override
-            public int indeterminateRetries() {
-                return 0;
-            }
-
-            @Override
-            public long indeterminateBackoffMaxMs() {
-                return 0;
-            }
-
-            @Override
-            public Duration requestTimeout() {
-                return Duration.ofSeconds(TIMEOUT_S);
-            }
-
-            @Override
-            public int maxCachedShards() {
-                return 16; // one command reads one shard
-            }
-
-            @Override
-            public Duration evictIdleAfter() {
-                return Duration.ofMinutes(10);
-            }
-
-            @Override
-            public Optional<MemorySize> maxQueuedBytes() {
-                return Optional.empty();
-            }
-        };
+        // Offline mode sends no command to a machine: one read of one shard at a time.
+        MachineConfig machine = MachineSettings.DEFAULTS.withMaxBatchSize(1).withMaxQueuedCommands(1)
+                .withIndeterminateRetries(0, 0).withRequestTimeout(Duration.ofSeconds(TIMEOUT_S))
+                .withCache(16, Duration.ofMinutes(10));
         Machines machines = new Machines(stateVersions, machine, System::currentTimeMillis, "state-versions-cli",
                 ShardMachine.CommitListener.NONE);
         Watches watches = new Watches(stateVersions, consensus, CommitBus.NONE, new Watches.Settings(
@@ -261,40 +225,5 @@ final class OfflineTarget implements Target {
     }
 
     /** The service's defaults; only the leaked-blob grace is read, and offline mode never sweeps. */
-    private static final MaintenanceConfig MAINTENANCE = new MaintenanceConfig() {
-        @Override
-        public String sweepInterval() {
-            return "off";
-        }
-
-        @Override
-        public Duration idleAfter() {
-            return Duration.ofMinutes(5);
-        }
-
-        @Override
-        public int sweepConcurrency() {
-            return 1;
-        }
-
-        @Override
-        public int sweepMaxShards() {
-            return 1000;
-        }
-
-        @Override
-        public Duration leakedBlobGrace() {
-            return Duration.ofHours(1);
-        }
-
-        @Override
-        public Duration leakedBlobMinGrace() {
-            return Duration.ofMinutes(15);
-        }
-
-        @Override
-        public java.util.OptionalInt cpuThreads() {
-            return java.util.OptionalInt.empty();
-        }
-    };
+    private static final MaintenanceConfig MAINTENANCE = MaintenanceSettings.SWEEP_OFF;
 }

@@ -2,6 +2,7 @@ package io.stateversions.machine;
 
 import static io.stateversions.machine.ShardServiceTest.CFG;
 import static io.stateversions.machine.ShardServiceTest.CODECS;
+import static io.stateversions.machine.ShardServiceTest.MACHINE_DEFAULTS;
 import static io.stateversions.machine.ShardServiceTest.MAINTENANCE_DEFAULTS;
 import static io.stateversions.machine.ShardServiceTest.WATCH_DEFAULTS;
 import static io.stateversions.machine.ShardServiceTest.batch;
@@ -29,7 +30,6 @@ import io.stateversions.stateversions.Retries;
 import io.stateversions.stateversions.RetryPolicy;
 import io.stateversions.stateversions.StateVersions;
 import io.stateversions.testing.FaultyConsensus;
-import io.stateversions.testing.MachineSettings;
 import io.stateversions.testing.ScanRecordingConsensus;
 import io.stateversions.watch.CommitBus;
 import io.stateversions.watch.WatchMetrics;
@@ -75,7 +75,7 @@ class MachineCacheTest {
     private record Replica(Machines machines, ShardService service) {}
 
     private Replica replica(int maxShards) {
-        MachineSettings config = MachineSettings.DEFAULTS.withCache(maxShards, IDLE);
+        MachineSettings config = MACHINE_DEFAULTS.withCache(maxShards, IDLE);
         Machines machines = new Machines(stateVersions, config, System::currentTimeMillis, HOST, watches,
                 new MachineMeters(registry, stateMetrics),
                 new Machines.Settings(watches::watching, nanos::get, Runnable::run));
@@ -89,10 +89,10 @@ class MachineCacheTest {
         StateVersions sv = new StateVersions(CFG, memory, blob,
                 new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE),
                 io.stateversions.stateversions.StateVersionsMetrics.NONE, System::currentTimeMillis, "replica-b");
-        Machines machines = new Machines(sv, MachineSettings.DEFAULTS, System::currentTimeMillis, "replica-b",
+        Machines machines = new Machines(sv, MACHINE_DEFAULTS, System::currentTimeMillis, "replica-b",
                 ShardMachine.CommitListener.NONE);
         return new ShardService(machines, new RollupWriter(sv), new GarbageCollector(sv, 4),
-                new LeakedBlobSweeper(sv, 4), memory, MachineSettings.DEFAULTS, MAINTENANCE_DEFAULTS,
+                new LeakedBlobSweeper(sv, 4), memory, MACHINE_DEFAULTS, MAINTENANCE_DEFAULTS,
                 ShardServiceTest.watchesOf(sv, memory));
     }
 

@@ -2,6 +2,7 @@ package io.stateversions.machine;
 
 import static io.stateversions.machine.ShardServiceTest.CFG;
 import static io.stateversions.machine.ShardServiceTest.CODECS;
+import static io.stateversions.machine.ShardServiceTest.MACHINE_DEFAULTS;
 import static io.stateversions.machine.ShardServiceTest.MAINTENANCE_DEFAULTS;
 import static io.stateversions.machine.ShardServiceTest.apiError;
 import static io.stateversions.machine.ShardServiceTest.join;
@@ -30,7 +31,6 @@ import io.stateversions.stateversions.RetryPolicy;
 import io.stateversions.stateversions.StateVersions;
 import io.stateversions.stateversions.StateVersionsMetrics;
 import io.stateversions.testing.FaultyConsensus;
-import io.stateversions.testing.MachineSettings;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -67,7 +67,7 @@ class QueuedBytesTest {
     @Test
     void appends_beyond_the_replicas_cap_are_refused_at_once_and_taken_again_once_the_queue_drains() {
         FaultyConsensus consensus = new FaultyConsensus(new MemoryConsensus());
-        MachineSettings config = MachineSettings.DEFAULTS.withMaxQueuedBytes(CAP_BYTES);
+        MachineSettings config = MACHINE_DEFAULTS.withMaxQueuedBytes(CAP_BYTES);
         StateVersions sv = new StateVersions(CFG, consensus, new MemoryBlob(false),
                 new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE),
                 StateVersionsMetrics.NONE, System::currentTimeMillis, "replica-a");

@@ -39,7 +39,6 @@ import io.stateversions.stateversions.StateVersionsMetrics;
 import io.stateversions.testing.FaultyConsensus;
 import io.stateversions.testing.CountingBlob;
 import io.stateversions.testing.CountingConsensus;
-import io.stateversions.testing.MachineSettings;
 import io.stateversions.testing.StateVersionsScriptDriver;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -82,50 +81,18 @@ abstract class ShardServiceTest {
 
     /** The service's maintenance defaults with another least grace of a leaked-blob sweep. */
     static MaintenanceConfig maintenance(Duration leakedBlobMinGrace) {
-        return new MaintenanceConfig() {
-            @Override
-            public String sweepInterval() {
-                return "off";
-            }
-
-            @Override
-            public Duration idleAfter() {
-                return Duration.ofMinutes(5);
-            }
-
-            @Override
-            public int sweepConcurrency() {
-                return 4;
-            }
-
-            @Override
-            public int sweepMaxShards() {
-                return 1000;
-            }
-
-            @Override
-            public Duration leakedBlobGrace() {
-                return Duration.ofHours(1);
-            }
-
-            @Override
-            public Duration leakedBlobMinGrace() {
-                return leakedBlobMinGrace;
-            }
-
-            @Override
-            public java.util.OptionalInt cpuThreads() {
-                return java.util.OptionalInt.empty();
-            }
-        };
+        return MaintenanceSettings.SWEEP_OFF.withLeakedBlobMinGrace(leakedBlobMinGrace);
     }
+
+    /** The service's machine defaults, with the backoff between indeterminate retries shortened to 10 ms. */
+    static final MachineSettings MACHINE_DEFAULTS = MachineSettings.DEFAULTS.withIndeterminateRetries(5, 10);
 
     static MachineSettings config(int maxBatch) {
         return config(maxBatch, 10_000, Duration.ofSeconds(60));
     }
 
     static MachineSettings config(int maxBatch, int maxQueued, Duration requestTimeout) {
-        return MachineSettings.DEFAULTS.withMaxBatchSize(maxBatch).withMaxQueuedCommands(maxQueued)
+        return MACHINE_DEFAULTS.withMaxBatchSize(maxBatch).withMaxQueuedCommands(maxQueued)
                 .withRequestTimeout(requestTimeout);
     }
 

@@ -1,18 +1,20 @@
-package io.stateversions.testing;
+package io.stateversions.machine;
 
 import io.quarkus.runtime.configuration.MemorySize;
-import io.stateversions.machine.MachineConfig;
 import java.math.BigInteger;
 import java.time.Duration;
 import java.util.Optional;
 
-/** A {@link MachineConfig} with every knob given: the service's defaults, changed with the {@code with} methods. */
+/**
+ * A {@link MachineConfig} given in code rather than read from configuration (the command-line tool's offline mode,
+ * tests): the service's defaults, changed with the {@code with} methods.
+ */
 public record MachineSettings(int maxBatchSize, int maxQueuedCommands, int indeterminateRetries,
         long indeterminateBackoffMaxMs, Duration requestTimeout, int maxCachedShards, Duration evictIdleAfter,
         Optional<MemorySize> maxQueuedBytes) implements MachineConfig {
 
-    /** The defaults of {@link MachineConfig}, with the backoff between indeterminate retries shortened to 10 ms. */
-    public static final MachineSettings DEFAULTS = new MachineSettings(256, 10_000, 5, 10, Duration.ofSeconds(10),
+    /** The defaults of {@link MachineConfig}. */
+    public static final MachineSettings DEFAULTS = new MachineSettings(256, 10_000, 5, 1000, Duration.ofSeconds(10),
             20_000, Duration.ofMinutes(10), Optional.empty());
 
     public MachineSettings withMaxBatchSize(int max) {
