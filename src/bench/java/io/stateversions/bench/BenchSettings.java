@@ -39,7 +39,8 @@ import java.util.Set;
  * @param etcd the etcd binary (a name on PATH, or a path)
  * @param requireEtcd fail the run when etcd is missing (the full run); otherwise the etcd baseline is skipped with a
  *     message (the smoke test on a machine without etcd)
- * @param serviceJvmOptions extra JVM options of the service process, separated by {@code ;} (e.g.
+ * @param serviceJvmOptions the JVM options of the service processes, separated by {@code ;}: by default the ones the
+ *     service ships with ({@link #SHIPPED_JVM_OPTIONS}); given, they replace them (add
  *     {@code -XX:StartFlightRecording=filename=target/bench/service.jfr,settings=profile} to profile it)
  * @param workDir where PostgreSQL, etcd and the service keep their data and logs (deleted afterwards)
  * @param resultsFile where the Markdown table is written
@@ -50,6 +51,13 @@ public record BenchSettings(int clients, int shards, Duration warmup, Duration d
         Set<String> workloads, String etcd, boolean requireEtcd, List<String> serviceJvmOptions, Path workDir,
         Path resultsFile) {
 
+    /**
+     * The JVM options the service ships with (README, container image, Kubernetes ConfigMap): the benchmark measures
+     * the service as it is run.
+     */
+    public static final List<String> SHIPPED_JVM_OPTIONS = List.of("-XX:+UseG1GC", "-Xmx256m",
+            "-XX:+ExitOnOutOfMemoryError");
+
     public static final Set<String> ALL_WORKLOADS = Set.of("p1", "p2", "p3", "p4", "p5", "p6", "p9", "startup",
             "memory", "floor", "tls");
 
@@ -57,7 +65,8 @@ public record BenchSettings(int clients, int shards, Duration warmup, Duration d
     public static BenchSettings defaults() {
         return new BenchSettings(64, 1000, Duration.ofSeconds(5), Duration.ofSeconds(20), 2, 64, 0, 2, 50, 100,
                 100_000, Duration.ofSeconds(5), 10_000, 100_000, 100, 100_000, new LinkedHashSet<>(List.of("startup",
-                        "p1", "p2", "p3", "p4", "p6", "p5", "p9", "floor", "tls", "memory")), "etcd", true, List.of(),
+                        "p1", "p2", "p3", "p4", "p6", "p5", "p9", "floor", "tls", "memory")), "etcd", true,
+                SHIPPED_JVM_OPTIONS,
                 Path.of("target", "bench", "work"), Path.of("target", "bench", "results.md"));
     }
 

@@ -2,6 +2,7 @@ package io.stateversions.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.stateversions.bench.BenchSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The JVM options the service ships with are the same in every way of running it: each {@code java … -jar} command
- * of the README, the container image's {@code JAVA_OPTS} and the Kubernetes ConfigMap's (README "Memory").
+ * of the README, the container image's {@code JAVA_OPTS}, the Kubernetes ConfigMap's (README "Memory") and the
+ * benchmark's service processes.
  */
 class ShippedJvmOptionsTest {
 
@@ -33,6 +35,8 @@ class ShippedJvmOptionsTest {
         String manifests = single(Files.readString(Path.of("k8s/configmap.yaml")), "(?m)^  JAVA_OPTS: \"([^\"]*)\"$");
         assertThat(jvmOptions(image)).as("Dockerfile.jvm JAVA_OPTS").isEqualTo(SHIPPED);
         assertThat(manifests).as("k8s/configmap.yaml JAVA_OPTS, the image's in full").isEqualTo(image);
+        assertThat(BenchSettings.defaults().serviceJvmOptions()).as("the benchmark's service processes")
+                .isEqualTo(SHIPPED);
     }
 
     /** The JVM options among {@code options} (system properties aside), in order. */
