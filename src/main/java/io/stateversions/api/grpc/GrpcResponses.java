@@ -165,9 +165,10 @@ final class GrpcResponses {
 
     /**
      * A batch's message, built once per batch and shared by every answer that holds the batch (appends answer with
-     * the merge requests they formed, snapshots and states with every batch): a message is immutable.
+     * the merge requests they formed, snapshots and states with every batch): a message is immutable. Soft: when the
+     * heap runs short the collector drops it, and it is built again when next needed.
      */
-    private static final HollowBatch.Memo<Batch> BATCH = HollowBatch.Memo.declare(GrpcResponses::render);
+    private static final HollowBatch.Memo<Batch> BATCH = HollowBatch.Memo.declareSoft(GrpcResponses::render);
 
     static Batch batch(HollowBatch batch) {
         return BATCH.of(batch);

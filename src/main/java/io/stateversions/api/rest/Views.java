@@ -246,8 +246,8 @@ public final class Views {
             return VIEW.of(batch);
         }
 
-        /** Views are immutable (their lists too), so one per batch serves every answer. */
-        private static final HollowBatch.Memo<Batch> VIEW = HollowBatch.Memo.declare(Batch::render);
+        /** Views are immutable (their lists too), so one per batch serves every answer (soft: see GrpcResponses). */
+        private static final HollowBatch.Memo<Batch> VIEW = HollowBatch.Memo.declareSoft(Batch::render);
 
         private static Batch render(HollowBatch batch) {
             return new Batch(frontier(batch.desc().lower()), frontier(batch.desc().upper()),
