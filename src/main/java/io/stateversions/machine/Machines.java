@@ -182,13 +182,16 @@ public final class Machines {
      */
     public CompletableFuture<ShardMachine> get(ShardId shard, Future<?> caller) {
         CompletableFuture<ShardMachine> existing = cache.getIfPresent(shard); // a use: the machine is not idle
-        if (existing != null && !existing.isCompletedExceptionally()) {
+        if (usable(existing)) {
             return join(existing, shard, caller);
         }
         // A failed load is removed by Caffeine once it fails; until then it counts as absent here.
         CompletableFuture<ShardMachine> loading = new CompletableFuture<>();
+        // The compute waits for an eviction of the shard in progress (its machine retired, its entry not yet gone, so
+        // that the read above saw it): looking again at once would find the same machine, and a command forwarded
+        // from it would come back here, again and again on one thread, until the eviction ended or the stack overflowed.
         CompletableFuture<ShardMachine> current = cache.asMap().compute(shard, (id, present) -> {
-            if (present != null && !present.isCompletedExceptionally()) {
+            if (usable(present)) {
                 return present;
             }
             CompletableFuture<ShardMachine> kept = takeRetained(id);
@@ -221,6 +224,18 @@ public final class Machines {
         return load.isDone() ? load : load.exceptionallyCompose(error ->
                 Failures.unwrap(error) instanceof CancellationException
                         ? get(shard, caller) : CompletableFuture.failedFuture(error));
+    }
+
+    /**
+     * Whether a cache entry can take commands: a load in progress or a loaded machine that is not retired. An entry
+     * whose machine is retired is one Caffeine is evicting right now (retirement happens in its eviction, before the
+     * entry is removed); a failed load is one it is removing.
+     */
+    private static boolean usable(CompletableFuture<ShardMachine> entry) {
+        if (entry == null || entry.isCompletedExceptionally()) {
+            return false;
+        }
+        return !entry.isDone() || !entry.join().retired();
     }
 
     /**
@@ -263,7 +278,7 @@ public final class Machines {
      */
     public CompletableFuture<Opened> open(ShardId shard, Codecs codecs) {
         CompletableFuture<ShardMachine> existing = cache.getIfPresent(shard);
-        if (existing != null && existing.isDone() && !existing.isCompletedExceptionally()) {
+        if (usable(existing) && existing.isDone()) {
             ShardMachine machine = existing.join();
             return machine.read().thenApply(state -> {
                 if (!state.codecs().equals(codecs)) {
@@ -284,7 +299,7 @@ public final class Machines {
      */
     private CompletableFuture<Adopted> adopt(State state) {
         CompletableFuture<ShardMachine> f = cache.asMap().compute(state.shardId(), (shard, current) -> {
-            if (current != null && !current.isCompletedExceptionally()) {
+            if (usable(current)) {
                 return current;
             }
             CompletableFuture<ShardMachine> kept = takeRetained(shard);
@@ -333,7 +348,10 @@ public final class Machines {
         ShardId shard = state.shardId();
         ShardMachine[] pinned = new ShardMachine[1];
         // In Caffeine's compute of the shard: no load can start in between, so there stays one machine per shard.
-        CompletableFuture<ShardMachine> cached = cache.asMap().computeIfAbsent(shard, id -> {
+        CompletableFuture<ShardMachine> cached = cache.asMap().compute(shard, (id, present) -> {
+            if (usable(present)) {
+                return present;
+            }
             retained.compute(id, (ignored, kept) -> {
                 if (kept != null && kept.machine().pin()) {
                     pinned[0] = kept.machine();
@@ -346,7 +364,7 @@ public final class Machines {
                 pinned[0] = made;
                 return new Retained(made, "sweep");
             });
-            return null; // not cached
+            return null; // not cached (and a retired machine's entry, if one was there, is gone)
         });
         if (cached == null) {
             return CompletableFuture.completedFuture(pinned[0]);

@@ -111,6 +111,103 @@ class MachineCacheTest {
         return registry.find("stateversions.shard.seqno").tag("shard", shard.toString()).gauge() != null;
     }
 
+    /**
+     * Many clients at once, each opening shards, registering a writer and appending, on a cache far smaller than the
+     * shards: evictions race the commands of the shards they evict (Caffeine evicts on a pool of its own, as in the
+     * service). Every command is answered and every shard holds its append. (The benchmark's memory workload met a
+     * retired machine that stayed reachable: its commands forwarded to it again and again, until the stack overflowed.)
+     */
+    @Test
+    void concurrent_clients_over_far_more_shards_than_the_cache_holds_all_get_answers() throws Exception {
+        MachineSettings config = MACHINE_DEFAULTS.withCache(8, IDLE);
+        Machines machines = new Machines(stateVersions, config, System::currentTimeMillis, HOST, watches,
+                new MachineMeters(registry, stateMetrics), Machines.Settings.DEFAULT.withWatched(watches::watching));
+        ShardService service = new ShardService(machines, new RollupWriter(stateVersions),
+                new GarbageCollector(stateVersions, 4), new LeakedBlobSweeper(stateVersions, 4), consensus, config,
+                MAINTENANCE_DEFAULTS, watches);
+        int clients = 16;
+        int shardsPerClient = 150;
+        List<CompletableFuture<List<ShardId>>> runs = new ArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
+        try {
+            for (int c = 0; c < clients; c++) {
+                runs.add(CompletableFuture.supplyAsync(() -> {
+                    List<ShardId> mine = new ArrayList<>();
+                    for (int i = 0; i < shardsPerClient; i++) {
+                        ShardId shard = ShardId.random();
+                        WriterId writer = WriterId.random();
+                        join(service.openShard(shard, CODECS));
+                        join(service.registerWriter(shard, writer, "w", OptionalLong.empty()));
+                        join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(0, 1, writer)));
+                        mine.add(shard);
+                    }
+                    return mine;
+                }, pool));
+            }
+            List<ShardId> all = new ArrayList<>();
+            for (CompletableFuture<List<ShardId>> run : runs) {
+                all.addAll(run.get(120, java.util.concurrent.TimeUnit.SECONDS));
+            }
+            for (ShardId shard : all) {
+                assertThat(join(service.getState(shard)).upper()).as("upper of %s", shard).isEqualTo(Frontier.of(1));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /**
+     * A command that reaches a machine while Caffeine is still evicting it (the machine is retired, its entry not yet
+     * gone: a lock-free read sees it) waits for the eviction to finish and runs on a fresh machine. It used to look
+     * the shard up again at once, find the same retired machine, forward again, and so on, on one thread, until the
+     * evicting thread finished or the stack overflowed (the benchmark's memory workload: internal errors).
+     */
+    @Test
+    void a_command_that_meets_a_machine_being_evicted_runs_once_the_eviction_is_done() throws Exception {
+        ShardId first = ShardId.random();
+        java.util.concurrent.CountDownLatch retiring = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        MachineSettings config = MACHINE_DEFAULTS.withCache(1, IDLE);
+        // Caffeine evicts on the writing thread (Runnable::run); its eviction of the first shard stops, after the
+        // retirement and before the entry is removed, where the machine reports its retirement.
+        MachineMetrics pausing = new MachineMetrics() {
+            @Override
+            public void machineRetired(ShardId shard, String cause) {
+                if (shard.equals(first)) {
+                    retiring.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+        };
+        Machines machines = new Machines(stateVersions, config, System::currentTimeMillis, HOST, watches, pausing,
+                new Machines.Settings(shard -> false, nanos::get, Runnable::run));
+        ShardService service = new ShardService(machines, new RollupWriter(stateVersions),
+                new GarbageCollector(stateVersions, 4), new LeakedBlobSweeper(stateVersions, 4), consensus, config,
+                MAINTENANCE_DEFAULTS, watches);
+        WriterId writer = WriterId.random();
+        join(service.openShard(first, CODECS));
+        join(service.compareAndAppend(first, writer, IdempotencyToken.random(), batch(0, 1, writer)));
+
+        CompletableFuture<Void> evicting = CompletableFuture.runAsync(() -> join(service.openShard(ShardId.random(),
+                CODECS)));
+        retiring.await();
+        java.util.concurrent.atomic.AtomicReference<Thread> reader = new java.util.concurrent.atomic.AtomicReference<>();
+        CompletableFuture<State> read = CompletableFuture.supplyAsync(() -> {
+            reader.set(Thread.currentThread());
+            return join(service.getState(first));
+        });
+        // The read either waits for the eviction (blocked on the shard's entry) or has already failed.
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> read.isDone() || (reader.get() != null
+                && (reader.get().getState() == Thread.State.BLOCKED || reader.get().getState() == Thread.State.WAITING)));
+        release.countDown();
+        evicting.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(read.get(10, java.util.concurrent.TimeUnit.SECONDS).upper()).isEqualTo(Frontier.of(1));
+    }
+
     @Test
     void the_cache_stays_at_its_bound_under_many_shards_and_each_shard_answers_with_its_own_state() {
         Replica replica = replica(10);
