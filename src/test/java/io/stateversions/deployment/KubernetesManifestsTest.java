@@ -70,7 +70,10 @@ class KubernetesManifestsTest {
             "autoscaling/v2/HorizontalPodAutoscaler", HorizontalPodAutoscaler.class,
             "networking.k8s.io/v1/NetworkPolicy", NetworkPolicy.class);
 
-    /** The appProtocol each API port must declare: TLS (ALPN h2 and http/1.1), or cleartext HTTP/2 behind a mesh. */
+    /**
+     * The appProtocol a Service port to an API port must declare: TLS (ALPN h2 and http/1.1), or cleartext HTTP/2
+     * behind a mesh. (A port to the management interface, for a metrics Service, may declare none.)
+     */
     private static final Map<Integer, String> APP_PROTOCOL = Map.of(8443, "https", 8080, "kubernetes.io/h2c");
 
     @TestFactory
@@ -122,6 +125,20 @@ class KubernetesManifestsTest {
         List<Deployment> deployments = rendering.all(Deployment.class);
         for (Deployment deployment : deployments) {
             problems.addAll(deploymentProblems(rendering, deployment));
+        }
+        // What deploymentProblems checks per Deployment, these must each belong to one.
+        for (Service service : rendering.all(Service.class)) {
+            if (deployments.stream().noneMatch(d -> d.getSpec().getTemplate().getMetadata().getLabels().entrySet()
+                    .containsAll(service.getSpec().getSelector().entrySet()))) {
+                problems.add("Service " + service.getMetadata().getName() + " selects the pods of no Deployment");
+            }
+        }
+        for (HorizontalPodAutoscaler autoscaler : rendering.all(HorizontalPodAutoscaler.class)) {
+            String target = autoscaler.getSpec().getScaleTargetRef().getName();
+            if (rendering.find(Deployment.class, target).isEmpty()) {
+                problems.add("HorizontalPodAutoscaler " + autoscaler.getMetadata().getName() + " scales " + target
+                        + ", which is not in the rendering");
+            }
         }
         assertThat(problems).as("problems in the rendering of %s", rendering.root).isEmpty();
     }
@@ -184,8 +201,8 @@ class KubernetesManifestsTest {
                 if (target.isEmpty()) {
                     problems.add(serviceName + ": port " + port.getName() + " targets " + describe(port.getTargetPort())
                             + ", which " + name + " does not declare");
-                } else if (!APP_PROTOCOL.getOrDefault(target.get().getContainerPort(), "")
-                        .equals(port.getAppProtocol())) {
+                } else if (APP_PROTOCOL.containsKey(target.get().getContainerPort())
+                        && !APP_PROTOCOL.get(target.get().getContainerPort()).equals(port.getAppProtocol())) {
                     problems.add(serviceName + ": port " + port.getName() + " to container port "
                             + target.get().getContainerPort() + " has appProtocol " + port.getAppProtocol()
                             + ", expected " + APP_PROTOCOL.get(target.get().getContainerPort()));
