@@ -27,7 +27,8 @@ import java.util.Set;
  *     measured in the same run (so that both baselines move as many bytes as the service)
  * @param grpcChannels gRPC connections the service clients spread over (the server serves a connection on one event
  *     loop)
- * @param poolSize connections of the raw PostgreSQL baseline (the service's {@code max-pool-size} default)
+ * @param poolSize connections of the raw PostgreSQL baseline (about one per concurrent client, as a client calling
+ *     PostgreSQL directly would use)
  * @param historySmall versions of P5's short shard
  * @param historyLarge versions of P5's long shard
  * @param fetchDuration time each P5 fetch measurement records
@@ -58,8 +59,8 @@ public record BenchSettings(int clients, int shards, Duration serviceWarmup, Dur
      * The JVM options the service ships with (README, container image, Kubernetes ConfigMap): the benchmark measures
      * the service as it is run.
      */
-    public static final List<String> SHIPPED_JVM_OPTIONS = List.of("-XX:+UseG1GC", "-Xmx256m",
-            "-XX:+ExitOnOutOfMemoryError");
+    public static final List<String> SHIPPED_JVM_OPTIONS = List.of("-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError");
 
     public static final Set<String> ALL_WORKLOADS = Set.of("p1", "p2", "p3", "p4", "p5", "p6", "p9", "startup",
             "memory", "floor", "tls");

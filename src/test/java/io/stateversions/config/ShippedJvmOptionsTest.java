@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  */
 class ShippedJvmOptionsTest {
 
-    static final List<String> SHIPPED = List.of("-XX:+UseG1GC", "-Xmx256m", "-XX:+ExitOnOutOfMemoryError");
+    static final List<String> SHIPPED = List.of("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Xmx512m",
+            "-XX:+ExitOnOutOfMemoryError");
 
     @Test
     void the_readme_the_image_and_the_manifests_run_the_service_with_the_same_jvm_options() throws IOException {
