@@ -76,24 +76,11 @@ public final class GrpcErrors {
         Map<String, String> headers = new java.util.LinkedHashMap<>();
         headers.put("content-type", "application/grpc");
         headers.put("grpc-status", Integer.toString(status.getStatus().getCode().value()));
-        headers.put("grpc-message", percentEncoded(status.getStatus().getDescription()));
+        headers.put("grpc-message", StatusMessageEncoding.encoded(status.getStatus().getDescription()));
         headers.put(ERROR_CODE.name(), error.code().code());
         headers.put("grpc-status-details-bin", java.util.Base64.getEncoder().withoutPadding()
                 .encodeToString(StatusProto.fromThrowable(status).toByteArray()));
         return headers;
-    }
-
-    /** {@code grpc-message}'s encoding: UTF-8, bytes outside printable ASCII and {@code %} as {@code %XX}. */
-    private static String percentEncoded(String message) {
-        StringBuilder encoded = new StringBuilder();
-        for (byte b : message.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
-            if (b >= ' ' && b < '~' + 1 && b != '%') {
-                encoded.append((char) b);
-            } else {
-                encoded.append('%').append(String.format("%02X", b & 0xff));
-            }
-        }
-        return encoded.toString();
     }
 
     private static Throwable unwrap(Throwable failure) {
