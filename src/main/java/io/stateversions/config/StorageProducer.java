@@ -62,6 +62,8 @@ public class StorageProducer {
     private final InjectableInstance<Pool> managedPool;
     private final Optional<String> managedPoolUrl;
     private final Instance<S3AsyncClient> managedS3;
+    /** {@code quarkus.s3.aws.region}: the managed S3 client's region; unset, the SDK's default chain decides. */
+    private final Optional<String> managedS3Region;
     private final Instance<EmbeddedConsensusServer> embedded;
     private final Metrics metrics;
     private final Optional<String> managedUser;
@@ -78,6 +80,7 @@ public class StorageProducer {
             @ConfigProperty(name = "quarkus.datasource.reactive.url") Optional<String> managedPoolUrl,
             @ConfigProperty(name = "quarkus.datasource.username") Optional<String> managedUser,
             @ConfigProperty(name = "quarkus.datasource.password") Optional<String> managedPassword,
+            @ConfigProperty(name = "quarkus.s3.aws.region") Optional<String> managedS3Region,
             Instance<S3AsyncClient> managedS3, Instance<EmbeddedConsensusServer> embedded, Metrics metrics) {
         this.managedUser = managedUser;
         this.managedPassword = managedPassword;
@@ -86,6 +89,7 @@ public class StorageProducer {
         this.managedPool = managedPool;
         this.managedPoolUrl = managedPoolUrl;
         this.managedS3 = managedS3;
+        this.managedS3Region = managedS3Region;
         this.embedded = embedded;
         this.metrics = metrics;
     }
@@ -267,7 +271,13 @@ public class StorageProducer {
         }
         StorageConfig.S3 s3 = config.blob().s3();
         opened = StorageUrls.blob(url.get(), new S3Clients.Timeouts(s3.operationTimeout(), s3.attemptTimeout(),
-                s3.connectTimeout(), s3.readTimeout()), config.blob().fileIoThreads(), managedS3::get);
+                s3.connectTimeout(), s3.readTimeout()), config.blob().fileIoThreads(), () -> {
+                    if (managedS3Region.filter(r -> !r.isBlank()).isEmpty()) {
+                        S3Clients.requireRegion(UrlQuery.redact(url.get()), Optional.of("QUARKUS_S3_AWS_REGION"
+                                + " (quarkus.s3.aws.region)"));
+                    }
+                    return managedS3.get();
+                });
         if (opened.inProcess()) {
             LOG.warnf("Blob: %s, in memory: every blob is lost when the process exits", opened.location());
         } else if (opened.store() instanceof S3Blob && !S3Location.parse(url.get()).needsOwnClient()) {

@@ -15,6 +15,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
@@ -76,8 +77,15 @@ public final class StorageUrls {
             }
             case "s3" -> {
                 S3Location location = S3Location.parse(url);
-                S3AsyncClient client = location.needsOwnClient() ? S3Clients.create(location, s3Timeouts)
-                        : managedS3.get();
+                S3AsyncClient client;
+                if (location.needsOwnClient()) {
+                    if (location.region().isEmpty() && location.endpoint().isEmpty()) {
+                        S3Clients.requireRegion(redacted, Optional.empty());
+                    }
+                    client = S3Clients.create(location, s3Timeouts);
+                } else {
+                    client = managedS3.get();
+                }
                 yield new Opened<>(new S3Blob(client, location.needsOwnClient(), location.bucket(),
                         location.prefix()), redacted, false);
             }

@@ -3,7 +3,12 @@ package io.stateversions.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.stateversions.location.s3.S3Clients;
 import java.net.URI;
+import java.util.Optional;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.regions.providers.AwsRegionProvider;
 import org.junit.jupiter.api.Test;
 
 /** How storage URLs are read before a backend is chosen. */
@@ -51,5 +56,22 @@ class StorageUrlTest {
                 .hasMessageNotContaining("hunter2");
         assertThatThrownBy(() -> io.stateversions.location.s3.S3Location.parse("s3://key:hunter2@bucket/a b"))
                 .hasMessageContaining("invalid blob URL").hasMessageNotContaining("hunter2");
+    }
+
+    @Test
+    void anS3UrlThatResolvesNoRegionIsAStartUpErrorNamingTheKeysToSet() {
+        AwsRegionProvider none = () -> {
+            throw SdkClientException.create("Unable to load region from any of the providers in the chain");
+        };
+        assertThatThrownBy(() -> S3Clients.requireRegion("s3://bucket", Optional.of("QUARKUS_S3_AWS_REGION"
+                + " (quarkus.s3.aws.region)"), none))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("blob URL s3://bucket names no S3 region")
+                .hasMessageContaining("QUARKUS_S3_AWS_REGION (quarkus.s3.aws.region) or AWS_REGION")
+                .hasMessageContaining("?region=<region>")
+                .hasMessageContaining("?endpoint=<url>");
+        assertThatThrownBy(() -> S3Clients.requireRegion("s3://bucket", Optional.empty(), () -> null))
+                .hasMessageContaining("set AWS_REGION, or add ?region=<region>");
+        S3Clients.requireRegion("s3://bucket", Optional.empty(), () -> Region.EU_WEST_1); // found: no error
     }
 }

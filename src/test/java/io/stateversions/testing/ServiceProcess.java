@@ -32,7 +32,7 @@ public class ServiceProcess {
 
     /**
      * Starts the service on {@code port} with the system properties {@code properties} (each {@code -Dkey=value}) and
-     * the environment variables {@code environment}, logging to {@code logs/replica-<name>.log}.
+     * the environment variables {@code environment} (a null value removes the variable), logging to {@code logs/replica-<name>.log}.
      */
     public ServiceProcess(String name, int port, Path logs, List<String> properties, Map<String, String> environment)
             throws IOException {
@@ -52,7 +52,13 @@ public class ServiceProcess {
         this.managementPort = managementPort;
         this.log = logs.resolve("replica-" + name + ".log");
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        builder.environment().putAll(environment);
+        environment.forEach((key, value) -> {
+            if (value == null) {
+                builder.environment().remove(key);
+            } else {
+                builder.environment().put(key, value);
+            }
+        });
         this.process = builder.start();
     }
 
