@@ -4,37 +4,20 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-import com.google.protobuf.ByteString;
-import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
 import com.google.protobuf.Descriptors;
-import com.google.protobuf.Descriptors.FileDescriptor;
 import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.util.JsonFormat;
-import io.grpc.CallOptions;
-import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.protobuf.ProtoUtils;
-import io.grpc.reflection.v1.ServerReflectionGrpc;
-import io.grpc.reflection.v1.ServerReflectionRequest;
-import io.grpc.reflection.v1.ServerReflectionResponse;
-import io.grpc.reflection.v1.ServiceResponse;
-import io.grpc.stub.StreamObserver;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.stateversions.core.ShardId;
+import io.stateversions.testing.ReflectionClient;
 import java.net.URL;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -69,8 +52,7 @@ class GrpcDiscoveryTest {
     void theHttpPortServesRestAndGrpc() throws Exception {
         given().baseUri("http://" + http.getHost()).port(http.getPort())
                 .when().get("/v1/shards").then().statusCode(200);
-        List<String> services = reflect(ServerReflectionRequest.newBuilder().setListServices("*").build())
-                .getListServicesResponse().getServiceList().stream().map(ServiceResponse::getName).toList();
+        List<String> services = new ReflectionClient(channel).services();
         assertThat(services).contains(SERVICE);
     }
 
@@ -119,122 +101,13 @@ class GrpcDiscoveryTest {
         assertThat(missing.getTrailers().get(GrpcErrors.ERROR_CODE)).isEqualTo("shard_not_found");
     }
 
-    // --------------------------------------------------------------------------------------------- reflection
-
-    /** The service's descriptor, built from the file descriptors the reflection service sends. */
     private Descriptors.ServiceDescriptor service() throws Exception {
-        ServerReflectionResponse response = reflect(ServerReflectionRequest.newBuilder()
-                .setFileContainingSymbol(SERVICE).build());
-        assertThat(response.hasErrorResponse()).as("reflection error %s", response.getErrorResponse()).isFalse();
-        Map<String, FileDescriptorProto> protos = new HashMap<>();
-        String main = null;
-        for (ByteString bytes : response.getFileDescriptorResponse().getFileDescriptorProtoList()) {
-            FileDescriptorProto proto = FileDescriptorProto.parseFrom(bytes);
-            protos.put(proto.getName(), proto);
-            if (main == null) {
-                main = proto.getName(); // the file that defines the symbol comes first
-            }
-        }
-        FileDescriptor file = build(main, protos, new HashMap<>());
-        Descriptors.ServiceDescriptor service = file.findServiceByName("StateVersions");
-        assertThat(service).isNotNull();
+        Descriptors.ServiceDescriptor service = new ReflectionClient(channel).service(SERVICE);
         assertThat(service.getFullName()).isEqualTo(SERVICE);
         return service;
     }
 
-    private FileDescriptor build(String name, Map<String, FileDescriptorProto> protos,
-            Map<String, FileDescriptor> built) throws Exception {
-        FileDescriptor done = built.get(name);
-        if (done != null) {
-            return done;
-        }
-        FileDescriptorProto proto = protos.get(name);
-        if (proto == null) { // a dependency the server did not send with the file: ask for it by name
-            ServerReflectionResponse response = reflect(ServerReflectionRequest.newBuilder()
-                    .setFileByFilename(name).build());
-            proto = FileDescriptorProto.parseFrom(response.getFileDescriptorResponse().getFileDescriptorProto(0));
-        }
-        FileDescriptor[] dependencies = new FileDescriptor[proto.getDependencyCount()];
-        for (int i = 0; i < dependencies.length; i++) {
-            dependencies[i] = build(proto.getDependency(i), protos, built);
-        }
-        FileDescriptor file = FileDescriptor.buildFrom(proto, dependencies);
-        built.put(name, file);
-        return file;
-    }
-
-    private ServerReflectionResponse reflect(ServerReflectionRequest request) throws Exception {
-        CompletableFuture<ServerReflectionResponse> response = new CompletableFuture<>();
-        StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel)
-                .serverReflectionInfo(new StreamObserver<>() {
-                    @Override
-                    public void onNext(ServerReflectionResponse value) {
-                        response.complete(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        response.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        response.completeExceptionally(new IllegalStateException("reflection stream ended early"));
-                    }
-                });
-        requests.onNext(request);
-        try {
-            return response.get(30, TimeUnit.SECONDS);
-        } finally {
-            requests.onCompleted();
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------- raw calls
-
-    /** A unary call of {@code method} with the request given as protobuf JSON, through a raw ClientCall. */
     private DynamicMessage call(Descriptors.ServiceDescriptor service, String method, String json) throws Exception {
-        Descriptors.MethodDescriptor descriptor = service.findMethodByName(method);
-        DynamicMessage.Builder request = DynamicMessage.newBuilder(descriptor.getInputType());
-        JsonFormat.parser().merge(json, request);
-
-        MethodDescriptor<DynamicMessage, DynamicMessage> grpcMethod = MethodDescriptor
-                .<DynamicMessage, DynamicMessage>newBuilder()
-                .setType(MethodDescriptor.MethodType.UNARY)
-                .setFullMethodName(MethodDescriptor.generateFullMethodName(service.getFullName(), method))
-                .setRequestMarshaller(ProtoUtils.marshaller(DynamicMessage.getDefaultInstance(descriptor.getInputType())))
-                .setResponseMarshaller(ProtoUtils.marshaller(
-                        DynamicMessage.getDefaultInstance(descriptor.getOutputType())))
-                .build();
-        ClientCall<DynamicMessage, DynamicMessage> call = channel.newCall(grpcMethod,
-                CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS));
-        CompletableFuture<DynamicMessage> response = new CompletableFuture<>();
-        AtomicReference<DynamicMessage> received = new AtomicReference<>();
-        call.start(new ClientCall.Listener<>() {
-            @Override
-            public void onMessage(DynamicMessage message) {
-                received.set(message);
-            }
-
-            @Override
-            public void onClose(Status status, Metadata trailers) {
-                if (status.isOk() && received.get() != null) {
-                    response.complete(received.get());
-                } else {
-                    response.completeExceptionally(status.asRuntimeException(trailers));
-                }
-            }
-        }, new Metadata());
-        call.request(1);
-        call.sendMessage(request.build());
-        call.halfClose();
-        try {
-            return response.get(30, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof StatusRuntimeException status) {
-                throw status;
-            }
-            throw e;
-        }
+        return new ReflectionClient(channel).call(service, method, json);
     }
 }
