@@ -175,7 +175,7 @@ class ReadmeWalkthroughTest {
                     data == null ? "{}" : data));
             return new Result(0, response + "\n");
         } catch (StatusRuntimeException e) {
-            return new Result(1, "ERROR:\n  Code: " + camelCase(e.getStatus().getCode().name()) + "\n  Message: "
+            return new Result(64 + e.getStatus().getCode().value(), "ERROR:\n  Code: " + camelCase(e.getStatus().getCode().name()) + "\n  Message: "
                     + e.getStatus().getDescription() + "\n");
         }
     }
