@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * at boundaries (the storage decorators), not at call sites. Prometheus names are the Micrometer names with dots
  * as underscores and the unit appended, e.g. {@code stateversions_consensus_operation_seconds_count}.
  *
- * <p>Storage timers are registered up front for every operation and outcome, so recording one is an array lookup.
+ * <p>Storage timers are registered up front for every operation and outcome it can have (only a compare-and-set can
+ * lose: {@code mismatch}), so recording one is an array lookup and a series that cannot happen is never scraped.
  */
 @Singleton
 public class Metrics {
@@ -83,6 +84,9 @@ public class Metrics {
         this.consensusTimers = new Timer[ConsensusOp.values().length][Outcome.values().length];
         for (ConsensusOp op : ConsensusOp.values()) {
             for (Outcome outcome : Outcome.values()) {
+                if (outcome == Outcome.MISMATCH && op != ConsensusOp.COMPARE_AND_SET) {
+                    continue;
+                }
                 consensusTimers[op.ordinal()][outcome.ordinal()] = storageTimer("stateversions.consensus.operation",
                         "Consensus (PostgreSQL) operations by outcome", op.tag, outcome);
             }
@@ -90,6 +94,9 @@ public class Metrics {
         this.blobTimers = new Timer[BlobOp.values().length][Outcome.values().length];
         for (BlobOp op : BlobOp.values()) {
             for (Outcome outcome : Outcome.values()) {
+                if (outcome == Outcome.MISMATCH) {
+                    continue;
+                }
                 blobTimers[op.ordinal()][outcome.ordinal()] = storageTimer("stateversions.blob.operation",
                         "Blob (object storage) operations by outcome", op.tag, outcome);
             }
@@ -111,11 +118,19 @@ public class Metrics {
     }
 
     public void consensus(ConsensusOp op, Outcome outcome, long nanos) {
-        consensusTimers[op.ordinal()][outcome.ordinal()].record(nanos, TimeUnit.NANOSECONDS);
+        timer(consensusTimers, op, outcome).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     public void blob(BlobOp op, Outcome outcome, long nanos) {
-        blobTimers[op.ordinal()][outcome.ordinal()].record(nanos, TimeUnit.NANOSECONDS);
+        timer(blobTimers, op, outcome).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private static Timer timer(Timer[][] timers, Enum<?> op, Outcome outcome) {
+        Timer timer = timers[op.ordinal()][outcome.ordinal()];
+        if (timer == null) {
+            throw new IllegalStateException("no storage operation ends so: " + op + " " + outcome);
+        }
+        return timer;
     }
 
     public void consensusBytesWritten(long bytes) {
