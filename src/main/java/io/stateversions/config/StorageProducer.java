@@ -12,6 +12,7 @@ import io.stateversions.location.s3.S3Clients;
 import io.stateversions.location.s3.S3Location;
 import io.stateversions.metrics.MeteredBlob;
 import io.stateversions.metrics.MeteredConsensus;
+import io.stateversions.metrics.StorageSpans;
 import io.stateversions.metrics.Metrics;
 import io.stateversions.stateversions.DeploymentIdentity;
 import io.stateversions.stateversions.Retries;
@@ -160,8 +161,8 @@ public class StorageProducer {
 
     @Produces
     @Singleton
-    Consensus consensus() {
-        return new MeteredConsensus(openConsensus(), metrics);
+    Consensus consensus(StorageSpans spans) {
+        return new MeteredConsensus(openConsensus(), metrics, spans);
     }
 
     void closeConsensus(@Disposes Consensus consensus) {
@@ -170,8 +171,8 @@ public class StorageProducer {
 
     @Produces
     @Singleton
-    Blob blob() {
-        return new MeteredBlob(openBlob(), metrics);
+    Blob blob(StorageSpans spans) {
+        return new MeteredBlob(openBlob(), metrics, spans);
     }
 
     void closeBlob(@Disposes Blob blob) {

@@ -1,5 +1,6 @@
 package io.stateversions.metrics;
 
+import io.opentelemetry.api.trace.Span;
 import io.stateversions.location.Blob;
 import io.stateversions.location.BlobMetadata;
 import io.stateversions.metrics.Metrics.BlobOp;
@@ -9,15 +10,23 @@ import java.util.OptionalLong;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 
-/** Times every {@link Blob} operation by outcome, and counts the bytes it moves. */
+/** Times every {@link Blob} operation by outcome, counts the bytes it moves, and traces it ({@link StorageSpans}). */
 public final class MeteredBlob implements Blob {
+
+    private static final String STORE = "blob";
 
     private final Blob delegate;
     private final Metrics metrics;
+    private final StorageSpans spans;
 
     public MeteredBlob(Blob delegate, Metrics metrics) {
+        this(delegate, metrics, StorageSpans.OFF);
+    }
+
+    public MeteredBlob(Blob delegate, Metrics metrics, StorageSpans spans) {
         this.delegate = delegate;
         this.metrics = metrics;
+        this.spans = spans;
     }
 
     /** The backend behind the meters. */
@@ -28,8 +37,11 @@ public final class MeteredBlob implements Blob {
     @Override
     public CompletionStage<Optional<byte[]>> get(String key) {
         long start = System.nanoTime();
+        Span span = spans.start(STORE, "get", key);
         return delegate.get(key).whenComplete((value, error) -> {
-            metrics.blob(BlobOp.GET, error == null ? Outcome.OK : Outcome.of(error), System.nanoTime() - start);
+            Outcome outcome = error == null ? Outcome.OK : Outcome.of(error);
+            metrics.blob(BlobOp.GET, outcome, System.nanoTime() - start);
+            StorageSpans.end(span, outcome, error);
             if (value != null && value.isPresent()) {
                 metrics.blobBytesRead(value.get().length);
             }
@@ -39,15 +51,16 @@ public final class MeteredBlob implements Blob {
     @Override
     public CompletionStage<Void> list(String prefix, Consumer<BlobMetadata> consumer) {
         long start = System.nanoTime();
-        return delegate.list(prefix, consumer).whenComplete((done, error) ->
-                metrics.blob(BlobOp.LIST, error == null ? Outcome.OK : Outcome.of(error), System.nanoTime() - start));
+        Span span = spans.start(STORE, "list", prefix);
+        return delegate.list(prefix, consumer).whenComplete((done, error) -> done(BlobOp.LIST, start, span, error));
     }
 
     @Override
     public CompletionStage<Void> set(String key, byte[] value) {
         long start = System.nanoTime();
+        Span span = spans.start(STORE, "set", key);
         return delegate.set(key, value).whenComplete((done, error) -> {
-            metrics.blob(BlobOp.SET, error == null ? Outcome.OK : Outcome.of(error), System.nanoTime() - start);
+            done(BlobOp.SET, start, span, error);
             if (error == null) {
                 metrics.blobBytesWritten(value.length);
             }
@@ -57,15 +70,21 @@ public final class MeteredBlob implements Blob {
     @Override
     public CompletionStage<OptionalLong> delete(String key) {
         long start = System.nanoTime();
-        return delegate.delete(key).whenComplete((size, error) ->
-                metrics.blob(BlobOp.DELETE, error == null ? Outcome.OK : Outcome.of(error), System.nanoTime() - start));
+        Span span = spans.start(STORE, "delete", key);
+        return delegate.delete(key).whenComplete((size, error) -> done(BlobOp.DELETE, start, span, error));
     }
 
     @Override
     public CompletionStage<Void> restore(String key) {
         long start = System.nanoTime();
-        return delegate.restore(key).whenComplete((done, error) ->
-                metrics.blob(BlobOp.RESTORE, error == null ? Outcome.OK : Outcome.of(error), System.nanoTime() - start));
+        Span span = spans.start(STORE, "restore", key);
+        return delegate.restore(key).whenComplete((done, error) -> done(BlobOp.RESTORE, start, span, error));
+    }
+
+    private void done(BlobOp op, long start, Span span, Throwable error) {
+        Outcome outcome = error == null ? Outcome.OK : Outcome.of(error);
+        metrics.blob(op, outcome, System.nanoTime() - start);
+        StorageSpans.end(span, outcome, error);
     }
 
     @Override

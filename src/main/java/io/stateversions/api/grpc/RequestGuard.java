@@ -9,7 +9,9 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.StatusRuntimeException;
+import io.opentelemetry.api.trace.Span;
 import io.stateversions.api.ApiException;
+import io.stateversions.api.ApiSpans;
 import java.io.InputStream;
 
 /**
@@ -27,13 +29,13 @@ final class RequestGuard {
     private RequestGuard() {}
 
     /** {@code definition} with every method guarded (a new service descriptor, since its methods are new). */
-    static ServerServiceDefinition guard(ServerServiceDefinition definition) {
+    static ServerServiceDefinition guard(ServerServiceDefinition definition, ApiSpans spans) {
         ServiceDescriptor service = definition.getServiceDescriptor();
         ServiceDescriptor.Builder guardedService = ServiceDescriptor.newBuilder(service.getName())
                 .setSchemaDescriptor(service.getSchemaDescriptor());
         java.util.List<ServerMethodDefinition<?, ?>> guarded = new java.util.ArrayList<>();
         for (ServerMethodDefinition<?, ?> method : definition.getMethods()) {
-            ServerMethodDefinition<?, ?> g = guard(method);
+            ServerMethodDefinition<?, ?> g = guard(method, spans);
             guardedService.addMethod(g.getMethodDescriptor());
             guarded.add(g);
         }
@@ -42,7 +44,7 @@ final class RequestGuard {
         return result.build();
     }
 
-    private static <Q, R> ServerMethodDefinition<Q, R> guard(ServerMethodDefinition<Q, R> method) {
+    private static <Q, R> ServerMethodDefinition<Q, R> guard(ServerMethodDefinition<Q, R> method, ApiSpans spans) {
         MethodDescriptor<Q, R> descriptor = method.getMethodDescriptor();
         MethodDescriptor.Marshaller<Q> decoder = descriptor.getRequestMarshaller();
         MethodDescriptor<Q, R> lenient = descriptor.toBuilder()
@@ -65,7 +67,7 @@ final class RequestGuard {
         boolean oneRequest = descriptor.getType().clientSendsOneMessage();
         ServerCallHandler<Q, R> handler = method.getServerCallHandler();
         return ServerMethodDefinition.create(lenient, (call, headers) -> new Listener<>(call, headers, handler,
-                oneRequest, descriptor.getFullMethodName()));
+                oneRequest, descriptor.getFullMethodName(), spans.grpcCallSpan(descriptor.getFullMethodName())));
     }
 
     /** One call's listener: passes events on until the client's request is found malformed. */
@@ -75,12 +77,15 @@ final class RequestGuard {
         private final ServerCall.Listener<Q> delegate;
         private final boolean oneRequest;
         private final String method;
+        /** The call's span, to name its shard on (null: not traced). */
+        private final Span span;
         private int requests;
         private boolean refused;
 
         Listener(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> handler, boolean oneRequest,
-                String method) {
+                String method, Span span) {
             this.call = call;
+            this.span = span;
             this.delegate = handler.startCall(call, headers);
             this.oneRequest = oneRequest;
             this.method = method;
@@ -102,6 +107,7 @@ final class RequestGuard {
             } else if (oneRequest && requests > 1) {
                 refuse(method + " takes one request message, the client sent more");
             } else {
+                ApiSpans.grpcRequest(span, message);
                 super.onMessage(message);
             }
         }

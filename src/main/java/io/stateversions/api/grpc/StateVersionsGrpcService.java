@@ -9,6 +9,7 @@ import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.stateversions.api.ApiParams;
+import io.stateversions.api.ApiSpans;
 import io.stateversions.api.ShardApi;
 import io.stateversions.api.grpc.v1.ApplyMergeResRequest;
 import io.stateversions.api.grpc.v1.ApplyMergeResResponse;
@@ -93,10 +94,12 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
 
     private final ShardApi api;
     private final GrpcWatch watch;
+    private final ApiSpans spans;
 
-    public StateVersionsGrpcService(ShardApi api) {
+    public StateVersionsGrpcService(ShardApi api, ApiSpans spans) {
         this.api = api;
         this.watch = new GrpcWatch(api);
+        this.spans = spans;
     }
 
     /**
@@ -117,7 +120,7 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
         }
         definition.addMethod(StateVersionsGrpc.getWatchMethod(),
                 io.grpc.stub.ServerCalls.asyncServerStreamingCall(watch::watch));
-        return RequestGuard.guard(definition.build());
+        return RequestGuard.guard(definition.build(), spans);
     }
 
     /** Runs {@code operation} (parsing included, so that a bad field fails the call) and renders its result. */
