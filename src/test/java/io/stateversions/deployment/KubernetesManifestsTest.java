@@ -87,11 +87,16 @@ class KubernetesManifestsTest {
     void the_base_serves_tls_through_a_cluster_ip_and_a_headless_service_and_scales_from_three_replicas()
             throws IOException {
         Rendering base = render(K8S);
-        List<Service> services = base.all(Service.class);
-        assertThat(services).extracting(s -> s.getMetadata().getName())
-                .containsExactlyInAnyOrder("state-versions", "state-versions-headless");
+        assertThat(base.all(Service.class)).extracting(s -> s.getMetadata().getName())
+                .containsExactlyInAnyOrder("state-versions", "state-versions-headless", "state-versions-metrics");
         assertThat(base.named(Service.class, "state-versions-headless").getSpec().getClusterIP())
                 .as("the headless Service's clusterIP").isEqualTo("None");
+        // Prometheus's: the management port only, each pod a target of its own.
+        Service metrics = base.named(Service.class, "state-versions-metrics");
+        assertThat(metrics.getSpec().getClusterIP()).as("the metrics Service's clusterIP").isEqualTo("None");
+        assertThat(metrics.getSpec().getPorts()).extracting(ServicePort::getPort).containsExactly(9000);
+        List<Service> services = base.all(Service.class).stream()
+                .filter(s -> !s.getMetadata().getName().equals("state-versions-metrics")).toList();
         for (Service service : services) {
             assertThat(service.getSpec().getPorts()).as("ports of %s", service.getMetadata().getName())
                     .extracting(ServicePort::getPort, ServicePort::getAppProtocol)
@@ -104,7 +109,11 @@ class KubernetesManifestsTest {
     @Test
     void the_mesh_component_serves_h2c_on_8080_without_the_tls_secret() throws IOException {
         Rendering mesh = render(Path.of("k8s", "components", "mesh-h2c"));
-        for (Service service : mesh.all(Service.class)) {
+        // The metrics Service keeps the management port: the mesh changes the API port only.
+        assertThat(mesh.named(Service.class, "state-versions-metrics").getSpec().getPorts())
+                .extracting(ServicePort::getPort).containsExactly(9000);
+        for (Service service : mesh.all(Service.class).stream()
+                .filter(s -> !s.getMetadata().getName().equals("state-versions-metrics")).toList()) {
             assertThat(service.getSpec().getPorts()).as("ports of %s", service.getMetadata().getName())
                     .extracting(ServicePort::getPort, ServicePort::getAppProtocol)
                     .containsExactly(org.assertj.core.groups.Tuple.tuple(8080, "kubernetes.io/h2c"));
