@@ -53,20 +53,51 @@ final class CpuTime {
      * A process and its descendants: each live one's own time plus the time of its children that it has already
      * reaped ({@code cutime + cstime}). A PostgreSQL backend that exits moves from the live list into the
      * postmaster's reaped time, so connections that come and go are counted once.
+     *
+     * <p>A reap during the walk would lose a child: the root's reaped time read before the reap, the child's
+     * {@code /proc} entry gone after it. Such a sample came out lower than an earlier one, and a window's delta
+     * negative. So the root is read again after the walk, and the walk repeated while a reap happened in between.
      */
     static Source processTree(long pid) {
-        return () -> {
+        return processTree(pid, CpuTime::stat, () -> {
             ProcessHandle root = ProcessHandle.of(pid).orElseThrow(() -> new IOException("process " + pid
                     + " is gone"));
-            long ticks = stat(pid).totalTicks();
-            for (ProcessHandle descendant : (Iterable<ProcessHandle>) root.descendants()::iterator) {
-                try {
-                    ticks += stat(descendant.pid()).totalTicks();
-                } catch (NoSuchFileException e) {
-                    // exited and reaped since the listing: its time is in its parent's reaped time now
+            return root.descendants().map(ProcessHandle::pid).toList();
+        });
+    }
+
+    /** Where {@link #processTree(long)} reads a process's stat line. */
+    interface StatReader {
+        Stat read(long pid) throws IOException;
+    }
+
+    /** Where {@link #processTree(long)} lists a process's descendants. */
+    interface Descendants {
+        List<Long> list() throws IOException;
+    }
+
+    /** {@link #processTree(long)}, reading {@code /proc} through the given functions (tests replay races). */
+    static Source processTree(long pid, StatReader stats, Descendants descendants) {
+        return () -> {
+            for (int attempt = 1; ; attempt++) {
+                Stat before = stats.read(pid);
+                long ticks = before.totalTicks();
+                for (long descendant : descendants.list()) {
+                    try {
+                        ticks += stats.read(descendant).totalTicks();
+                    } catch (NoSuchFileException e) {
+                        // exited and reaped since the listing: its time is in its parent's reaped time now
+                    }
+                }
+                Stat after = stats.read(pid);
+                if (after.reapedTicks() == before.reapedTicks()) {
+                    return ticksToNanos(ticks);
+                }
+                if (attempt == 100) {
+                    throw new IOException("process " + pid + " reaped children during each of " + attempt
+                            + " walks of its process tree; its CPU time cannot be read consistently");
                 }
             }
-            return ticksToNanos(ticks);
         };
     }
 
@@ -107,6 +138,10 @@ final class CpuTime {
 
         long totalTicks() {
             return utime + stime + cutime + cstime;
+        }
+
+        long reapedTicks() {
+            return cutime + cstime;
         }
 
         /**

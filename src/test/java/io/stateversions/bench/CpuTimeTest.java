@@ -66,6 +66,36 @@ class CpuTimeTest {
     }
 
     @Test
+    void aChildReapedDuringTheWalkIsCountedOnceAndNoReadingGoesBack() throws Exception {
+        // The root (1) has one child (2) with 50 ticks. The child exits and is reaped after the root's first read and
+        // before the listing: a walk that trusted that first read would count neither the child nor its reaped time.
+        Map<Long, CpuTime.Stat> proc = new java.util.HashMap<>(Map.of(
+                1L, new CpuTime.Stat(100, 0, 0, 0),
+                2L, new CpuTime.Stat(50, 0, 0, 0)));
+        java.util.concurrent.atomic.AtomicInteger rootReads = new java.util.concurrent.atomic.AtomicInteger();
+        CpuTime.StatReader stats = pid -> {
+            if (pid == 1L) {
+                rootReads.incrementAndGet();
+            }
+            CpuTime.Stat stat = proc.get(pid);
+            if (stat == null) {
+                throw new java.nio.file.NoSuchFileException("/proc/" + pid + "/stat");
+            }
+            return stat;
+        };
+        CpuTime.Descendants descendants = () -> {
+            if (rootReads.get() == 1 && proc.containsKey(2L)) { // once, between the root's first read and the listing
+                proc.remove(2L);
+                proc.put(1L, new CpuTime.Stat(100, 0, 50, 0));
+            }
+            return proc.containsKey(2L) ? java.util.List.of(2L) : java.util.List.of();
+        };
+        CpuTime.Source tree = CpuTime.processTree(1L, stats, descendants);
+
+        assertThat(tree.nanos()).isEqualTo(CpuTime.ticksToNanos(150));
+    }
+
+    @Test
     void aPidFileNamingAnotherProcessIsNotTakenForThePostmaster(@TempDir Path cluster) throws IOException {
         Files.writeString(cluster.resolve("postmaster.pid"), SELF + "\n" + cluster + "\n");
 
