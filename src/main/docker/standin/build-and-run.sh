@@ -188,9 +188,25 @@ stop_and_check() {
   podman logs "$CONTAINER" 2>&1 | grep -E 'stopped in|Stopping|embedded PostgreSQL' | tail -3 | sed 's/^/    /'
 }
 
+# Opens a shard, appends a batch [0, 10) and reads the shard back.
+append_round_trip() {
+  local shard=$1 writer=w1d2e3f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6 answer
+  answer=$(curl -sf -X PUT "localhost:$API_PORT/v1/shards/$shard" -H 'content-type: application/json' \
+    -d '{"keyCodec": "bytes", "valCodec": "bytes", "tsCodec": "u64", "diffCodec": "i64"}')
+  echo "    PUT /v1/shards/$shard: $answer"
+  answer=$(curl -sf "localhost:$API_PORT/v1/shards/$shard/batches" -H 'content-type: application/json' \
+    -d "{\"writerId\": \"$writer\", \"idempotencyToken\": \"i2e3f4a5b-6c7d-4e8f-9a0b-b1c2d3e4f5a6\",
+         \"lower\": [0], \"upper\": [10], \"len\": 3,
+         \"parts\": [{\"key\": \"$writer/p3f4a5b6c-7d8e-4f9a-0b1c-c1d2e3f4a5b6\", \"encodedSizeBytes\": 1024}]}")
+  echo "    POST /v1/shards/$shard/batches: $answer"
+  case "$answer" in *'"upper":[10]'*'"alreadyCommitted":false'*) ok "append committed" ;; *) fail "append: $answer" ;; esac
+  answer=$(curl -sf "localhost:$API_PORT/v1/shards/$shard")
+  case "$answer" in *'"upper":[10]'*) ok "read back: upper [10]" ;; *) fail "state after the append: $answer" ;; esac
+}
+
 check_image() {
   local image=$1
-  local shard=s0c1d2e3f-4a5b-4c6d-8e7f-a0b1c2d3e4f5 writer=w1d2e3f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6
+  local shard=s0c1d2e3f-4a5b-4c6d-8e7f-a0b1c2d3e4f5
   step "running $image on its embedded defaults"
   start "$image"
   podman logs "$CONTAINER" 2>&1 | grep -E '^INFO (exec|running)' | cut -c1-300 | sed 's/^/    /'
@@ -208,19 +224,8 @@ check_image() {
   [ "$(heap_max_bytes)" = 5.36870912E8 ] || fail "heap max $(heap_max_bytes), not 512 MiB"
   ok "heap max (jvm_memory_max_bytes, G1 Old Gen) $(heap_max_bytes) = 512 MiB"
   podman exec "$CONTAINER" sh -c 'ls -ld /deployments/* /deployments/data/*' | sed 's/^/    /'
-
+  append_round_trip "$shard"
   local answer
-  answer=$(curl -sf -X PUT "localhost:$API_PORT/v1/shards/$shard" -H 'content-type: application/json' \
-    -d '{"keyCodec": "bytes", "valCodec": "bytes", "tsCodec": "u64", "diffCodec": "i64"}')
-  echo "    PUT /v1/shards/$shard: $answer"
-  answer=$(curl -sf "localhost:$API_PORT/v1/shards/$shard/batches" -H 'content-type: application/json' \
-    -d "{\"writerId\": \"$writer\", \"idempotencyToken\": \"i2e3f4a5b-6c7d-4e8f-9a0b-b1c2d3e4f5a6\",
-         \"lower\": [0], \"upper\": [10], \"len\": 3,
-         \"parts\": [{\"key\": \"$writer/p3f4a5b6c-7d8e-4f9a-0b1c-c1d2e3f4a5b6\", \"encodedSizeBytes\": 1024}]}")
-  echo "    POST /v1/shards/$shard/batches: $answer"
-  case "$answer" in *'"upper":[10]'*'"alreadyCommitted":false'*) ok "append committed" ;; *) fail "append: $answer" ;; esac
-  answer=$(curl -sf "localhost:$API_PORT/v1/shards/$shard")
-  case "$answer" in *'"upper":[10]'*) ok "read back: upper [10]" ;; *) fail "state after the append: $answer" ;; esac
 
   step "SIGTERM (podman kill --signal TERM, as podman stop sends it first)"
   stop_and_check
@@ -240,8 +245,14 @@ check_image() {
   esac
   stop_and_check podman-stop
 
-  step "JAVA_OPTS_APPEND=\"-Xmx256m -Dstandin.append=yes\" adds to the shipped options (a later -Xmx wins)"
-  start "$image" -e JAVA_OPTS_APPEND="-Xmx256m -Dstandin.append=yes"
+  # k8s/deployment.yaml: a read-only root filesystem with an emptyDir on /tmp, the data directory under /tmp.
+  step "as k8s/deployment.yaml runs it (read-only root, only /tmp writable, STATEVERSIONS_DATA_DIR=/tmp/state-versions)
+    with JAVA_OPTS_APPEND=\"-Xmx256m -Dstandin.append=yes\", which adds to the shipped options (a later -Xmx wins)"
+  start "$image" --read-only --read-only-tmpfs=false --tmpfs /tmp:rw,mode=1777 \
+    -e STATEVERSIONS_DATA_DIR=/tmp/state-versions -e JAVA_OPTS_APPEND="-Xmx256m -Dstandin.append=yes"
+  if podman exec "$CONTAINER" touch /deployments/data/x 2>/dev/null; then fail "the root filesystem is writable"; fi
+  ok "the root filesystem is read-only; the service keeps $(podman exec "$CONTAINER" ls /tmp/state-versions | xargs) in /tmp/state-versions"
+  append_round_trip s1d2e3f4a-5b6c-4d7e-8f90-b1c2d3e4f5a6
   cmdline=$(process_1)
   echo "    /proc/1/cmdline: $cmdline"
   expect_cmdline "$cmdline" "-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Xmx512m -XX:+ExitOnOutOfMemoryError" \
