@@ -40,16 +40,16 @@ import java.util.function.Predicate;
  * with its commits, so a machine that caches a new state ({@link #installed}) is weighed again when its estimate
  * has moved by more than a quarter since, or reached a bound: at most a logarithmic number of re-weighs as a shard
  * grows, none for the commits in between. So the cache may hold up to a quarter more than its budget, in machines
- * that grew since they were weighed.
+ * that grew since they were weighed. A re-weigh writes the same machine back into its own entry, under Caffeine's
+ * lock of the shard, and only if the entry still holds it: it never makes a machine, nor revives one being evicted.
+ * (Being a write, it counts as a use for idleness, as the commit that grew the state usually did anyway.)
  *
- * <p>Which machines go is Caffeine's choice (W-TinyLFU): room for a newcomer is made from the machines used only once
- * since they were cached (its probation segment), least recently used first, each kept if it was used more often
- * than the newcomer. A newcomer heavier than all of those and the free room together is evicted as it loads: served
- * (see below), but loaded again on its next use. A machine that grows while cached and in use is not affected: it
- * pushes the others out. With fewer than 100 machines' worth of budget, Caffeine's admission window (1 %) holds no
- * machine, so every newcomer is admitted by frequency at once. A re-weigh writes the same machine back into its own entry, under Caffeine's lock of the
- * shard, and only if the entry still holds it: it never makes a machine, nor revives one being evicted. (Being a
- * write, it counts as a use for idleness, as the commit that grew the state usually did anyway.)
+ * <p>Which machines go is Caffeine's choice (W-TinyLFU): room for a newcomer is made from the machines used only
+ * once since they were cached (its probation segment), least recently used first, each kept if it was used more
+ * often than the newcomer. A newcomer heavier than all of those and the free room together is evicted as it loads:
+ * served (see below), but loaded again on its next use. A machine that grows while cached and in use pushes the
+ * others out instead. With less than 100 machines' worth of budget, Caffeine's admission window (1 % of it) holds no
+ * machine, so a newcomer is admitted by frequency at once, not after a stay in the window.
  *
  * <p>What eviction must not do:
  * <ul>
@@ -451,8 +451,8 @@ public final class Machines {
     }
 
     /**
-     * {@code machine} caches {@code state} now: if it is the shard's cached machine and its weight has moved by more
-     * than a quarter since Caffeine weighed it, weigh it again (O(1) otherwise: this runs on every commit).
+     * {@code machine} caches {@code state} now: if it is the shard's cached machine and its weight has moved enough
+     * since Caffeine weighed it ({@link #needsWeighing}), weigh it again. O(1) otherwise: this runs on every commit.
      */
     private void installed(ShardMachine machine, State state) {
         OptionalInt weighed = eviction.weightOf(machine.shard());
