@@ -21,7 +21,7 @@ import java.util.concurrent.TimeoutException;
 public final class Timeouts implements AutoCloseable {
 
     /** The tick of {@link #SHARED}: far below the bounds it serves, which are seconds. */
-    static final long SHARED_TICK_MS = 10;
+    static final long SHARED_TICK_MS = 20;
 
     /** The wheel of every request and statement bound of this process; its thread is a daemon. */
     public static final Timeouts SHARED = new Timeouts("stateversions-timeouts", SHARED_TICK_MS);
