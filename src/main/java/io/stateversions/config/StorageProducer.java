@@ -149,7 +149,8 @@ public class StorageProducer {
         } else if (target == null) {
             bus = CommitBus.NONE;
         } else {
-            bus = new PostgresCommitBus(vertx, target, notificationDescription, meters);
+            bus = new PostgresCommitBus(vertx, target, notificationDescription, meters,
+                    watchConfig.notificationInterval());
         }
         meters.bind(bus);
         return bus;
