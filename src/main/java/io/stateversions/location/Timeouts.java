@@ -54,15 +54,6 @@ public final class Timeouts implements AutoCloseable {
         return future;
     }
 
-    /**
-     * Runs {@code task} on the wheel's thread after {@code delay} (at most about one tick later), for work that may
-     * wait that long and must not wake a thread of its own: the wheel's thread wakes every tick anyway. The task must
-     * not block (it holds up every bound of the wheel) and must not throw.
-     */
-    public void schedule(long delay, TimeUnit unit, Runnable task) {
-        wheel.newTimeout(due -> task.run(), delay, unit);
-    }
-
     /** Bounds not yet expired or cancelled (a cancelled one leaves at the wheel's next tick). */
     long pending() {
         return wheel.pendingTimeouts();

@@ -2,7 +2,6 @@ package io.stateversions.watch;
 
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
-import io.stateversions.location.Timeouts;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
@@ -74,7 +73,7 @@ public final class PostgresCommitBus implements CommitBus {
     private volatile PgConnection listeningOn;
     private volatile boolean closed;
 
-    /** Runs a task after a delay (the shared timer wheel in the service: up to a tick later). */
+    /** Runs a task after a delay (a Vert.x timer in the service). */
     @FunctionalInterface
     interface Delay {
         void after(long delayMs, Runnable task);
@@ -92,12 +91,8 @@ public final class PostgresCommitBus implements CommitBus {
      */
     public PostgresCommitBus(Vertx vertx, PgConnectOptions options, String description, WatchMetrics metrics,
             Duration interval) {
-        // On the shared timer wheel, not a Vert.x timer: a commit within the interval would otherwise cost its event
-        // loop a wake-up of its own for the timer, which a replica committing every few milliseconds pays per
-        // statement without coalescing anything. The wheel's thread wakes every tick anyway, and a statement started
-        // from it wakes only the listening connection's event loop, which sending wakes in any case.
         this(vertx, options, description, metrics, interval, System::nanoTime,
-                (delayMs, task) -> Timeouts.SHARED.schedule(delayMs, TimeUnit.MILLISECONDS, task));
+                (delayMs, task) -> vertx.setTimer(delayMs, id -> task.run()));
     }
 
     PostgresCommitBus(Vertx vertx, PgConnectOptions options, String description, WatchMetrics metrics,
@@ -211,6 +206,7 @@ public final class PostgresCommitBus implements CommitBus {
         }
         long waitNanos = intervalNanos - (nanos.getAsLong() - lastStatementNanos);
         if (waitNanos > 0) {
+            // Vert.x timers count whole milliseconds, at least 1.
             delay.after(Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos)), this::send);
             return;
         }
