@@ -149,8 +149,7 @@ public class StorageProducer {
         } else if (target == null) {
             bus = CommitBus.NONE;
         } else {
-            bus = new PostgresCommitBus(vertx, target, notificationDescription, meters,
-                    watchConfig.notificationInterval());
+            bus = new PostgresCommitBus(vertx, target, notificationDescription, meters);
         }
         meters.bind(bus);
         return bus;

@@ -7,7 +7,6 @@ import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.PgConnection;
 import io.vertx.pgclient.pubsub.PgSubscriber;
 import io.vertx.sqlclient.Tuple;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -15,9 +14,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.LongSupplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -29,12 +26,8 @@ import org.jboss.logging.Logger;
  * lock at commit, which would serialize every shard's commits. Commits are coalesced per shard (only the highest
  * seqno matters, since receivers read every version after the last they saw) and sent by one statement at a time,
  * {@link #NOTIFY}, on the listening connection, which runs with {@code synchronous_commit=off}: the transaction
- * carries no data, only notifications, so it need not wait for a WAL flush. Statements start at least
- * {@code interval} apart: a commit made sooner after the last one waits for the rest of the interval with the
- * others made meanwhile. So under load one statement carries many commits, and one writer's stream of commits
- * costs one statement per interval rather than per commit (each is a transaction in PostgreSQL, a round trip, and
- * a notification delivered back to this connection, all of them wake-ups of two event loops). Publishing is never
- * on a caller's path.
+ * carries no data, only notifications, so it need not wait for a WAL flush. Under load one statement carries many
+ * commits, so publishing costs far less than one round trip per commit, and it is never on a caller's path.
  *
  * <h2>Receiving</h2>
  * The payload is {@code "<shard> <seqno> <replica>"}; a replica ignores its own. PostgreSQL delivers notifications
@@ -61,49 +54,17 @@ public final class PostgresCommitBus implements CommitBus {
     private final WatchMetrics metrics;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<ShardId, Long> pending = new ConcurrentHashMap<>();
-    /** Set from the moment a statement is due (waiting for its interval, or in flight) until it is answered. */
     private final AtomicBoolean sending = new AtomicBoolean();
-    private final long intervalNanos;
-    private final LongSupplier nanos;
-    private final Delay delay;
-    /** When the last statement started ({@link #nanos}); written only while {@link #sending} is held. */
-    private volatile long lastStatementNanos;
     private volatile PgSubscriber subscriber;
     /** The connection the current LISTEN runs on: notifications are received iff it is the subscriber's. */
     private volatile PgConnection listeningOn;
     private volatile boolean closed;
 
-    /** Runs a task after a delay (a Vert.x timer in the service). */
-    @FunctionalInterface
-    interface Delay {
-        void after(long delayMs, Runnable task);
-    }
-
-    /** One statement at a time, each as soon as the previous one is answered (no interval). */
-    public PostgresCommitBus(Vertx vertx, PgConnectOptions options, String description, WatchMetrics metrics) {
-        this(vertx, options, description, metrics, Duration.ZERO);
-    }
-
     /**
      * @param options where to connect (the consensus database); {@code synchronous_commit} is turned off for this
      *     connection only
-     * @param interval the least time between the starts of two publishing statements
      */
-    public PostgresCommitBus(Vertx vertx, PgConnectOptions options, String description, WatchMetrics metrics,
-            Duration interval) {
-        this(vertx, options, description, metrics, interval, System::nanoTime,
-                (delayMs, task) -> vertx.setTimer(delayMs, id -> task.run()));
-    }
-
-    PostgresCommitBus(Vertx vertx, PgConnectOptions options, String description, WatchMetrics metrics,
-            Duration interval, LongSupplier nanos, Delay delay) {
-        if (interval.isNegative()) {
-            throw new IllegalArgumentException("the notification interval must not be negative, got " + interval);
-        }
-        this.intervalNanos = interval.toNanos();
-        this.nanos = nanos;
-        this.delay = delay;
-        this.lastStatementNanos = nanos.getAsLong() - intervalNanos;
+    public PostgresCommitBus(Vertx vertx, PgConnectOptions options, String description, WatchMetrics metrics) {
         this.vertx = vertx;
         this.options = new PgConnectOptions(options);
         Map<String, String> properties = new HashMap<>(this.options.getProperties());
@@ -196,32 +157,17 @@ public final class PostgresCommitBus implements CommitBus {
         sendPending();
     }
 
-    /**
-     * Sends what is pending, one statement at a time and at least the interval after the last one started; what
-     * arrives meanwhile goes with the next one.
-     */
+    /** Sends what is pending, one statement at a time; what arrives meanwhile goes with the next one. */
     private void sendPending() {
         if (pending.isEmpty() || !sending.compareAndSet(false, true)) {
             return;
         }
-        long waitNanos = intervalNanos - (nanos.getAsLong() - lastStatementNanos);
-        if (waitNanos > 0) {
-            // Vert.x timers count whole milliseconds, at least 1.
-            delay.after(Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos)), this::send);
-            return;
-        }
-        send();
-    }
-
-    /** Sends the pending notifications in one statement; the caller holds {@link #sending}. */
-    private void send() {
         PgSubscriber s = subscriber;
         PgConnection connection = s == null ? null : s.actualConnection();
         if (connection == null || closed) {
             sending.set(false); // kept until the connection is back (at most one entry per shard)
             return;
         }
-        lastStatementNanos = nanos.getAsLong();
         List<String> payloads = new ArrayList<>();
         for (Map.Entry<ShardId, Long> e : pending.entrySet()) {
             if (payloads.size() == MAX_BATCH) {

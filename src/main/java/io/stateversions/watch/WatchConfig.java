@@ -16,16 +16,6 @@ public interface WatchConfig {
     @WithDefault("true")
     boolean notifications();
 
-    /**
-     * The least time between the starts of two statements that publish commit notifications. A commit made sooner
-     * after the last statement waits for the rest of it, and goes with every other commit made meanwhile (per shard,
-     * only the highest seqno); one made later goes at once. Under a steady stream of commits this is one statement
-     * per interval instead of one per commit, at the cost of up to this much latency for the other replicas. 0:
-     * one statement at a time, each as soon as the previous one is answered.
-     */
-    @WithDefault("5ms")
-    Duration notificationInterval();
-
     /** How often each watched shard is checked for versions whose notification was missed. */
     @WithDefault("5s")
     Duration pollInterval();

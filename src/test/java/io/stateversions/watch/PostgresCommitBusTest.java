@@ -34,11 +34,8 @@ class PostgresCommitBusTest {
     }
 
     private PostgresCommitBus bus() {
-        return started(new PostgresCommitBus(vertx, PostgresPools.connectOptions(consensusUrl), "test",
-                WatchMetrics.NONE));
-    }
-
-    private PostgresCommitBus started(PostgresCommitBus bus) {
+        PostgresCommitBus bus = new PostgresCommitBus(vertx, PostgresPools.connectOptions(consensusUrl), "test",
+                WatchMetrics.NONE);
         buses.add(bus);
         bus.start();
         await().atMost(Duration.ofSeconds(30)).until(bus::receiving);
@@ -85,39 +82,5 @@ class PostgresCommitBusTest {
         }
         // Coalesced: one statement carries whatever accumulated while the previous one was in flight.
         assertThat(heard.size()).isLessThanOrEqualTo(3 * 500);
-    }
-
-    @Test
-    void commits_within_the_interval_of_the_last_statement_wait_for_the_rest_of_it_and_go_in_one() {
-        List<Runnable> delayed = new CopyOnWriteArrayList<>();
-        List<Long> delaysMs = new CopyOnWriteArrayList<>();
-        // A clock that stands still: every statement after the first is within the interval of the one before.
-        PostgresCommitBus a = started(new PostgresCommitBus(vertx, PostgresPools.connectOptions(consensusUrl), "test",
-                WatchMetrics.NONE, Duration.ofSeconds(10), () -> 0L, (delayMs, task) -> {
-                    delaysMs.add(delayMs);
-                    delayed.add(task);
-                }));
-        PostgresCommitBus b = bus();
-        List<SeqNo> heard = new CopyOnWriteArrayList<>();
-        ShardId shard = ShardId.random();
-        b.addListener((s, seqno) -> {
-            if (s.equals(shard)) {
-                heard.add(seqno);
-            }
-        });
-
-        a.publish(shard, SeqNo.of(1)); // the first statement goes at once
-        await().atMost(Duration.ofSeconds(10)).until(() -> heard.contains(SeqNo.of(1)));
-        a.publish(shard, SeqNo.of(2));
-        a.publish(shard, SeqNo.of(3));
-        await().atMost(Duration.ofSeconds(10)).until(() -> delayed.size() == 1);
-
-        // Nothing more was sent: the next statement is the delayed one, and it has not run.
-        assertThat(heard).containsExactly(SeqNo.of(1));
-        assertThat(delaysMs).containsExactly(10_000L);
-        delayed.get(0).run();
-        await().atMost(Duration.ofSeconds(10)).until(() -> heard.contains(SeqNo.of(3)));
-        assertThat(heard).as("the two commits in one statement, the shard's highest seqno")
-                .containsExactly(SeqNo.of(1), SeqNo.of(3));
     }
 }
