@@ -38,7 +38,6 @@ import io.stateversions.location.Consensus;
 import io.stateversions.location.Determinate;
 import io.stateversions.location.Failures;
 import io.stateversions.location.Indeterminate;
-import io.stateversions.location.Timeouts;
 import io.stateversions.location.VersionedData;
 import io.stateversions.machine.EncodedSize;
 import io.stateversions.machine.GarbageCollector;
@@ -691,9 +690,7 @@ public class ShardService implements ShardApi {
 
     private <T> CompletionStage<T> run(boolean mutation, Function<Future<?>, ? extends CompletionStage<T>> call) {
         long timeoutMs = config.requestTimeout().toMillis();
-        // On the shared wheel, not orTimeout: see Timeouts (no thread is woken per request).
-        CompletableFuture<T> request = Timeouts.SHARED.orTimeout(new CompletableFuture<>(), timeoutMs,
-                TimeUnit.MILLISECONDS);
+        CompletableFuture<T> request = new CompletableFuture<T>().orTimeout(timeoutMs, TimeUnit.MILLISECONDS);
         try {
             call.apply(request).whenComplete((value, error) -> {
                 if (error == null) {
