@@ -40,14 +40,6 @@ public interface MachineConfig {
     @WithDefault("20000")
     int maxCachedShards();
 
-    /**
-     * The most bytes of heap the cached machines may hold, by an estimate of each one's state
-     * ({@link RetainedSize}); beyond it the least recently used idle ones are evicted, as beyond
-     * {@link #maxCachedShards}. Each machine counts at least {@code maxCachedBytes / maxCachedShards}, so that both
-     * bounds hold. A shard larger than the whole budget is still served, alone. Unset: a quarter of the maximum heap.
-     */
-    Optional<MemorySize> maxCachedBytes();
-
     /** A shard's machine with no command for this long is evicted (it reloads on its next use). */
     @WithDefault("10m")
     Duration evictIdleAfter();

@@ -44,11 +44,8 @@ public interface MachineMetrics {
     /** A rollup write finished ({@code result}: written, noop, not_applied, failed) after {@code nanos}. */
     default void rollup(String result, long nanos) {}
 
-    /**
-     * The machines held ({@link Machines#size}), the bytes queued in them and the estimated heap of the cached ones
-     * ({@link Machines#cachedBytes}): gauges, registered once.
-     */
-    default void machines(LongSupplier held, LongSupplier queuedBytes, LongSupplier cachedBytes) {}
+    /** The machines held ({@link Machines#size}) and the bytes queued in them: gauges, registered once. */
+    default void machines(LongSupplier held, LongSupplier queuedBytes) {}
 
     /**
      * A shard's machine left memory ({@code cause}: {@code idle}, {@code size}, or {@code sweep} for a machine made

@@ -2,9 +2,7 @@ package io.stateversions.machine;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Policy;
 import com.github.benmanes.caffeine.cache.RemovalCause;
-import io.quarkus.runtime.configuration.MemorySize;
 import io.stateversions.core.Codecs;
 import io.stateversions.core.CodecMismatchException;
 import io.stateversions.core.SeqNo;
@@ -12,7 +10,6 @@ import io.stateversions.core.ShardId;
 import io.stateversions.core.State;
 import io.stateversions.location.Failures;
 import io.stateversions.stateversions.StateVersions;
-import java.util.OptionalInt;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,30 +25,10 @@ import java.util.function.Predicate;
  * shard's machine is created by opening it, or by loading its current state from storage on first use.
  *
  * <h2>A bounded cache</h2>
- * The machines are a cache (Caffeine): at most {@link MachineConfig#maxCachedShards} and
- * {@link MachineConfig#maxCachedBytes}, the least recently used evicted beyond either, and any with no command for
- * {@link MachineConfig#evictIdleAfter} evicted too. Nothing is lost by eviction: the state is in storage, and an
- * evicted shard reloads on its next use.
- *
- * <p>Both bounds are one Caffeine weight, in bytes: a machine weighs the estimate of its heap
- * ({@link RetainedSize}), but at least {@code maxCachedBytes / maxCachedShards}, so that no more than
- * {@code maxCachedShards} fit; and at most the whole budget, so that a shard larger than it is cached alone rather
- * than evicted as soon as it loads. Caffeine weighs an entry only when it is written, and a machine's state grows
- * with its commits, so a machine that caches a new state ({@link #installed}) is weighed again when its estimate
- * has moved by more than a quarter since, or reached a bound: at most a logarithmic number of re-weighs as a shard
- * grows, none for the commits in between. So the cache may hold up to a quarter more than its budget, in machines
- * that grew since they were weighed. A re-weigh writes the same machine back into its own entry, under Caffeine's
- * lock of the shard, and only if the entry still holds it: it never makes a machine, nor revives one being evicted.
- * (Being a write, it counts as a use for idleness, as the commit that grew the state usually did anyway.)
- *
- * <p>Which machines go is Caffeine's choice (W-TinyLFU): room for a newcomer is made from the machines used only
- * once since they were cached (its probation segment), least recently used first, each kept if it was used more
- * often than the newcomer. A newcomer heavier than all of those and the free room together is evicted as it loads:
- * served (see below), but loaded again on its next use. A machine that grows while cached and in use pushes the
- * others out instead. With less than 100 machines' worth of budget, Caffeine's admission window (1 % of it) holds no
- * machine, so a newcomer is admitted by frequency at once, not after a stay in the window.
- *
- * <p>What eviction must not do:
+ * The machines are a cache (Caffeine): at most {@link MachineConfig#maxCachedShards}, the least recently used
+ * evicted beyond that, and any with no command for {@link MachineConfig#evictIdleAfter} evicted too. Nothing is
+ * lost by eviction: the state is in storage, and an evicted shard reloads on its next use. What eviction must
+ * not do:
  * <ul>
  *   <li><b>Evict a machine in use</b>: commands queued or in flight, a {@linkplain ShardMachine#pin pin}, or
  *       watchers of its shard (they rely on its commits). Caffeine cannot be told no, so a machine it evicts while
@@ -121,19 +98,8 @@ public final class Machines {
         public QueuedBytes queuedBytes() {
             return queuedBytes;
         }
-
-        @Override
-        public void installed(ShardMachine machine, State state) {
-            Machines.this.installed(machine, state);
-        }
     };
     private final AsyncCache<ShardId, ShardMachine> cache;
-    /** The cache's weights: see the class comment. */
-    private final Policy.Eviction<ShardId, ShardMachine> eviction;
-    /** The least weight of a machine: {@code maxCachedBytes / maxCachedShards}, the count bound. */
-    private final int minWeight;
-    /** The most weight of a machine: the whole budget (Caffeine evicts a heavier entry as soon as it is weighed). */
-    private final int maxEntryWeight;
     /** Machines held outside the cache: evicted while in use, or made for a sweep; see the class comment. */
     private final ConcurrentHashMap<ShardId, Retained> retained = new ConcurrentHashMap<>();
 
@@ -165,26 +131,15 @@ public final class Machines {
         this.listener = listener;
         this.watched = settings.watched();
         this.queuedBytes = QueuedBytes.of(config);
-        long maxBytes = config.maxCachedBytes().map(MemorySize::asLongValue)
-                .orElse(Runtime.getRuntime().maxMemory() / 4);
-        if (maxBytes < config.maxCachedShards()) {
-            throw new IllegalArgumentException("stateversions.machine.max-cached-bytes (" + maxBytes + ") must be at"
-                    + " least stateversions.machine.max-cached-shards (" + config.maxCachedShards() + ")");
-        }
-        this.minWeight = (int) Math.min(Integer.MAX_VALUE, maxBytes / config.maxCachedShards());
-        long maxWeight = (long) minWeight * config.maxCachedShards(); // the budget, rounded down to whole machines
-        this.maxEntryWeight = (int) Math.min(Integer.MAX_VALUE, maxWeight);
         this.cache = Caffeine.newBuilder()
-                .maximumWeight(maxWeight)
-                .weigher((ShardId shard, ShardMachine machine) -> weight(machine.cachedOrNull()))
+                .maximumSize(config.maxCachedShards())
                 .expireAfterAccess(config.evictIdleAfter())
                 .ticker(settings.nanos()::getAsLong)
                 .executor(settings.executor())
                 .evictionListener((ShardId shard, ShardMachine machine, RemovalCause cause) ->
                         evicted(shard, machine, cause))
                 .buildAsync();
-        this.eviction = cache.synchronous().policy().eviction().orElseThrow();
-        metrics.machines(this::size, queuedBytes::queued, this::cachedBytes);
+        metrics.machines(this::size, queuedBytes::queued);
     }
 
     public StateVersions stateVersions() {
@@ -204,14 +159,6 @@ public final class Machines {
     /** The number of shards with a machine here: cached (counting loads in progress) and retained. */
     public long size() {
         return cache.synchronous().estimatedSize() + retained.size();
-    }
-
-    /**
-     * The estimated heap of the cached machines, as the cache weighs them (each at least
-     * {@code maxCachedBytes / maxCachedShards}); machines evicted while in use are not counted.
-     */
-    public long cachedBytes() {
-        return eviction.weightedSize().orElse(0);
     }
 
     /** The bytes of appends and merges queued in this replica's machines, and their cap. */
@@ -302,11 +249,6 @@ public final class Machines {
         }
         Retained kept = retained.get(shard);
         return kept != null ? kept.machine() : null;
-    }
-
-    /** Whether {@code shard} has a loaded machine in the cache (not a use: for tests). */
-    boolean isCached(ShardId shard) {
-        return cache.synchronous().policy().getIfPresentQuietly(shard) != null;
     }
 
     /**
@@ -442,42 +384,6 @@ public final class Machines {
         return done.whenComplete((ignored, error) -> pinned.unpin());
     }
 
-    // ------------------------------------------------------------------------------------------ weights
-
-    /** The weight of a machine caching {@code state} (null: retired), in bytes; see the class comment. */
-    private int weight(State state) {
-        long bytes = state == null ? 0 : RetainedSize.estimateBytes(state);
-        return (int) Math.min(maxEntryWeight, Math.max(minWeight, bytes));
-    }
-
-    /**
-     * {@code machine} caches {@code state} now: if it is the shard's cached machine and its weight has moved enough
-     * since Caffeine weighed it ({@link #needsWeighing}), weigh it again. O(1) otherwise: this runs on every commit.
-     */
-    private void installed(ShardMachine machine, State state) {
-        OptionalInt weighed = eviction.weightOf(machine.shard());
-        if (weighed.isEmpty() || !needsWeighing(weighed.getAsInt(), weight(state))) {
-            return;
-        }
-        // Under Caffeine's lock of the shard, and only if its entry holds this machine, loaded: a load in progress, a
-        // machine being evicted (its entry goes once the eviction ends) or another machine is left as it is.
-        cache.asMap().computeIfPresent(machine.shard(), (shard, entry) ->
-                entry.isDone() && !entry.isCompletedExceptionally() && entry.join() == machine && !machine.retired()
-                        ? CompletableFuture.completedFuture(machine) : entry);
-    }
-
-    /**
-     * Whether a machine weighed at {@code weighed} and weighing {@code weight} now is to be weighed again: its weight
-     * moved by more than a quarter, or reached a bound (a weight capped at the budget would never move by a quarter
-     * past the last weighing below it).
-     */
-    private boolean needsWeighing(long weighed, long weight) {
-        if (weight == weighed) {
-            return false;
-        }
-        return weight == maxEntryWeight || weight == minWeight || weight * 4 > weighed * 5 || weight * 5 < weighed * 4;
-    }
-
     // ------------------------------------------------------------------------------------------ eviction
 
     /**
@@ -496,14 +402,7 @@ public final class Machines {
             throw new IllegalStateException("invariant violated: shard " + shard + " had a cached machine and a"
                     + " retained one (" + previous.cause() + ") at once");
         }
-        // A machine evicted before any command ended on it was evicted as it loaded (a shard heavier than the room
-        // Caffeine admits it to): the command that loaded it may not have reached it yet. Retired now, that command
-        // would forward, load the shard again, and could meet the same fate again. Kept instead, it is retired when
-        // its first command ends, or by the next cleanUp if none comes. Reading used() after detach(): a command
-        // ending meanwhile either sees the machine detached and retained, or set used before this read.
-        if (machine.used()) {
-            idle(machine);
-        }
+        idle(machine);
     }
 
     /** {@code machine}, held outside the cache, may be unused now: retire it unless its shard is watched. */

@@ -117,9 +117,6 @@ public final class ShardMachine {
 
         QueuedBytes queuedBytes();
 
-        /** {@code machine} caches {@code state} now, newer than before (a commit, a refresh): it may weigh more. */
-        void installed(ShardMachine machine, State state);
-
         /** A machine on its own: never retired, its queued bytes uncapped. */
         Owner NONE = new Owner() {
             private final QueuedBytes uncapped = new QueuedBytes(Long.MAX_VALUE);
@@ -138,9 +135,6 @@ public final class ShardMachine {
             public QueuedBytes queuedBytes() {
                 return uncapped;
             }
-
-            @Override
-            public void installed(ShardMachine machine, State state) {}
         };
     }
 
@@ -166,8 +160,6 @@ public final class ShardMachine {
      * is retired only at 0, by one compare-and-set, so that nothing taken here is stranded.
      */
     private final AtomicInteger users = new AtomicInteger();
-    /** A command or a pin has ended here: {@link Machines} keeps a machine evicted before its first for that one. */
-    private volatile boolean used;
     /** Held outside the cache (evicted while in use, or made for a sweep): {@link Owner#idle} hears when it idles. */
     private volatile boolean detached;
     /** Made for maintenance of a quiet shard, outside the cache; cleared once a use takes it into the cache. */
@@ -242,9 +234,6 @@ public final class ShardMachine {
         }
         State after = state.accumulateAndGet(newer, (cur, next) ->
                 cur == null || !next.seqno().isAfter(cur.seqno()) ? cur : next);
-        if (after == newer) {
-            owner.installed(this, newer);
-        }
         return after != null ? after : newer;
     }
 
@@ -326,9 +315,6 @@ public final class ShardMachine {
 
     /** {@code count} commands or pins are done; a detached machine left with none tells its owner. */
     private void exit(int count) {
-        if (!used) {
-            used = true; // before the count drops: Machines#evicted reads it after the machine is detached
-        }
         int left = users.addAndGet(-count);
         if (left < 0) {
             throw new IllegalStateException("invariant violated: the machine of shard " + shard + " has " + left
@@ -365,11 +351,6 @@ public final class ShardMachine {
 
     boolean retired() {
         return users.get() < 0;
-    }
-
-    /** Whether a command or a pin has ended on this machine since it was made. */
-    boolean used() {
-        return used;
     }
 
     /** This machine is now held outside the cache: its owner hears when it falls idle, to retire it then. */

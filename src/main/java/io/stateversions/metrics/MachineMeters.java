@@ -133,14 +133,10 @@ public class MachineMeters implements MachineMetrics {
     }
 
     @Override
-    public void machines(LongSupplier held, LongSupplier queuedBytes, LongSupplier cachedBytes) {
+    public void machines(LongSupplier held, LongSupplier queuedBytes) {
         Gauge.builder("stateversions.machine.shards", held, s -> s.getAsLong())
                 .description("Shards whose machine (cached state) this replica holds: the cache, bounded by"
                         + " stateversions.machine.max-cached-shards, plus machines evicted while in use")
-                .strongReference(true).register(registry);
-        Gauge.builder("stateversions.machine.cache.bytes", cachedBytes, s -> s.getAsLong()).baseUnit("bytes")
-                .description("Estimated heap of the cached machines (each at least max-cached-bytes /"
-                        + " max-cached-shards), bounded by stateversions.machine.max-cached-bytes")
                 .strongReference(true).register(registry);
         Gauge.builder("stateversions.machine.queued.bytes", queuedBytes, s -> s.getAsLong()).baseUnit("bytes")
                 .description("Estimated encoded bytes of appends and merges queued on this replica, capped by"

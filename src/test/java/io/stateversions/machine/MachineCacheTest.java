@@ -75,10 +75,7 @@ class MachineCacheTest {
     private record Replica(Machines machines, ShardService service) {}
 
     private Replica replica(int maxShards) {
-        return replica(MACHINE_DEFAULTS.withCache(maxShards, IDLE));
-    }
-
-    private Replica replica(MachineSettings config) {
+        MachineSettings config = MACHINE_DEFAULTS.withCache(maxShards, IDLE);
         Machines machines = new Machines(stateVersions, config, System::currentTimeMillis, HOST, watches,
                 new MachineMeters(registry, stateMetrics),
                 new Machines.Settings(watches::watching, nanos::get, Runnable::run));
@@ -195,16 +192,9 @@ class MachineCacheTest {
         join(service.openShard(first, CODECS));
         join(service.compareAndAppend(first, writer, IdempotencyToken.random(), batch(0, 1, writer)));
 
-        // A second shard takes the first one's place once Caffeine admits it: once it is used more often than the
-        // first (until then each use loads it, and it is evicted as it loads).
-        ShardId second = ShardId.random();
-        join(otherReplica().openShard(second, CODECS));
-        CompletableFuture<Void> evicting = CompletableFuture.runAsync(() -> {
-            for (int use = 0; use < 20 && retiring.getCount() > 0; use++) {
-                join(service.getState(second));
-            }
-        });
-        assertThat(retiring.await(60, java.util.concurrent.TimeUnit.SECONDS)).as("the first shard evicted").isTrue();
+        CompletableFuture<Void> evicting = CompletableFuture.runAsync(() -> join(service.openShard(ShardId.random(),
+                CODECS)));
+        retiring.await();
         java.util.concurrent.atomic.AtomicReference<Thread> reader = new java.util.concurrent.atomic.AtomicReference<>();
         CompletableFuture<State> read = CompletableFuture.supplyAsync(() -> {
             reader.set(Thread.currentThread());
@@ -364,171 +354,6 @@ class MachineCacheTest {
         assertThat(current).isNotSameAs(stale);
         assertThat(current.cached().seqno()).isEqualTo(applied.seqno());
         assertThat(replica.machines().size()).isEqualTo(1);
-    }
-
-    // ------------------------------------------------------------------------------------------ bytes
-
-    /** A cache of at most {@code maxBytes} and 1,000 shards: a machine counts at least {@code maxBytes / 1000}. */
-    private Replica replicaOfBytes(long maxBytes) {
-        return replica(MACHINE_DEFAULTS.withCache(1000, IDLE).withMaxCachedBytes(maxBytes));
-    }
-
-    /**
-     * A shard that another replica built to {@code batches} batches (its estimate grows by about 600 bytes a batch),
-     * with no machine of it here.
-     */
-    private ShardId builtElsewhere(int batches) {
-        ShardService other = otherReplica();
-        ShardId shard = ShardId.random();
-        WriterId writer = WriterId.random();
-        join(other.openShard(shard, CODECS));
-        appendBatches(other, shard, writer, 0, batches);
-        return shard;
-    }
-
-    /** Appends batches {@code [from, to)} of one update each, one after the other. */
-    private static void appendBatches(ShardService service, ShardId shard, WriterId writer, int from, int to) {
-        for (int i = from; i < to; i++) {
-            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(i, i + 1, writer)));
-        }
-    }
-
-    /** {@code count} small shards opened on {@code replica}, each with a writer and one batch (about 2.7 KB each). */
-    private static List<ShardId> smallShards(Replica replica, int count) {
-        List<ShardId> shards = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            WriterId writer = WriterId.random();
-            ShardId shard = openWithWriter(replica, writer);
-            appendBatches(replica.service(), shard, writer, 0, 1);
-            shards.add(shard);
-        }
-        return shards;
-    }
-
-    private static long cachedCount(Replica replica, List<ShardId> shards) {
-        return shards.stream().filter(replica.machines()::isCached).count();
-    }
-
-    /**
-     * Caffeine makes room for a newcomer from the machines used once since they were cached (its probation segment),
-     * preferring the newcomer once it is used more often than they are; until then each use of it loads it and is
-     * served. (A newcomer heavier than those machines and the free room together is evicted as it loads: served,
-     * not kept. A shard that grows while cached stays, see below.)
-     */
-    @Test
-    void a_large_shard_pushes_small_ones_out_by_weight() {
-        long maxBytes = 256 * 1024;
-        Replica replica = replicaOfBytes(maxBytes);
-        // More than half the budget (Caffeine counts uses from then on), each opened once.
-        List<ShardId> small = new ArrayList<>();
-        for (int i = 0; i < 80; i++) {
-            small.add(open(replica));
-        }
-        assertThat(cachedCount(replica, small)).isEqualTo(80);
-        long smallBytes = replica.machines().cachedBytes();
-        assertThat(smallBytes).as("80 small machines").isBetween(80 * 1_500L, 80 * 3_000L);
-        assertThat(evicted("size")).isZero();
-
-        // About 185 KB: with the small ones, more than the budget.
-        ShardId large = builtElsewhere(300);
-        for (int use = 0; use < 20 && !replica.machines().isCached(large); use++) {
-            assertThat(join(replica.service().getState(large)).upper()).isEqualTo(Frontier.of(300));
-        }
-        assertThat(replica.machines().isCached(large)).isTrue();
-        long largeBytes = RetainedSize.estimateBytes(join(replica.machines().get(large)).cached());
-        assertThat(largeBytes).isBetween(150_000L, maxBytes);
-        assertThat(replica.machines().cachedBytes()).isLessThanOrEqualTo(maxBytes)
-                .isGreaterThanOrEqualTo(largeBytes);
-        long pushedOut = 80 - cachedCount(replica, small);
-        assertThat(pushedOut).as("small machines pushed out").isGreaterThanOrEqualTo(
-                (smallBytes + largeBytes - maxBytes) / 3_000);
-        assertThat(registry.find("stateversions.machine.cache.bytes").gauge().value())
-                .isEqualTo(replica.machines().cachedBytes());
-        for (ShardId shard : small) {
-            assertThat(join(replica.service().getState(shard)).seqno()).isEqualTo(SeqNo.of(1));
-        }
-    }
-
-    @Test
-    void a_machine_whose_state_grows_past_the_budget_is_weighed_again_and_evicts_the_others() {
-        long maxBytes = 160 * 1024;
-        Replica replica = replicaOfBytes(maxBytes);
-        WriterId writer = WriterId.random();
-        ShardId growing = openWithWriter(replica, writer);
-        ShardMachine machine = join(replica.machines().get(growing));
-        // Alone in the cache, its weight follows its estimate within a quarter as it grows, batch by batch.
-        for (int i = 0; i < 150; i++) {
-            appendBatches(replica.service(), growing, writer, i, i + 1);
-            long estimate = Math.max(maxBytes / 1000, RetainedSize.estimateBytes(machine.cached()));
-            assertThat(replica.machines().cachedBytes()).as("weight after %d batches", i + 1)
-                    .isBetween(estimate * 4 / 5, estimate * 5 / 4);
-        }
-
-        List<ShardId> small = smallShards(replica, 20);
-        assertThat(cachedCount(replica, small)).as("room for them").isEqualTo(20);
-        // Past the budget: weighed at the whole budget, it leaves room for nothing else.
-        appendBatches(replica.service(), growing, writer, 150, 300);
-        assertThat(RetainedSize.estimateBytes(machine.cached())).isGreaterThan(maxBytes);
-        assertThat(cachedCount(replica, small)).isZero();
-        assertThat(replica.machines().isCached(growing)).isTrue();
-        assertThat(join(replica.machines().get(growing))).as("never evicted: its uses outweigh the others'")
-                .isSameAs(machine);
-        assertThat(replica.machines().cachedBytes()).isLessThanOrEqualTo(maxBytes);
-        assertThat(join(replica.service().getState(growing)).upper()).isEqualTo(Frontier.of(300));
-    }
-
-    @Test
-    void a_shard_larger_than_the_budget_is_served_and_evicted_once_idle() {
-        long maxBytes = 64 * 1024;
-        Replica replica = replicaOfBytes(maxBytes);
-        ShardId large = builtElsewhere(200);
-        assertThat(join(replica.service().getState(large)).upper()).isEqualTo(Frontier.of(200));
-        ShardMachine machine = join(replica.machines().get(large));
-        assertThat(RetainedSize.estimateBytes(machine.cached())).isGreaterThan(maxBytes);
-        assertThat(replica.machines().isCached(large)).as("cached alone, not evicted as it loads").isTrue();
-        assertThat(replica.machines().cachedBytes()).isLessThanOrEqualTo(maxBytes);
-        counted.takeScanned();
-        assertThat(join(replica.service().getState(large)).upper()).isEqualTo(Frontier.of(200));
-        assertThat(join(replica.machines().get(large))).isSameAs(machine);
-
-        idleFor(IDLE.plusMinutes(1), replica);
-        assertThat(machine.retired()).isTrue();
-        assertThat(replica.machines().size()).isZero();
-        assertThat(join(replica.service().getState(large)).upper()).isEqualTo(Frontier.of(200));
-    }
-
-    /**
-     * Two machines do not fit: each new one evicts the other, or is evicted as it loads. A machine evicted with a
-     * command in flight keeps it, and the command commits once; one evicted before its first command keeps that.
-     */
-    @Test
-    void machines_evicted_by_weight_while_in_use_run_their_commands_once() {
-        Replica replica = replicaOfBytes(4 * 1024);
-        WriterId writer = WriterId.random();
-        ShardId busy = openWithWriter(replica, writer);
-        SeqNo before = join(replica.service().getState(busy)).seqno();
-        CompletableFuture<Void> gate = holdNextCas(busy);
-        CompletableFuture<?> append = replica.service().compareAndAppend(busy, writer, IdempotencyToken.random(),
-                batch(0, 1, writer)).toCompletableFuture();
-        List<ShardId> others = new ArrayList<>();
-        for (int i = 0; i < 5; i++) {
-            WriterId other = WriterId.random();
-            ShardId shard = openWithWriter(replica, other);
-            appendBatches(replica.service(), shard, other, 0, 1);
-            others.add(shard);
-            assertThat(replica.machines().cachedBytes()).isLessThanOrEqualTo(4 * 1024);
-        }
-        assertThat(append).isNotDone();
-        gate.complete(null);
-        join(append);
-        State state = join(replica.service().getState(busy));
-        assertThat(state.upper()).isEqualTo(Frontier.of(1));
-        assertThat(state.seqno()).as("one version for the append").isEqualTo(before.next());
-        for (ShardId shard : others) {
-            State other = join(replica.service().getState(shard));
-            assertThat(other.upper()).isEqualTo(Frontier.of(1));
-            assertThat(other.seqno()).as("open, writer, one append").isEqualTo(SeqNo.of(3));
-        }
     }
 
     /** A new shard, opened on {@code replica}. */
