@@ -38,6 +38,7 @@ import io.stateversions.location.Consensus;
 import io.stateversions.location.Determinate;
 import io.stateversions.location.Failures;
 import io.stateversions.location.Indeterminate;
+import io.stateversions.location.Timeouts;
 import io.stateversions.location.VersionedData;
 import io.stateversions.machine.EncodedSize;
 import io.stateversions.machine.GarbageCollector;
@@ -690,7 +691,9 @@ public class ShardService implements ShardApi {
 
     private <T> CompletionStage<T> run(boolean mutation, Function<Future<?>, ? extends CompletionStage<T>> call) {
         long timeoutMs = config.requestTimeout().toMillis();
-        CompletableFuture<T> request = new CompletableFuture<T>().orTimeout(timeoutMs, TimeUnit.MILLISECONDS);
+        // On the shared wheel, not orTimeout: see Timeouts (no thread is woken per request).
+        CompletableFuture<T> request = Timeouts.SHARED.orTimeout(new CompletableFuture<>(), timeoutMs,
+                TimeUnit.MILLISECONDS);
         try {
             call.apply(request).whenComplete((value, error) -> {
                 if (error == null) {

@@ -8,6 +8,7 @@ import io.stateversions.location.Consensus.CasRequest;
 import io.stateversions.location.ContractViolation;
 import io.stateversions.location.Determinate;
 import io.stateversions.location.GroupCommitter;
+import io.stateversions.location.Timeouts;
 import io.stateversions.location.VersionedData;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -441,7 +442,9 @@ public final class PostgresConsensus extends AbstractConsensus {
             SqlConnection connection = acquired.result();
             // The clock starts once the statement can be sent: waiting for a connection is bounded by the pool.
             CompletableFuture<T> answered = new CompletableFuture<>();
-            answered.orTimeout(clientTimeoutMillis, TimeUnit.MILLISECONDS).whenComplete((value, error) -> {
+            // On the shared wheel, not orTimeout: see Timeouts (no thread is woken per statement).
+            Timeouts.SHARED.orTimeout(answered, clientTimeoutMillis, TimeUnit.MILLISECONDS);
+            answered.whenComplete((value, error) -> {
                 if (error == null) {
                     result.complete(value);
                 } else if (error instanceof ContractViolation) {
