@@ -98,6 +98,10 @@ public final class GarbageCollector {
 
     private CompletableFuture<Result> runSteps(ShardMachine machine, java.util.Optional<SeqNo> requested) {
         ShardId shard = machine.shard();
+        State cached = requested.isPresent() ? machine.cachedOrNull() : null;
+        if (cached != null && nothingToCollect(cached, requested.get())) {
+            return CompletableFuture.completedFuture(new Result(cached.seqno(), 0, 0, List.of(), List.of()));
+        }
         return machine.read().thenCompose(state -> {
             SeqNo newSeqnoSince = requested.orElse(state.seqnoSince());
             if (newSeqnoSince.isAfter(state.seqnoSince())) {
@@ -120,6 +124,19 @@ public final class GarbageCollector {
                             .thenApply(applied -> new Result(applied.seqno(), progress.parts, progress.rollups,
                                     List.copyOf(progress.truncated), applied.value())));
         });
+    }
+
+    /**
+     * A GC assigned up to {@code newSeqnoSince} has nothing to collect in {@code cached}: fewer than two rollups at
+     * or below it, so no rollup can be removed and nothing truncated below the latest of them. That is most assigned
+     * GCs: one is assigned every log2(seqno) versions (spec §11.1), a rollup written every {@code rollup_threshold}.
+     * Deciding it on the cached state saves the linearizable read (a Consensus scan) that a GC with work starts
+     * from. The cache already holds the commit that assigned the GC (the machine installs a commit before its
+     * listeners hear of it), so this sees every rollup that commit saw; a rollup another replica has added since at
+     * or below that seqno is collected by the next GC assigned, as when two replicas' GCs race.
+     */
+    static boolean nothingToCollect(State cached, SeqNo newSeqnoSince) {
+        return cached.collections().rollups().headMap(newSeqnoSince, true).size() < 2;
     }
 
     private static final class Progress {
