@@ -1,10 +1,12 @@
 package io.stateversions.machine;
 
+import io.stateversions.core.GcReq;
 import io.stateversions.core.RoutineMaintenance;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.Transition;
 import io.stateversions.location.Failures;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -45,12 +47,19 @@ public final class Maintenance implements ShardMachine.CommitListener {
     @Override
     public void committed(ShardMachine machine, Transition.Committable<Void> commit, int commands) {
         RoutineMaintenance m = commit.maintenance();
-        if (m.writeRollup().isEmpty() && m.garbageCollection().isEmpty()) {
+        Optional<GcReq> gcRequest = m.garbageCollection();
+        if (gcRequest.isPresent()
+                && GarbageCollector.nothingToCollect(commit.state(), gcRequest.get().newSeqnoSince())) {
+            // What the GC would answer at once (most assigned GCs): counted as its no-op, without a task for it.
+            metrics.gc("noop", 0, 0, 0, 0);
+            gcRequest = Optional.empty();
+        }
+        if (m.writeRollup().isEmpty() && gcRequest.isEmpty()) {
             return;
         }
         ShardWork work = shards.computeIfAbsent(machine.shard(), shard -> new ShardWork(machine));
         m.writeRollup().ifPresent(ignored -> work.rollup.request(SeqNo.MIN));
-        m.garbageCollection().ifPresent(req -> work.gc.request(req.newSeqnoSince()));
+        gcRequest.ifPresent(req -> work.gc.request(req.newSeqnoSince()));
     }
 
     /**

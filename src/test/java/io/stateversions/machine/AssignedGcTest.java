@@ -101,4 +101,38 @@ class AssignedGcTest {
         assertThat(machine.cached().collections().rollups()).hasSizeLessThan(
                 before.collections().rollups().size());
     }
+
+    @Test
+    void maintenanceRunsNoTaskForAnAssignedGcWithNothingToCollectAndCountsItAsANoop() {
+        PersistConfig noRollups = cfg.withRollupThreshold(Long.MAX_VALUE); // every task would be a GC
+        Consensus quietConsensus = new MemoryConsensus();
+        StateVersions quiet = new StateVersions(noRollups, quietConsensus, new MemoryBlob(false),
+                new Retries(RetryPolicy.PERSIST_DEFAULTS, Retries.Scheduler.DEFAULT, Retries.Listener.NONE),
+                StateVersionsMetrics.NONE, System::currentTimeMillis, "h");
+        AtomicInteger tasks = new AtomicInteger();
+        List<String> gcResults = new java.util.concurrent.CopyOnWriteArrayList<>();
+        MachineMetrics metrics = new MachineMetrics() {
+            @Override
+            public void gc(String result, long nanos, long partsDeleted, long rollupsDeleted, int truncations) {
+                gcResults.add(result);
+            }
+        };
+        Maintenance maintenance = new Maintenance(new RollupWriter(quiet), new GarbageCollector(quiet, 4), task -> {
+            tasks.incrementAndGet();
+            task.run();
+        }, metrics);
+        Machines quietMachines = new Machines(quiet, config(256), System::currentTimeMillis, "h", maintenance);
+        ShardService quietService = new ShardService(quietMachines, new RollupWriter(quiet),
+                new GarbageCollector(quiet, 4), new LeakedBlobSweeper(quiet, 4), quietConsensus, config(256),
+                MAINTENANCE_DEFAULTS, watchesOf(quiet, quietConsensus));
+
+        join(quietService.openShard(shard, CODECS));
+        for (int i = 0; i < 20; i++) {
+            join(quietService.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(i, i + 1, writer)));
+        }
+
+        assertThat(gcResults).as("GCs assigned by 20 appends (every log2(seqno) versions)").hasSizeGreaterThan(3)
+                .containsOnly("noop");
+        assertThat(tasks.get()).as("maintenance tasks").isZero();
+    }
 }
