@@ -1,15 +1,18 @@
 package io.stateversions.config;
 
+import io.quarkus.runtime.ShutdownEvent;
 import io.stateversions.codec.StateCodec;
 import io.stateversions.core.PersistConfig;
 import io.stateversions.location.Blob;
 import io.stateversions.location.Consensus;
+import io.stateversions.location.Timeouts;
 import io.stateversions.machine.MaintenanceConfig;
 import io.stateversions.metrics.StateMetrics;
 import io.stateversions.stateversions.OffLoopExecutor;
 import io.stateversions.stateversions.Retries;
 import io.stateversions.stateversions.StateVersions;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -48,6 +51,11 @@ public class StateVersionsProducer {
 
     void closeOffLoopExecutor(@Disposes OffLoopExecutor cpu) {
         cpu.close();
+    }
+
+    /** The request and statement bounds' wheel stops with the application (see {@link Timeouts#close}). */
+    void closeTimeouts(@Observes ShutdownEvent event) {
+        Timeouts.SHARED.close();
     }
 
     /** This host's name for the state it writes (operators only): the pod name on Kubernetes. */

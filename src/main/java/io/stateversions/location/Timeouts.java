@@ -27,6 +27,7 @@ public final class Timeouts implements AutoCloseable {
     public static final Timeouts SHARED = new Timeouts("stateversions-timeouts", SHARED_TICK_MS);
 
     private final HashedWheelTimer wheel;
+    private volatile boolean closed;
 
     /** A wheel of its own, ticking every {@code tickMs}, on a daemon thread named {@code threadName}. */
     public Timeouts(String threadName, long tickMs) {
@@ -45,11 +46,16 @@ public final class Timeouts implements AutoCloseable {
      * futures still pending.
      */
     public <T> CompletableFuture<T> orTimeout(CompletableFuture<T> future, long timeout, TimeUnit unit) {
-        if (future.isDone()) {
+        if (future.isDone() || closed) {
             return future;
         }
-        Timeout bound = wheel.newTimeout(expired -> future.completeExceptionally(new TimeoutException(
-                "not complete within " + unit.toMillis(timeout) + " ms")), timeout, unit);
+        Timeout bound;
+        try {
+            bound = wheel.newTimeout(expired -> future.completeExceptionally(new TimeoutException(
+                    "not complete within " + unit.toMillis(timeout) + " ms")), timeout, unit);
+        } catch (IllegalStateException stopped) {
+            return future; // closed meanwhile: see close()
+        }
         future.whenComplete((value, error) -> bound.cancel());
         return future;
     }
@@ -59,9 +65,15 @@ public final class Timeouts implements AutoCloseable {
         return wheel.pendingTimeouts();
     }
 
-    /** Stops the wheel's thread; pending bounds never fire. */
+    /**
+     * Stops the wheel's thread; pending bounds never fire, and futures given later get none (the process is
+     * stopping: its last requests finish or fail on their own). The service closes {@link #SHARED} when it stops,
+     * since a static wheel's thread would otherwise outlive the application: in dev mode every live reload loads
+     * this class anew, and each old wheel would keep ticking and keep the old application's classes alive.
+     */
     @Override
     public void close() {
+        closed = true;
         wheel.stop();
     }
 }

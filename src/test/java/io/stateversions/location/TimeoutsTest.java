@@ -46,6 +46,18 @@ class TimeoutsTest {
     }
 
     @Test
+    void afterCloseAFutureGetsNoBoundAndNothingThrows() throws Exception {
+        Timeouts stopped = new Timeouts("timeouts-closed", 1);
+        stopped.close();
+
+        CompletableFuture<String> future = stopped.orTimeout(new CompletableFuture<>(), 1, TimeUnit.MILLISECONDS);
+
+        assertThat(stopped.pending()).isZero();
+        future.complete("answer");
+        assertThat(future.get()).isEqualTo("answer");
+    }
+
+    @Test
     void aFutureAlreadyDoneTakesNoBound() {
         CompletableFuture<String> done = CompletableFuture.completedFuture("done");
 
