@@ -402,7 +402,7 @@ public final class Bench {
             ServiceGrpc.GrpcAppends appends = new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes());
             appends.prepare(settings.shards());
             Measurement measured = OpenLoop.run("service gRPC", rate, settings.shards(), settings.warmup(),
-                    settings.duration(), serviceCpu, appends::appendAsync);
+                    settings.duration(), serviceCpu, appends::appendAsync, Optional.of(logs.resolve("p4-timeline.csv")));
             System.out.println("  " + measured);
             report.cpu("P4", measured);
             report.add(BenchReport.Row.latency("P4", String.format("p99 append latency at %.0f/s (half of peak), gRPC",

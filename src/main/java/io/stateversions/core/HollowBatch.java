@@ -1,7 +1,6 @@
 package io.stateversions.core;
 
 import java.lang.invoke.MethodHandles;
-import java.lang.ref.SoftReference;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
@@ -167,67 +166,49 @@ public final class HollowBatch {
      */
     public static final class Memo<T> {
 
-        /** Memos a batch has room for: its storage encoding and its two API renderings, and one spare. */
-        static final int SLOTS = 4;
+        /**
+         * Memos a batch has room for: its storage encoding. Each slot costs every cached batch a reference, and a
+         * memo is kept as long as the batch, so only values that every rollup reuses belong here (API renderings are
+         * built per answer: see {@code GrpcResponses#batch}).
+         */
+        static final int SLOTS = 1;
         private static final AtomicInteger DECLARED = new AtomicInteger();
         private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Object[].class);
 
         private final int slot;
         private final Function<HollowBatch, ? extends T> derive;
-        private final boolean soft;
-
-        private Memo(int slot, Function<HollowBatch, ? extends T> derive, boolean soft) {
+        private Memo(int slot, Function<HollowBatch, ? extends T> derive) {
             this.slot = slot;
             this.derive = derive;
-            this.soft = soft;
         }
 
         /** A new memo of {@code derive}, kept as long as the batch. Fails once every slot is declared. */
         public static <T> Memo<T> declare(Function<HollowBatch, ? extends T> derive) {
-            return declare(derive, false);
-        }
-
-        /**
-         * A new memo of {@code derive} that the garbage collector may drop when the heap runs short (it is derived
-         * again on its next use): for values that only save CPU, such as API renderings, which would otherwise
-         * double the memory of every batch a replica caches (measured: about 700 bytes per batch for the gRPC
-         * rendering, on top of the batch's own 500 to 600).
-         */
-        public static <T> Memo<T> declareSoft(Function<HollowBatch, ? extends T> derive) {
-            return declare(derive, true);
-        }
-
-        private static <T> Memo<T> declare(Function<HollowBatch, ? extends T> derive, boolean soft) {
             Objects.requireNonNull(derive, "derive");
             int slot = DECLARED.getAndIncrement();
             if (slot >= SLOTS) {
                 throw new IllegalStateException("a batch has room for " + SLOTS + " memos; memo " + slot
                         + " cannot be declared (declare memos as constants)");
             }
-            return new Memo<>(slot, derive, soft);
+            return new Memo<>(slot, derive);
         }
 
-        /**
-         * The value of this memo for {@code batch}: derived on first use, then the same instance every time (for a
-         * soft memo: until the collector drops it).
-         */
+        /** The value of this memo for {@code batch}: derived on first use, then the same instance every time. */
         @SuppressWarnings("unchecked")
         public T of(HollowBatch batch) {
             // Acquire/release: a value derived on one thread is seen fully built on another (a plain array read
             // could see a protobuf message or a byte array before its contents).
-            Object held = SLOT.getAcquire(batch.memos, slot);
-            Object value = soft && held != null ? ((SoftReference<?>) held).get() : held;
+            Object value = SLOT.getAcquire(batch.memos, slot);
             if (value == null) {
                 value = Objects.requireNonNull(derive.apply(batch), "a memo derived null");
-                SLOT.setRelease(batch.memos, slot, soft ? new SoftReference<>(value) : value);
+                SLOT.setRelease(batch.memos, slot, value);
             }
             return (T) value;
         }
 
         /** Whether {@code batch} holds this memo's value now (for tests of reuse). */
         public boolean isDerived(HollowBatch batch) {
-            Object held = SLOT.getAcquire(batch.memos, slot);
-            return soft && held != null ? ((SoftReference<?>) held).get() != null : held != null;
+            return SLOT.getAcquire(batch.memos, slot) != null;
         }
     }
 }

@@ -164,17 +164,14 @@ final class GrpcResponses {
     }
 
     /**
-     * A batch's message, built once per batch and shared by every answer that holds the batch (appends answer with
-     * the merge requests they formed, snapshots and states with every batch): a message is immutable. Soft: when the
-     * heap runs short the collector drops it, and it is built again when next needed.
+     * A batch's message, built for each answer that holds the batch (appends answer with the merge requests they
+     * formed, snapshots and states with every batch) and not kept with it. Keeping one per batch, even softly, cost
+     * more than it saved: the messages (about 800 bytes a batch, three protobuf frontiers each) doubled the heap of
+     * every cached batch, and soft references live until the heap runs short, so the collector's concurrent marking
+     * ran almost back to back and took a core from the appends (P4's p99 at half of peak: 63 ms, its worst 100-ms
+     * slices during marking). Building one costs a few hundred nanoseconds, garbage that dies young.
      */
-    private static final HollowBatch.Memo<Batch> BATCH = HollowBatch.Memo.declareSoft(GrpcResponses::render);
-
     static Batch batch(HollowBatch batch) {
-        return BATCH.of(batch);
-    }
-
-    private static Batch render(HollowBatch batch) {
         Batch.Builder proto = Batch.newBuilder()
                 .setLower(frontier(batch.desc().lower()))
                 .setUpper(frontier(batch.desc().upper()))

@@ -241,15 +241,8 @@ public final class Views {
             @Schema(description = "Strictly increasing indexes into parts that cut them into sorted runs")
             List<Integer> runSplits) {
 
-        /** The view of {@code batch}: built once per batch and shared by every answer that holds the batch. */
+        /** The view of {@code batch}, built for each answer (not kept with the batch: see GrpcResponses#batch). */
         public static Batch of(HollowBatch batch) {
-            return VIEW.of(batch);
-        }
-
-        /** Views are immutable (their lists too), so one per batch serves every answer (soft: see GrpcResponses). */
-        private static final HollowBatch.Memo<Batch> VIEW = HollowBatch.Memo.declareSoft(Batch::render);
-
-        private static Batch render(HollowBatch batch) {
             return new Batch(frontier(batch.desc().lower()), frontier(batch.desc().upper()),
                     frontier(batch.desc().since()), batch.len(), batch.parts().stream().map(Part::of).toList(),
                     batch.runSplits());

@@ -41,11 +41,12 @@ class GrpcResponsesTest {
     }
 
     /**
-     * A batch is rendered once: every answer holding it (each append answering with the merge requests it formed)
-     * reuses that message, and it is the message an equal batch renders to.
+     * A batch's message is built for each answer and not kept with the batch (kept, the messages doubled the heap of
+     * every cached batch): two answers get equal messages, not one shared instance, and an equal batch renders to an
+     * equal message.
      */
     @Test
-    void aBatchIsRenderedOnceAndReusedByEveryAnswer() {
+    void aBatchIsRenderedForEachAnswerAndNotKept() {
         List<HollowBatch> inputs = List.of(TestStates.batch(0, 1, 3), TestStates.batch(1, 2, 4));
         FueledMergeReq request = new FueledMergeReq(new Description(Frontier.of(0), Frontier.of(2), Frontier.MIN),
                 inputs);
@@ -54,10 +55,10 @@ class GrpcResponsesTest {
         MergeRequest second = GrpcResponses.mergeRequest(request);
 
         for (int i = 0; i < inputs.size(); i++) {
-            assertThat(second.getInputs(i)).isSameAs(first.getInputs(i));
+            assertThat(second.getInputs(i)).isNotSameAs(first.getInputs(i)).isEqualTo(first.getInputs(i));
         }
         HollowBatch equal = inputs.get(0).withDesc(inputs.get(0).desc()); // equal, another instance
-        assertThat(GrpcResponses.batch(equal)).isNotSameAs(first.getInputs(0)).isEqualTo(first.getInputs(0));
+        assertThat(GrpcResponses.batch(equal)).isEqualTo(first.getInputs(0));
         assertThat(first.getInputs(1).getLen()).isEqualTo(4);
         assertThat(first.getInputs(1).getLower().getElementsList()).containsExactly(1L);
     }
