@@ -82,7 +82,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code stateversions.watch.fallback-poll-interval=1h}: its watch ticker (which runs every fallback interval) first
  * fires an hour after start-up, so during the test B's watchers learn of A's commits only from A's PostgreSQL
  * {@code NOTIFY}, heard by B's {@code LISTEN}. The one other poll, when B's subscription is established, runs before
- * any watch exists: the tests watch only once both replicas report {@code stateversions_notification_receiving 1}.
+ * any watch exists: the tests watch only once both replicas report {@code stateversions_notification_receiving 1}
+ * and hear each other ({@code stateversions_notification_replicas 1}; a replica publishes only while it hears
+ * another, and polls once more when it first hears one, also before any watch exists).
  * A version that reaches a watcher on B within the 10 s bound of these tests therefore proves the notification path
  * (a lost notification would leave the watcher waiting for an hour).
  *
@@ -356,6 +358,10 @@ class WatchAcrossReplicasIT {
             await().atMost(EVENT_WITHIN).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
                     assertThat(metric(r, "stateversions_notification_receiving", null))
                             .as("replica %s listens for commit notifications", r.name).isEqualTo(1.0));
+            // A replica publishes only while it hears another: each must have heard the other's announcement.
+            await().atMost(EVENT_WITHIN).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
+                    assertThat(metric(r, "stateversions_notification_replicas", null))
+                            .as("replica %s hears the other", r.name).isEqualTo(1.0));
         }
         System.out.printf("replicas: A ready after %d ms (initdb included), A and B listening after %d ms%n", aReady,
                 millisSince(started));

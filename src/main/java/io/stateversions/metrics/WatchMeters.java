@@ -59,6 +59,9 @@ public class WatchMeters implements WatchMetrics {
         Gauge.builder("stateversions.notification.receiving", bus, b -> b.receiving() ? 1 : 0)
                 .description("1 while commit notifications from other replicas are received, 0 while watchers"
                         + " rely on polling").register(registry);
+        Gauge.builder("stateversions.notification.replicas", bus, CommitBus::replicasHeard)
+                .description("Other replicas heard on the notification channel within the last 5 s; this replica"
+                        + " publishes its commits only while there is one").register(registry);
     }
 
     @Override

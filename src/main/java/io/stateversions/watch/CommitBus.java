@@ -27,6 +27,11 @@ public interface CommitBus extends AutoCloseable {
     /** Notifications from other replicas are being received now. */
     boolean receiving();
 
+    /** Other replicas heard from recently; commits are published only while there is one. */
+    default int replicasHeard() {
+        return 0;
+    }
+
     @Override
     void close();
 

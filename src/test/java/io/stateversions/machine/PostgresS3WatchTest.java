@@ -43,12 +43,27 @@ class PostgresS3WatchTest extends WatchTest {
         return blob;
     }
 
+    /** Each test's channel: the service's own bus and other tests' are not its replicas. */
+    private String channel;
+    private final java.util.List<PostgresCommitBus> buses = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @org.junit.jupiter.api.BeforeEach
+    void channelOfItsOwn() {
+        channel = "watch_test_" + java.util.UUID.randomUUID().toString().replace("-", "");
+        buses.clear();
+    }
+
     @Override
     protected CommitBus newBus() {
         PostgresCommitBus bus = new PostgresCommitBus(vertx, PostgresPools.connectOptions(consensusUrl), "test",
-                WatchMetrics.NONE);
+                WatchMetrics.NONE, channel, System::nanoTime);
         bus.start();
         await().atMost(Duration.ofSeconds(30)).until(bus::receiving);
+        // A bus publishes only to replicas it has heard: the test's replicas are all there before it commits.
+        for (PostgresCommitBus earlier : buses) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> bus.hears(earlier) && earlier.hears(bus));
+        }
+        buses.add(bus);
         return bus;
     }
 }
