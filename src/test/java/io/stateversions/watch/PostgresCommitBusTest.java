@@ -57,6 +57,19 @@ class PostgresCommitBusTest {
 
     record Heard(ShardId shard, SeqNo seqno) {}
 
+    /** A listener that counts the polls its bus asks for. */
+    private static CommitBus.Listener countingResyncs(java.util.concurrent.atomic.AtomicInteger resyncs) {
+        return new CommitBus.Listener() {
+            @Override
+            public void committed(ShardId shard, SeqNo seqno) {}
+
+            @Override
+            public void resync() {
+                resyncs.incrementAndGet();
+            }
+        };
+    }
+
     @Test
     void a_publish_reaches_the_other_replicas_and_not_the_publisher() {
         PostgresCommitBus a = bus();
@@ -102,15 +115,7 @@ class PostgresCommitBusTest {
         java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong();
         PostgresCommitBus bus = started(WatchMetrics.NONE, clock::get);
         java.util.concurrent.atomic.AtomicInteger resyncs = new java.util.concurrent.atomic.AtomicInteger();
-        bus.addListener(new CommitBus.Listener() {
-            @Override
-            public void committed(ShardId shard, SeqNo seqno) {}
-
-            @Override
-            public void resync() {
-                resyncs.incrementAndGet();
-            }
-        });
+        bus.addListener(countingResyncs(resyncs));
         // The test listens on the channel without announcing itself, and announces replicas that do not exist.
         List<String> delivered = new CopyOnWriteArrayList<>();
         io.vertx.pgclient.pubsub.PgSubscriber listener = io.vertx.pgclient.pubsub.PgSubscriber.subscriber(vertx,
@@ -158,15 +163,7 @@ class PostgresCommitBusTest {
         PostgresCommitBus newcomer = new PostgresCommitBus(vertx, PostgresPools.connectOptions(consensusUrl), "test",
                 WatchMetrics.NONE, channel, System::nanoTime);
         buses.add(newcomer);
-        newcomer.addListener(new CommitBus.Listener() {
-            @Override
-            public void committed(ShardId shard, SeqNo seqno) {}
-
-            @Override
-            public void resync() {
-                resyncs.incrementAndGet();
-            }
-        });
+        newcomer.addListener(countingResyncs(resyncs));
         newcomer.start();
 
         // Once when it starts listening, and once when the old replica answered its announcement: from then on
