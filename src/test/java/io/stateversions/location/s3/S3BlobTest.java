@@ -105,12 +105,17 @@ class S3BlobTest extends BlobContractTest {
         }
     }
 
+    /**
+     * A 403 is determinate. Asked with a read: S3Proxy answers a write with bad credentials before reading its body
+     * and may close the connection before the client has read the answer, which the client rightly takes as
+     * indeterminate (a write whose connection closed may have happened); one fresh clone's run in three met that.
+     */
     @Test
     void wrongCredentialsAreDeterminate() {
         Blob wrong = at("s3://" + StorageServers.ACCESS_KEY + ":not-the-secret@" + StorageServers.BUCKET
                 + "/creds?endpoint=" + endpoint + "&path-style=true");
         try {
-            assertThatThrownBy(() -> await(wrong.set("k", bytes("x"))))
+            assertThatThrownBy(() -> await(wrong.get("k")))
                     .cause().isInstanceOf(Determinate.class).hasMessageContaining("403");
         } finally {
             wrong.close();
