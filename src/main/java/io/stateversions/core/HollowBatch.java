@@ -5,7 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 
 /**
@@ -13,9 +13,9 @@ import java.util.function.Function;
  * A batch is <em>empty</em> iff it has no parts.
  *
  * <p>A value: immutable, equal to another batch with the same components (as a record would be). It is a class
- * rather than a record only to carry {@linkplain Memo memos}: values derived from it (its storage encoding, its
- * rendering in API answers) computed once and reused by every rollup, diff and answer that holds the same batch,
- * instead of being rebuilt each time. A memo is not part of the value.
+ * rather than a record only to carry its {@linkplain Memo memo}: a value derived from it (its storage encoding)
+ * computed once and reused by every rollup and diff that holds the same batch, instead of being rebuilt each time.
+ * The memo is not part of the value.
  */
 public final class HollowBatch {
 
@@ -24,8 +24,9 @@ public final class HollowBatch {
     private final List<BatchPart> parts;
     private final List<Integer> runSplits;
     private final List<RunMeta> runMeta;
-    /** One slot per declared {@link Memo}; written once (racing writers store equal values), read with acquire. */
-    private final Object[] memos = new Object[Memo.SLOTS];
+    /** The value of the {@link Memo}; written once (racing writers store equal values), read with acquire. */
+    @SuppressWarnings("unused") // through Memo.VALUE
+    private Object memo;
     /** 0 until computed (a hash that really is 0 is recomputed each time, as {@code String} does). */
     private int hash;
 
@@ -162,53 +163,56 @@ public final class HollowBatch {
      * A value derived from a batch alone, computed at most once per batch instance (two threads racing may both
      * compute it; they get equal values, and either is kept) and kept as long as the batch. The derivation must be
      * a pure function of the batch's components, and its value immutable: every holder of the batch shares it.
-     * Declare each memo once, as a constant; there are {@value #SLOTS} slots.
+     *
+     * <p>A batch has room for one memo, its storage encoding, declared once as a constant: every cached batch pays
+     * for the field, and a memo is kept as long as the batch, so only a value that every rollup reuses belongs here
+     * (API renderings are built per answer: see {@code GrpcResponses#batch}). A second declaration fails.
      */
     public static final class Memo<T> {
 
-        /**
-         * Memos a batch has room for: its storage encoding. Each slot costs every cached batch a reference, and a
-         * memo is kept as long as the batch, so only values that every rollup reuses belong here (API renderings are
-         * built per answer: see {@code GrpcResponses#batch}).
-         */
-        static final int SLOTS = 1;
-        private static final AtomicInteger DECLARED = new AtomicInteger();
-        private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Object[].class);
+        private static final AtomicBoolean DECLARED = new AtomicBoolean();
+        private static final VarHandle VALUE;
 
-        private final int slot;
+        static {
+            try {
+                VALUE = MethodHandles.lookup().findVarHandle(HollowBatch.class, "memo", Object.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         private final Function<HollowBatch, ? extends T> derive;
-        private Memo(int slot, Function<HollowBatch, ? extends T> derive) {
-            this.slot = slot;
+
+        private Memo(Function<HollowBatch, ? extends T> derive) {
             this.derive = derive;
         }
 
-        /** A new memo of {@code derive}, kept as long as the batch. Fails once every slot is declared. */
+        /** The memo of {@code derive}, kept as long as the batch. Fails if a memo was declared already. */
         public static <T> Memo<T> declare(Function<HollowBatch, ? extends T> derive) {
             Objects.requireNonNull(derive, "derive");
-            int slot = DECLARED.getAndIncrement();
-            if (slot >= SLOTS) {
-                throw new IllegalStateException("a batch has room for " + SLOTS + " memos; memo " + slot
-                        + " cannot be declared (declare memos as constants)");
+            if (!DECLARED.compareAndSet(false, true)) {
+                throw new IllegalStateException("a batch has room for one memo, declared already (declare it as a"
+                        + " constant)");
             }
-            return new Memo<>(slot, derive);
+            return new Memo<>(derive);
         }
 
         /** The value of this memo for {@code batch}: derived on first use, then the same instance every time. */
         @SuppressWarnings("unchecked")
         public T of(HollowBatch batch) {
-            // Acquire/release: a value derived on one thread is seen fully built on another (a plain array read
+            // Acquire/release: a value derived on one thread is seen fully built on another (a plain field read
             // could see a protobuf message or a byte array before its contents).
-            Object value = SLOT.getAcquire(batch.memos, slot);
+            Object value = VALUE.getAcquire(batch);
             if (value == null) {
                 value = Objects.requireNonNull(derive.apply(batch), "a memo derived null");
-                SLOT.setRelease(batch.memos, slot, value);
+                VALUE.setRelease(batch, value);
             }
             return (T) value;
         }
 
         /** Whether {@code batch} holds this memo's value now (for tests of reuse). */
         public boolean isDerived(HollowBatch batch) {
-            return SLOT.getAcquire(batch.memos, slot) != null;
+            return VALUE.getAcquire(batch) != null;
         }
     }
 }
