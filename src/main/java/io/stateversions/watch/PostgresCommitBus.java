@@ -14,7 +14,9 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -58,7 +60,7 @@ public final class PostgresCommitBus implements CommitBus {
     static final long PRESENCE_INTERVAL_MS = 1_000;
 
     /** A replica not heard for this long is taken to be gone: no more commits are published for it. */
-    static final long PEER_EXPIRY_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(5 * PRESENCE_INTERVAL_MS);
+    static final long PEER_EXPIRY_NANOS = TimeUnit.MILLISECONDS.toNanos(5 * PRESENCE_INTERVAL_MS);
 
     /** One statement per batch of notifications: one row per payload. */
     static final String NOTIFY = "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload";
@@ -73,16 +75,17 @@ public final class PostgresCommitBus implements CommitBus {
     private final PgConnectOptions options;
     private final String channel;
     private final String presenceChannel;
-    private final java.util.function.LongSupplier nanos;
+    private final LongSupplier nanos;
     private final String replica = UUID.randomUUID().toString();
-    /** The other replicas heard, by id: when each was last heard ({@link #nanos}). */
-    private final ConcurrentHashMap<String, Long> peers = new ConcurrentHashMap<>();
-    private volatile long presenceTimer = -1;
     private final String description;
     private final WatchMetrics metrics;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<ShardId, Long> pending = new ConcurrentHashMap<>();
     private final AtomicBoolean sending = new AtomicBoolean();
+    /** The other replicas heard, by id: when each was last heard ({@link #nanos}). */
+    private final ConcurrentHashMap<String, Long> peers = new ConcurrentHashMap<>();
+    /** The periodic announcement's Vert.x timer, once listening; -1 before. */
+    private volatile long presenceTimer = -1;
     private volatile PgSubscriber subscriber;
     /** The connection the current LISTEN runs on: notifications are received iff it is the subscriber's. */
     private volatile PgConnection listeningOn;
@@ -100,8 +103,8 @@ public final class PostgresCommitBus implements CommitBus {
      * On {@code channel} (and {@code <channel>_replicas}): only buses on the same channel hear each other (tests
      * isolate themselves on a channel of their own), with {@code nanos} as the clock of hearing replicas.
      */
-    public PostgresCommitBus(Vertx vertx, PgConnectOptions options, String description, WatchMetrics metrics, String channel,
-            java.util.function.LongSupplier nanos) {
+    public PostgresCommitBus(Vertx vertx, PgConnectOptions options, String description, WatchMetrics metrics,
+            String channel, LongSupplier nanos) {
         this.vertx = vertx;
         this.channel = channel;
         this.presenceChannel = channel + "_replicas";
@@ -185,14 +188,19 @@ public final class PostgresCommitBus implements CommitBus {
     private boolean heard(String peer) {
         long now = nanos.getAsLong();
         Long before = peers.put(peer, now);
-        return before == null || now - before >= PEER_EXPIRY_NANOS;
+        return before == null || !recent(before, now);
+    }
+
+    /** Whether a replica last heard at {@code lastNanos} counts as listening at {@code now}. */
+    private static boolean recent(long lastNanos, long now) {
+        return now - lastNanos < PEER_EXPIRY_NANOS;
     }
 
     /** The other replicas heard within {@link #PEER_EXPIRY_NANOS}; forgets the others. */
     @Override
     public int replicasHeard() {
         long now = nanos.getAsLong();
-        peers.values().removeIf(last -> now - last >= PEER_EXPIRY_NANOS);
+        peers.values().removeIf(last -> !recent(last, now));
         return peers.size();
     }
 
@@ -244,14 +252,14 @@ public final class PostgresCommitBus implements CommitBus {
     /** Whether {@code other} (another bus on this channel) was heard within the expiry. */
     public boolean hears(PostgresCommitBus other) {
         Long last = peers.get(other.replica);
-        return last != null && nanos.getAsLong() - last < PEER_EXPIRY_NANOS;
+        return last != null && recent(last, nanos.getAsLong());
     }
 
     /** Whether some other replica was heard within the expiry: O(1) while one was heard just now. */
     private boolean anotherListens() {
         long now = nanos.getAsLong();
         for (long last : peers.values()) {
-            if (now - last < PEER_EXPIRY_NANOS) {
+            if (recent(last, now)) {
                 return true;
             }
         }
