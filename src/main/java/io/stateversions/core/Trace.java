@@ -127,11 +127,14 @@ public final class Trace {
      * @param updates         updates of all batches (their {@code len})
      * @param partBytes       encoded bytes of all parts, hollow and inline
      * @param inlineBytes     encoded bytes of the inline parts (what inline backpressure caps)
+     * @param hollowKeyBytes  bytes of the hollow parts' key lower bounds and statistics: the variable-length
+     *                        fields of a hollow part that state holds (its updates are in Blob), for the estimate of
+     *                        a cached state's heap
      */
     public record Totals(int nonEmptyBatches, int parts, int rewriteParts, int inlineParts, long updates,
-            long partBytes, long inlineBytes) {
+            long partBytes, long inlineBytes, long hollowKeyBytes) {
 
-        static final Totals ZERO = new Totals(0, 0, 0, 0, 0, 0, 0);
+        static final Totals ZERO = new Totals(0, 0, 0, 0, 0, 0, 0, 0);
 
         Totals plus(HollowBatch batch) {
             return add(batch, 1);
@@ -146,6 +149,7 @@ public final class Trace {
             int inline = 0;
             long bytes = 0;
             long inlineSum = 0;
+            long hollowKeySum = 0;
             for (BatchPart part : batch.parts()) {
                 long size = part.encodedSizeBytes();
                 bytes += size;
@@ -155,11 +159,14 @@ public final class Trace {
                 if (part instanceof BatchPart.Inline) {
                     inline++;
                     inlineSum += size;
+                } else if (part instanceof BatchPart.Hollow hollow) {
+                    hollowKeySum += hollow.keyLower().size() + hollow.stats().size();
                 }
             }
             return new Totals(nonEmptyBatches + sign * (batch.isEmpty() ? 0 : 1),
                     parts + sign * batch.parts().size(), rewriteParts + sign * rewrites, inlineParts + sign * inline,
-                    updates + sign * batch.len(), partBytes + sign * bytes, inlineBytes + sign * inlineSum);
+                    updates + sign * batch.len(), partBytes + sign * bytes, inlineBytes + sign * inlineSum,
+                    hollowKeyBytes + sign * hollowKeySum);
         }
     }
 

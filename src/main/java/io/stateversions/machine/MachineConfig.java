@@ -40,6 +40,13 @@ public interface MachineConfig {
     @WithDefault("20000")
     int maxCachedShards();
 
+    /**
+     * The most heap the machines of this replica may hold, by an estimate of each one's state ({@link RetainedSize});
+     * beyond it the least recently used idle ones are evicted. A machine in use is kept, and a shard larger than the
+     * whole budget is still served. Unset: a quarter of the maximum heap.
+     */
+    Optional<MemorySize> maxCachedBytes();
+
     /** A shard's machine with no command for this long is evicted (it reloads on its next use). */
     @WithDefault("10m")
     Duration evictIdleAfter();

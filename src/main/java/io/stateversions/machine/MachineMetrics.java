@@ -44,12 +44,15 @@ public interface MachineMetrics {
     /** A rollup write finished ({@code result}: written, noop, not_applied, failed) after {@code nanos}. */
     default void rollup(String result, long nanos) {}
 
-    /** The machines held ({@link Machines#size}) and the bytes queued in them: gauges, registered once. */
-    default void machines(LongSupplier held, LongSupplier queuedBytes) {}
+    /**
+     * The machines held ({@link Machines#size}), the bytes queued in them and the estimated heap they hold
+     * ({@link Machines#heldBytes}): gauges, registered once.
+     */
+    default void machines(LongSupplier held, LongSupplier queuedBytes, LongSupplier heldBytes) {}
 
     /**
-     * A shard's machine left memory ({@code cause}: {@code idle}, {@code size}, or {@code sweep} for a machine made
-     * for a sweep); the shard reloads on its next use.
+     * A shard's machine left memory ({@code cause}: {@code idle}, {@code size} beyond the count,
+     * {@code bytes} beyond the heap budget, or {@code sweep} for a machine made for a sweep); the shard reloads on its next use.
      */
     default void machineRetired(ShardId shard, String cause) {}
 

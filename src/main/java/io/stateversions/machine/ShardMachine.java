@@ -22,6 +22,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.jboss.logging.Logger;
@@ -117,9 +118,16 @@ public final class ShardMachine {
 
         QueuedBytes queuedBytes();
 
-        /** A machine on its own: never retired, its queued bytes uncapped. */
+        /** The replica's estimate of the heap its machines hold, to which this machine adds its own part. */
+        HeldBytes heldBytes();
+
+        /** The held bytes grew past their budget as {@code machine} cached a newer state: evict what is idle. */
+        void overBudget(ShardMachine machine);
+
+        /** A machine on its own: never retired, its queued bytes uncapped, its heap not budgeted. */
         Owner NONE = new Owner() {
             private final QueuedBytes uncapped = new QueuedBytes(Long.MAX_VALUE);
+            private final HeldBytes unbudgeted = new HeldBytes(Long.MAX_VALUE);
 
             @Override
             public <T> CompletableFuture<T> forward(ShardMachine retired,
@@ -135,6 +143,14 @@ public final class ShardMachine {
             public QueuedBytes queuedBytes() {
                 return uncapped;
             }
+
+            @Override
+            public HeldBytes heldBytes() {
+                return unbudgeted;
+            }
+
+            @Override
+            public void overBudget(ShardMachine machine) {}
         };
     }
 
@@ -160,6 +176,18 @@ public final class ShardMachine {
      * is retired only at 0, by one compare-and-set, so that nothing taken here is stranded.
      */
     private final AtomicInteger users = new AtomicInteger();
+    /**
+     * This machine's part of {@link Owner#heldBytes}: the estimate of the state it caches ({@link RetainedSize}), or
+     * -1 once retired (its part given back). Changed only by compare-and-set, so a state installed as the machine is
+     * retired adds nothing after the part was given back.
+     */
+    private final AtomicLong heldBytes = new AtomicLong();
+    /**
+     * A command or pin has been taken here, or the shard opened: until then {@link Machines#trim} leaves the machine
+     * alone, so that a shard loaded for a command is not evicted before the command reaches it (which would forward
+     * it, load again, and so on).
+     */
+    private volatile boolean served;
     /** Held outside the cache (evicted while in use, or made for a sweep): {@link Owner#idle} hears when it idles. */
     private volatile boolean detached;
     /** Made for maintenance of a quiet shard, outside the cache; cleared once a use takes it into the cache. */
@@ -173,7 +201,7 @@ public final class ShardMachine {
     private ArrayDeque<Pending<?>> deferred = NONE_DEFERRED;
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicBoolean running = new AtomicBoolean();
-    private final java.util.concurrent.atomic.AtomicLong learnedSeqno = new java.util.concurrent.atomic.AtomicLong(-1);
+    private final AtomicLong learnedSeqno = new AtomicLong(-1);
     private final AtomicBoolean learnedRefreshing = new AtomicBoolean();
 
     public ShardMachine(State initial, StateVersions stateVersions, MachineConfig config,
@@ -199,6 +227,7 @@ public final class ShardMachine {
         this.hostname = hostname;
         this.listener = listener;
         this.state = new AtomicReference<>(initial);
+        weigh(initial); // no trim from here: a machine may be made inside Caffeine's compute of its shard
     }
 
     public ShardId shard() {
@@ -234,6 +263,9 @@ public final class ShardMachine {
         }
         State after = state.accumulateAndGet(newer, (cur, next) ->
                 cur == null || !next.seqno().isAfter(cur.seqno()) ? cur : next);
+        if (after == newer && weigh(newer)) {
+            owner.overBudget(this);
+        }
         return after != null ? after : newer;
     }
 
@@ -308,6 +340,9 @@ public final class ShardMachine {
                 return false;
             }
             if (users.compareAndSet(now, now + 1)) {
+                if (!served) {
+                    served = true;
+                }
                 return true;
             }
         }
@@ -346,7 +381,49 @@ public final class ShardMachine {
             return false;
         }
         state.set(null);
+        long part = heldBytes.getAndSet(-1);
+        if (part > 0) {
+            owner.heldBytes().add(-part);
+        }
         return true;
+    }
+
+    /**
+     * Sets this machine's part of the held bytes to the estimate of {@code cached}, unless it is retired. Two states
+     * installed at once may leave the part at the older one's estimate until the next install: the sum stays exact
+     * for the parts. Returns whether the held bytes grew past the point at which to trim.
+     */
+    private boolean weigh(State cached) {
+        long estimate = RetainedSize.estimateBytes(cached);
+        while (true) {
+            long part = heldBytes.get();
+            if (part < 0 || part == estimate) {
+                return false;
+            }
+            if (heldBytes.compareAndSet(part, estimate)) {
+                return owner.heldBytes().add(estimate - part);
+            }
+        }
+    }
+
+    /** This machine's part of the held bytes (its state's estimated heap), or -1 once retired. */
+    long heldBytes() {
+        return heldBytes.get();
+    }
+
+    /** Whether a command is queued or in flight here, or a pin held, or this machine is retired. */
+    boolean inUseOrRetired() {
+        return users.get() != 0;
+    }
+
+    /** Whether this machine has taken a command or pin, or {@link #markServed served} an open. */
+    boolean served() {
+        return served;
+    }
+
+    /** This machine served an open of its shard (which takes no command). */
+    void markServed() {
+        served = true;
     }
 
     boolean retired() {

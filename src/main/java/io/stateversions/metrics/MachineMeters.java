@@ -133,10 +133,14 @@ public class MachineMeters implements MachineMetrics {
     }
 
     @Override
-    public void machines(LongSupplier held, LongSupplier queuedBytes) {
+    public void machines(LongSupplier held, LongSupplier queuedBytes, LongSupplier heldBytes) {
         Gauge.builder("stateversions.machine.shards", held, s -> s.getAsLong())
                 .description("Shards whose machine (cached state) this replica holds: the cache, bounded by"
                         + " stateversions.machine.max-cached-shards, plus machines evicted while in use")
+                .strongReference(true).register(registry);
+        Gauge.builder("stateversions.machine.held", heldBytes, s -> s.getAsLong()).baseUnit("bytes")
+                .description("Estimated heap of the machines this replica holds, against"
+                        + " stateversions.machine.max-cached-bytes")
                 .strongReference(true).register(registry);
         Gauge.builder("stateversions.machine.queued.bytes", queuedBytes, s -> s.getAsLong()).baseUnit("bytes")
                 .description("Estimated encoded bytes of appends and merges queued on this replica, capped by"
@@ -149,8 +153,8 @@ public class MachineMeters implements MachineMetrics {
     public void machineRetired(ShardId shard, String cause) {
         retired.computeIfAbsent(cause, c -> Counter.builder("stateversions.machine.evicted")
                 .description("Machines that left memory, by cause: idle (no command for"
-                        + " stateversions.machine.evict-idle-after), size (beyond max-cached-shards), sweep (made for"
-                        + " a sweep of a quiet shard)")
+                        + " stateversions.machine.evict-idle-after), size (beyond max-cached-shards), bytes (beyond"
+                        + " max-cached-bytes), sweep (made for a sweep of a quiet shard)")
                 .tag("cause", c).register(registry)).increment();
         stateMetrics.forget(shard);
     }

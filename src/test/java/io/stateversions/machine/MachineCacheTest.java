@@ -75,7 +75,10 @@ class MachineCacheTest {
     private record Replica(Machines machines, ShardService service) {}
 
     private Replica replica(int maxShards) {
-        MachineSettings config = MACHINE_DEFAULTS.withCache(maxShards, IDLE);
+        return replica(MACHINE_DEFAULTS.withCache(maxShards, IDLE));
+    }
+
+    private Replica replica(MachineSettings config) {
         Machines machines = new Machines(stateVersions, config, System::currentTimeMillis, HOST, watches,
                 new MachineMeters(registry, stateMetrics),
                 new Machines.Settings(watches::watching, nanos::get, Runnable::run));
@@ -119,7 +122,20 @@ class MachineCacheTest {
      */
     @Test
     void concurrent_clients_over_far_more_shards_than_the_cache_holds_all_get_answers() throws Exception {
-        MachineSettings config = MACHINE_DEFAULTS.withCache(8, IDLE);
+        manyClientsOverManyShards(MACHINE_DEFAULTS.withCache(8, IDLE));
+    }
+
+    /** The same under a budget of heap for about 15 small machines: trims race the commands of what they evict. */
+    @Test
+    void concurrent_clients_over_far_more_shards_than_the_heap_budget_holds_all_get_answers() throws Exception {
+        Machines machines = manyClientsOverManyShards(MACHINE_DEFAULTS.withCache(1000, IDLE)
+                .withMaxCachedBytes(32 * 1024));
+        assertThat(evicted("bytes")).isPositive();
+        // Trims run on the common pool, as in the service: the last may still be running.
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> machines.heldBytes() <= 32 * 1024);
+    }
+
+    private Machines manyClientsOverManyShards(MachineSettings config) throws Exception {
         Machines machines = new Machines(stateVersions, config, System::currentTimeMillis, HOST, watches,
                 new MachineMeters(registry, stateMetrics), Machines.Settings.DEFAULT.withWatched(watches::watching));
         ShardService service = new ShardService(machines, new RollupWriter(stateVersions),
@@ -151,6 +167,7 @@ class MachineCacheTest {
             for (ShardId shard : all) {
                 assertThat(join(service.getState(shard)).upper()).as("upper of %s", shard).isEqualTo(Frontier.of(1));
             }
+            return machines;
         } finally {
             pool.shutdownNow();
         }
@@ -354,6 +371,193 @@ class MachineCacheTest {
         assertThat(current).isNotSameAs(stale);
         assertThat(current.cached().seqno()).isEqualTo(applied.seqno());
         assertThat(replica.machines().size()).isEqualTo(1);
+    }
+
+    // ------------------------------------------------------------------------------------------ the heap budget
+
+    /** A replica whose machines may hold {@code maxBytes} of estimated heap (and 1,000 shards). */
+    private Replica replicaOfBytes(long maxBytes) {
+        return replica(MACHINE_DEFAULTS.withCache(1000, IDLE).withMaxCachedBytes(maxBytes));
+    }
+
+    /**
+     * A millisecond passes on the cache's clock: uses after it are more recent than those before (a trim orders
+     * machines by the time of their last use, and on a clock that stands still all would be equally recent).
+     */
+    private void tick() {
+        nanos.addAndGet(1_000_000);
+    }
+
+    /** A shard that another replica built to {@code batches} batches (about 600 bytes of estimate each). */
+    private ShardId builtElsewhere(int batches) {
+        ShardService other = otherReplica();
+        ShardId shard = ShardId.random();
+        WriterId writer = WriterId.random();
+        join(other.openShard(shard, CODECS));
+        appendBatches(other, shard, writer, 0, batches);
+        return shard;
+    }
+
+    /** Appends batches {@code [from, to)} of one update each, one after the other. */
+    private static void appendBatches(ShardService service, ShardId shard, WriterId writer, int from, int to) {
+        for (int i = from; i < to; i++) {
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), batch(i, i + 1, writer)));
+        }
+    }
+
+    /** The estimates of the states of the machines {@code replica} caches for {@code shards}, summed (not a use). */
+    private static long estimates(Replica replica, List<ShardId> shards) {
+        long sum = 0;
+        for (ShardId shard : shards) {
+            ShardMachine machine = replica.machines().cachedQuietly(shard);
+            if (machine != null) {
+                sum += RetainedSize.estimateBytes(machine.cached());
+            }
+        }
+        return sum;
+    }
+
+    @Test
+    void the_held_bytes_are_the_sum_of_the_machines_estimates_as_states_grow_and_machines_go() {
+        Replica replica = replicaOfBytes(Long.MAX_VALUE / 2);
+        WriterId writer = WriterId.random();
+        ShardId growing = openWithWriter(replica, writer);
+        ShardMachine machine = join(replica.machines().get(growing));
+        for (int i = 0; i < 50; i++) {
+            appendBatches(replica.service(), growing, writer, i, i + 1);
+            assertThat(replica.machines().heldBytes()).as("after %d batches", i + 1)
+                    .isEqualTo(RetainedSize.estimateBytes(machine.cached()));
+        }
+        ShardId small = open(replica);
+        assertThat(replica.machines().heldBytes()).isEqualTo(estimates(replica, List.of(growing, small)));
+        assertThat(registry.find("stateversions.machine.held").gauge().value())
+                .isEqualTo(replica.machines().heldBytes());
+
+        idleFor(IDLE.plusMinutes(1), replica);
+        assertThat(machine.retired()).isTrue();
+        assertThat(replica.machines().size()).isZero();
+        assertThat(replica.machines().heldBytes()).as("every part given back").isZero();
+    }
+
+    /**
+     * Past the budget, the least recently used machines go first, whatever their size and however often they were
+     * used before: the shards in use now stay (Caffeine's frequency-based eviction kept a shard used a thousand
+     * times earlier, and evicted the working set instead).
+     */
+    @Test
+    void past_the_budget_the_least_recently_used_idle_machines_are_evicted_first() {
+        long maxBytes = 100 * 1024;
+        Replica replica = replicaOfBytes(maxBytes);
+        // Used often, long ago: about 60 KB.
+        WriterId writer = WriterId.random();
+        ShardId old = openWithWriter(replica, writer);
+        appendBatches(replica.service(), old, writer, 0, 100);
+        List<ShardId> recent = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            tick();
+            recent.add(open(replica));
+        }
+        assertThat(replica.machines().heldBytes()).isLessThanOrEqualTo(maxBytes);
+        assertThat(evicted("bytes")).isZero();
+
+        // About 60 KB more, used once: the old shard goes, the recent ones and the newcomer stay.
+        ShardId large = builtElsewhere(100);
+        tick();
+        assertThat(join(replica.service().getState(large)).upper()).isEqualTo(Frontier.of(100));
+        assertThat(replica.machines().isCached(old)).isFalse();
+        assertThat(recent).allMatch(replica.machines()::isCached);
+        assertThat(replica.machines().isCached(large)).isTrue();
+        assertThat(evicted("bytes")).isEqualTo(1);
+        assertThat(replica.machines().heldBytes()).isLessThanOrEqualTo(maxBytes)
+                .isEqualTo(estimates(replica, recent) + estimates(replica, List.of(large)));
+
+        // A medium shard (about 26 KB) needs some of the room: the least recently used of the ten go, in order, down
+        // to a sixteenth under the budget; the large one, used after them, stays.
+        ShardId medium = builtElsewhere(40);
+        tick();
+        assertThat(join(replica.service().getState(medium)).upper()).isEqualTo(Frontier.of(40));
+        long gone = recent.stream().filter(shard -> !replica.machines().isCached(shard)).count();
+        assertThat(gone).isBetween(1L, 9L);
+        assertThat(recent.subList(0, (int) gone)).noneMatch(replica.machines()::isCached);
+        assertThat(recent.subList((int) gone, recent.size())).allMatch(replica.machines()::isCached);
+        assertThat(replica.machines().isCached(large)).isTrue();
+        assertThat(replica.machines().isCached(medium)).isTrue();
+        assertThat(replica.machines().heldBytes()).isLessThanOrEqualTo(maxBytes - maxBytes / 16);
+
+        // Every shard answers with its state, reloading if it was evicted.
+        assertThat(join(replica.service().getState(old)).upper()).isEqualTo(Frontier.of(100));
+        for (ShardId shard : recent) {
+            assertThat(join(replica.service().getState(shard)).seqno()).isEqualTo(SeqNo.of(1));
+        }
+        assertThat(replica.machines().heldBytes()).isLessThanOrEqualTo(maxBytes);
+    }
+
+    /**
+     * A machine in use is not evicted for the budget, however old its last use: here one with a compare-and-set in
+     * flight, which commits once. A shard larger than the whole budget is served, kept while it is used, and goes
+     * once something else needs the room.
+     */
+    @Test
+    void a_machine_in_use_stays_past_the_budget_and_a_shard_larger_than_it_is_served() {
+        long maxBytes = 16 * 1024;
+        Replica replica = replicaOfBytes(maxBytes);
+        WriterId writer = WriterId.random();
+        ShardId busy = openWithWriter(replica, writer);
+        ShardMachine busyMachine = join(replica.machines().get(busy));
+        SeqNo before = busyMachine.cached().seqno();
+        CompletableFuture<Void> gate = holdNextCas(busy);
+        CompletableFuture<?> append = replica.service().compareAndAppend(busy, writer, IdempotencyToken.random(),
+                batch(0, 1, writer)).toCompletableFuture();
+
+        ShardId large = builtElsewhere(100);
+        tick();
+        WriterId largeWriter = WriterId.random();
+        for (int i = 0; i < 3; i++) {
+            join(replica.service().compareAndAppend(large, largeWriter, IdempotencyToken.random(),
+                    batch(100 + i, 101 + i, largeWriter)));
+        }
+        ShardMachine largeMachine = join(replica.machines().get(large));
+        assertThat(RetainedSize.estimateBytes(largeMachine.cached())).isGreaterThan(maxBytes);
+        assertThat(replica.machines().isCached(large)).as("served and kept while used").isTrue();
+        assertThat(busyMachine.retired()).as("in use").isFalse();
+        assertThat(append).isNotDone();
+        gate.complete(null);
+        join(append);
+        assertThat(join(replica.machines().get(busy))).isSameAs(busyMachine);
+        assertThat(busyMachine.cached().seqno()).as("one version for the append").isEqualTo(before.next());
+
+        // The busy shard, used after the large one, needs room as it grows: the large one is least recently used.
+        tick();
+        appendBatches(replica.service(), busy, writer, 1, 2);
+        assertThat(largeMachine.retired()).isTrue();
+        assertThat(replica.machines().heldBytes()).isLessThanOrEqualTo(maxBytes);
+        assertThat(join(replica.service().getState(large)).upper()).isEqualTo(Frontier.of(103));
+    }
+
+    /**
+     * A trim that found nothing idle to evict is not repeated at every commit; the minute's clean-up trims again, so
+     * that a machine over the budget goes once it is idle.
+     */
+    @Test
+    void a_machine_over_the_budget_that_was_in_use_is_evicted_by_the_clean_up_once_idle() {
+        long maxBytes = 16 * 1024;
+        Replica replica = replicaOfBytes(maxBytes);
+        ShardId large = builtElsewhere(100);
+        WriterId writer = WriterId.random();
+        CompletableFuture<Void> gate = holdNextCas(large);
+        CompletableFuture<?> append = replica.service().compareAndAppend(large, writer, IdempotencyToken.random(),
+                batch(100, 101, writer)).toCompletableFuture();
+        ShardMachine machine = join(replica.machines().get(large));
+        assertThat(replica.machines().heldBytes()).isGreaterThan(maxBytes);
+        gate.complete(null);
+        join(append);
+        assertThat(replica.machines().isCached(large)).as("no trim due for its growth").isTrue();
+
+        replica.machines().cleanUp();
+        assertThat(machine.retired()).isTrue();
+        assertThat(replica.machines().heldBytes()).isZero();
+        assertThat(evicted("bytes")).isEqualTo(1);
+        assertThat(join(replica.service().getState(large)).upper()).isEqualTo(Frontier.of(101));
     }
 
     /** A new shard, opened on {@code replica}. */

@@ -61,6 +61,7 @@ class MetricsAfterWorkloadTest {
         assertThat(metrics).contains("stateversions_machine_cas_mismatch_total");
         assertThat(value(metrics, "stateversions_machine_shards", "")).isGreaterThanOrEqualTo(1);
         assertThat(metrics).contains("stateversions_machine_queued_bytes");
+        assertThat(value(metrics, "stateversions_machine_held_bytes", "")).isGreaterThan(0);
         // Per-shard series are off by default: the shard shows in the replica-wide aggregates (StateMetricsTest
         // covers the per-shard series).
         assertThat(metrics).doesNotContain("shard=\"" + shard + "\"");
