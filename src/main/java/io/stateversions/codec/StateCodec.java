@@ -1,7 +1,9 @@
 package io.stateversions.codec;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.ExtensionRegistryLite;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
@@ -40,6 +42,7 @@ import io.stateversions.core.Version;
 import io.stateversions.core.WriterId;
 import io.stateversions.core.WriterState;
 import io.stateversions.location.VersionedData;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -73,6 +76,9 @@ public class StateCodec {
 
     /** A decoded rollup: the state it holds and the diffs it inlines, if any. */
     public record DecodedRollup(State state, Optional<InlinedDiffs> diffs) {}
+
+    /** Of a rollup, only the seqno of its state and the state's rollups ({@link #decodeRollupRollups}). */
+    public record RollupRollups(SeqNo seqno, TreeMap<SeqNo, HollowRollup> rollups) {}
 
     private final Version buildVersion;
     private final int readableMinorVersionsAhead;
@@ -515,6 +521,97 @@ public class StateCodec {
             throw new DecodeException("corrupt rollup of shard " + shard + ": " + e, e);
         }
         return new DecodedRollup(state, diffs);
+    }
+
+    /**
+     * Of a rollup of {@code shard}, only its state's seqno and rollups: fenced by its applier version and checked to
+     * be of this shard and to hold a trace, as {@link #decodeRollup}, but its other fields are skipped, not parsed.
+     * The trace is most of a rollup, and garbage collection of a shard whose diffs delete no batch part needs nothing
+     * else from it. A field of the wrong wire type is a {@link DecodeException}, as the generated parser's.
+     */
+    public RollupRollups decodeRollupRollups(ShardId shard, byte[] data) {
+        CodedInputStream in = CodedInputStream.newInstance(data);
+        String shardId = "";
+        String applierVersion = "";
+        long seqno = 0;
+        boolean hasTrace = false;
+        TreeMap<SeqNo, HollowRollup> rollups = new TreeMap<>();
+        try {
+            for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+                switch (WireFormat.getTagFieldNumber(tag)) {
+                    case StorageV1.StateRollup.SHARD_ID_FIELD_NUMBER -> shardId = readString(in, tag);
+                    case StorageV1.StateRollup.APPLIER_VERSION_FIELD_NUMBER -> applierVersion = readString(in, tag);
+                    case StorageV1.StateRollup.SEQNO_FIELD_NUMBER -> {
+                        expectWireType(tag, WireFormat.WIRETYPE_VARINT);
+                        seqno = in.readUInt64();
+                    }
+                    case StorageV1.StateRollup.ROLLUPS_FIELD_NUMBER -> {
+                        expectWireType(tag, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+                        readRollupEntry(in, rollups);
+                    }
+                    case StorageV1.StateRollup.TRACE_FIELD_NUMBER -> {
+                        expectWireType(tag, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+                        hasTrace = true;
+                        in.skipField(tag);
+                    }
+                    default -> in.skipField(tag);
+                }
+            }
+        } catch (IOException e) {
+            throw new DecodeException("corrupt rollup of shard " + shard + ": " + e.getMessage(), e);
+        } catch (DecodeException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new DecodeException("corrupt rollup of shard " + shard + ": " + e, e);
+        }
+        Version version;
+        try {
+            version = Version.parse(applierVersion);
+        } catch (IllegalArgumentException e) {
+            throw new DecodeException("corrupt rollup of shard " + shard + ": " + e.getMessage(), e);
+        }
+        fence(shard, "a rollup", version);
+        if (!shardId.equals(shard.toString())) {
+            throw new DecodeException("corrupt rollup of shard " + shard + ": the rollup belongs to shard " + shardId);
+        }
+        if (!hasTrace) {
+            throw new DecodeException("corrupt rollup of shard " + shard + ": the rollup has no trace");
+        }
+        return new RollupRollups(SeqNo.of(seqno), rollups);
+    }
+
+    private static String readString(CodedInputStream in, int tag) throws IOException {
+        expectWireType(tag, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+        return in.readStringRequireUtf8();
+    }
+
+    private static void expectWireType(int tag, int wireType) throws InvalidProtocolBufferException {
+        if (WireFormat.getTagWireType(tag) != wireType) {
+            throw new InvalidProtocolBufferException("field " + WireFormat.getTagFieldNumber(tag) + " has wire type "
+                    + WireFormat.getTagWireType(tag) + ", expected " + wireType);
+        }
+    }
+
+    /** One entry of the {@code rollups} map (key 1: seqno, value 2: Rollup); a later entry of a key replaces it. */
+    private static void readRollupEntry(CodedInputStream in, TreeMap<SeqNo, HollowRollup> rollups) throws IOException {
+        int limit = in.pushLimit(in.readRawVarint32());
+        long key = 0;
+        StorageV1.Rollup value = StorageV1.Rollup.getDefaultInstance();
+        for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+            switch (WireFormat.getTagFieldNumber(tag)) {
+                case 1 -> {
+                    expectWireType(tag, WireFormat.WIRETYPE_VARINT);
+                    key = in.readUInt64();
+                }
+                case 2 -> {
+                    expectWireType(tag, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+                    value = in.readMessage(StorageV1.Rollup.parser(), ExtensionRegistryLite.getEmptyRegistry());
+                }
+                default -> in.skipField(tag);
+            }
+        }
+        in.popLimit(limit);
+        rollups.put(SeqNo.of(key), rollup(value));
     }
 
     private static <P extends Message> P parse(Parser<P> parser, byte[] data, String what, ShardId shard) {

@@ -482,13 +482,14 @@ public final class StateVersions {
     /**
      * What garbage collection reads to truncate below {@code truncationPoints} (rollups, ascending, of a state the
      * caller holds, at or below its seqno_since): the live diffs from earliest through the last point, and the
-     * state at the first point above earliest, from that point's rollup.
+     * rollup at the first point above earliest, undecoded.
      *
      * <p>Spec §11.3 builds every live state from the rollup at earliest, found through the current state (a
      * second rollup decoded only for its {@code rollups} map), and replays every diff up to the last point, each
      * application O(state). None of that is needed: the blobs to delete are the deletes of the diffs being truncated
      * (decoding a diff is O(diff)), and the state that must not reference them, at the first point, is that
-     * point's rollup, whose key the caller already holds. Only further points are replayed to, from the first.
+     * point's rollup, whose key the caller already holds. Only further points are replayed to, from the first. The
+     * caller decodes of the rollup only what its check needs: the rollups alone when no diff deletes a batch part.
      *
      * <p>A missing rollup at the first point means a GC elsewhere deleted it, which it does only after truncating
      * past it: refetch the diffs (within the refetch budget), which then start above it.
@@ -506,8 +507,9 @@ public final class StateVersions {
                 return CompletableFuture.completedFuture(new TruncationRead(diffs, Optional.empty()));
             }
             PartialRollupKey key = first.getValue().key();
-            return fetchRollupAtKey(shard, key).thenCompose(state -> state.isPresent()
-                    ? CompletableFuture.completedFuture(new TruncationRead(diffs, state))
+            return fetchRollupBytes(shard, key).thenCompose(bytes -> bytes.isPresent()
+                    ? CompletableFuture.completedFuture(
+                            new TruncationRead(diffs, Optional.of(new FirstPoint(key, bytes.get()))))
                     : budget.beforeRefetch("gc_fetch", key, diffs)
                             .thenCompose(ignored -> fetchForTruncation(shard, points, budget)));
         });
@@ -518,10 +520,14 @@ public final class StateVersions {
      *
      * @param diffs           the live diffs from earliest through the last truncation point (fewer if the log ends
      *                        before it, which a caller must treat as a broken invariant)
-     * @param firstPointState the state at the first truncation point above earliest, from its rollup; empty if no
-     *                        point is above earliest (everything was truncated already)
+     * @param firstPoint      the rollup at the first truncation point above earliest, undecoded (the caller decodes
+     *                        what it needs of it: {@link #decodeRollupAt}, {@link #decodeRollupRollupsAt}); empty if
+     *                        no point is above earliest (everything was truncated already)
      */
-    public record TruncationRead(List<VersionedData> diffs, Optional<State> firstPointState) {}
+    public record TruncationRead(List<VersionedData> diffs, Optional<FirstPoint> firstPoint) {}
+
+    /** The rollup at a truncation point: its key and its bytes as read from Blob. */
+    public record FirstPoint(PartialRollupKey key, byte[] rollup) {}
 
     /** A version read by {@link #fetchVersion}. */
     public sealed interface VersionRead {
@@ -651,8 +657,21 @@ public final class StateVersions {
         return retries.external("rollup_get", () -> blob.get(key.complete(shard)));
     }
 
+    /**
+     * The seqno and rollups of the state in the rollup {@code bytes} read from {@code key}, which must be the state at
+     * the key's seqno; the rest of the rollup is skipped ({@link StateCodec#decodeRollupRollups}).
+     */
+    public StateCodec.RollupRollups decodeRollupRollupsAt(ShardId shard, PartialRollupKey key, byte[] bytes) {
+        StateCodec.RollupRollups decoded = codec.decodeRollupRollups(shard, bytes);
+        if (!decoded.seqno().equals(key.seqno())) {
+            throw new IllegalStateException("invariant violated: rollup " + key.complete(shard)
+                    + " holds the state at " + decoded.seqno());
+        }
+        return decoded;
+    }
+
     /** The state in the rollup {@code bytes} read from {@code key}, which must be the state at the key's seqno. */
-    private State decodeRollupAt(ShardId shard, PartialRollupKey key, byte[] bytes) {
+    public State decodeRollupAt(ShardId shard, PartialRollupKey key, byte[] bytes) {
         State state = codec.decodeRollup(shard, bytes).state();
         if (!state.seqno().equals(key.seqno())) {
             throw new IllegalStateException("invariant violated: rollup " + key.complete(shard)

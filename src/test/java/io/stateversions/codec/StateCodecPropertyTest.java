@@ -52,6 +52,17 @@ class StateCodecPropertyTest {
         assertThat(decoded.diffs()).isEmpty();
     }
 
+    /** Decoding only a rollup's rollups (garbage collection's check) gives what decoding all of it gives. */
+    @Property(tries = 300, edgeCases = EdgeCasesMode.NONE)
+    void aRollupsRollupsDecodeAsTheWholeRollupDoes(@ForAll("states") State state) {
+        byte[] rollup = codec.encodeRollup(state, Optional.empty());
+
+        StateCodec.RollupRollups partial = codec.decodeRollupRollups(state.shardId(), rollup);
+
+        assertThat(partial.seqno()).isEqualTo(state.seqno());
+        assertThat(partial.rollups()).isEqualTo(state.collections().rollups());
+    }
+
     /** The inlined diffs run from the latest rollup (exclusive) to the state (inclusive): {@code [R+1, S+1)}. */
     @Property(tries = 200, edgeCases = EdgeCasesMode.NONE)
     void aRollupWithInlinedDiffsRoundTrips(@ForAll("states") State state, @ForAll("payloads") List<byte[]> payloads) {

@@ -160,6 +160,50 @@ class StateCodecTest {
                 .isInstanceOf(DecodeException.class).hasMessageContaining("no trace");
     }
 
+    /** Decoding only a rollup's rollups refuses what decoding all of it refuses, and checks what it reads. */
+    @Test
+    void aRollupsRollupsAreDecodedOnlyFromASoundRollupOfTheShard() {
+        State state = initial();
+        ShardId other = ShardId.random();
+        byte[] sound = codec.encodeRollup(state, Optional.empty());
+        assertThat(codec.decodeRollupRollups(state.shardId(), sound).rollups())
+                .isEqualTo(state.collections().rollups());
+
+        assertThatThrownBy(() -> codec.decodeRollupRollups(other, sound)).isInstanceOf(DecodeException.class)
+                .hasMessageContaining(other.toString()).hasMessageContaining(state.shardId().toString());
+        byte[] noTrace = rollupProto(state).toBuilder().clearTrace().build().toByteArray();
+        assertThatThrownBy(() -> codec.decodeRollupRollups(state.shardId(), noTrace))
+                .isInstanceOf(DecodeException.class).hasMessageContaining("no trace");
+        byte[] badKey = rollupProto(state).toBuilder()
+                .putRollups(7, StorageV1.Rollup.newBuilder().setKey("not a key").build()).build().toByteArray();
+        assertThatThrownBy(() -> codec.decodeRollupRollups(state.shardId(), badKey))
+                .isInstanceOf(DecodeException.class).hasMessageContaining(state.shardId().toString());
+        // Field 6 (seqno) as a string: a wire type the field cannot have.
+        byte[] withBadSeqno = concat(sound, new byte[] {0x32, 0x01, 0x78});
+        assertThatThrownBy(() -> codec.decodeRollupRollups(state.shardId(), withBadSeqno))
+                .isInstanceOf(DecodeException.class).hasMessageContaining("wire type");
+        for (byte[] bad : List.of(new byte[] {0x0a, 0x05, 0x01}, new byte[] {(byte) 0xff, (byte) 0xff})) {
+            assertThatThrownBy(() -> codec.decodeRollupRollups(state.shardId(), bad))
+                    .isInstanceOf(DecodeException.class).hasMessageContaining(state.shardId().toString());
+        }
+    }
+
+    @Test
+    void aRollupsRollupsOfATooNewVersionAreFenced() {
+        State state = stateAt(Version.parse("0.3.0"));
+        byte[] rollup = codec.encodeRollup(state, Optional.empty());
+
+        assertThatThrownBy(() -> codec.decodeRollupRollups(state.shardId(), rollup))
+                .isInstanceOfSatisfying(VersionFenceException.class,
+                        e -> assertThat(e.dataVersion()).isEqualTo(Version.parse("0.3.0")));
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        return both;
+    }
+
     @Test
     void aFrontierOfTwoElementsIsADecodeError() {
         State state = initial();
