@@ -19,8 +19,9 @@ import java.util.concurrent.locks.LockSupport;
  * service, the do-nothing gRPC server), PostgreSQL, etcd and the load generator itself.
  *
  * <p>{@code /proc/<pid>/stat} counts in clock ticks ({@code getconf CLK_TCK}, 100 on Linux: 10 ms), so a window
- * must last seconds for its number to mean something; the benchmark's do. The JVM's own time comes at nanosecond
- * resolution from {@code OperatingSystemMXBean.getProcessCpuTime()}.
+ * must last seconds for its number to mean something; the benchmark's do. The JVM's own time comes from
+ * {@code OperatingSystemMXBean.getProcessCpuTime()}, in nanoseconds but, on Linux, counted in the same ticks (a
+ * benchmark smoke run's build of 50 batches measured 0).
  */
 final class CpuTime {
 

@@ -55,9 +55,9 @@ class BenchSmokeIT {
                 .satisfies(row -> assertThat(row.result()).as("memory: every shard read back holds its batch")
                         .endsWith(" 0 wrong"));
 
-        // CPU per operation: every contender measured has a row, each process taking part has its cell, and the
-        // load generator always did work (its clock counts nanoseconds, the others' 10 ms ticks: summed over the
-        // run, the service and PostgreSQL did too).
+        // CPU per operation: every contender measured has a row and each process taking part has its cell. Every
+        // process's clock counts 10 ms ticks (the JVM's getProcessCpuTime too, on Linux), and this smoke run's
+        // windows are short (P6 builds 50 batches), so a cell may be 0: summed over the run, each process did work.
         List<BenchReport.CpuRow> cpu = report.cpuRows();
         assertThat(cpu.stream().map(BenchReport.CpuRow::workload).collect(Collectors.toSet()))
                 .containsExactlyInAnyOrder("P1", "P2", "P3", "P4", "P5", "P6", "P9", "floor", "TLS", "memory");
@@ -66,7 +66,6 @@ class BenchSmokeIT {
                     .isPositive();
             assertThat(row.cpuNanos()).as("CPU of %s %s", row.workload(), row.contender())
                     .containsKey(CpuTime.LOAD_GENERATOR).allSatisfy((process, nanos) -> assertThat(nanos).isNotNegative());
-            assertThat(row.cpuNanos().get(CpuTime.LOAD_GENERATOR)).isPositive();
         });
         assertThat(cpu).filteredOn(row -> row.contender().startsWith("service"))
                 .allSatisfy(row -> assertThat(row.cpuNanos()).containsKeys(CpuTime.SERVICE, CpuTime.POSTGRES));
@@ -79,7 +78,7 @@ class BenchSmokeIT {
         assertThat(cpu).filteredOn(row -> row.contender().equals("etcd"))
                 .hasSize(etcdInstalled ? 2 : 0)
                 .allSatisfy(row -> assertThat(row.cpuNanos()).containsOnlyKeys(CpuTime.ETCD, CpuTime.LOAD_GENERATOR));
-        for (String process : List.of(CpuTime.SERVICE, CpuTime.POSTGRES)) {
+        for (String process : List.of(CpuTime.SERVICE, CpuTime.POSTGRES, CpuTime.LOAD_GENERATOR)) {
             assertThat(cpu.stream().mapToLong(row -> row.cpuNanos().getOrDefault(process, 0L)).sum())
                     .as("CPU time of %s over the whole run", process).isPositive();
         }
