@@ -7,7 +7,12 @@ package io.stateversions.core;
 public final class DiffApplyException extends IllegalStateException {
 
     public DiffApplyException(State state, StateDiff diff, String reason) {
-        super("could not apply diff " + diff.seqnoFrom() + " -> " + diff.seqnoTo() + " to shard " + state.shardId()
-                + " at " + state.seqno() + ": " + reason + "; diff: " + diff);
+        this(state.shardId(), state.seqno(), diff, reason);
+    }
+
+    /** {@code diff} did not apply to what a reader holds of {@code shard}'s state at {@code seqno}. */
+    public DiffApplyException(ShardId shard, SeqNo seqno, StateDiff diff, String reason) {
+        super("could not apply diff " + diff.seqnoFrom() + " -> " + diff.seqnoTo() + " to shard " + shard + " at "
+                + seqno + ": " + reason + "; diff: " + diff);
     }
 }

@@ -220,11 +220,11 @@ public record StateDiff(
         b.lastGcReq(applySingle(state, "lastGcReq", b.lastGcReq(), lastGcReq));
         b.activeRollup(applyOptional(state, "activeRollup", b.activeRollup(), activeRollup));
         b.activeGc(applyOptional(state, "activeGc", b.activeGc(), activeGc));
-        applyMap(state, "rollups", rollups, b.rollups(), b::mutableRollups);
-        applyMap(state, "leasedReaders", leasedReaders, b.leasedReaders(), b::mutableLeasedReaders);
-        applyMap(state, "criticalReaders", criticalReaders, b.criticalReaders(), b::mutableCriticalReaders);
-        applyMap(state, "writers", writers, b.writers(), b::mutableWriters);
-        applyMap(state, "schemas", schemas, b.schemas(), b::mutableSchemas);
+        applyMap(state.shardId(), state.seqno(), "rollups", rollups, b::mutableRollups);
+        applyMap(state.shardId(), state.seqno(), "leasedReaders", leasedReaders, b::mutableLeasedReaders);
+        applyMap(state.shardId(), state.seqno(), "criticalReaders", criticalReaders, b::mutableCriticalReaders);
+        applyMap(state.shardId(), state.seqno(), "writers", writers, b::mutableWriters);
+        applyMap(state.shardId(), state.seqno(), "schemas", schemas, b::mutableSchemas);
         if (!since.isEmpty() || !batches.isEmpty()) {
             Frontier newSince = applySingle(state, "since", b.trace().since(), since);
             Trace trace = batches.isEmpty() ? b.trace() : applyBatches(state, b.trace());
@@ -277,7 +277,24 @@ public record StateDiff(
         return value;
     }
 
-    private <K, V> void applyMap(State state, String field, List<FieldDiff<K, V>> diffs, Map<K, V> view,
+    /**
+     * Applies this diff's {@code rollups} alone to {@code rollups}, the rollups of {@code shard}'s state at
+     * {@code seqno}, as {@link #apply} does (strictly), and checks the latest rollup the diff names: for a reader that
+     * follows a state's rollups without the rest of the state (garbage collection's check of what it deletes).
+     */
+    public void applyToRollups(ShardId shard, SeqNo seqno, NavigableMap<SeqNo, HollowRollup> rollups) {
+        if (!seqno.equals(seqnoFrom)) {
+            throw new DiffApplyException(shard, seqno, this, "the state is not at " + seqnoFrom);
+        }
+        applyMap(shard, seqno, "rollups", this.rollups, () -> rollups);
+        PartialRollupKey latest = rollups.isEmpty() ? null : rollups.lastEntry().getValue().key();
+        if (!latestRollupKey.equals(latest)) {
+            throw new DiffApplyException(shard, seqno, this, "the resulting latest rollup is " + latest
+                    + ", but the diff says " + latestRollupKey);
+        }
+    }
+
+    private <K, V> void applyMap(ShardId shard, SeqNo seqno, String field, List<FieldDiff<K, V>> diffs,
             java.util.function.Supplier<NavigableMap<K, V>> mutable) {
         if (diffs.isEmpty()) {
             return;
@@ -287,17 +304,17 @@ public record StateDiff(
             V current = map.get(d.key());
             if (d.value() instanceof DiffValue.Insert<V> insert) {
                 if (current != null) {
-                    throw new DiffApplyException(state, this, field + "[" + d.key() + "] already exists: " + d);
+                    throw new DiffApplyException(shard, seqno, this, field + "[" + d.key() + "] already exists: " + d);
                 }
                 map.put(d.key(), insert.after());
             } else if (d.value() instanceof DiffValue.Update<V> update) {
                 if (!update.before().equals(current)) {
-                    throw new DiffApplyException(state, this, field + "[" + d.key() + "] is " + current + ": " + d);
+                    throw new DiffApplyException(shard, seqno, this, field + "[" + d.key() + "] is " + current + ": " + d);
                 }
                 map.put(d.key(), update.after());
             } else if (d.value() instanceof DiffValue.Delete<V> delete) {
                 if (!delete.before().equals(current)) {
-                    throw new DiffApplyException(state, this, field + "[" + d.key() + "] is " + current + ": " + d);
+                    throw new DiffApplyException(shard, seqno, this, field + "[" + d.key() + "] is " + current + ": " + d);
                 }
                 map.remove(d.key());
             }

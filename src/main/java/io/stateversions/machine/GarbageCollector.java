@@ -1,10 +1,9 @@
 package io.stateversions.machine;
 
+import io.stateversions.codec.StateCodec;
 import io.stateversions.core.BatchPart;
 import io.stateversions.core.Command;
 import io.stateversions.core.Commands;
-import io.stateversions.core.DiffValue;
-import io.stateversions.core.FieldDiff;
 import io.stateversions.core.HollowBatch;
 import io.stateversions.core.HollowRollup;
 import io.stateversions.core.PartialBatchKey;
@@ -188,31 +187,29 @@ public final class GarbageCollector {
         StateVersions.FirstPoint first = read.firstPoint().get();
         SeqNo firstPoint = first.key().seqno();
         // The deletes below each point, from the diffs after earliest through it (diffs.get(0) produced the state at
-        // earliest: its deletes were below it); each step's diffs are decoded[from, to).
+        // earliest: its deletes were below it); stepDiffs.get(i) are the diffs decoded for steps.get(i).
         List<Step> steps = new ArrayList<>();
-        List<StateDiff> decoded = new ArrayList<>();
-        List<int[]> ranges = new ArrayList<>();
+        List<List<StateDiff>> stepDiffs = new ArrayList<>();
         boolean partsDeleted = false;
         int next = 1;
         for (SeqNo truncateLt : points.tailSet(firstPoint, true)) {
             Set<PartialBatchKey> parts = new LinkedHashSet<>();
             Set<PartialRollupKey> rollups = new LinkedHashSet<>();
-            int from = decoded.size();
+            List<StateDiff> decoded = new ArrayList<>();
             while (next < diffs.size() && !diffs.get(next).seqno().isAfter(truncateLt)) {
                 StateDiff diff = stateVersions.codec().decodeDiff(shard, diffs.get(next++).data());
                 collectDeletes(shard, truncateLt, diff, parts, rollups);
                 decoded.add(diff);
             }
             partsDeleted |= !parts.isEmpty();
-            ranges.add(new int[] {from, decoded.size()});
+            stepDiffs.add(decoded);
             steps.add(new Step(truncateLt, parts, rollups));
         }
         if (partsDeleted) {
-            checkStates(shard, stateVersions.decodeRollupAt(shard, first.key(), first.rollup()), steps, decoded,
-                    ranges);
+            checkStates(shard, stateVersions.decodeRollupAt(shard, first.key(), first.rollup()), steps, stepDiffs);
         } else {
-            checkRollups(shard, stateVersions.decodeRollupRollupsAt(shard, first.key(), first.rollup()).rollups(),
-                    steps, decoded, ranges);
+            checkRollups(shard, stateVersions.decodeRollupRollupsAt(shard, first.key(), first.rollup()), steps,
+                    stepDiffs);
         }
         LOG.debugf("GC of shard %s from earliest %s: %d truncations, decoded %d diffs, the rollup at %s (%s)", shard,
                 earliest, steps.size(), next - 1, firstPoint, partsDeleted ? "whole" : "its rollups");
@@ -220,13 +217,11 @@ public final class GarbageCollector {
     }
 
     /** Checks each step against the whole state at its point, from {@code at} (the first point's) on. */
-    private static void checkStates(ShardId shard, State at, List<Step> steps, List<StateDiff> decoded,
-            List<int[]> ranges) {
+    private static void checkStates(ShardId shard, State at, List<Step> steps, List<List<StateDiff>> stepDiffs) {
         SeqNo firstPoint = at.seqno();
         for (int s = 0; s < steps.size(); s++) {
             Step step = steps.get(s);
-            for (int i = ranges.get(s)[0]; i < ranges.get(s)[1]; i++) {
-                StateDiff diff = decoded.get(i);
+            for (StateDiff diff : stepDiffs.get(s)) {
                 if (diff.seqnoTo().isAfter(firstPoint)) {
                     at = diff.apply(at);
                 }
@@ -237,53 +232,23 @@ public final class GarbageCollector {
     }
 
     /**
-     * Checks each step against the rollups of the state at its point, from {@code rollups} (the first point's) on,
-     * applying the diffs' rollup changes as {@link StateDiff#apply} does (strictly: a change that does not match is
-     * a broken invariant), and each diff's latest rollup.
+     * Checks each step against the rollups of the state at its point, from {@code first} (the first point's) on,
+     * replaying the diffs' rollup changes alone ({@link StateDiff#applyToRollups}, as strict as a whole apply).
      */
-    private static void checkRollups(ShardId shard, TreeMap<SeqNo, HollowRollup> rollups, List<Step> steps,
-            List<StateDiff> decoded, List<int[]> ranges) {
-        SeqNo at = steps.get(0).truncateLt();
+    private static void checkRollups(ShardId shard, StateCodec.RollupRollups first, List<Step> steps,
+            List<List<StateDiff>> stepDiffs) {
+        TreeMap<SeqNo, HollowRollup> rollups = first.rollups();
+        SeqNo at = first.seqno();
         for (int s = 0; s < steps.size(); s++) {
             Step step = steps.get(s);
-            for (int i = ranges.get(s)[0]; i < ranges.get(s)[1]; i++) {
-                StateDiff diff = decoded.get(i);
-                if (!diff.seqnoTo().isAfter(at)) {
-                    continue; // below the first point: its rollup holds the state after it
+            for (StateDiff diff : stepDiffs.get(s)) {
+                if (diff.seqnoTo().isAfter(at)) { // not below the first point, whose rollup holds the state after it
+                    diff.applyToRollups(shard, at, rollups);
+                    at = diff.seqnoTo();
                 }
-                if (!diff.seqnoFrom().equals(at)) {
-                    throw new IllegalStateException("invariant violated: GC of shard " + shard + " replayed to " + at
-                            + " but the next diff runs from " + diff.seqnoFrom());
-                }
-                applyRollups(shard, diff, rollups);
-                at = diff.seqnoTo();
             }
             reachedPoint(shard, at, step.truncateLt());
             checkRollupsUnreferenced(shard, step.truncateLt(), rollups.values(), step.rollups());
-        }
-    }
-
-    private static void applyRollups(ShardId shard, StateDiff diff, TreeMap<SeqNo, HollowRollup> rollups) {
-        for (FieldDiff<SeqNo, HollowRollup> d : diff.rollups()) {
-            HollowRollup current = rollups.get(d.key());
-            if (d.value() instanceof DiffValue.Insert<HollowRollup> insert && current == null) {
-                rollups.put(d.key(), insert.after());
-            } else if (d.value() instanceof DiffValue.Update<HollowRollup> update
-                    && update.before().equals(current)) {
-                rollups.put(d.key(), update.after());
-            } else if (d.value() instanceof DiffValue.Delete<HollowRollup> delete
-                    && delete.before().equals(current)) {
-                rollups.remove(d.key());
-            } else {
-                throw new IllegalStateException("invariant violated: GC of shard " + shard + " could not apply the"
-                        + " rollup change " + d + " of diff " + diff.seqnoFrom() + " -> " + diff.seqnoTo()
-                        + ": rollups[" + d.key() + "] is " + current);
-            }
-        }
-        PartialRollupKey latest = rollups.isEmpty() ? null : rollups.lastEntry().getValue().key();
-        if (!diff.latestRollupKey().equals(latest)) {
-            throw new IllegalStateException("invariant violated: GC of shard " + shard + " replayed the rollups to "
-                    + diff.seqnoTo() + " with latest " + latest + ", but the diff says " + diff.latestRollupKey());
         }
     }
 

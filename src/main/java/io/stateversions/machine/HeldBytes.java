@@ -8,9 +8,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * it back when it is retired ({@link ShardMachine}), so the sum is exact for the estimates: O(1) per commit.
  *
  * <p>Beyond the budget {@link Machines} evicts the least recently used idle machines, down to a sixteenth under it
- * (so that a growing shard does not make every commit trim). If it cannot get under the budget (the machines left are all in use, or one shard is larger than the budget), it is not asked again until the
- * held bytes have grown by an eighth of the budget more, or fallen under it: a replica whose busy shards outgrow the
- * budget does not search its whole cache on every commit.
+ * (so that a growing shard does not make every commit trim). If it cannot get under the budget (the machines left
+ * are all in use, or one shard is larger than the budget), it is not asked again until the held bytes have grown by
+ * an eighth of the budget more, or fallen under it: a replica whose busy shards outgrow the budget does not search
+ * its whole cache on every commit.
  */
 public final class HeldBytes {
 

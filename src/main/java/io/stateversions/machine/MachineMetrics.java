@@ -51,8 +51,8 @@ public interface MachineMetrics {
     default void machines(LongSupplier held, LongSupplier queuedBytes, LongSupplier heldBytes) {}
 
     /**
-     * A shard's machine left memory ({@code cause}: {@code idle}, {@code size} beyond the count,
-     * {@code bytes} beyond the heap budget, or {@code sweep} for a machine made for a sweep); the shard reloads on its next use.
+     * A shard's machine left memory ({@code cause}: {@code idle}, {@code size} beyond the count, {@code bytes} beyond
+     * the heap budget, or {@code sweep} for a machine made for a sweep); the shard reloads on its next use.
      */
     default void machineRetired(ShardId shard, String cause) {}
 

@@ -495,7 +495,7 @@ public final class Machines {
             if (heldBytes.excessOverLowMark() == 0) {
                 return;
             }
-            evictIdle(shard); // false: taken into use since it was chosen; what is idle then is for the next trim
+            evictIdle(shard); // if taken into use since it was chosen, it stays: what is idle then is for the next trim
         }
     }
 
@@ -534,8 +534,8 @@ public final class Machines {
         return chosen;
     }
 
-    /** Retires the cached machine of {@code shard} and removes its entry, if nothing uses it; whether it did. */
-    private boolean evictIdle(ShardId shard) {
+    /** Retires the cached machine of {@code shard} and removes its entry, if nothing uses it. */
+    private void evictIdle(ShardId shard) {
         ShardMachine[] gone = new ShardMachine[1];
         cache.asMap().computeIfPresent(shard, (id, entry) -> {
             if (!entry.isDone() || entry.isCompletedExceptionally() || watched.test(id) || !entry.join().retire()) {
@@ -544,11 +544,9 @@ public final class Machines {
             gone[0] = entry.join();
             return null; // an explicit removal: Caffeine's eviction listener does not hear of it
         });
-        if (gone[0] == null) {
-            return false;
+        if (gone[0] != null) {
+            metrics.machineRetired(shard, "bytes");
         }
-        metrics.machineRetired(shard, "bytes");
-        return true;
     }
 
     // ------------------------------------------------------------------------------------------ eviction

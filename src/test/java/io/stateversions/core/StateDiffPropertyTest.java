@@ -35,6 +35,21 @@ class StateDiffPropertyTest {
         assertThat(diff.apply(step.from())).isEqualTo(step.to());
     }
 
+    /** Following the rollups alone (garbage collection's check) gives the rollups of the whole apply. */
+    @Property(tries = 400, edgeCases = EdgeCasesMode.NONE)
+    void applyingTheDiffToTheRollupsAloneGivesTheToStatesRollups(@ForAll("steps") StateGen.Step step) {
+        StateDiff diff = StateDiff.compute(step.from(), step.to());
+        TreeMap<SeqNo, HollowRollup> rollups = new TreeMap<>(step.from().collections().rollups());
+
+        diff.applyToRollups(step.from().shardId(), step.from().seqno(), rollups);
+
+        assertThat(rollups).isEqualTo(step.to().collections().rollups());
+        SeqNo elsewhere = step.to().seqno();
+        assertThatThrownBy(() -> diff.applyToRollups(step.from().shardId(), elsewhere,
+                new TreeMap<>(step.from().collections().rollups())))
+                .isInstanceOf(DiffApplyException.class).hasMessageContaining("not at " + step.from().seqno());
+    }
+
     @Property(tries = 200, edgeCases = EdgeCasesMode.NONE)
     void applyingTheDiffToAStateAlreadyAtSeqnoToReturnsItUnchanged(@ForAll("steps") StateGen.Step step) {
         StateDiff diff = StateDiff.compute(step.from(), step.to());
