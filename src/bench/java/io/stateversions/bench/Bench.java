@@ -280,29 +280,67 @@ public final class Bench {
         }
 
         /**
-         * Drives the service for {@code service-warmup}, half over gRPC and half over REST, on shards no workload
-         * measures, before anything is measured: a fresh JVM interprets the code it has not compiled yet, so the
-         * first workload would otherwise measure the JIT compiler (measured: P1's first round ran at a third of its
-         * second's rate). Nothing is reported.
+         * Drives the service before anything is measured, on shards no workload measures, in rounds of four phases:
+         * gRPC and REST appends from 16 clients over 64 shards (P2's shape), then from one client to one shard (P1's:
+         * a compare-and-set alone, no batching). A fresh JVM interprets the code it has not compiled yet, and its JIT
+         * compilers then compete with the workload for the machine's cores: measured on 2 cores, after 30 s of the
+         * first shape alone the compilers still took 25 to 80 % of a core during P1's first round, whose rate was 20
+         * % below its second's. So the warm-up lasts at least {@code service-warmup} and then goes on, up to
+         * {@code service-warmup-max}, until a round compiled for less than 5 % of its time (the service's compile
+         * time, from {@code jstat}). Nothing is measured; a note says how it ended.
          */
         private void warmUpService() throws Exception {
             if (settings.serviceWarmup().isZero()
                     || settings.workloads().stream().noneMatch(w -> List.of("p1", "p2", "p3", "p4").contains(w))) {
                 return;
             }
-            java.time.Duration half = settings.serviceWarmup().dividedBy(2);
-            System.out.printf("warming the service up for %d s (not measured)%n", settings.serviceWarmup()
-                    .toSeconds());
-            try (Appends appends = new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes())) {
-                appends.prepare(64);
-                closedLoop("service warm-up (gRPC)", appends, 64, 16, half, java.time.Duration.ofSeconds(1),
-                        CpuTime.Meter.NONE);
+            long min = settings.serviceWarmup().toNanos();
+            long max = Math.max(min, settings.serviceWarmupMax().toNanos());
+            // Four phases per round, a quarter of the least warm-up each, 250 ms to 5 s (smoke runs are short).
+            java.time.Duration phase = java.time.Duration.ofNanos(Math.min(java.time.Duration.ofSeconds(5).toNanos(),
+                    Math.max(java.time.Duration.ofMillis(250).toNanos(), min / 8)));
+            java.time.Duration record = phase.dividedBy(5);
+            java.time.Duration before = phase.minus(record);
+            Optional<CompilerTime> compiler = CompilerTime.of(service.process().pid());
+            System.out.printf("warming the service up for %d to %d s (not measured)%n",
+                    settings.serviceWarmup().toSeconds(), java.time.Duration.ofNanos(max).toSeconds());
+            long started = System.nanoTime();
+            int rounds = 0;
+            double lastShare = Double.NaN;
+            try (Appends grpcAppends = new ServiceGrpc.GrpcAppends(grpc, settings.payloadBytes());
+                    Appends restAppends = new ServiceRestAppends(this.service.port(), settings.payloadBytes())) {
+                grpcAppends.prepare(64);
+                restAppends.prepare(64);
+                while (true) {
+                    double compiledBefore = compiler.isPresent() ? compiler.get().seconds() : 0;
+                    long roundStarted = System.nanoTime();
+                    closedLoop("service warm-up (gRPC, 16 clients)", grpcAppends, 64, 16, before, record,
+                            CpuTime.Meter.NONE);
+                    closedLoop("service warm-up (REST, 16 clients)", restAppends, 64, 16, before, record,
+                            CpuTime.Meter.NONE);
+                    closedLoop("service warm-up (gRPC, 1 client)", grpcAppends, 1, 1, before, record,
+                            CpuTime.Meter.NONE);
+                    closedLoop("service warm-up (REST, 1 client)", restAppends, 1, 1, before, record,
+                            CpuTime.Meter.NONE);
+                    rounds++;
+                    long now = System.nanoTime();
+                    if (compiler.isPresent()) {
+                        lastShare = (compiler.get().seconds() - compiledBefore) / ((now - roundStarted) / 1e9);
+                        System.out.printf("  warm-up round %d: the service's JIT compilers busy %.1f %% of it%n",
+                                rounds, 100 * lastShare);
+                    }
+                    boolean quiet = compiler.isPresent() && lastShare < 0.05;
+                    if (now - started >= max || (now - started >= min && (quiet || compiler.isEmpty()))) {
+                        break;
+                    }
+                }
             }
-            try (Appends appends = new ServiceRestAppends(this.service.port(), settings.payloadBytes())) {
-                appends.prepare(64);
-                closedLoop("service warm-up (REST)", appends, 64, 16, half, java.time.Duration.ofSeconds(1),
-                        CpuTime.Meter.NONE);
-            }
+            long seconds = Math.round((System.nanoTime() - started) / 1e9);
+            report.note(compiler.isEmpty()
+                    ? String.format("service warm-up: %d s (the compilers' time could not be read)", seconds)
+                    : String.format("service warm-up: %d s in %d rounds; its JIT compilers were busy %.1f %% of the last"
+                            + " round%s", seconds, rounds, 100 * lastShare, lastShare < 0.05 ? ""
+                                    : " (stopped at service-warmup-max)"));
         }
 
         /** P2: {@code clients} clients appending over {@code shards} shards, each client to its own shards in turn. */

@@ -17,7 +17,9 @@ import java.util.Set;
  * @param shards shards of P2 and P4
  * @param serviceWarmup time the service is driven (gRPC and REST appends over throwaway shards) before the first
  *     measurement, so that no workload measures a service whose code the JIT has not compiled yet (the databases are
- *     native code, and the load generator warms up with each measurement)
+ *     native code, and the load generator warms up with each measurement): the least time
+ * @param serviceWarmupMax the most time the service's warm-up goes on while its JIT compilers are still busy (past
+ *     {@code serviceWarmup}, it ends once a round of it compiled for less than 5 % of its time)
  * @param warmup time each measurement runs before it records
  * @param duration time each measurement records (split into {@code rounds} interleaved rounds where targets are
  *     compared)
@@ -49,8 +51,9 @@ import java.util.Set;
  * @param workDir where PostgreSQL, etcd and the service keep their data and logs (deleted afterwards)
  * @param resultsFile where the Markdown table is written
  */
-public record BenchSettings(int clients, int shards, Duration serviceWarmup, Duration warmup, Duration duration, int rounds, int payloadBytes,
-        int baselineValueBytes, int grpcChannels, int poolSize, int historySmall, int historyLarge,
+public record BenchSettings(int clients, int shards, Duration serviceWarmup, Duration serviceWarmupMax,
+        Duration warmup, Duration duration, int rounds, int payloadBytes, int baselineValueBytes, int grpcChannels,
+        int poolSize, int historySmall, int historyLarge,
         Duration fetchDuration, int p6Batches, int p9Batches, int p9SmallBatches, int memoryShards,
         Set<String> workloads, String etcd, boolean requireEtcd, List<String> serviceJvmOptions, Path workDir,
         Path resultsFile) {
@@ -67,7 +70,8 @@ public record BenchSettings(int clients, int shards, Duration serviceWarmup, Dur
 
     /** The defaults of the full run. */
     public static BenchSettings defaults() {
-        return new BenchSettings(64, 1000, Duration.ofSeconds(30), Duration.ofSeconds(5), Duration.ofSeconds(20), 2, 64, 0, 2, 50, 100,
+        return new BenchSettings(64, 1000, Duration.ofSeconds(30), Duration.ofSeconds(120), Duration.ofSeconds(5),
+                Duration.ofSeconds(20), 2, 64, 0, 2, 50, 100,
                 100_000, Duration.ofSeconds(5), 10_000, 100_000, 100, 100_000, new LinkedHashSet<>(List.of("startup",
                         "p1", "p2", "p3", "p4", "p6", "p5", "p9", "floor", "tls", "memory")), "etcd", true,
                 SHIPPED_JVM_OPTIONS,
@@ -92,6 +96,7 @@ public record BenchSettings(int clients, int shards, Duration serviceWarmup, Dur
         BenchSettings s = new BenchSettings(
                 intOf(values.remove("clients"), d.clients), intOf(values.remove("shards"), d.shards),
                 durationOf(values.remove("service-warmup"), d.serviceWarmup),
+                durationOf(values.remove("service-warmup-max"), d.serviceWarmupMax),
                 durationOf(values.remove("warmup"), d.warmup), durationOf(values.remove("duration"), d.duration),
                 intOf(values.remove("rounds"), d.rounds),
                 intOf(values.remove("payload"), d.payloadBytes),
@@ -116,8 +121,9 @@ public record BenchSettings(int clients, int shards, Duration serviceWarmup, Dur
         values.remove("results");
         if (!values.isEmpty()) {
             throw new IllegalArgumentException("unknown benchmark settings " + values.keySet() + "; known: clients,"
-                    + " shards, service-warmup, warmup, duration, rounds, payload, baseline-value-bytes, grpc-channels, pool-size,"
-                    + " history-small, history-large, fetch-duration, p6-batches, p9-batches, p9-small-batches,"
+                    + " shards, service-warmup, service-warmup-max, warmup, duration, rounds, payload,"
+                    + " baseline-value-bytes, grpc-channels, pool-size, history-small, history-large, fetch-duration,"
+                    + " p6-batches, p9-batches, p9-small-batches,"
                     + " memory-shards, workloads, etcd, require-etcd, service-jvm-options, work-dir, results");
         }
         return s;

@@ -24,7 +24,8 @@ class BenchSmokeIT {
                     + " run (install Debian's etcd-server to exercise it)");
         }
         Path results = Path.of("target", "bench-smoke", "results.md");
-        BenchSettings settings = BenchSettings.parse(List.of("clients=4", "shards=8", "warmup=200ms", "duration=1s",
+        BenchSettings settings = BenchSettings.parse(List.of("clients=4", "shards=8", "service-warmup=2s",
+                "service-warmup-max=3s", "warmup=200ms", "duration=1s",
                 "history-small=5", "history-large=40", "fetch-duration=300ms", "p6-batches=50", "p9-batches=200",
                 "memory-shards=300", "require-etcd=false", "work-dir=target/bench-smoke/work", "results=" + results));
 
@@ -88,5 +89,8 @@ class BenchSmokeIT {
         // P9's shards held exactly the batches their builds appended: nothing compacted or merged them.
         assertThat(Files.readString(results)).contains("P9: large: 1 shard of 200 batches,")
                 .doesNotContain("compacted or merged?", "not counted");
+        // The service was warmed up, at least the least time (2 s), and the note says how the warm-up ended.
+        assertThat(Files.readString(results)).containsPattern("service warm-up: [2-9] s in [1-9][0-9]* rounds; its JIT"
+                + " compilers were busy [0-9.]+ % of the last round");
     }
 }

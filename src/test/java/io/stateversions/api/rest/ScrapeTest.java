@@ -77,6 +77,17 @@ class ScrapeTest {
     }
 
     @Test
+    void grpc_calls_are_timed_once_by_the_grpc_meters_not_again_as_http_requests() {
+        String metrics = scrapeAfterWorkload();
+        assertThat(metrics).containsPattern("grpc_server_processing_duration_seconds_count\\{method=\"GetState\",[^}]*"
+                + "statusCode=\"OK\"\\} 1\\.0");
+        assertThat(metrics).doesNotContain("uri=\"/stateversions.v1.").doesNotContain("uri=\"/grpc.");
+        // REST requests keep theirs, by route template.
+        assertThat(metrics).contains("http_server_requests_seconds_count{method=\"POST\",outcome=\"SUCCESS\","
+                + "status=\"200\",uri=\"/v1/shards/{shard}/batches\"}");
+    }
+
+    @Test
     void the_shard_aggregates_cover_every_shard() {
         String metrics = scrapeAfterWorkload();
         assertThat(value(metrics, "stateversions_shards", "")).isEqualTo(SHARDS);
