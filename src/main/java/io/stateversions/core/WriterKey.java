@@ -16,9 +16,15 @@ public record WriterKey(String printed) implements Comparable<WriterKey> {
 
     public WriterKey {
         Objects.requireNonNull(printed, "printed");
-        validate(printed);
-        if (printed.charAt(0) == 'w') {
-            printed = WriterId.parse(printed).toString(); // one printed form per key: lower-case hex
+        if (!printed.isEmpty() && printed.charAt(0) == 'w') {
+            // Parsing validates. One printed form per key: lower-case hex, which a valid key without upper-case
+            // letters already is (every part key of every append passes here: parse once, print only if needed).
+            WriterId writer = WriterId.parse(printed);
+            if (hasUpperCase(printed)) {
+                printed = writer.toString();
+            }
+        } else {
+            validate(printed);
         }
     }
 
@@ -38,12 +44,21 @@ public record WriterKey(String printed) implements Comparable<WriterKey> {
         return new WriterKey(printed);
     }
 
+    private static boolean hasUpperCase(String printed) {
+        for (int i = 0; i < printed.length(); i++) {
+            char c = printed.charAt(i);
+            if (c >= 'A' && c <= 'F') {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static void validate(String printed) {
         if (printed.isEmpty()) {
             throw new IllegalArgumentException("invalid writer key \"\": expected w<uuid>, n<version> or f<version>");
         }
         switch (printed.charAt(0)) {
-            case 'w' -> WriterId.parse(printed);
             case 'n', 'f' -> {
                 if (printed.length() != 8 || !printed.substring(1).chars().allMatch(c -> c >= '0' && c <= '9')) {
                     throw new IllegalArgumentException("invalid writer key \"" + printed

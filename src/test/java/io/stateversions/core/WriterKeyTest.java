@@ -54,6 +54,9 @@ class WriterKeyTest {
 
         assertThat(key).hasToString("w0123abcd-4567-89ef-0123-456789abcdef");
         assertThat(key).isEqualTo(WriterKey.of(WriterId.parse("w0123abcd-4567-89ef-0123-456789abcdef")));
+        // Already lower case: validated, and kept as given (not printed again).
+        String lower = "w0123abcd-4567-89ef-0123-456789abcdef";
+        assertThat(WriterKey.parse(lower).printed()).isSameAs(lower);
     }
 
     @Test
