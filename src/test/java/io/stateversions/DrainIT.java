@@ -61,7 +61,10 @@ class DrainIT {
 
     @Test
     void sigtermUnderLoadAnswersEveryRequestAndTurnsReadinessDownFirst() throws Exception {
-        service = new ServiceProcess("drain", ServiceProcess.freePort(), temp, List.of(),
+        // The refusal window given explicitly (its default), as an operator would: the key must be accepted (it was
+        // refused at start-up, "does not map to any root", until it had a config mapping).
+        service = new ServiceProcess("drain", ServiceProcess.freePort(), temp,
+                List.of("-Dstateversions.api.drain-refusal=1s"),
                 Map.of("STATEVERSIONS_DATA_DIR", temp.resolve("data").toString()));
         service.awaitReady(http, READY_WITHIN);
 

@@ -37,9 +37,9 @@ public class DrainGate {
     private volatile long refuseFromNanos;
 
     public DrainGate(ObjectMapper mapper,
-            @ConfigProperty(name = "quarkus.shutdown.delay", defaultValue = "0s") Duration delay,
-            @ConfigProperty(name = "stateversions.api.drain-refusal", defaultValue = "1s") Duration refusal) {
+            @ConfigProperty(name = "quarkus.shutdown.delay", defaultValue = "0s") Duration delay, ApiConfig config) {
         this.refusal = new RouteRefusal(new ProblemMappers(mapper));
+        Duration refusal = config.drainRefusal();
         this.serveFor = delay.compareTo(refusal) > 0 ? delay.minus(refusal) : Duration.ZERO;
     }
 
