@@ -467,22 +467,10 @@ public class StateCodec {
      */
     public DecodedRollup decodeRollup(ShardId shard, byte[] data) {
         StorageV1.StateRollup proto = parse(StorageV1.StateRollup.parser(), data, "rollup", shard);
-        Version version;
-        try {
-            version = Version.parse(proto.getApplierVersion());
-        } catch (IllegalArgumentException e) {
-            throw new DecodeException("corrupt rollup of shard " + shard + ": " + e.getMessage(), e);
-        }
-        fence(shard, "a rollup", version);
+        Version version = checkRollup(shard, proto.getApplierVersion(), proto.getShardId(), proto.hasTrace());
         State state;
         Optional<InlinedDiffs> diffs = Optional.empty();
         try {
-            if (!proto.getShardId().equals(shard.toString())) {
-                throw new DecodeException("the rollup belongs to shard " + proto.getShardId());
-            }
-            if (!proto.hasTrace()) {
-                throw new DecodeException("the rollup has no trace");
-            }
             Map<SeqNo, HollowRollup> rollups = new TreeMap<>();
             proto.getRollupsMap().forEach((seqno, r) -> rollups.put(SeqNo.of(seqno), rollup(r)));
             Map<LeasedReaderId, LeasedReaderState> leased = new TreeMap<>();
@@ -564,6 +552,15 @@ public class StateCodec {
         } catch (RuntimeException e) {
             throw new DecodeException("corrupt rollup of shard " + shard + ": " + e, e);
         }
+        checkRollup(shard, applierVersion, shardId, hasTrace);
+        return new RollupRollups(SeqNo.of(seqno), rollups);
+    }
+
+    /**
+     * What every decode of a rollup of {@code shard} checks first: its applier version (parsed, and fenced), that it
+     * is of this shard, and that it holds a trace. Returns the applier version.
+     */
+    private Version checkRollup(ShardId shard, String applierVersion, String shardId, boolean hasTrace) {
         Version version;
         try {
             version = Version.parse(applierVersion);
@@ -577,7 +574,7 @@ public class StateCodec {
         if (!hasTrace) {
             throw new DecodeException("corrupt rollup of shard " + shard + ": the rollup has no trace");
         }
-        return new RollupRollups(SeqNo.of(seqno), rollups);
+        return version;
     }
 
     private static String readString(CodedInputStream in, int tag) throws IOException {
