@@ -2,12 +2,9 @@ package io.stateversions.api.grpc;
 
 import static io.stateversions.api.grpc.GrpcRequests.frontier;
 
-import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
-import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
-import io.smallrye.mutiny.Multi;
-import io.smallrye.mutiny.Uni;
 import io.stateversions.api.ApiParams;
 import io.stateversions.api.ApiSpans;
 import io.stateversions.api.ShardApi;
@@ -60,7 +57,6 @@ import io.stateversions.api.grpc.v1.SnapshotRequest;
 import io.stateversions.api.grpc.v1.SnapshotResponse;
 import io.stateversions.api.grpc.v1.SweepLeakedBlobsRequest;
 import io.stateversions.api.grpc.v1.SweepLeakedBlobsResponse;
-import io.stateversions.api.grpc.v1.MutinyStateVersionsGrpc;
 import io.stateversions.api.grpc.v1.StateVersionsGrpc;
 import io.stateversions.api.grpc.v1.VersionInfo;
 import io.stateversions.api.grpc.v1.WatchEvent;
@@ -86,11 +82,16 @@ import java.util.function.Supplier;
  * ({@link GrpcRequests}, {@link ApiParams}), delegates to {@link ShardApi} and renders the result
  * ({@link GrpcResponses}); failures, including parse failures, go through {@link GrpcErrors}. Strings that are not
  * identifiers (codec names, purposes, the merge id) are passed as they are: {@link ShardApi} checks them, for both
- * adapters. Nothing here blocks: every call returns the {@link ShardApi} stage as a {@link Uni}, so the event loop
- * serves it.
+ * adapters. Nothing here blocks: every call answers when its {@link ShardApi} stage completes, on the thread that
+ * completes it, so the event loop serves it.
+ *
+ * <p>The service is grpc-java's own (stream observers), not Mutiny's: a Mutiny {@code Uni} per call captured and
+ * restored the request's context at each operator (SmallRye context propagation), about 5 % of the service's CPU per
+ * append, for nothing this service uses; and a Mutiny {@code Multi} is drained without regard to the transport's
+ * flow control, where {@code Watch} ({@link GrpcWatch}) sends only while the call is ready.
  */
 @GrpcService
-public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersionsImplBase {
+public class StateVersionsGrpcService extends StateVersionsGrpc.StateVersionsImplBase {
 
     private final ShardApi api;
     private final GrpcWatch watch;
@@ -102,32 +103,40 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
         this.spans = spans;
     }
 
-    /**
-     * The generated definition, except that {@code Watch} is served by {@link GrpcWatch} on grpc-java's own stream
-     * observer: a Mutiny {@code Multi} is drained without regard to the transport's flow control, so a client that
-     * does not read would make its events pile up in memory. {@link GrpcWatch} sends only while the call is ready.
-     * Every method is guarded by {@link RequestGuard}: a malformed payload is {@code INVALID_ARGUMENT}.
-     */
+    /** The generated definition, every method guarded by {@link RequestGuard} (a bad payload is INVALID_ARGUMENT). */
     @Override
     public ServerServiceDefinition bindService() {
-        ServerServiceDefinition generated = super.bindService();
-        ServerServiceDefinition.Builder definition = ServerServiceDefinition.builder(generated.getServiceDescriptor());
-        String watchMethod = StateVersionsGrpc.getWatchMethod().getFullMethodName();
-        for (ServerMethodDefinition<?, ?> method : generated.getMethods()) {
-            if (!method.getMethodDescriptor().getFullMethodName().equals(watchMethod)) {
-                definition.addMethod(method);
-            }
-        }
-        definition.addMethod(StateVersionsGrpc.getWatchMethod(),
-                io.grpc.stub.ServerCalls.asyncServerStreamingCall(watch::watch));
-        return RequestGuard.guard(definition.build(), spans);
+        return RequestGuard.guard(super.bindService(), spans);
     }
 
-    /** Runs {@code operation} (parsing included, so that a bad field fails the call) and renders its result. */
-    private static <T, R> Uni<R> call(Supplier<CompletionStage<T>> operation, Function<T, R> render) {
-        return Uni.createFrom().completionStage(operation)
-                .map(render)
-                .onFailure().transform(GrpcErrors::toStatus);
+    /**
+     * Runs {@code operation} (parsing included, so that a bad field fails the call) and answers its rendered result,
+     * or its failure as {@link GrpcErrors#toStatus(Throwable) a status}.
+     */
+    private static <T, R> void call(StreamObserver<R> observer, Supplier<CompletionStage<T>> operation,
+            Function<T, R> render) {
+        CompletionStage<T> stage;
+        try {
+            stage = operation.get();
+        } catch (RuntimeException e) {
+            observer.onError(GrpcErrors.toStatus(e));
+            return;
+        }
+        stage.whenComplete((result, failure) -> {
+            R response;
+            try {
+                if (failure != null) {
+                    observer.onError(GrpcErrors.toStatus(failure));
+                    return;
+                }
+                response = render.apply(result);
+            } catch (RuntimeException e) {
+                observer.onError(GrpcErrors.toStatus(e));
+                return;
+            }
+            observer.onNext(response);
+            observer.onCompleted();
+        });
     }
 
     private static ShardId shard(String value) {
@@ -137,8 +146,8 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     // ----------------------------------------------------------------------------------------------------- shards
 
     @Override
-    public Uni<OpenShardResponse> openShard(OpenShardRequest request) {
-        return call(() -> api.openShard(shard(request.getShardId()), new Codecs(request.getKeyCodec(),
+    public void openShard(OpenShardRequest request, StreamObserver<OpenShardResponse> observer) {
+        call(observer, () -> api.openShard(shard(request.getShardId()), new Codecs(request.getKeyCodec(),
                         request.getValCodec(), request.getTsCodec(), request.getDiffCodec())),
                 opened -> OpenShardResponse.newBuilder()
                         .setCreated(opened.created())
@@ -147,8 +156,8 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<ListShardsResponse> listShards(ListShardsRequest request) {
-        return call(() -> api.listShards(
+    public void listShards(ListShardsRequest request, StreamObserver<ListShardsResponse> observer) {
+        call(observer, () -> api.listShards(
                         request.hasAfter() ? Optional.of(shard(request.getAfter())) : Optional.empty(),
                         GrpcRequests.limit(request.hasLimit(), request.getLimit())),
                 page -> {
@@ -160,13 +169,13 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<ShardState> getState(GetStateRequest request) {
-        return call(() -> api.getState(shard(request.getShardId())), GrpcResponses::state);
+    public void getState(GetStateRequest request, StreamObserver<ShardState> observer) {
+        call(observer, () -> api.getState(shard(request.getShardId())), GrpcResponses::state);
     }
 
     @Override
-    public Uni<ListVersionsResponse> listVersions(ListVersionsRequest request) {
-        return call(() -> api.listVersions(shard(request.getShardId()),
+    public void listVersions(ListVersionsRequest request, StreamObserver<ListVersionsResponse> observer) {
+        call(observer, () -> api.listVersions(shard(request.getShardId()),
                         GrpcRequests.optionalSeqno("from", request.hasFrom(), request.getFrom()),
                         GrpcRequests.limit(request.hasLimit(), request.getLimit())),
                 versions -> {
@@ -185,14 +194,14 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<ShardState> getVersion(GetVersionRequest request) {
-        return call(() -> api.getVersion(shard(request.getShardId()), ApiParams.seqno("seqno", request.getSeqno())),
+    public void getVersion(GetVersionRequest request, StreamObserver<ShardState> observer) {
+        call(observer, () -> api.getVersion(shard(request.getShardId()), ApiParams.seqno("seqno", request.getSeqno())),
                 GrpcResponses::state);
     }
 
     @Override
-    public Uni<ListDiffsResponse> listDiffs(ListDiffsRequest request) {
-        return call(() -> api.listDiffs(shard(request.getShardId()),
+    public void listDiffs(ListDiffsRequest request, StreamObserver<ListDiffsResponse> observer) {
+        call(observer, () -> api.listDiffs(shard(request.getShardId()),
                         GrpcRequests.optionalSeqno("from", request.hasFrom(), request.getFrom()),
                         GrpcRequests.limit(request.hasLimit(), request.getLimit())),
                 diffs -> {
@@ -204,8 +213,8 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<ListRollupsResponse> listRollups(ListRollupsRequest request) {
-        return call(() -> api.listRollups(shard(request.getShardId())), rollups -> {
+    public void listRollups(ListRollupsRequest request, StreamObserver<ListRollupsResponse> observer) {
+        call(observer, () -> api.listRollups(shard(request.getShardId())), rollups -> {
             ListRollupsResponse.Builder response = ListRollupsResponse.newBuilder();
             for (Map.Entry<SeqNo, HollowRollup> rollup : rollups.entrySet()) {
                 response.addRollups(GrpcResponses.rollup(rollup.getKey(), rollup.getValue()));
@@ -217,8 +226,9 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     // --------------------------------------------------------------------------------------------- leased readers
 
     @Override
-    public Uni<RegisterLeasedReaderResponse> registerLeasedReader(RegisterLeasedReaderRequest request) {
-        return call(() -> api.registerLeasedReader(shard(request.getShardId()),
+    public void registerLeasedReader(RegisterLeasedReaderRequest request,
+            StreamObserver<RegisterLeasedReaderResponse> observer) {
+        call(observer, () -> api.registerLeasedReader(shard(request.getShardId()),
                         request.hasReaderId() ? Optional.of(ApiParams.leasedReaderId(request.getReaderId()))
                                 : Optional.empty(),
                         request.getPurpose(),
@@ -233,15 +243,16 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<HeartbeatLeasedReaderResponse> heartbeatLeasedReader(HeartbeatLeasedReaderRequest request) {
-        return call(() -> api.heartbeatLeasedReader(shard(request.getShardId()),
+    public void heartbeatLeasedReader(HeartbeatLeasedReaderRequest request,
+            StreamObserver<HeartbeatLeasedReaderResponse> observer) {
+        call(observer, () -> api.heartbeatLeasedReader(shard(request.getShardId()),
                         ApiParams.leasedReaderId(request.getReaderId())),
                 seqno -> HeartbeatLeasedReaderResponse.newBuilder().setSeqno(seqno.value()).build());
     }
 
     @Override
-    public Uni<DowngradeSinceResponse> downgradeSince(DowngradeSinceRequest request) {
-        return call(() -> api.downgradeSince(shard(request.getShardId()),
+    public void downgradeSince(DowngradeSinceRequest request, StreamObserver<DowngradeSinceResponse> observer) {
+        call(observer, () -> api.downgradeSince(shard(request.getShardId()),
                         ApiParams.leasedReaderId(request.getReaderId()),
                         frontier("since", request.hasSince(), request.getSince()),
                         GrpcRequests.optionalSeqno("outstandingSeqno", request.hasOutstandingSeqno(),
@@ -253,8 +264,9 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<ExpireLeasedReaderResponse> expireLeasedReader(ExpireLeasedReaderRequest request) {
-        return call(() -> api.expireLeasedReader(shard(request.getShardId()),
+    public void expireLeasedReader(ExpireLeasedReaderRequest request,
+            StreamObserver<ExpireLeasedReaderResponse> observer) {
+        call(observer, () -> api.expireLeasedReader(shard(request.getShardId()),
                         ApiParams.leasedReaderId(request.getReaderId())),
                 seqno -> ExpireLeasedReaderResponse.newBuilder().setSeqno(seqno.value()).build());
     }
@@ -262,8 +274,9 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     // ------------------------------------------------------------------------------------------- critical readers
 
     @Override
-    public Uni<RegisterCriticalReaderResponse> registerCriticalReader(RegisterCriticalReaderRequest request) {
-        return call(() -> api.registerCriticalReader(shard(request.getShardId()),
+    public void registerCriticalReader(RegisterCriticalReaderRequest request,
+            StreamObserver<RegisterCriticalReaderResponse> observer) {
+        call(observer, () -> api.registerCriticalReader(shard(request.getShardId()),
                         ApiParams.criticalReaderId(request.getReaderId()),
                         request.getPurpose(),
                         request.getOpaqueCodec(),
@@ -278,8 +291,9 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<CompareAndDowngradeSinceResponse> compareAndDowngradeSince(CompareAndDowngradeSinceRequest request) {
-        return call(() -> api.compareAndDowngradeSince(shard(request.getShardId()),
+    public void compareAndDowngradeSince(CompareAndDowngradeSinceRequest request,
+            StreamObserver<CompareAndDowngradeSinceResponse> observer) {
+        call(observer, () -> api.compareAndDowngradeSince(shard(request.getShardId()),
                         ApiParams.criticalReaderId(request.getReaderId()),
                         request.getExpectedOpaque(), request.getNewOpaque(),
                         frontier("since", request.hasSince(), request.getSince())),
@@ -291,8 +305,9 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<ExpireCriticalReaderResponse> expireCriticalReader(ExpireCriticalReaderRequest request) {
-        return call(() -> api.expireCriticalReader(shard(request.getShardId()),
+    public void expireCriticalReader(ExpireCriticalReaderRequest request,
+            StreamObserver<ExpireCriticalReaderResponse> observer) {
+        call(observer, () -> api.expireCriticalReader(shard(request.getShardId()),
                         ApiParams.criticalReaderId(request.getReaderId())),
                 seqno -> ExpireCriticalReaderResponse.newBuilder().setSeqno(seqno.value()).build());
     }
@@ -300,8 +315,8 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     // ---------------------------------------------------------------------------------------------------- writers
 
     @Override
-    public Uni<RegisterWriterResponse> registerWriter(RegisterWriterRequest request) {
-        return call(() -> api.registerWriter(shard(request.getShardId()), ApiParams.writerId(request.getWriterId()),
+    public void registerWriter(RegisterWriterRequest request, StreamObserver<RegisterWriterResponse> observer) {
+        call(observer, () -> api.registerWriter(shard(request.getShardId()), ApiParams.writerId(request.getWriterId()),
                         request.getPurpose(),
                         GrpcRequests.leaseDurationMs(request.hasLeaseDurationMs(), request.getLeaseDurationMs())),
                 registered -> RegisterWriterResponse.newBuilder()
@@ -313,20 +328,21 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<HeartbeatWriterResponse> heartbeatWriter(HeartbeatWriterRequest request) {
-        return call(() -> api.heartbeatWriter(shard(request.getShardId()), ApiParams.writerId(request.getWriterId())),
+    public void heartbeatWriter(HeartbeatWriterRequest request, StreamObserver<HeartbeatWriterResponse> observer) {
+        call(observer, () -> api.heartbeatWriter(shard(request.getShardId()),
+                        ApiParams.writerId(request.getWriterId())),
                 seqno -> HeartbeatWriterResponse.newBuilder().setSeqno(seqno.value()).build());
     }
 
     @Override
-    public Uni<ExpireWriterResponse> expireWriter(ExpireWriterRequest request) {
-        return call(() -> api.expireWriter(shard(request.getShardId()), ApiParams.writerId(request.getWriterId())),
+    public void expireWriter(ExpireWriterRequest request, StreamObserver<ExpireWriterResponse> observer) {
+        call(observer, () -> api.expireWriter(shard(request.getShardId()), ApiParams.writerId(request.getWriterId())),
                 seqno -> ExpireWriterResponse.newBuilder().setSeqno(seqno.value()).build());
     }
 
     @Override
-    public Uni<CompareAndAppendResponse> compareAndAppend(CompareAndAppendRequest request) {
-        return call(() -> {
+    public void compareAndAppend(CompareAndAppendRequest request, StreamObserver<CompareAndAppendResponse> observer) {
+        call(observer, () -> {
             ShardId shard = shard(request.getShardId());
             var writer = ApiParams.writerId(request.getWriterId());
             var token = ApiParams.idempotencyToken(request.getIdempotencyToken());
@@ -352,8 +368,8 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<SnapshotResponse> snapshot(SnapshotRequest request) {
-        return call(() -> api.snapshot(shard(request.getShardId()), ApiParams.timestamp("asOf", request.getAsOf())),
+    public void snapshot(SnapshotRequest request, StreamObserver<SnapshotResponse> observer) {
+        call(observer, () -> api.snapshot(shard(request.getShardId()), ApiParams.timestamp("asOf", request.getAsOf())),
                 snapshot -> {
                     SnapshotResponse.Builder response = SnapshotResponse.newBuilder()
                             .setSeqno(snapshot.seqno().value())
@@ -368,8 +384,9 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     // ------------------------------------------------------------------------------ compaction, schemas, lifecycle
 
     @Override
-    public Uni<ListMergeRequestsResponse> listMergeRequests(ListMergeRequestsRequest request) {
-        return call(() -> api.listMergeRequests(shard(request.getShardId())), requests -> {
+    public void listMergeRequests(ListMergeRequestsRequest request,
+            StreamObserver<ListMergeRequestsResponse> observer) {
+        call(observer, () -> api.listMergeRequests(shard(request.getShardId())), requests -> {
             ListMergeRequestsResponse.Builder response = ListMergeRequestsResponse.newBuilder();
             requests.forEach(r -> response.addMergeRequests(GrpcResponses.mergeRequest(r)));
             return response.build();
@@ -377,8 +394,8 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<ApplyMergeResResponse> applyMergeRes(ApplyMergeResRequest request) {
-        return call(() -> {
+    public void applyMergeRes(ApplyMergeResRequest request, StreamObserver<ApplyMergeResResponse> observer) {
+        call(observer, () -> {
             ShardId shard = shard(request.getShardId());
             String id = ApiParams.mergeId(request.getId());
             FueledMergeRes res = new FueledMergeRes(
@@ -392,8 +409,8 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<RegisterSchemaResponse> registerSchema(RegisterSchemaRequest request) {
-        return call(() -> api.registerSchema(shard(request.getShardId()),
+    public void registerSchema(RegisterSchemaRequest request, StreamObserver<RegisterSchemaResponse> observer) {
+        call(observer, () -> api.registerSchema(shard(request.getShardId()),
                         GrpcRequests.bytes(request.getKeySchema()), GrpcRequests.bytes(request.getValSchema())),
                 registered -> RegisterSchemaResponse.newBuilder()
                         .setSeqno(registered.seqno().value())
@@ -402,13 +419,13 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<ShardSummary> finalize(FinalizeRequest request) {
-        return call(() -> api.finalizeShard(shard(request.getShardId())), GrpcResponses::summary);
+    public void finalize(FinalizeRequest request, StreamObserver<ShardSummary> observer) {
+        call(observer, () -> api.finalizeShard(shard(request.getShardId())), GrpcResponses::summary);
     }
 
     @Override
-    public Uni<WriteRollupResponse> writeRollup(WriteRollupRequest request) {
-        return call(() -> api.writeRollup(shard(request.getShardId())), written -> {
+    public void writeRollup(WriteRollupRequest request, StreamObserver<WriteRollupResponse> observer) {
+        call(observer, () -> api.writeRollup(shard(request.getShardId())), written -> {
             WriteRollupResponse.Builder response = WriteRollupResponse.newBuilder().setSeqno(written.seqno().value());
             written.rollupKey().ifPresent(key -> response.setRollupKey(key.toString()));
             return response.build();
@@ -416,8 +433,8 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<RunGcResponse> runGc(RunGcRequest request) {
-        return call(() -> api.runGc(shard(request.getShardId())), gc -> RunGcResponse.newBuilder()
+    public void runGc(RunGcRequest request, StreamObserver<RunGcResponse> observer) {
+        call(observer, () -> api.runGc(shard(request.getShardId())), gc -> RunGcResponse.newBuilder()
                 .setSeqno(gc.seqno().value())
                 .setTruncatedBelow(gc.truncatedBelow().value())
                 .setRollupsDeleted(gc.rollupsDeleted())
@@ -426,8 +443,8 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
     }
 
     @Override
-    public Uni<SweepLeakedBlobsResponse> sweepLeakedBlobs(SweepLeakedBlobsRequest request) {
-        return call(() -> api.sweepLeakedBlobs(shard(request.getShardId()),
+    public void sweepLeakedBlobs(SweepLeakedBlobsRequest request, StreamObserver<SweepLeakedBlobsResponse> observer) {
+        call(observer, () -> api.sweepLeakedBlobs(shard(request.getShardId()),
                         GrpcRequests.graceMs(request.hasGraceMs(), request.getGraceMs())),
                 swept -> SweepLeakedBlobsResponse.newBuilder()
                         .setSeqno(swept.seqno().value())
@@ -440,10 +457,8 @@ public class StateVersionsGrpcService extends MutinyStateVersionsGrpc.StateVersi
 
     // ------------------------------------------------------------------------------------------------------ watch
 
-    /** Never called: {@link #bindService()} routes Watch to {@link GrpcWatch}. */
     @Override
-    public Multi<WatchEvent> watch(WatchRequest request) {
-        return Multi.createFrom().failure(Status.INTERNAL.withDescription("Watch is served by GrpcWatch")
-                .asRuntimeException());
+    public void watch(WatchRequest request, StreamObserver<WatchEvent> observer) {
+        watch.watch(request, observer);
     }
 }
