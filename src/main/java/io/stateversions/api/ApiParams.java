@@ -6,6 +6,7 @@ import io.stateversions.core.Description;
 import io.stateversions.core.Frontier;
 import io.stateversions.core.HollowBatch;
 import io.stateversions.core.IdempotencyToken;
+import io.stateversions.core.Ids;
 import io.stateversions.core.LeasedReaderId;
 import io.stateversions.core.PartialBatchKey;
 import io.stateversions.core.SeqNo;
@@ -81,8 +82,9 @@ public final class ApiParams {
             throw ApiException.invalidId("invalid " + what + " id " + quote(value) + ": " + e.getMessage());
         }
         // The core parsers accept upper-case hex digits (as persist's do); the API takes only the printed form, so
-        // that one id has one spelling (api.md: "uuid = lower-case hyphenated").
-        if (!parsed.toString().equals(value)) {
+        // that one id has one spelling (api.md: "uuid = lower-case hyphenated"). Every id here is parsed by
+        // Ids.parse, so an accepted value is its printed form unless it has an upper-case hex digit.
+        if (Ids.hasUpperCaseHex(value)) {
             throw ApiException.invalidId("invalid " + what + " id " + quote(value) + ": ids are lower-case, as in "
                     + parsed);
         }

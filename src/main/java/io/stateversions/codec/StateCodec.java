@@ -629,9 +629,15 @@ public class StateCodec {
         return StorageV1.Str.newBuilder().setValue(value).build();
     }
 
+    /** {@link Frontier#MIN}'s message, built once: most batches' since is MIN, and a built frontier allocates. */
+    private static final StorageV1.Frontier MIN_FRONTIER = StorageV1.Frontier.newBuilder().addElements(0).build();
+
     static StorageV1.Frontier frontier(Frontier f) {
-        return f.isEmpty() ? StorageV1.Frontier.getDefaultInstance()
-                : StorageV1.Frontier.newBuilder().addElements(f.element()).build();
+        if (f.isEmpty()) {
+            return StorageV1.Frontier.getDefaultInstance();
+        }
+        long element = f.element();
+        return element == 0 ? MIN_FRONTIER : StorageV1.Frontier.newBuilder().addElements(element).build();
     }
 
     static Frontier frontier(StorageV1.Frontier proto) {

@@ -25,23 +25,23 @@ public final class Ids {
             throw new IllegalArgumentException(
                     "invalid " + kind + " \"" + printed + "\": incorrect prefix, expected " + prefix + "<uuid>");
         }
-        String uuid = printed.substring(prefix.length());
-        if (uuid.length() != UUID_LENGTH) {
+        int start = prefix.length();
+        if (printed.length() != start + UUID_LENGTH) {
             throw badUuid(kind, printed);
         }
         long msb = 0;
         long lsb = 0;
         int digits = 0;
         for (int i = 0; i < UUID_LENGTH; i++) {
-            char c = uuid.charAt(i);
+            char c = printed.charAt(start + i);
             if (i == 8 || i == 13 || i == 18 || i == 23) {
                 if (c != '-') {
                     throw badUuid(kind, printed);
                 }
                 continue;
             }
-            int nibble = Character.digit(c, 16);
-            if (nibble < 0 || c > 'f') { // Character.digit also accepts non-ASCII digits
+            int nibble = hexDigit(c);
+            if (nibble < 0) {
                 throw badUuid(kind, printed);
             }
             if (digits < 16) {
@@ -54,6 +54,21 @@ public final class Ids {
         return new UUID(msb, lsb);
     }
 
+    /**
+     * Whether {@code printed} has an upper-case hex digit. An id that {@link #parse} accepted differs from its
+     * printed form ({@link #format}) exactly when it has one: the prefix matched and everything else is hex digits
+     * and hyphens in their fixed places.
+     */
+    public static boolean hasUpperCaseHex(String printed) {
+        for (int i = 0; i < printed.length(); i++) {
+            char c = printed.charAt(i);
+            if (c >= 'A' && c <= 'F') {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** {@code prefix} + the lower-case hyphenated UUID. */
     public static String format(String prefix, UUID uuid) {
         return prefix + uuid;
@@ -63,6 +78,20 @@ public final class Ids {
     public static int compare(UUID a, UUID b) {
         int c = Long.compareUnsigned(a.getMostSignificantBits(), b.getMostSignificantBits());
         return c != 0 ? c : Long.compareUnsigned(a.getLeastSignificantBits(), b.getLeastSignificantBits());
+    }
+
+    /** The value of an ASCII hex digit (either case), or -1. */
+    private static int hexDigit(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
     }
 
     private static IllegalArgumentException badUuid(String kind, String printed) {

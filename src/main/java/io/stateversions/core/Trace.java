@@ -60,6 +60,8 @@ public final class Trace {
     private final TreePVector<Slot> slots;
     private final Totals totals;
     private final List<HollowBatch> batches;
+    /** The last batch's upper, kept: asked several times per command, and the slots' last is O(log n) away. */
+    private final Frontier upper;
 
     /** The trace of {@code batches}, all of them validated (contiguous from {@code {0}}, each non-empty in time). */
     public Trace(Frontier since, List<HollowBatch> batches) {
@@ -78,13 +80,19 @@ public final class Trace {
         this.slots = TreePVector.from(built);
         this.totals = sum;
         this.batches = new BatchList(slots);
+        this.upper = expectedLower;
     }
 
     private Trace(Frontier since, TreePVector<Slot> slots, Totals totals) {
+        this(since, slots, totals, slots.isEmpty() ? Frontier.MIN : slots.get(slots.size() - 1).batch().desc().upper());
+    }
+
+    private Trace(Frontier since, TreePVector<Slot> slots, Totals totals, Frontier upper) {
         this.since = since;
         this.slots = slots;
         this.totals = totals;
         this.batches = new BatchList(slots);
+        this.upper = upper;
     }
 
     public Frontier since() {
@@ -105,11 +113,12 @@ public final class Trace {
     }
 
     public Frontier upper() {
-        return slots.isEmpty() ? Frontier.MIN : slots.get(slots.size() - 1).batch().desc().upper();
+        return upper;
     }
 
     public Trace withSince(Frontier newSince) {
-        return newSince.equals(since) ? this : new Trace(Objects.requireNonNull(newSince, "since"), slots, totals);
+        return newSince.equals(since) ? this
+                : new Trace(Objects.requireNonNull(newSince, "since"), slots, totals, upper);
     }
 
     /** Whether both traces hold the very same batch structure (not merely equal batches): nothing to diff. */
@@ -202,14 +211,14 @@ public final class Trace {
             }
             // Both are empty batches of level 0 after the same predecessor: the position stays.
             Trace next = new Trace(since, replaced(slots, size - 1, new Slot(folded, last.chunkPosition())),
-                    totals.minus(last.batch()).plus(folded));
+                    totals.minus(last.batch()).plus(folded), desc.upper());
             return new Pushed(next, List.of());
         }
         if (edits != null) {
             edits.insert(batch);
         }
         Slot slot = new Slot(batch, chunkPosition(last, batch));
-        Trace next = new Trace(since, slots.plus(slot), totals.plus(batch));
+        Trace next = new Trace(since, slots.plus(slot), totals.plus(batch), desc.upper());
         if (slot.chunkPosition() == MAX_MERGE_INPUTS - 1 && chunkHoldsData(next.slots, size)) {
             return new Pushed(next, List.of(next.request(size - (MAX_MERGE_INPUTS - 1), size)));
         }

@@ -10,6 +10,11 @@ public record Version(int major, int minor, int patch) implements Comparable<Ver
     /** What an empty version string decodes to (data from before versions were recorded). */
     public static final Version ZERO = new Version(0, 0, 0);
 
+    /** The last string parsed and its version: every diff a replica decodes names nearly always the same one. */
+    private record Parsed(String printed, Version version) {}
+
+    private static volatile Parsed lastParsed = new Parsed("", ZERO);
+
     public Version {
         if (major < 0 || minor < 0 || patch < 0) {
             throw new IllegalArgumentException("version components must be >= 0: " + major + "." + minor + "." + patch);
@@ -21,6 +26,16 @@ public record Version(int major, int minor, int patch) implements Comparable<Ver
         if (printed == null) {
             throw new IllegalArgumentException("invalid version null");
         }
+        Parsed last = lastParsed;
+        if (last.printed().equals(printed)) {
+            return last.version();
+        }
+        Version version = parseUncached(printed);
+        lastParsed = new Parsed(printed, version);
+        return version;
+    }
+
+    private static Version parseUncached(String printed) {
         if (printed.isEmpty()) {
             return ZERO;
         }

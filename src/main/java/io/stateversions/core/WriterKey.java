@@ -20,7 +20,7 @@ public record WriterKey(String printed) implements Comparable<WriterKey> {
             // Parsing validates. One printed form per key: lower-case hex, which a valid key without upper-case
             // letters already is (every part key of every append passes here: parse once, print only if needed).
             WriterId writer = WriterId.parse(printed);
-            if (hasUpperCase(printed)) {
+            if (Ids.hasUpperCaseHex(printed)) {
                 printed = writer.toString();
             }
         } else {
@@ -42,16 +42,6 @@ public record WriterKey(String printed) implements Comparable<WriterKey> {
 
     public static WriterKey parse(String printed) {
         return new WriterKey(printed);
-    }
-
-    private static boolean hasUpperCase(String printed) {
-        for (int i = 0; i < printed.length(); i++) {
-            char c = printed.charAt(i);
-            if (c >= 'A' && c <= 'F') {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static void validate(String printed) {

@@ -68,6 +68,15 @@ class IdsTest {
     }
 
     @Test
+    void anAcceptedIdDiffersFromItsPrintedFormExactlyWhenItHasUpperCaseHex() {
+        for (String printed : List.of("s" + UUID_TEXT, "s0123ABCD-4567-89EF-0123-456789ABCDEF",
+                "s0123abcd-4567-89ef-0123-456789abcdeF", "sffffffff-ffff-ffff-ffff-ffffffffffff")) {
+            assertThat(Ids.hasUpperCaseHex(printed)).as(printed)
+                    .isEqualTo(!ShardId.parse(printed).toString().equals(printed));
+        }
+    }
+
+    @Test
     void theSentinelTokenIsAllOnes() {
         assertThat(IdempotencyToken.SENTINEL).hasToString("i11111111-1111-1111-1111-111111111111");
         assertThat(IdempotencyToken.parse("i11111111-1111-1111-1111-111111111111"))

@@ -37,6 +37,19 @@ class VersionTest {
     }
 
     @Test
+    void theRememberedLastParseNeverAnswersForAnotherString() {
+        assertThat(Version.parse("0.1.0")).isEqualTo(new Version(0, 1, 0));
+        assertThat(Version.parse("0.1.0")).isEqualTo(new Version(0, 1, 0));
+        assertThat(Version.parse("0.1.1")).isEqualTo(new Version(0, 1, 1));
+        assertThat(Version.parse("0.1.0")).isEqualTo(new Version(0, 1, 0));
+        assertThat(Version.parse("")).isEqualTo(Version.ZERO);
+        assertThatThrownBy(() -> Version.parse("0.1")).isInstanceOf(IllegalArgumentException.class);
+        // A rejected string is not remembered: it fails again, and the last good one still parses.
+        assertThatThrownBy(() -> Version.parse("0.1")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(Version.parse("")).isEqualTo(Version.ZERO);
+    }
+
+    @Test
     void rejectsWhatIsNotMajorMinorPatch() {
         for (String bad : List.of("1", "1.2", "1.2.3.4", "a.b.c", "1..3", "1.2.", "-1.2.3", "1.-2.3", " 1.2.3",
                 "v1.2.3", "1.2.99999999999")) {

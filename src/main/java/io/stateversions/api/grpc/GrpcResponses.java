@@ -51,12 +51,15 @@ final class GrpcResponses {
 
     private GrpcResponses() {}
 
+    /** The message of the frontier {@code [0]}, built once: it is every since that was never advanced. */
+    private static final Frontier MIN_FRONTIER = Frontier.newBuilder().addElements(0).build();
+
     static Frontier frontier(io.stateversions.core.Frontier frontier) {
-        Frontier.Builder proto = Frontier.newBuilder();
-        if (!frontier.isEmpty()) {
-            proto.addElements(frontier.element());
+        if (frontier.isEmpty()) {
+            return Frontier.getDefaultInstance();
         }
-        return proto.build();
+        long element = frontier.element();
+        return element == 0 ? MIN_FRONTIER : Frontier.newBuilder().addElements(element).build();
     }
 
     static Codecs codecs(io.stateversions.core.Codecs codecs) {
