@@ -11,11 +11,16 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.IntConsumer;
 
 /**
- * Group commit of compare-and-sets: at most {@code maxInFlight} groups are being sent at once; a compare-and-set
- * that arrives while they all are waits in a queue, and when a group finishes, the next group is whatever is queued
- * (oldest first, up to {@code maxSize}, no key twice: a second compare-and-set of a key waits for a later group).
- * There is no timer: with a free slot a compare-and-set goes at once, alone if nothing else is queued. So one
- * caller sees no added latency, and many callers share the cost of a round trip and a commit.
+ * Group commit of compare-and-sets. With nothing in flight, a compare-and-set goes at once, alone if nothing else is
+ * queued: one caller sees no added latency. While a group is in flight, compare-and-sets queue, and when a group
+ * finishes the next group is whatever is queued (oldest first, up to {@code maxSize}, no key twice: a second
+ * compare-and-set of a key waits for a later group). A further group goes while others are in flight (up to
+ * {@code maxInFlight} in all) only when a full group is waiting: storage that answers slowly gets more statements at
+ * once, and storage that is busy gets fewer, larger ones, which cost it less per compare-and-set. There is no timer.
+ *
+ * <p>Why not every free slot at once: measured with 64 clients appending over 1,000 shards on 2 cores shared with
+ * PostgreSQL, four statements in flight made groups of 2.7 on average and PostgreSQL spent 58 µs of CPU per
+ * compare-and-set; one at a time made groups of 5.3 and 37 µs, and the service committed 12 % more.
  *
  * <p>The sender decides how a group reaches storage (the PostgreSQL backend: one statement, one transaction) and
  * answers each member's outcome; a failure of the group fails every member with it (determinate or
@@ -62,7 +67,7 @@ public final class GroupCommitter {
         List<Member> group;
         synchronized (this) {
             queue.add(member);
-            if (inFlight >= maxInFlight) {
+            if (!mayStart()) {
                 return member.result();
             }
             inFlight++;
@@ -70,6 +75,11 @@ public final class GroupCommitter {
         }
         send(group);
         return member.result();
+    }
+
+    /** Whether a group may go now (monitor held): the first at once, a further one only when it would be full. */
+    private boolean mayStart() {
+        return !queue.isEmpty() && (inFlight == 0 || (inFlight < maxInFlight && queue.size() >= maxSize));
     }
 
     /** The next group: queued members in order, distinct keys, at most {@code maxSize}; a repeated key waits. */
@@ -105,18 +115,20 @@ public final class GroupCommitter {
             sent = CompletableFuture.failedFuture(e);
         }
         sent.whenComplete((results, error) -> {
-            List<Member> next;
+            List<List<Member>> next = null;
             synchronized (this) {
-                if (queue.isEmpty()) {
-                    inFlight--;
-                    next = null;
-                } else {
-                    next = take();
+                inFlight--;
+                while (mayStart()) {
+                    inFlight++;
+                    if (next == null) {
+                        next = new ArrayList<>(2);
+                    }
+                    next.add(take());
                 }
             }
-            // The next group goes out before this one's callers hear: their follow-ups join a later group.
+            // The next groups go out before this one's callers hear: their follow-ups join a later group.
             if (next != null) {
-                send(next);
+                next.forEach(this::send);
             }
             Throwable failure = error == null ? null : Failures.unwrap(error);
             if (failure == null && results.size() != group.size()) {

@@ -76,6 +76,39 @@ class GroupCommitterTest {
     }
 
     @Test
+    void aFurtherGroupGoesWhileOneIsInFlightOnlyWhenItIsFull() {
+        GroupCommitter committer = committer(3, 2);
+        committer.submit(cas("a", 1));
+        committer.submit(cas("b", 1));
+        committer.submit(cas("c", 1));
+        // A slot is free, but the two queued would make a small group: they wait for the one in flight.
+        assertThat(sent).hasSize(1);
+
+        committer.submit(cas("d", 1));
+        // Three are waiting: a full group, which goes in the second slot.
+        assertThat(sent).hasSize(2);
+        assertThat(sent.get(1)).containsExactly(cas("b", 1), cas("c", 1), cas("d", 1));
+
+        // Both slots busy: even a full group waits.
+        for (String key : List.of("e", "f", "g", "h")) {
+            committer.submit(cas(key, 1));
+        }
+        assertThat(sent).hasSize(2);
+
+        // A slot frees: a full group of the queued goes in it.
+        answers.get(0).complete(committed(1));
+        assertThat(sent).hasSize(3);
+        assertThat(sent.get(2)).containsExactly(cas("e", 1), cas("f", 1), cas("g", 1));
+        // Another frees, but the one left is no full group: it waits until nothing is in flight.
+        answers.get(1).complete(committed(3));
+        assertThat(sent).hasSize(3);
+        answers.get(2).complete(committed(3));
+        assertThat(sent).hasSize(4);
+        assertThat(sent.get(3)).containsExactly(cas("h", 1));
+        assertThat(sizes).containsExactly(1, 3, 3, 1);
+    }
+
+    @Test
     void aKeyIsNeverTwiceInOneGroupItsSecondCompareAndSetWaitsInOrder() {
         GroupCommitter committer = committer(8, 1);
         committer.submit(cas("x", 0));

@@ -46,11 +46,12 @@ import org.jboss.logging.Logger;
  * {@code statement_timeout} (a startup parameter of the pool) normally answers first, determinately.
  *
  * <h2>Group commit (PostgreSQL)</h2>
- * Compare-and-sets with an expected head are sent in groups: at most {@link GroupCommit#maxInFlight} group
- * statements are in flight, and a compare-and-set that arrives while they all are waits in a queue; when one
- * finishes, the next group is whatever is queued (up to {@link GroupCommit#maxSize}, no key twice), sent as one
- * statement and one transaction ({@link ConsensusSql#CAS_NEXT_GROUP_POSTGRES}). There is no timer: a lone
- * compare-and-set, with a free slot, goes at once and alone ({@link ConsensusSql#CAS_NEXT_POSTGRES}). Under load many
+ * Compare-and-sets with an expected head are sent in groups ({@link io.stateversions.location.GroupCommitter}): with
+ * nothing in flight one goes at once, alone if nothing else waits ({@link ConsensusSql#CAS_NEXT_POSTGRES}); while a
+ * group statement is in flight the others queue, and when it finishes the next group is whatever is queued (up to
+ * {@link GroupCommit#maxSize}, no key twice), sent as one statement and one transaction
+ * ({@link ConsensusSql#CAS_NEXT_GROUP_POSTGRES}). A further statement goes while others are in flight, up to
+ * {@link GroupCommit#maxInFlight}, only when a full group is waiting. There is no timer. Under load many
  * keys share one commit, so PostgreSQL does less work per compare-and-set than a client calling it directly would.
  * Members are independent (each commits or mismatches on its own key); a failure of the group fails each member
  * alike, determinately or indeterminately, and each caller's usual retry rules apply.
@@ -67,7 +68,8 @@ public final class PostgresConsensus extends AbstractConsensus {
      * How compare-and-sets are grouped on PostgreSQL.
      *
      * @param maxSize     the most compare-and-sets in one group statement (1: no grouping)
-     * @param maxInFlight the most group statements in flight at once; more compare-and-sets queue for the next
+     * @param maxInFlight the most group statements in flight at once (more than one only while full groups wait);
+     *                    more compare-and-sets queue for the next
      * @param groupSizes  told the size of every group sent (for metrics)
      */
     public record GroupCommit(int maxSize, int maxInFlight, java.util.function.IntConsumer groupSizes) {
