@@ -92,6 +92,8 @@ class TracePropertyTest {
             assertThat(trace.totals()).isEqualTo(TraceStructureTest.recomputed(trace));
             Trace rebuilt = new Trace(trace.since(), new ArrayList<>(trace.batches()));
             assertThat(trace).isEqualTo(rebuilt);
+            // The upper is kept, not derived (equals does not compare it): it must be the one the batches give.
+            assertThat(trace.upper()).isEqualTo(rebuilt.upper());
             assertThat(trace.mergeRequests()).as("chunks as a fresh build cuts them")
                     .isEqualTo(rebuilt.mergeRequests());
             merges += op.merge() && !outstanding.isEmpty() ? 1 : 0;

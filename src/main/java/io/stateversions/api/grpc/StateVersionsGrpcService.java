@@ -123,12 +123,12 @@ public class StateVersionsGrpcService extends StateVersionsGrpc.StateVersionsImp
             return;
         }
         stage.whenComplete((result, failure) -> {
+            if (failure != null) {
+                observer.onError(GrpcErrors.toStatus(failure));
+                return;
+            }
             R response;
             try {
-                if (failure != null) {
-                    observer.onError(GrpcErrors.toStatus(failure));
-                    return;
-                }
                 response = render.apply(result);
             } catch (RuntimeException e) {
                 observer.onError(GrpcErrors.toStatus(e));
