@@ -219,7 +219,9 @@ public final class BenchReport {
                 .append(settings.duration().toSeconds()).append(" s each (P1, P2: in ").append(settings.rounds())
                 .append(" interleaved rounds), payload ").append(settings.payloadBytes())
                 .append(" B, P9 ").append(settings.p9Batches()).append(" vs ").append(settings.p9SmallBatches())
-                .append(" batches, memory ").append(settings.memoryShards()).append(" shards.\n\n");
+                .append(" batches, memory ").append(settings.memoryShards()).append(" shards")
+                .append(settings.serviceJava().isEmpty() ? "" : ", the service on " + settings.serviceJava())
+                .append(".\n\n");
         out.append("| | what | service | raw PostgreSQL | etcd | result | goal | met |\n");
         out.append("|---|---|---|---|---|---|---|---|\n");
         for (Row row : rows) {

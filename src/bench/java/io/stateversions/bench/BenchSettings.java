@@ -48,6 +48,8 @@ import java.util.Set;
  * @param serviceJvmOptions the JVM options of the service processes, separated by {@code ;}: by default the ones the
  *     service ships with ({@link #SHIPPED_JVM_OPTIONS}); given, they replace them (add
  *     {@code -XX:StartFlightRecording=filename=target/bench/service.jfr,settings=profile} to profile it)
+ * @param serviceJava the {@code java} launcher of the service processes: empty for the one running the benchmark;
+ *     a path to run the service on another JDK (the load generator stays on its own)
  * @param workDir where PostgreSQL, etcd and the service keep their data and logs (deleted afterwards)
  * @param resultsFile where the Markdown table is written
  */
@@ -55,8 +57,8 @@ public record BenchSettings(int clients, int shards, Duration serviceWarmup, Dur
         Duration warmup, Duration duration, int rounds, int payloadBytes, int baselineValueBytes, int grpcChannels,
         int poolSize, int historySmall, int historyLarge,
         Duration fetchDuration, int p6Batches, int p9Batches, int p9SmallBatches, int memoryShards,
-        Set<String> workloads, String etcd, boolean requireEtcd, List<String> serviceJvmOptions, Path workDir,
-        Path resultsFile) {
+        Set<String> workloads, String etcd, boolean requireEtcd, List<String> serviceJvmOptions, String serviceJava,
+        Path workDir, Path resultsFile) {
 
     /**
      * The JVM options the service ships with (README, container image, Kubernetes ConfigMap): the benchmark measures
@@ -74,7 +76,7 @@ public record BenchSettings(int clients, int shards, Duration serviceWarmup, Dur
                 Duration.ofSeconds(20), 2, 64, 0, 2, 50, 100,
                 100_000, Duration.ofSeconds(5), 10_000, 100_000, 100, 100_000, new LinkedHashSet<>(List.of("startup",
                         "p1", "p2", "p3", "p4", "p6", "p5", "p9", "floor", "tls", "memory")), "etcd", true,
-                SHIPPED_JVM_OPTIONS,
+                SHIPPED_JVM_OPTIONS, "",
                 Path.of("target", "bench", "work"), Path.of("target", "bench", "results.md"));
     }
 
@@ -112,11 +114,13 @@ public record BenchSettings(int clients, int shards, Duration serviceWarmup, Dur
                 Boolean.parseBoolean(values.getOrDefault("require-etcd", Boolean.toString(d.requireEtcd))),
                 values.containsKey("service-jvm-options")
                         ? List.of(values.get("service-jvm-options").split(";")) : d.serviceJvmOptions,
+                values.getOrDefault("service-java", d.serviceJava),
                 Path.of(values.getOrDefault("work-dir", d.workDir.toString())),
                 Path.of(values.getOrDefault("results", d.resultsFile.toString())));
         values.remove("etcd");
         values.remove("require-etcd");
         values.remove("service-jvm-options");
+        values.remove("service-java");
         values.remove("work-dir");
         values.remove("results");
         if (!values.isEmpty()) {
@@ -124,9 +128,15 @@ public record BenchSettings(int clients, int shards, Duration serviceWarmup, Dur
                     + " shards, service-warmup, service-warmup-max, warmup, duration, rounds, payload,"
                     + " baseline-value-bytes, grpc-channels, pool-size, history-small, history-large, fetch-duration,"
                     + " p6-batches, p9-batches, p9-small-batches,"
-                    + " memory-shards, workloads, etcd, require-etcd, service-jvm-options, work-dir, results");
+                    + " memory-shards, workloads, etcd, require-etcd, service-jvm-options, service-java, work-dir,"
+                    + " results");
         }
         return s;
+    }
+
+    /** The launcher the service processes run on. */
+    public String serviceJavaCommand() {
+        return serviceJava.isEmpty() ? Path.of(System.getProperty("java.home"), "bin", "java").toString() : serviceJava;
     }
 
     public boolean runs(String workload) {

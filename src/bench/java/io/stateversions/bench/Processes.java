@@ -94,14 +94,14 @@ final class Processes {
      */
     record Service(Process process, int port, int managementPort, long startupMillis, Path log) implements AutoCloseable {
 
-        static Service start(Path jar, String consensusUrl, Path dataDir, List<String> jvmOptions, Path log)
-                throws Exception {
-            return start(jar, consensusUrl, dataDir, jvmOptions, log, false);
+        static Service start(Path jar, String consensusUrl, Path dataDir, String java, List<String> jvmOptions,
+                Path log) throws Exception {
+            return start(jar, consensusUrl, dataDir, java, jvmOptions, log, false);
         }
 
         /** With {@code tls}, {@code port} is the TLS port (the options must configure TLS) and the plain one is closed. */
-        static Service start(Path jar, String consensusUrl, Path dataDir, List<String> jvmOptions, Path log,
-                boolean tls) throws Exception {
+        static Service start(Path jar, String consensusUrl, Path dataDir, String java, List<String> jvmOptions,
+                Path log, boolean tls) throws Exception {
             if (!Files.exists(jar)) {
                 throw new IllegalStateException("the packaged service " + jar + " is missing: run ./mvnw package first"
                         + " (the documented command -Pbench -DskipTests verify does)");
@@ -110,7 +110,7 @@ final class Processes {
             int managementPort = freePort();
             Files.createDirectories(dataDir.resolve("blob"));
             List<String> command = new ArrayList<>();
-            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            command.add(java);
             command.addAll(jvmOptions);
             if (tls) {
                 command.add("-Dquarkus.http.ssl-port=" + port);

@@ -22,4 +22,13 @@ class BenchSettingsTest {
         assertThatThrownBy(() -> BenchSettings.parse(List.of("open-shards=5")))
                 .hasMessageContaining("unknown benchmark settings [open-shards]");
     }
+
+    @Test
+    void theServiceRunsOnTheBenchmarksOwnJavaUnlessAnotherIsGiven() {
+        String own = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+
+        assertThat(BenchSettings.defaults().serviceJavaCommand()).isEqualTo(own);
+        assertThat(BenchSettings.parse(List.of("service-java=/opt/jdk-25/bin/java")).serviceJavaCommand())
+                .isEqualTo("/opt/jdk-25/bin/java");
+    }
 }
