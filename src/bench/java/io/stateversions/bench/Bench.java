@@ -85,7 +85,7 @@ public final class Bench {
                     + (etcd != null ? ", etcd " + etcd.version() : ", no etcd"));
             System.out.println("storage: " + report.machine().storageLine());
             try (Processes.Service service = Processes.Service.start(SERVICE_JAR, postgres.url(),
-                    work.resolve("service"), settings.serviceJavaCommand(), settings.serviceJvmOptions(),
+                    work.resolve("service"), settings.serviceJava(), settings.serviceJvmOptions(),
                     logs.resolve("service.log"));
                     ServiceGrpc grpc = new ServiceGrpc(service.port(), settings.grpcChannels())) {
                 CpuTime.Source postgresCpu = CpuTime.processTree(CpuTime.postmasterPid(work.resolve("postgres")
@@ -235,7 +235,7 @@ public final class Bench {
                     "-Dmp.jwt.verify.issuer=" + io.stateversions.testing.TestTokens.ISSUER,
                     "-Dmp.jwt.verify.audiences=" + io.stateversions.testing.TestTokens.AUDIENCE));
             try (Processes.Service secure = Processes.Service.start(SERVICE_JAR, secureUrl, work.resolve("service-tls"),
-                    settings.serviceJavaCommand(), options, logs.resolve("service-tls.log"), true);
+                    settings.serviceJava(), options, logs.resolve("service-tls.log"), true);
                     ServiceGrpc secureGrpc = new ServiceGrpc(secure.port(), settings.grpcChannels(), pki.caFile(),
                             tokens.token("bench", java.util.Set.of("admin")))) {
                 // A fresh JVM: warmed up as the main service was (gRPC only: that is what is measured), so that the
@@ -589,7 +589,7 @@ public final class Bench {
             System.out.printf("Memory: %d shards opened and appended to once by %d clients, on a service of its own%n",
                     shards, clients);
             try (Processes.Service fresh = Processes.Service.start(SERVICE_JAR, memoryUrl,
-                    work.resolve("service-memory"), settings.serviceJavaCommand(), settings.serviceJvmOptions(),
+                    work.resolve("service-memory"), settings.serviceJava(), settings.serviceJvmOptions(),
                     logs.resolve("service-memory.log"));
                     ServiceGrpc freshGrpc = new ServiceGrpc(fresh.port(), settings.grpcChannels())) {
                 long rssAtReady = fresh.residentBytes();

@@ -220,7 +220,8 @@ public final class BenchReport {
                 .append(" interleaved rounds), payload ").append(settings.payloadBytes())
                 .append(" B, P9 ").append(settings.p9Batches()).append(" vs ").append(settings.p9SmallBatches())
                 .append(" batches, memory ").append(settings.memoryShards()).append(" shards")
-                .append(settings.serviceJava().isEmpty() ? "" : ", the service on " + settings.serviceJava())
+                .append(settings.serviceJava().equals(BenchSettings.OWN_JAVA) ? ""
+                        : ", the service on " + settings.serviceJava())
                 .append(".\n\n");
         out.append("| | what | service | raw PostgreSQL | etcd | result | goal | met |\n");
         out.append("|---|---|---|---|---|---|---|---|\n");

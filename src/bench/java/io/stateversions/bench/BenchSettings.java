@@ -48,8 +48,8 @@ import java.util.Set;
  * @param serviceJvmOptions the JVM options of the service processes, separated by {@code ;}: by default the ones the
  *     service ships with ({@link #SHIPPED_JVM_OPTIONS}); given, they replace them (add
  *     {@code -XX:StartFlightRecording=filename=target/bench/service.jfr,settings=profile} to profile it)
- * @param serviceJava the {@code java} launcher of the service processes: empty for the one running the benchmark;
- *     a path to run the service on another JDK (the load generator stays on its own)
+ * @param serviceJava the {@code java} launcher of the service processes: by default the one running the benchmark
+ *     ({@link #OWN_JAVA}); another to run the service on another JDK (the load generator stays on its own)
  * @param workDir where PostgreSQL, etcd and the service keep their data and logs (deleted afterwards)
  * @param resultsFile where the Markdown table is written
  */
@@ -67,6 +67,9 @@ public record BenchSettings(int clients, int shards, Duration serviceWarmup, Dur
     public static final List<String> SHIPPED_JVM_OPTIONS = List.of("-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError");
 
+    /** The launcher of the JVM running the benchmark. */
+    public static final String OWN_JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+
     public static final Set<String> ALL_WORKLOADS = Set.of("p1", "p2", "p3", "p4", "p5", "p6", "p9", "startup",
             "memory", "floor", "tls");
 
@@ -76,7 +79,7 @@ public record BenchSettings(int clients, int shards, Duration serviceWarmup, Dur
                 Duration.ofSeconds(20), 2, 64, 0, 2, 50, 100,
                 100_000, Duration.ofSeconds(5), 10_000, 100_000, 100, 100_000, new LinkedHashSet<>(List.of("startup",
                         "p1", "p2", "p3", "p4", "p6", "p5", "p9", "floor", "tls", "memory")), "etcd", true,
-                SHIPPED_JVM_OPTIONS, "",
+                SHIPPED_JVM_OPTIONS, OWN_JAVA,
                 Path.of("target", "bench", "work"), Path.of("target", "bench", "results.md"));
     }
 
@@ -132,11 +135,6 @@ public record BenchSettings(int clients, int shards, Duration serviceWarmup, Dur
                     + " results");
         }
         return s;
-    }
-
-    /** The launcher the service processes run on. */
-    public String serviceJavaCommand() {
-        return serviceJava.isEmpty() ? Path.of(System.getProperty("java.home"), "bin", "java").toString() : serviceJava;
     }
 
     public boolean runs(String workload) {

@@ -27,8 +27,8 @@ class BenchSettingsTest {
     void theServiceRunsOnTheBenchmarksOwnJavaUnlessAnotherIsGiven() {
         String own = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
 
-        assertThat(BenchSettings.defaults().serviceJavaCommand()).isEqualTo(own);
-        assertThat(BenchSettings.parse(List.of("service-java=/opt/jdk-25/bin/java")).serviceJavaCommand())
+        assertThat(BenchSettings.defaults().serviceJava()).isEqualTo(own);
+        assertThat(BenchSettings.parse(List.of("service-java=/opt/jdk-25/bin/java")).serviceJava())
                 .isEqualTo("/opt/jdk-25/bin/java");
     }
 }
