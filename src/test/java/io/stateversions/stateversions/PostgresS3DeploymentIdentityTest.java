@@ -18,7 +18,7 @@ import software.amazon.awssdk.services.s3.S3AsyncClient;
 
 /**
  * {@link DeploymentIdentityTest} on the real servers of the test resources: each consensus is a database of its own
- * on PostgreSQL, each blob store a prefix of its own on S3 (S3Proxy); a second client is a second pool, or a second
+ * on PostgreSQL, each blob store a prefix of its own in S3Proxy's unversioned bucket; a second client is a second pool, or a second
  * {@link S3Blob} on the prefix.
  */
 @QuarkusTest
@@ -66,7 +66,8 @@ class PostgresS3DeploymentIdentityTest extends DeploymentIdentityTest {
     }
 
     private Blob blobAt(String prefix) {
-        Blob blob = new S3Blob(s3, false, StorageServers.BUCKET, prefix);
+        // Replicas read a marker while others rewrite it, which S3Proxy's versioned buckets do not do atomically.
+        Blob blob = new S3Blob(s3, false, StorageServers.UNVERSIONED_BUCKET, prefix);
         locationOf.put(blob, prefix);
         return blob;
     }
