@@ -1,5 +1,6 @@
 package io.stateversions.core;
 
+import java.util.Arrays;
 import java.util.UUID;
 
 /**
@@ -14,6 +15,25 @@ public final class Ids {
 
     private static final int UUID_LENGTH = 36;
 
+    /**
+     * The value of each ASCII character as a hex digit: 0 to 15 for {@code 0-9} and {@code a-f}, {@link #UPPER} plus
+     * the value for {@code A-F}, -1 for anything else. One lookup per character classifies and converts it (ids are
+     * parsed several times per append: its parameters, its parts' keys, the diffs it encodes and decodes).
+     */
+    private static final byte[] HEX = new byte[128];
+    private static final int UPPER = 16;
+
+    static {
+        Arrays.fill(HEX, (byte) -1);
+        for (int c = '0'; c <= '9'; c++) {
+            HEX[c] = (byte) (c - '0');
+        }
+        for (int c = 'a'; c <= 'f'; c++) {
+            HEX[c] = (byte) (c - 'a' + 10);
+            HEX[c - 'a' + 'A'] = (byte) (UPPER + c - 'a' + 10);
+        }
+    }
+
     private Ids() {}
 
     /** Parses {@code printed} as {@code prefix} + UUID, naming {@code kind} in the error. */
@@ -26,32 +46,33 @@ public final class Ids {
                     "invalid " + kind + " \"" + printed + "\": incorrect prefix, expected " + prefix + "<uuid>");
         }
         int start = prefix.length();
-        if (printed.length() != start + UUID_LENGTH) {
+        if (printed.length() != start + UUID_LENGTH || !hyphensInPlace(printed, start)) {
             throw badUuid(kind, printed);
         }
-        long msb = 0;
-        long lsb = 0;
-        int digits = 0;
-        for (int i = 0; i < UUID_LENGTH; i++) {
-            char c = printed.charAt(start + i);
-            if (i == 8 || i == 13 || i == 18 || i == 23) {
-                if (c != '-') {
-                    throw badUuid(kind, printed);
-                }
-                continue;
-            }
-            int nibble = hexDigit(c);
-            if (nibble < 0) {
-                throw badUuid(kind, printed);
-            }
-            if (digits < 16) {
-                msb = (msb << 4) | nibble;
-            } else {
-                lsb = (lsb << 4) | nibble;
-            }
-            digits++;
+        // The groups of 8-4-4 digits make the high half, 4-12 the low half; each group is -1 if it has a non-digit.
+        long a = hex(printed, start, start + 8);
+        long b = hex(printed, start + 9, start + 13);
+        long c = hex(printed, start + 14, start + 18);
+        long d = hex(printed, start + 19, start + 23);
+        long e = hex(printed, start + 24, start + 36);
+        if ((a | b | c | d | e) < 0) {
+            throw badUuid(kind, printed);
         }
-        return new UUID(msb, lsb);
+        return new UUID((a << 32) | (b << 16) | c, (d << 48) | e);
+    }
+
+    /**
+     * Whether {@code printed} is {@code prefix} and a UUID in its printed form (lower-case hex digits): what
+     * {@link #parse} accepts and {@link #format} would print back unchanged. Allocates nothing.
+     */
+    public static boolean isPrinted(String prefix, String printed) {
+        int start = prefix.length();
+        if (printed.length() != start + UUID_LENGTH || !printed.startsWith(prefix) || !hyphensInPlace(printed, start)) {
+            return false;
+        }
+        return lowerHex(printed, start, start + 8) && lowerHex(printed, start + 9, start + 13)
+                && lowerHex(printed, start + 14, start + 18) && lowerHex(printed, start + 19, start + 23)
+                && lowerHex(printed, start + 24, start + 36);
     }
 
     /**
@@ -80,18 +101,33 @@ public final class Ids {
         return c != 0 ? c : Long.compareUnsigned(a.getLeastSignificantBits(), b.getLeastSignificantBits());
     }
 
-    /** The value of an ASCII hex digit (either case), or -1. */
-    private static int hexDigit(char c) {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
+    private static boolean hyphensInPlace(String printed, int start) {
+        return printed.charAt(start + 8) == '-' && printed.charAt(start + 13) == '-'
+                && printed.charAt(start + 18) == '-' && printed.charAt(start + 23) == '-';
+    }
+
+    private static boolean lowerHex(String printed, int from, int to) {
+        for (int i = from; i < to; i++) {
+            char c = printed.charAt(i);
+            if (c >= HEX.length || HEX[c] < 0 || HEX[c] >= UPPER) {
+                return false;
+            }
         }
-        if (c >= 'a' && c <= 'f') {
-            return c - 'a' + 10;
+        return true;
+    }
+
+    /** The hex digits {@code [from, to)} of {@code printed} (at most 15) as a number, or -1 if one is not a digit. */
+    private static long hex(String printed, int from, int to) {
+        long value = 0;
+        for (int i = from; i < to; i++) {
+            char c = printed.charAt(i);
+            int digit = c < HEX.length ? HEX[c] : -1;
+            if (digit < 0) {
+                return -1;
+            }
+            value = (value << 4) | (digit & 0xf);
         }
-        if (c >= 'A' && c <= 'F') {
-            return c - 'A' + 10;
-        }
-        return -1;
+        return value;
     }
 
     private static IllegalArgumentException badUuid(String kind, String printed) {

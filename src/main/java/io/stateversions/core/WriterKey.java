@@ -17,11 +17,10 @@ public record WriterKey(String printed) implements Comparable<WriterKey> {
     public WriterKey {
         Objects.requireNonNull(printed, "printed");
         if (!printed.isEmpty() && printed.charAt(0) == 'w') {
-            // Parsing validates. One printed form per key: lower-case hex, which a valid key without upper-case
-            // letters already is (every part key of every append passes here: parse once, print only if needed).
-            WriterId writer = WriterId.parse(printed);
-            if (Ids.hasUpperCaseHex(printed)) {
-                printed = writer.toString();
+            // One printed form per key: lower-case hex. Every part key of every append passes here, and nearly all
+            // are printed already: check that without parsing; otherwise parse (which validates) and print.
+            if (!Ids.isPrinted("w", printed)) {
+                printed = WriterId.parse(printed).toString();
             }
         } else {
             validate(printed);
