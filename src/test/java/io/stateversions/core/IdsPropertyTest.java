@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.stateversions.testing.StateGen;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Supplier;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -76,7 +77,7 @@ class IdsPropertyTest {
         assertThat(Ids.isPrinted("s", "s" + high)).isTrue();
     }
 
-    private static Optional<UUID> attempt(java.util.function.Supplier<UUID> parse) {
+    private static Optional<UUID> attempt(Supplier<UUID> parse) {
         try {
             return Optional.of(parse.get());
         } catch (IllegalArgumentException e) {
