@@ -22,6 +22,7 @@ public final class Ids {
      */
     private static final byte[] HEX = new byte[128];
     private static final int UPPER = 16;
+    private static final int ANY_CASE = 2 * UPPER;
 
     static {
         Arrays.fill(HEX, (byte) -1);
@@ -50,11 +51,11 @@ public final class Ids {
             throw badUuid(kind, printed);
         }
         // The groups of 8-4-4 digits make the high half, 4-12 the low half; each group is -1 if it has a non-digit.
-        long a = hex(printed, start, start + 8);
-        long b = hex(printed, start + 9, start + 13);
-        long c = hex(printed, start + 14, start + 18);
-        long d = hex(printed, start + 19, start + 23);
-        long e = hex(printed, start + 24, start + 36);
+        long a = hex(printed, start, start + 8, ANY_CASE);
+        long b = hex(printed, start + 9, start + 13, ANY_CASE);
+        long c = hex(printed, start + 14, start + 18, ANY_CASE);
+        long d = hex(printed, start + 19, start + 23, ANY_CASE);
+        long e = hex(printed, start + 24, start + 36, ANY_CASE);
         if ((a | b | c | d | e) < 0) {
             throw badUuid(kind, printed);
         }
@@ -70,9 +71,9 @@ public final class Ids {
         if (printed.length() != start + UUID_LENGTH || !printed.startsWith(prefix) || !hyphensInPlace(printed, start)) {
             return false;
         }
-        return lowerHex(printed, start, start + 8) && lowerHex(printed, start + 9, start + 13)
-                && lowerHex(printed, start + 14, start + 18) && lowerHex(printed, start + 19, start + 23)
-                && lowerHex(printed, start + 24, start + 36);
+        return (hex(printed, start, start + 8, UPPER) | hex(printed, start + 9, start + 13, UPPER)
+                | hex(printed, start + 14, start + 18, UPPER) | hex(printed, start + 19, start + 23, UPPER)
+                | hex(printed, start + 24, start + 36, UPPER)) >= 0;
     }
 
     /**
@@ -106,23 +107,16 @@ public final class Ids {
                 && printed.charAt(start + 18) == '-' && printed.charAt(start + 23) == '-';
     }
 
-    private static boolean lowerHex(String printed, int from, int to) {
-        for (int i = from; i < to; i++) {
-            char c = printed.charAt(i);
-            if (c >= HEX.length || HEX[c] < 0 || HEX[c] >= UPPER) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** The hex digits {@code [from, to)} of {@code printed} (at most 15) as a number, or -1 if one is not a digit. */
-    private static long hex(String printed, int from, int to) {
+    /**
+     * The hex digits {@code [from, to)} of {@code printed} (at most 15) as a number, or -1 if one is not a digit or
+     * its {@link #HEX} entry is {@code limit} or more ({@link #UPPER}: lower case only; {@link #ANY_CASE}: either).
+     */
+    private static long hex(String printed, int from, int to, int limit) {
         long value = 0;
         for (int i = from; i < to; i++) {
             char c = printed.charAt(i);
             int digit = c < HEX.length ? HEX[c] : -1;
-            if (digit < 0) {
+            if (digit < 0 || digit >= limit) {
                 return -1;
             }
             value = (value << 4) | (digit & 0xf);

@@ -170,10 +170,11 @@ public abstract class BlobContractTest extends LocationContractTest<Blob> {
             reads.add(location.get("marker").toCompletableFuture());
         }
         await(CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)));
-        long absent = reads.stream().map(read -> await(read)).filter(Optional::isEmpty).count();
-        assertThat(absent).as("reads of 300 that found the key absent while it was overwritten").isZero();
-        for (CompletableFuture<Optional<byte[]>> read : reads) {
-            byte[] value = await(read).orElseThrow();
+        List<Optional<byte[]>> read = reads.stream().map(r -> await(r)).toList();
+        assertThat(read.stream().filter(Optional::isEmpty).count())
+                .as("reads of 300 that found the key absent while it was overwritten").isZero();
+        for (Optional<byte[]> found : read) {
+            byte[] value = found.orElseThrow();
             assertThat(Arrays.equals(value, pending) || Arrays.equals(value, created))
                     .as("a whole value: %s", new String(value, StandardCharsets.UTF_8)).isTrue();
         }

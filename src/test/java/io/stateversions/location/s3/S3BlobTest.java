@@ -22,8 +22,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The contract on a real S3-protocol server (S3Proxy, started by the test resources, checking AWS v4 signatures,
- * with a versioned bucket, and an unversioned one for reads during overwrites). Each location is a prefix of its own, reached through a URL-configured client: endpoint,
- * region, path style and credentials all come from the {@code s3://} URL.
+ * with a versioned bucket, and an unversioned one for reads during overwrites). Each location is a prefix of its
+ * own, reached through a URL-configured client: endpoint, region, path style and credentials all come from the
+ * {@code s3://} URL.
  */
 @QuarkusTest
 class S3BlobTest extends BlobContractTest {
