@@ -13,7 +13,9 @@ import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.WriterId;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -172,10 +174,37 @@ public final class ApiParams {
             throw ApiException.invalidRequest(field + " " + quote(value) + " is not a part key (<writer key>/<part id>,"
                     + " at most " + MAX_PART_KEY_CHARS + " characters)");
         }
+        PartialBatchKey key;
         try {
-            return PartialBatchKey.parse(value);
+            key = PartialBatchKey.parse(value);
         } catch (IllegalArgumentException e) {
             throw ApiException.invalidRequest(field + ": " + e.getMessage());
+        }
+        // The parser accepts upper-case hex digits and keeps the key's printed (lower-case) form, which would name
+        // another blob than the one the client wrote on a case-sensitive store: refuse, as for ids.
+        if (Ids.hasUpperCaseHex(value)) {
+            throw ApiException.invalidRequest(field + " " + quote(value) + " has upper-case hex digits; part keys are"
+                    + " lower-case, as in " + key);
+        }
+        return key;
+    }
+
+    /**
+     * No blob part key twice in one batch: each part is a blob of its own, and GC deletes a released key once. (A
+     * key that another batch of the shard holds is not refused here; part keys must be fresh, and GC keeps a key as
+     * long as any live state refers to it.)
+     */
+    public static void requireDistinctParts(String field, HollowBatch batch) {
+        List<BatchPart> parts = batch.parts();
+        if (parts.size() < 2) {
+            return;
+        }
+        Set<PartialBatchKey> seen = new HashSet<>();
+        for (BatchPart part : parts) {
+            if (part instanceof BatchPart.Hollow h && !seen.add(h.key())) {
+                throw ApiException.invalidRequest(field + " names part " + h.key() + " twice; each part is a blob of"
+                        + " its own");
+            }
         }
     }
 

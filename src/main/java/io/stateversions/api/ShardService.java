@@ -305,6 +305,7 @@ public class ShardService implements ShardApi {
                         if (!applied.committed()) {
                             throw tombstoned(shard);
                         }
+                        requireReader(shard, id, applied, lease);
                         return new LeasedReaderRegistered(applied.seqno(), id, applied.value().result().reader().since(),
                                 applied.value().upper(), lease);
                     });
@@ -318,6 +319,7 @@ public class ShardService implements ShardApi {
                     if (!applied.value()) {
                         throw readerExpired(shard, reader.toString());
                     }
+                    requireReader(shard, reader, applied, -1);
                     return applied.seqno();
                 }));
     }
@@ -330,6 +332,7 @@ public class ShardService implements ShardApi {
                     if (!applied.committed()) {
                         throw readerExpired(shard, reader.toString());
                     }
+                    requireReader(shard, reader, applied, -1);
                     return new SinceDowngraded(applied.seqno(), applied.value());
                 }));
     }
@@ -454,6 +457,7 @@ public class ShardService implements ShardApi {
                 throw ApiException.invalidRequest("idempotencyToken " + token + " is reserved; use a random one");
             }
             long lease = writerLease(leaseDurationMs);
+            ApiParams.requireDistinctParts("batch", batch);
             long inline = batch.inlineBytes();
             if (inline >= cfg.inlineWritesTotalMaxBytes()) {
                 throw ApiException.invalidRequest("the batch's inline parts hold " + inline
@@ -543,6 +547,18 @@ public class ShardService implements ShardApi {
             if (res.inputs().size() < 2) {
                 throw ApiException.invalidRequest("a merge replaces at least 2 batches, got " + res.inputs().size());
             }
+            long inputInline = 0;
+            for (HollowBatch input : res.inputs()) {
+                inputInline += input.inlineBytes();
+            }
+            if (res.output().inlineBytes() > inputInline) {
+                // The inputs must be in the trace for the merge to apply, so this keeps a merge from raising the
+                // shard's inline bytes, which appends are capped on (inline_writes_total_max_bytes).
+                throw ApiException.invalidRequest("the merge output's inline parts hold " + res.output().inlineBytes()
+                        + " bytes, more than its inputs' " + inputInline + "; write them to blob storage and name"
+                        + " their keys");
+            }
+            ApiParams.requireDistinctParts("output", res.output());
             String expected = new FueledMergeReq(res.output().desc(), res.inputs()).id();
             if (!expected.equals(id)) {
                 throw ApiException.invalidRequest("merge id \"" + id + "\" does not match its output's bounds (\""
@@ -569,8 +585,8 @@ public class ShardService implements ShardApi {
     @Override
     public CompletionStage<SchemaRegistered> registerSchema(ShardId shard, Bytes keySchema, Bytes valSchema) {
         return mutation(() -> apply(shard, Command.REGISTER_SCHEMA,
-                Commands.registerSchema(new EncodedSchemas(keySchema, Bytes.EMPTY, valSchema, Bytes.EMPTY)),
-                applied -> {
+                Commands.registerSchema(new EncodedSchemas(keySchema, Bytes.EMPTY, valSchema, Bytes.EMPTY)), null,
+                (long) keySchema.size() + valSchema.size(), applied -> {
                     if (applied.value() instanceof RegisterSchemaResult.Registered r) {
                         return new SchemaRegistered(applied.seqno(), r.id());
                     }
@@ -601,8 +617,17 @@ public class ShardService implements ShardApi {
     @Override
     public CompletionStage<GcRun> runGc(ShardId shard) {
         return mutation(() -> machines.get(shard).thenCompose(gc::runToSeqnoSince)
-                .thenCompose(result -> liveRange(shard).thenApply(range -> new GcRun(result.seqno(), range.earliest(),
-                        result.rollupsDeleted(), result.partsDeleted()))));
+                .thenCompose(result -> liveRange(shard).handle((range, error) -> {
+                    if (error != null) {
+                        // The GC has run (deleted, truncated): a failure to read the range after it is no
+                        // "certainly not done" (503), whatever its kind. A retry finds nothing left to do.
+                        throw new Indeterminate("GC of shard " + shard + " ran, but reading its live range after it"
+                                + " failed: " + Failures.unwrap(error).getMessage(),
+                                Failures.unwrap(error));
+                    }
+                    return new GcRun(result.seqno(), range.earliest(), result.rollupsDeleted(),
+                            result.partsDeleted());
+                })));
     }
 
     @Override
@@ -664,6 +689,23 @@ public class ShardService implements ShardApi {
 
     private static ApiException tombstoned(ShardId shard) {
         return new ApiException(ErrorCode.SHARD_TOMBSTONED, "shard " + shard + " is finalized (a tombstone)");
+    }
+
+    /**
+     * A reader's command answers success only if the reader is still registered in the state its commit made: the
+     * commit also expires lapsed leases, at the time it is computed, so a reader whose lease is shorter than the time
+     * its command waited (queued behind other commands, or retrying through a storage failure) is removed by the very
+     * commit that registered or heartbeated it. Answering 200 then would make the client believe it holds a since and
+     * a seqno hold that GC no longer respects.
+     */
+    private static void requireReader(ShardId shard, LeasedReaderId reader, ShardMachine.Applied<?> applied,
+            long leaseMs) {
+        if (!applied.state().collections().leasedReaders().containsKey(reader)) {
+            throw new ApiException(ErrorCode.READER_EXPIRED, "reader " + reader + " of shard " + shard + " lapsed"
+                    + " before its command committed at " + applied.seqno() + (leaseMs >= 0 ? " (its lease is "
+                    + leaseMs + " ms, shorter than the command waited)" : "") + "; register again, with a longer"
+                    + " lease if it was short");
+        }
     }
 
     private static ApiException readerExpired(ShardId shard, String reader) {

@@ -373,14 +373,19 @@ public record StateDiff(
                 hollowKeys(delete.before(), deletes);
             }
         }
-        Set<PartialBatchKey> reused = new LinkedHashSet<>();
+        deletes.removeAll(partInserts());
+        return deletes;
+    }
+
+    /** Keys of the blob parts of inserted batches. */
+    public Set<PartialBatchKey> partInserts() {
+        Set<PartialBatchKey> inserts = new LinkedHashSet<>();
         for (DiffValue<HollowBatch> d : batches) {
             if (d instanceof DiffValue.Insert<HollowBatch> insert) {
-                hollowKeys(insert.after(), reused);
+                hollowKeys(insert.after(), inserts);
             }
         }
-        deletes.removeAll(reused);
-        return deletes;
+        return inserts;
     }
 
     /** Rollups this diff removes from state: deleted ones and the old values of updated ones. */

@@ -16,6 +16,7 @@ import io.stateversions.location.VersionedData;
 import io.stateversions.stateversions.StateVersions;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -122,6 +123,10 @@ public final class GarbageCollector {
             }
             return stateVersions.fetchForTruncation(shard, rollupsLte)
                     .thenCompose(read -> stateVersions.offLoop(() -> plan(shard, rollupsLte.navigableKeySet(), read)))
+                    .thenCompose(plan -> plan.partsDeleted()
+                            ? stateVersions.fetchAllLiveDiffsGtSeqno(shard, plan.last()).thenCompose(later ->
+                                    stateVersions.offLoop(() -> keepReinserted(shard, plan, later)))
+                            : CompletableFuture.completedFuture(plan.steps()))
                     .thenCompose(steps -> truncateEach(shard, steps, 0, new Progress()))
                     .thenCompose(progress -> machine.apply(Command.REMOVE_ROLLUPS, Commands.removeRollups(toRemove))
                             .thenApply(applied -> new Result(applied.seqno(), progress.parts, progress.rollups,
@@ -148,8 +153,19 @@ public final class GarbageCollector {
         final List<SeqNo> truncated = new ArrayList<>();
     }
 
-    /** One truncation: the blobs the diffs below {@code truncateLt} deleted, to delete before truncating. */
-    private record Step(SeqNo truncateLt, Set<PartialBatchKey> parts, Set<PartialRollupKey> rollups) {}
+    /**
+     * One truncation: the blobs the diffs below {@code truncateLt} deleted, to delete before truncating ({@code parts}
+     * is mutable until the plan is final: keys a state at or after the point refers to again leave it).
+     */
+    private record Step(SeqNo truncateLt, Set<PartialBatchKey> parts, Set<PartialRollupKey> rollups,
+            Set<PartialBatchKey> kept) {}
+
+    /**
+     * The steps of a GC, and what finishing them needs: if {@code partsDeleted}, the batch parts of every step must
+     * still be checked against the diffs after {@code last} ({@link #keepReinserted}); {@code stepDiffs.get(i)} are
+     * the diffs decoded for {@code steps.get(i)}.
+     */
+    private record Plan(List<Step> steps, List<List<StateDiff>> stepDiffs, boolean partsDeleted, SeqNo last) {}
 
     /**
      * The truncations still to do, each checked against the state at its point (CPU only: decoding, checking,
@@ -166,12 +182,13 @@ public final class GarbageCollector {
      * replayed, rather than the whole state (its trace is O(batches); decoding it was 9 % of the service's CPU in
      * the one-shard benchmark). The checks are the same.
      */
-    private List<Step> plan(ShardId shard, NavigableSet<SeqNo> points, StateVersions.TruncationRead read) {
+    private Plan plan(ShardId shard, NavigableSet<SeqNo> points, StateVersions.TruncationRead read) {
         List<VersionedData> diffs = read.diffs();
-        if (read.firstPoint().isEmpty()) {
-            return List.of(); // no point above earliest (or no diffs): truncated this far already
-        }
         SeqNo last = points.last();
+        if (read.firstPoint().isEmpty()) {
+            // no point above earliest (or no diffs): truncated this far already
+            return new Plan(List.of(), List.of(), false, last);
+        }
         SeqNo earliest = diffs.get(0).seqno();
         for (int i = 1; i < diffs.size(); i++) {
             if (!diffs.get(i).seqno().equals(diffs.get(i - 1).seqno().next())) {
@@ -203,7 +220,7 @@ public final class GarbageCollector {
             }
             partsDeleted |= !parts.isEmpty();
             stepDiffs.add(decoded);
-            steps.add(new Step(truncateLt, parts, rollups));
+            steps.add(new Step(truncateLt, parts, rollups, new LinkedHashSet<>()));
         }
         if (partsDeleted) {
             checkStates(shard, stateVersions.decodeRollupAt(shard, first.key(), first.rollup()), steps, stepDiffs);
@@ -213,7 +230,7 @@ public final class GarbageCollector {
         }
         LOG.debugf("GC of shard %s from earliest %s: %d truncations, decoded %d diffs, the rollup at %s (%s)", shard,
                 earliest, steps.size(), next - 1, firstPoint, partsDeleted ? "whole" : "its rollups");
-        return steps;
+        return new Plan(steps, stepDiffs, partsDeleted, last);
     }
 
     /** Checks each step against the whole state at its point, from {@code at} (the first point's) on. */
@@ -227,7 +244,7 @@ public final class GarbageCollector {
                 }
             }
             reachedPoint(shard, at.seqno(), step.truncateLt());
-            checkUnreferenced(shard, at, step.parts(), step.rollups());
+            checkUnreferenced(shard, at, step);
         }
     }
 
@@ -259,14 +276,15 @@ public final class GarbageCollector {
         }
     }
 
+    /**
+     * Adds the blobs {@code diff} releases to the step's sets. A rollup released twice is a broken invariant (the
+     * service makes every rollup key). A batch part released twice is not: part keys are the client's, and a client
+     * may append a key again (after a merge released it, or while another batch holds it), so the key is simply
+     * collected once; {@link #checkStates} and {@link #keepReinserted} keep it if a later state holds it again.
+     */
     private static void collectDeletes(ShardId shard, SeqNo truncateLt, StateDiff diff, Set<PartialBatchKey> parts,
             Set<PartialRollupKey> rollups) {
-        for (PartialBatchKey key : diff.partDeletes()) {
-            if (!parts.add(key)) {
-                throw new IllegalStateException("invariant violated: part " + key + " of shard " + shard
-                        + " deleted twice below " + truncateLt);
-            }
-        }
+        parts.addAll(diff.partDeletes());
         for (HollowRollup r : diff.rollupDeletes()) {
             if (!rollups.add(r.key())) {
                 throw new IllegalStateException("invariant violated: rollup " + r.key() + " of shard " + shard
@@ -275,19 +293,71 @@ public final class GarbageCollector {
         }
     }
 
-    /** Nothing to delete below {@code at}'s seqno may be referenced by the state there (spec §11.3's paranoia). */
-    private static void checkUnreferenced(ShardId shard, State at, Set<PartialBatchKey> parts,
-            Set<PartialRollupKey> rollups) {
+    /**
+     * Nothing to delete below {@code at}'s seqno may be referenced by the state there (spec §11.3's paranoia): a
+     * rollup it refers to is a broken invariant; a batch part it refers to was appended again by a client (see
+     * {@link #collectDeletes}) and moves from the step's deletes to its kept keys.
+     */
+    private static void checkUnreferenced(ShardId shard, State at, Step step) {
         SeqNo truncateLt = at.seqno();
-        for (HollowBatch batch : at.collections().trace().batches()) {
-            for (BatchPart part : batch.parts()) {
-                if (part instanceof BatchPart.Hollow h && parts.contains(h.key())) {
-                    throw new IllegalStateException("invariant violated: GC of shard " + shard + " would delete"
-                            + " part " + h.key() + ", which the state at " + truncateLt + " references");
+        if (!step.parts().isEmpty()) {
+            for (HollowBatch batch : at.collections().trace().batches()) {
+                for (BatchPart part : batch.parts()) {
+                    if (part instanceof BatchPart.Hollow h && step.parts().remove(h.key())) {
+                        step.kept().add(h.key());
+                    }
                 }
             }
         }
-        checkRollupsUnreferenced(shard, truncateLt, at.collections().rollups().values(), rollups);
+        checkRollupsUnreferenced(shard, truncateLt, at.collections().rollups().values(), step.rollups());
+    }
+
+    /**
+     * Finishes a plan whose steps delete batch parts: no part may be deleted below a point if a state after that
+     * point refers to it, and the states from the point on are the one there (checked by {@link #checkStates}) and
+     * those the diffs after it make, so a key that any of those diffs inserts (a client appending a released key
+     * again) is kept, not deleted. {@code later} are the live diffs after the plan's last point, read after the
+     * plan; a commit after that read cannot be seen, which is why a client must never append a part key again once
+     * a merge released it (see the README: part keys are fresh). If a concurrent GC has truncated past the last
+     * point, it did this GC's deletes and truncations already (whose states this one can no longer see): nothing
+     * is left to do but remove the rollups.
+     */
+    private List<Step> keepReinserted(ShardId shard, Plan plan, List<VersionedData> later) {
+        List<Step> steps = plan.steps();
+        if (!later.isEmpty() && !later.get(0).seqno().equals(plan.last().next())) {
+            LOG.debugf("GC of shard %s: the live diffs now start at %s, past the last point %s: done by another GC",
+                    shard, later.get(0).seqno(), plan.last());
+            return List.of();
+        }
+        Set<PartialBatchKey> insertedAfter = new HashSet<>();
+        for (int i = 0; i < later.size(); i++) {
+            if (i > 0 && !later.get(i).seqno().equals(later.get(i - 1).seqno().next())) {
+                throw new IllegalStateException("invariant violated: the live diffs of shard " + shard + " skip from "
+                        + later.get(i - 1).seqno() + " to " + later.get(i).seqno());
+            }
+            insertedAfter.addAll(stateVersions.codec().decodeDiff(shard, later.get(i).data()).partInserts());
+        }
+        for (int s = steps.size() - 1; s >= 0; s--) {
+            Step step = steps.get(s);
+            for (PartialBatchKey key : insertedAfter) {
+                if (step.parts().remove(key)) {
+                    step.kept().add(key);
+                }
+            }
+            for (StateDiff diff : plan.stepDiffs().get(s)) {
+                insertedAfter.addAll(diff.partInserts());
+            }
+        }
+        List<PartialBatchKey> kept = new ArrayList<>();
+        steps.forEach(step -> kept.addAll(step.kept()));
+        if (!kept.isEmpty()) {
+            metrics.gcPartsKept(kept.size());
+            LOG.warnf("GC of shard %s keeps %d released batch parts that a state at or after their truncation point"
+                    + " refers to again, e.g. %s: a client appended a part key that the shard already held. Part keys"
+                    + " must be fresh: GC deletes a released part once its release is truncated", shard, kept.size(),
+                    kept.subList(0, Math.min(3, kept.size())));
+        }
+        return steps;
     }
 
     /**

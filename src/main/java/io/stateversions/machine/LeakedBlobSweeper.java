@@ -38,9 +38,10 @@ import org.jboss.logging.Logger;
  * </ol>
  *
  * <h2>Why this is safe (invariant 10 of {@link StateVersions}: no blob a live state refers to is deleted)</h2>
- * Blob keys are never reused (each holds a fresh uuid), and a blob becomes referenced only by a command that
- * links it: compare_and_append (parts), apply_merge_res (compaction output) and add_rollup (rollups). Every other
- * transition, GC included, only drops references. Take a key {@code k} that this sweep deletes:
+ * Blob keys are fresh when they are written (each holds a uuid: the service makes rollup keys, and a client that
+ * links a part key again must write it again first, see {@link GarbageCollector}), and a blob becomes referenced
+ * only by a command that links it: compare_and_append (parts), apply_merge_res (compaction output) and add_rollup
+ * (rollups). Every other transition, GC included, only drops references. Take a key {@code k} that this sweep deletes:
  * <ul>
  *   <li>{@code k} existed when the listing finished, which was before the current state was read. If a
  *       transition linked {@code k} before that read, every state from there on refers to it until a later

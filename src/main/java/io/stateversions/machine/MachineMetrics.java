@@ -38,6 +38,12 @@ public interface MachineMetrics {
     /** A GC run finished ({@code result}: ok, noop, failed) after {@code nanos}. */
     default void gc(String result, long nanos, long partsDeleted, long rollupsDeleted, int truncations) {}
 
+    /**
+     * A GC kept {@code parts} released batch parts instead of deleting them: a state at or after their truncation
+     * point refers to them again (a client appended a part key the shard already held).
+     */
+    default void gcPartsKept(long parts) {}
+
     /** A GC request was merged into one already queued for its shard. */
     default void gcCoalesced() {}
 

@@ -1,8 +1,11 @@
 package io.stateversions.machine;
 
+import io.stateversions.core.EncodedSchemas;
+import io.stateversions.core.SchemaId;
 import io.stateversions.core.State;
 import io.stateversions.core.StateCollections;
 import io.stateversions.core.Trace;
+import java.util.Map;
 
 /**
  * An estimate of the heap a shard's machine retains: its cached state and its own bookkeeping. {@link Machines}
@@ -40,8 +43,8 @@ public final class RetainedSize {
     static final long HANDLE_BYTES = 160;
     /** A rollup's key and size with its map entry. */
     static final long ROLLUP_BYTES = 200;
-    /** A schema's four encodings, which state does not sum: an allowance. */
-    static final long SCHEMA_BYTES = 1_024;
+    /** A schema without its encodings: the record, its four byte arrays' headers and its map entry. */
+    static final long SCHEMA_BYTES = 200;
     /** The machine's {@link DiffSizeLog}: one running total per version since the latest rollup. */
     static final long DIFF_SIZE_BYTES = 8;
 
@@ -49,6 +52,40 @@ public final class RetainedSize {
 
     /** The estimated heap retained by a machine caching {@code state}, in bytes. */
     public static long estimateBytes(State state) {
+        return estimateBytes(state, schemaBytes(state.collections().schemas()));
+    }
+
+    /**
+     * The bytes of the schemas' encodings: O(schemas), so a machine memoizes it per schemas map
+     * ({@link SchemaBytes}), which a state carries over unchanged until a schema is registered.
+     */
+    static long schemaBytes(Map<SchemaId, EncodedSchemas> schemas) {
+        long bytes = 0;
+        for (EncodedSchemas s : schemas.values()) {
+            bytes += (long) s.key().size() + s.keyDataType().size() + s.val().size() + s.valDataType().size();
+        }
+        return bytes;
+    }
+
+    /** {@link #schemaBytes} of the last schemas map it was asked about, remembered by identity. */
+    static final class SchemaBytes {
+
+        private record Memo(Map<SchemaId, EncodedSchemas> schemas, long bytes) {}
+
+        private volatile Memo memo = new Memo(Map.of(), 0);
+
+        long of(Map<SchemaId, EncodedSchemas> schemas) {
+            Memo m = memo;
+            if (m.schemas() != schemas) {
+                m = new Memo(schemas, schemaBytes(schemas));
+                memo = m;
+            }
+            return m.bytes();
+        }
+    }
+
+    /** As {@link #estimateBytes(State)}, given the bytes of its schemas' encodings. */
+    static long estimateBytes(State state, long schemaBytes) {
         StateCollections c = state.collections();
         Trace trace = c.trace();
         Trace.Totals totals = trace.totals();
@@ -62,7 +99,7 @@ public final class RetainedSize {
                 + HELD_BYTE_BYTES * (totals.inlineBytes() + totals.hollowKeyBytes())
                 + HANDLE_BYTES * handles
                 + ROLLUP_BYTES * c.rollups().size()
-                + SCHEMA_BYTES * c.schemas().size()
+                + SCHEMA_BYTES * c.schemas().size() + schemaBytes
                 + DIFF_SIZE_BYTES * diffsSinceRollup;
     }
 }

@@ -182,6 +182,7 @@ public final class ShardMachine {
      * retired adds nothing after the part was given back.
      */
     private final AtomicLong heldBytes = new AtomicLong();
+    private final RetainedSize.SchemaBytes schemaBytes = new RetainedSize.SchemaBytes();
     /**
      * A command or pin has been taken here, or the shard opened: until then {@link Machines#trim} leaves the machine
      * alone, so that a shard loaded for a command is not evicted before the command reaches it (which would forward
@@ -394,7 +395,7 @@ public final class ShardMachine {
      * for the parts. Returns whether the held bytes grew past the point at which to trim.
      */
     private boolean weigh(State cached) {
-        long estimate = RetainedSize.estimateBytes(cached);
+        long estimate = RetainedSize.estimateBytes(cached, schemaBytes.of(cached.collections().schemas()));
         while (true) {
             long part = heldBytes.get();
             if (part < 0 || part == estimate) {

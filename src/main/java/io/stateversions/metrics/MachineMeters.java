@@ -37,6 +37,7 @@ public class MachineMeters implements MachineMetrics {
     private final Counter gcPartsDeleted;
     private final Counter gcRollupsDeleted;
     private final Counter gcTruncations;
+    private final Counter gcPartsKept;
     private final MeterRegistry registry;
     private final Map<String, Timer> gcRuns = new ConcurrentHashMap<>();
     private final Map<String, Timer> rollups = new ConcurrentHashMap<>();
@@ -83,6 +84,9 @@ public class MachineMeters implements MachineMetrics {
                 .description("Blobs deleted by GC").register(registry);
         gcTruncations = Counter.builder("stateversions.gc.truncations")
                 .description("Consensus truncations made by GC (one per rollup step)").register(registry);
+        gcPartsKept = Counter.builder("stateversions.gc.kept").tag("blob", "batch_part")
+                .description("Released batch parts GC kept because a later state refers to their key again"
+                        + " (a client appended a part key the shard already held)").register(registry);
     }
 
     @Override
@@ -125,6 +129,11 @@ public class MachineMeters implements MachineMetrics {
         gcPartsDeleted.increment(partsDeleted);
         gcRollupsDeleted.increment(rollupsDeleted);
         gcTruncations.increment(truncations);
+    }
+
+    @Override
+    public void gcPartsKept(long parts) {
+        gcPartsKept.increment(parts);
     }
 
     @Override

@@ -17,6 +17,7 @@ import io.stateversions.api.ShardService;
 import io.stateversions.core.ApplyMergeResult;
 import io.stateversions.core.BatchPart;
 import io.stateversions.core.CriticalReaderId;
+import io.stateversions.core.Description;
 import io.stateversions.core.Frontier;
 import io.stateversions.core.FueledMergeReq;
 import io.stateversions.core.FueledMergeRes;
@@ -169,6 +170,165 @@ abstract class ClientSafetyTest {
                 .isEqualTo(Trace.MAX_MERGE_INPUTS - 1);
         assertThat(join(blob().get(key(shard, reused)))).isPresent();
         assertThat(join(blob().get(key(shard, appended.get(1).parts().get(0))))).isEmpty();
+    }
+
+    /**
+     * A client appends a part key again after a merge released it (part keys should be fresh, but a client chooses
+     * them). The release lies below a truncation point and the new reference above it: GC must keep the blob, which
+     * the current state refers to, and delete it only once a later merge releases it again and that is truncated.
+     */
+    @Test
+    void a_part_key_appended_again_after_a_merge_released_it_is_kept_by_gc_until_released_again() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        List<HollowBatch> appended = appendChunk(service, shard, writer);
+        FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
+        HollowBatch merged = uploaded(shard, 0, Trace.MAX_MERGE_INPUTS, writer).withDesc(req.desc());
+        join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(merged, req.inputs())));
+        join(service.writeRollup(shard)); // a truncation point above the release
+        BatchPart reused = appended.get(0).parts().get(0);
+        long n = Trace.MAX_MERGE_INPUTS;
+        HollowBatch again = HollowBatch.of(new Description(Frontier.of(n), Frontier.of(n + 1), Frontier.MIN), 1,
+                List.of(reused));
+        join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), again));
+
+        ShardApi.GcRun gc = join(service.runGc(shard));
+
+        assertThat(gc.partsDeleted()).as("the released parts but the one appended again")
+                .isEqualTo(Trace.MAX_MERGE_INPUTS - 1);
+        assertThat(join(blob().get(key(shard, reused)))).as("referenced by the current state").isPresent();
+        ShardInvariants.check(shard, consensus(), blob(), CFG, "part key appended again",
+                join(service.getState(shard)));
+
+        // Released again, by a merge of the batch that holds it: the next GC past that release deletes it.
+        List<HollowBatch> more = new ArrayList<>();
+        for (long i = n + 1; i < 2 * n; i++) {
+            HollowBatch b = uploaded(shard, i, i + 1, writer);
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), b));
+            more.add(b);
+        }
+        FueledMergeReq second = join(service.listMergeRequests(shard)).stream()
+                .filter(r -> r.inputs().contains(again)).findFirst().orElseThrow();
+        join(service.applyMergeRes(shard, second.id(), new FueledMergeRes(
+                uploaded(shard, n, 2 * n, writer).withDesc(second.desc()), second.inputs())));
+        join(service.writeRollup(shard));
+        join(service.runGc(shard));
+        assertThat(join(blob().get(key(shard, reused)))).as("released again and truncated").isEmpty();
+        ShardInvariants.check(shard, consensus(), blob(), CFG, "part key released again",
+                join(service.getState(shard)));
+    }
+
+    /**
+     * A client appends a batch whose part key another batch of the trace holds. A merge then releases one of the two:
+     * GC must neither delete the blob the other still refers to nor fail (a GC that failed on every run would never
+     * truncate the shard again).
+     */
+    @Test
+    void a_part_key_held_by_two_batches_is_kept_by_gc_while_either_refers_to_it() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        List<HollowBatch> appended = appendChunk(service, shard, writer);
+        BatchPart shared = appended.get(0).parts().get(0);
+        long n = Trace.MAX_MERGE_INPUTS;
+        HollowBatch twin = HollowBatch.of(new Description(Frontier.of(n), Frontier.of(n + 1), Frontier.MIN), 1,
+                List.of(shared));
+        join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), twin));
+        FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
+        assertThat(req.inputs()).contains(appended.get(0)).doesNotContain(twin);
+        HollowBatch merged = uploaded(shard, 0, n, writer).withDesc(req.desc());
+        join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(merged, req.inputs())));
+        join(service.writeRollup(shard));
+
+        ShardApi.GcRun gc = join(service.runGc(shard));
+
+        assertThat(gc.truncatedBelow()).as("GC truncated").isNotEqualTo(SeqNo.MIN);
+        assertThat(gc.partsDeleted()).as("the released parts but the shared one").isEqualTo(n - 1);
+        assertThat(join(blob().get(key(shard, shared)))).as("still held by %s", twin.desc()).isPresent();
+        ShardInvariants.check(shard, consensus(), blob(), CFG, "part key held twice",
+                join(service.getState(shard)));
+    }
+
+    /**
+     * A merge output may not hold more inline bytes than its inputs: appends are capped on the shard's inline bytes,
+     * and a merge whose output brought more would lift the cap (every rollup and diff then carrying them).
+     */
+    @Test
+    void a_merge_output_with_more_inline_bytes_than_its_inputs_is_invalid_request_and_changes_nothing() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        appendChunk(service, shard, writer);
+        FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
+        HollowBatch inline = HollowBatch.of(req.desc(), Trace.MAX_MERGE_INPUTS,
+                List.of(BatchPart.Inline.of(io.stateversions.core.Bytes.wrap(new byte[3 << 20]))));
+        int before = versions(shard).size();
+
+        ApiException refused = apiError(service.applyMergeRes(shard, req.id(), new FueledMergeRes(inline,
+                req.inputs())));
+
+        assertThat(refused.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThat(refused.getMessage()).contains("inline").contains(Long.toString(3 << 20));
+        assertThat(versions(shard)).as("nothing committed").hasSize(before);
+        assertThat(join(service.getState(shard)).collections().trace().totals().inlineBytes()).isZero();
+    }
+
+    /** One blob part named twice in one batch is refused: GC deletes a released key once, for one part. */
+    @Test
+    void an_append_naming_a_part_twice_is_invalid_request_and_commits_nothing() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        BatchPart part = uploaded(shard, 0, 1, writer).parts().get(0);
+        HollowBatch twice = HollowBatch.of(new Description(Frontier.of(0), Frontier.of(1), Frontier.MIN), 2,
+                List.of(part, part));
+        int before = versions(shard).size();
+
+        assertThat(codeOf(service.compareAndAppend(shard, writer, IdempotencyToken.random(), twice)))
+                .isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThat(versions(shard)).as("nothing committed").hasSize(before);
+    }
+
+    /**
+     * A GC that ran (deleted blobs, truncated) and then failed to read the live range for its answer is answered
+     * outcome_unknown (504), never storage_unavailable (503, "certainly not done"); the retry finds nothing to do.
+     */
+    @Test
+    void a_gc_that_ran_but_could_not_read_its_answer_is_outcome_unknown_and_its_retry_finds_nothing_to_do() {
+        java.util.concurrent.atomic.AtomicBoolean truncated = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
+        Consensus flaky = new io.stateversions.testing.ForwardingConsensus(consensus()) {
+            @Override
+            public java.util.concurrent.CompletionStage<Long> truncate(String key, SeqNo seqno) {
+                return delegate.truncate(key, seqno).thenApply(deleted -> {
+                    truncated.set(true);
+                    return deleted;
+                });
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<Optional<VersionedData>> head(String key) {
+                if (truncated.get() && failed.compareAndSet(false, true)) {
+                    return CompletableFuture.failedFuture(new io.stateversions.location.Determinate("injected"));
+                }
+                return delegate.head(key);
+            }
+        };
+        ShardService service = replica(flaky);
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        appendChunk(service, shard, writer);
+        FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
+        join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(
+                uploaded(shard, 0, Trace.MAX_MERGE_INPUTS, writer).withDesc(req.desc()), req.inputs())));
+        join(service.writeRollup(shard));
+
+        assertThat(codeOf(service.runGc(shard))).isEqualTo(ErrorCode.OUTCOME_UNKNOWN);
+        assertThat(failed).as("the read after the truncation failed").isTrue();
+        ShardApi.GcRun retry = join(service.runGc(shard));
+        assertThat(retry.partsDeleted()).as("done by the first call").isZero();
+        assertThat(versions(shard).get(0).seqno()).isEqualTo(retry.truncatedBelow());
     }
 
     /**

@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.stateversions.core.BatchPart;
 import io.stateversions.core.Bytes;
+import io.stateversions.core.EncodedSchemas;
 import io.stateversions.core.Frontier;
 import io.stateversions.core.FueledMergeReq;
 import io.stateversions.core.FueledMergeRes;
@@ -16,6 +17,7 @@ import io.stateversions.core.HollowBatch;
 import io.stateversions.core.IdempotencyToken;
 import io.stateversions.core.PartId;
 import io.stateversions.core.PartialBatchKey;
+import io.stateversions.core.SchemaId;
 import io.stateversions.core.State;
 import io.stateversions.core.Trace;
 import io.stateversions.core.WriterId;
@@ -77,6 +79,22 @@ class RetainedSizeTest {
         // Measured: 153 bytes per writer.
         long perWriter = (RetainedSize.estimateBytes(hundred) - RetainedSize.estimateBytes(none)) / 100;
         assertThat(perWriter).isBetween(120L, 200L);
+    }
+
+    /** A schema's encodings count at their size (a client may register schemas of megabytes). */
+    @Test
+    void schemas_count_their_bytes_and_a_machine_memoizes_them_per_schemas_map() {
+        State none = with(initial, c -> c.mutableSchemas().clear());
+        State large = with(none, c -> c.mutableSchemas().put(new SchemaId(0), new EncodedSchemas(
+                Bytes.wrap(new byte[1 << 20]), Bytes.EMPTY, Bytes.wrap(new byte[1 << 19]), Bytes.EMPTY)));
+        long grown = RetainedSize.estimateBytes(large) - RetainedSize.estimateBytes(none);
+        assertThat(grown).isBetween((1L << 20) + (1L << 19), (1L << 20) + (1L << 19) + 1_000);
+
+        RetainedSize.SchemaBytes memo = new RetainedSize.SchemaBytes();
+        assertThat(memo.of(large.collections().schemas())).isEqualTo((1L << 20) + (1L << 19));
+        assertThat(memo.of(none.collections().schemas())).isZero();
+        assertThat(RetainedSize.estimateBytes(large, memo.of(large.collections().schemas())))
+                .isEqualTo(RetainedSize.estimateBytes(large));
     }
 
     @Test

@@ -530,6 +530,30 @@ abstract class ShardServiceTest {
         assertThat(join(service.getState(shard)).seqno()).isEqualTo(seqno);
     }
 
+    /**
+     * A commit expires the leases that lapsed by the time it is computed, the very reader it registers or heartbeats
+     * included: a reader whose lease is shorter than its command waited is answered reader_expired, not 200 with a
+     * hold that GC no longer respects. Here every read of the clock is 10 ms later and the lease is 5 ms.
+     */
+    @Test
+    void a_reader_whose_lease_lapses_before_its_command_commits_is_answered_reader_expired() {
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000_000);
+        ShardService service = maintainedReplica(consensus(), "replica-a", CFG, () -> now.addAndGet(10)).service();
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+
+        ApiException lapsed = apiError(service.registerLeasedReader(shard, Optional.empty(), "short",
+                OptionalLong.of(5)));
+
+        assertThat(lapsed.code()).isEqualTo(ErrorCode.READER_EXPIRED);
+        assertThat(lapsed.getMessage()).contains("5 ms");
+        assertThat(join(service.getState(shard)).collections().leasedReaders()).isEmpty();
+
+        LeasedReaderId lasting = join(service.registerLeasedReader(shard, Optional.empty(), "lasting",
+                OptionalLong.of(60_000))).readerId();
+        assertThat(join(service.getState(shard)).collections().leasedReaders()).containsKey(lasting);
+    }
+
     @Test
     void gc_deletes_the_blobs_of_compacted_batches_truncates_to_the_latest_rollup_and_keeps_what_readers_hold() {
         ShardService service = replica(consensus(), "replica-a");

@@ -36,12 +36,16 @@ public final class PostgresPools {
 
     /**
      * The startup parameters every consensus connection needs: the server-side statement timeout turns a stuck
-     * statement into a determinate failure. (The isolation level is the backend's to set, per dialect: see
-     * {@link ConsensusSql}.)
+     * statement into a failure; the idle-in-transaction timeout (twice the statement timeout) ends a transaction
+     * whose client vanished between its statements (a replica's host dying, or a partition, in the middle of a
+     * shard's first version, which takes several round trips), which would otherwise hold its row lock and advisory
+     * lock, and so block every later open of that shard, until the server noticed the dead peer (hours, with default
+     * TCP keepalives). (The isolation level is the backend's to set, per dialect: see {@link ConsensusSql}.)
      */
     public static Map<String, String> startupParameters(Duration statementTimeout) {
         Map<String, String> parameters = new LinkedHashMap<>();
         parameters.put("statement_timeout", Long.toString(statementTimeout.toMillis()));
+        parameters.put("idle_in_transaction_session_timeout", Long.toString(2 * statementTimeout.toMillis()));
         parameters.put("client_min_messages", "warning"); // no NOTICEs (e.g. "relation already exists") in our log
         return parameters;
     }

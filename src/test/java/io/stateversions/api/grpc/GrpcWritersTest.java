@@ -213,7 +213,13 @@ class GrpcWritersTest extends GrpcTestSupport {
                 r -> r.addRunSplits(0),
                 r -> r.addRunSplits(1),
                 r -> r.addParts(blobPart(writer, 1)).addRunSplits(1).addRunSplits(1),
-                r -> r.addRunSplits(-1));
+                r -> r.addRunSplits(-1),
+                r -> r.addParts(Part.newBuilder().setBlob(BlobPart.newBuilder().setEncodedSizeBytes(1)
+                        .setKey(writer + "/p" + java.util.UUID.randomUUID().toString().toUpperCase()))),
+                r -> {
+                    Part twice = blobPart(writer, 1);
+                    return r.addParts(twice).addParts(twice);
+                });
         for (UnaryOperator<CompareAndAppendRequest.Builder> bad : badFields) {
             assertInvalidArgument(() -> client.compareAndAppend(bad.apply(append(shard, writer, 5, 10)).build()),
                     "invalid_request");

@@ -28,9 +28,10 @@ class PostgresPoolsTest {
     }
 
     @Test
-    void everyConnectionHasAStatementTimeoutAndTheBackendPicksTheIsolation() {
+    void everyConnectionHasAStatementTimeoutAnIdleInTransactionTimeoutAndTheBackendPicksTheIsolation() {
         assertThat(PostgresPools.startupParameters(Duration.ofSeconds(30)))
                 .doesNotContainKey("default_transaction_isolation")
-                .containsEntry("statement_timeout", "30000");
+                .containsEntry("statement_timeout", "30000")
+                .containsEntry("idle_in_transaction_session_timeout", "60000");
     }
 }
