@@ -183,7 +183,7 @@ public class ShardService implements ShardApi {
 
     @Override
     public CompletionStage<State> getState(ShardId shard) {
-        return readFor(request -> machines.get(shard, request).thenCompose(ShardMachine::read));
+        return readFor(request -> machines.submit(shard, request, 0, ShardMachine::read));
     }
 
     @Override
@@ -196,7 +196,7 @@ public class ShardService implements ShardApi {
 
     @Override
     public CompletionStage<State> getVersion(ShardId shard, SeqNo seqno) {
-        return readFor(request -> machines.get(shard, request).thenCompose(ShardMachine::read).thenCompose(current -> {
+        return readFor(request -> machines.submit(shard, request, 0, ShardMachine::read).thenCompose(current -> {
             if (seqno.isAfter(current.seqno())) {
                 throw new ApiException(ErrorCode.VERSION_NOT_FOUND, "shard " + shard + " has no version " + seqno
                         + " yet; its current version is " + current.seqno(), Map.of("current", current.seqno().value()));
@@ -266,7 +266,7 @@ public class ShardService implements ShardApi {
     @Override
     public CompletionStage<Watcher> watch(ShardId shard, Optional<SeqNo> after, WatchSink sink) {
         // The watcher is registered after the (time-limited) read, so a read that times out leaves none behind.
-        return read(() -> machines.get(shard).thenCompose(ShardMachine::read)).thenApply(current -> {
+        return read(() -> machines.submit(shard, 0, ShardMachine::read)).thenApply(current -> {
             SeqNo from = after.orElse(current.seqno());
             if (from.isAfter(current.seqno())) {
                 throw new ApiException(ErrorCode.VERSION_NOT_FOUND, "shard " + shard + " has no version " + from
@@ -286,7 +286,7 @@ public class ShardService implements ShardApi {
 
     @Override
     public CompletionStage<NavigableMap<SeqNo, HollowRollup>> listRollups(ShardId shard) {
-        return read(() -> machines.get(shard).thenCompose(ShardMachine::read)
+        return read(() -> machines.submit(shard, 0, ShardMachine::read)
                 .thenApply(state -> state.collections().rollups()));
     }
 
@@ -516,7 +516,7 @@ public class ShardService implements ShardApi {
     public CompletionStage<Snapshot> snapshot(ShardId shard, long asOf) {
         return read(() -> {
             long t = ApiParams.timestamp("asOf", asOf);
-            return machines.get(shard).thenCompose(ShardMachine::read).thenApply(state -> {
+            return machines.submit(shard, 0, ShardMachine::read).thenApply(state -> {
                 SnapshotResult result = Reads.snapshot(state, t);
                 Map<String, Object> bounds = Map.of("since", state.since(), "upper", state.upper(),
                         "seqno", state.seqno().value());
@@ -537,7 +537,7 @@ public class ShardService implements ShardApi {
 
     @Override
     public CompletionStage<List<FueledMergeReq>> listMergeRequests(ShardId shard) {
-        return read(() -> machines.get(shard).thenCompose(ShardMachine::read)
+        return read(() -> machines.submit(shard, 0, ShardMachine::read)
                 .thenApply(state -> state.collections().trace().mergeRequests()));
     }
 
@@ -596,7 +596,7 @@ public class ShardService implements ShardApi {
 
     @Override
     public CompletionStage<State> finalizeShard(ShardId shard) {
-        return mutation(() -> machines.get(shard).thenCompose(machine ->
+        return mutation(() -> machines.submit(shard, 0, machine ->
                 machine.apply(Command.BECOME_TOMBSTONE, Commands.becomeTombstone()).thenApply(applied -> {
                     BecomeTombstoneResult result = applied.value();
                     if (result instanceof BecomeTombstoneResult.NotFinalizable n) {
@@ -668,11 +668,12 @@ public class ShardService implements ShardApi {
 
     /**
      * As above, never in one transition with another command of the same {@code exclusiveKey} (null: none), and
-     * counting {@code queuedBytes} against the replica's cap of queued bytes ({@link EncodedSize}) while queued.
+     * counting {@code queuedBytes} against the replica's cap of queued bytes ({@link EncodedSize}) while queued or
+     * waiting for the shard's machine to load ({@link Machines#submit}).
      */
     private <R, T> CompletableFuture<T> apply(ShardId shard, Command cmd, Transition.Work<R> work,
             Object exclusiveKey, long queuedBytes, Function<ShardMachine.Applied<R>, T> map) {
-        return machines.get(shard).thenCompose(machine -> machine.apply(cmd, work, exclusiveKey, queuedBytes))
+        return machines.submit(shard, queuedBytes, machine -> machine.apply(cmd, work, exclusiveKey, queuedBytes))
                 .thenApply(map);
     }
 

@@ -14,7 +14,10 @@ public interface MachineConfig {
     @WithDefault("256")
     int maxBatchSize();
 
-    /** The most commands queued for one shard; beyond it calls fail at once with storage_unavailable. */
+    /**
+     * The most commands queued for one shard, and apart from them the most waiting for its machine to load (which
+     * retries storage failures for as long as they last); beyond it calls fail at once with storage_unavailable.
+     */
     @WithDefault("10000")
     int maxQueuedCommands();
 
@@ -53,7 +56,8 @@ public interface MachineConfig {
 
     /**
      * The most bytes of appends and merges queued across this replica's shards (their batches' estimated encoded
-     * size); beyond it calls fail at once with storage_unavailable. Unset: a tenth of the maximum heap.
+     * size), counting those waiting for their shard's machine to load; beyond it calls fail at once with
+     * storage_unavailable. Unset: a tenth of the maximum heap.
      */
     Optional<MemorySize> maxQueuedBytes();
 }

@@ -4,8 +4,9 @@ import io.stateversions.core.ShardId;
 
 /**
  * A command was refused at once, certainly not done, because too much is queued: its shard has
- * {@link MachineConfig#maxQueuedCommands} commands queued (its storage is slow or down), or the replica has
- * {@link MachineConfig#maxQueuedBytes} of appends and merges queued across its shards.
+ * {@link MachineConfig#maxQueuedCommands} commands queued, or waiting for its machine to load (its storage is slow or
+ * down), or the replica has {@link MachineConfig#maxQueuedBytes} of appends and merges queued or waiting across its
+ * shards. See {@link Machines}, "Commands waiting for a load".
  */
 public final class MachineOverloadedException extends RuntimeException {
 

@@ -23,6 +23,7 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
@@ -67,6 +68,22 @@ import java.util.function.Predicate;
  * which one it is happens under Caffeine's lock of the shard (loads, eviction) or the retained map's
  * ({@link #idle}), and the two never wait for each other in the other order.
  *
+ * <h2>Commands waiting for a load</h2>
+ * A machine's queue is capped: {@link MachineConfig#maxQueuedCommands} commands per shard and
+ * {@link MachineConfig#maxQueuedBytes} of appends and merges across the replica ({@link QueuedBytes}); beyond either
+ * a command is refused at once, certainly not done, with {@link MachineOverloadedException} (storage_unavailable:
+ * retry later). A command submitted while its shard's machine loads ({@link #submit}) waits for the load, which
+ * retries storage failures for as long as they last, holding the command's payload; so it is counted against the
+ * same caps while it waits, or refused at once: on the load's own count of waiting commands, and in the replica's
+ * queued bytes. However the load ends (a machine, a failure, stopped for its starter's caller), each waiting command
+ * is uncounted first, then goes to the machine, which counts it again as it queues it (and refuses it if commands
+ * that came meanwhile filled the queue); nothing is counted twice or left counted. So at most maxQueuedCommands wait
+ * for a shard's load, and the bytes waiting or queued exceed their cap by at most one command. A command whose
+ * request timed out meanwhile stays counted until the load ends, because its payload is held until then; then a read
+ * given its caller is dropped, and a mutation is queued (it was answered outcome_unknown: it may still happen). A
+ * command that reaches a retired machine is submitted again ({@link ShardMachine.Owner#forward}). On a loaded machine
+ * (the hot path) {@link #submit} adds nothing: only the machine's queue counts.
+ *
  * <p>Notifications of other replicas' commits ({@link #learned}) and the sweep ({@link #pinIfHeld}) look
  * machines up without counting as a use, so that neither keeps a machine from going idle. The sweep's machines
  * for shards not held here are not cached at all ({@link #pinForMaintenance(State)}).
@@ -105,10 +122,10 @@ public final class Machines {
     private volatile boolean trimAgain;
     private final ShardMachine.Owner owner = new ShardMachine.Owner() {
         @Override
-        public <T> CompletableFuture<T> forward(ShardMachine retired,
+        public <T> CompletableFuture<T> forward(ShardMachine retired, long queuedBytes,
                 Function<ShardMachine, CompletableFuture<T>> command) {
             if (!retired.forMaintenance()) {
-                return get(retired.shard()).thenCompose(command);
+                return submit(retired.shard(), NO_CALLER, queuedBytes, command);
             }
             // A sweep's machine, retired while maintenance its commits assigned still holds it (Maintenance keeps
             // the machine it first saw): that work, on a quiet shard, stays out of the cache too.
@@ -235,13 +252,73 @@ public final class Machines {
      */
     public CompletableFuture<ShardMachine> get(ShardId shard, Future<?> caller) {
         CompletableFuture<ShardMachine> existing = cache.getIfPresent(shard); // a use: the machine is not idle
-        if (usable(existing)) {
-            return join(existing, shard, caller);
+        return join(usable(existing) ? existing : entry(shard, caller), shard, caller);
+    }
+
+    /**
+     * Runs {@code command} on the machine of {@code shard} (see {@link #get(ShardId)}), which counts it against
+     * both caps of queued commands ({@link MachineConfig#maxQueuedCommands}, {@link MachineConfig#maxQueuedBytes})
+     * as it queues it; {@code bytes} is what the command carries (an append's or a merge's {@link EncodedSize}, or 0).
+     * While the machine loads, the command is counted against both caps here, or refused at once with
+     * {@link MachineOverloadedException}; see the class comment.
+     */
+    public <T> CompletableFuture<T> submit(ShardId shard, long bytes,
+            Function<ShardMachine, CompletableFuture<T>> command) {
+        return submit(shard, NO_CALLER, bytes, command);
+    }
+
+    /**
+     * {@link #submit(ShardId, long, Function)} for a caller that may stop waiting, as in
+     * {@link #get(ShardId, Future)}; a command whose caller is done by the time the load it waited for ends is
+     * dropped, not queued.
+     */
+    public <T> CompletableFuture<T> submit(ShardId shard, Future<?> caller, long bytes,
+            Function<ShardMachine, CompletableFuture<T>> command) {
+        CompletableFuture<ShardMachine> existing = cache.getIfPresent(shard); // a use: the machine is not idle
+        if (usable(existing) && existing.isDone()) {
+            return command.apply(existing.join()); // the hot path: the machine's queue counts the command
         }
+        CompletableFuture<ShardMachine> entry = usable(existing) ? existing : entry(shard, caller);
+        if (entry.isDone()) {
+            return join(entry, shard, caller).thenCompose(command); // a retained machine, or a load that just ended
+        }
+        if (!(entry instanceof Load load)) {
+            throw new IllegalStateException("invariant violated: the cache entry of shard " + shard
+                    + " is in progress but not a load: " + entry);
+        }
+        MachineOverloadedException refused = ShardMachine.admit(shard, load.waiting, config.maxQueuedCommands(),
+                queuedBytes, bytes);
+        if (refused != null) {
+            return CompletableFuture.failedFuture(refused);
+        }
+        return load.handle((machine, error) -> {
+            // Uncounted here before the machine counts it (or refuses it): never counted twice, however the load ends.
+            load.waiting.decrementAndGet();
+            if (bytes > 0) {
+                queuedBytes.release(bytes);
+            }
+            if (caller.isDone()) {
+                return CompletableFuture.<T>failedFuture(error != null ? error : new CancellationException("the"
+                        + " caller of a command for shard " + shard + " stopped waiting for its machine's load"));
+            }
+            if (error != null) {
+                // As in join: a load stopped for the caller that started it goes on for this one (counted anew).
+                return Failures.unwrap(error) instanceof CancellationException
+                        ? submit(shard, caller, bytes, command) : CompletableFuture.<T>failedFuture(error);
+            }
+            return command.apply(machine);
+        }).thenCompose(next -> next);
+    }
+
+    /**
+     * The cache's entry of {@code shard}, which had none usable when looked up: a loaded machine (its load just
+     * ended, or a retained machine taken back), or a {@link Load} in progress, joined or started by this call.
+     */
+    private CompletableFuture<ShardMachine> entry(ShardId shard, Future<?> caller) {
         // A failed load is removed by Caffeine once it fails; until then it counts as absent here.
-        CompletableFuture<ShardMachine> loading = new CompletableFuture<>();
+        Load loading = new Load();
         // The compute waits for an eviction of the shard in progress (its machine retired, its entry not yet gone, so
-        // that the read above saw it): looking again at once would find the same machine, and a command forwarded
+        // that the caller's read saw it): looking again at once would find the same machine, and a command forwarded
         // from it would come back here, again and again on one thread, until the eviction ended or the stack overflowed.
         CompletableFuture<ShardMachine> current = cache.asMap().compute(shard, (id, present) -> {
             if (usable(present)) {
@@ -251,7 +328,7 @@ public final class Machines {
             return kept != null ? kept : loading;
         });
         if (current != loading) {
-            return join(current, shard, caller);
+            return current;
         }
         // The I/O starts after the compute: a load that completes at once must not complete inside it.
         stateVersions.fetchRecentLiveDiffs(shard)
@@ -272,12 +349,23 @@ public final class Machines {
         return loading;
     }
 
-    /** A load started by another caller, or a new one of this caller's if that one stops for its caller. */
+    /**
+     * {@code load}, or, if it stops for the caller that started it, a new load for this caller while it still waits
+     * (the starter's own caller is done by then, so the starter gets the failure).
+     */
     private CompletableFuture<ShardMachine> join(CompletableFuture<ShardMachine> load, ShardId shard,
             Future<?> caller) {
         return load.isDone() ? load : load.exceptionallyCompose(error ->
-                Failures.unwrap(error) instanceof CancellationException
+                Failures.unwrap(error) instanceof CancellationException && !caller.isDone()
                         ? get(shard, caller) : CompletableFuture.failedFuture(error));
+    }
+
+    /**
+     * A load of a shard's machine in progress (the cache's entry meanwhile), and the count of the commands waiting
+     * for it ({@link #submit}), capped as a machine's queue is.
+     */
+    private static final class Load extends CompletableFuture<ShardMachine> {
+        final AtomicInteger waiting = new AtomicInteger();
     }
 
     /**

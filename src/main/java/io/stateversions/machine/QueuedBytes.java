@@ -3,9 +3,11 @@ package io.stateversions.machine;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The bytes of appends and merges queued in this replica's machines, and their cap. The per-shard cap
+ * The bytes of appends and merges queued in this replica's machines, or waiting for their shard's machine to load
+ * ({@link Machines}, "Commands waiting for a load"), and their cap. The per-shard cap
  * ({@link MachineConfig#maxQueuedCommands}) bounds one shard's queue by count; this bounds the replica's by size,
- * so that many shards with large batches queued at once cannot exhaust the heap.
+ * so that many shards with large batches queued at once, or stuck behind loads while storage is down, cannot exhaust
+ * the heap.
  *
  * <p>A command is taken while its bytes fit under the cap, and always when nothing is queued: a command larger
  * than the whole cap is served alone rather than refused forever. So the bytes queued exceed the cap by at most

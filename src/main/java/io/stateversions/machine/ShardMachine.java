@@ -110,8 +110,12 @@ public final class ShardMachine {
      */
     interface Owner {
 
-        /** Runs {@code command} on the shard's current machine: it reached {@code retired} after its retirement. */
-        <T> CompletableFuture<T> forward(ShardMachine retired, Function<ShardMachine, CompletableFuture<T>> command);
+        /**
+         * Runs {@code command}, carrying {@code queuedBytes}, on the shard's current machine: it reached
+         * {@code retired} after its retirement (and was not counted there).
+         */
+        <T> CompletableFuture<T> forward(ShardMachine retired, long queuedBytes,
+                Function<ShardMachine, CompletableFuture<T>> command);
 
         /** {@code machine}, {@linkplain #detach() held outside the cache}, has no command and no pin any more. */
         void idle(ShardMachine machine);
@@ -130,7 +134,7 @@ public final class ShardMachine {
             private final HeldBytes unbudgeted = new HeldBytes(Long.MAX_VALUE);
 
             @Override
-            public <T> CompletableFuture<T> forward(ShardMachine retired,
+            public <T> CompletableFuture<T> forward(ShardMachine retired, long queuedBytes,
                     Function<ShardMachine, CompletableFuture<T>> command) {
                 return CompletableFuture.failedFuture(new IllegalStateException("invariant violated: the machine of"
                         + " shard " + retired.shard() + " was retired outside Machines"));
@@ -290,7 +294,7 @@ public final class ShardMachine {
     public <R> CompletableFuture<Applied<R>> apply(Command cmd, Transition.Work<R> work, Object exclusiveKey,
             long queuedBytes) {
         if (!enter()) {
-            return owner.forward(this, next -> next.apply(cmd, work, exclusiveKey, queuedBytes));
+            return owner.forward(this, queuedBytes, next -> next.apply(cmd, work, exclusiveKey, queuedBytes));
         }
         Pending<R> pending = new Pending<>(cmd, work, exclusiveKey, queuedBytes);
         enqueue(pending);
@@ -300,7 +304,7 @@ public final class ShardMachine {
     /** The current state, linearizably: it reflects every commit that finished, on any replica, before the call. */
     public CompletableFuture<State> read() {
         if (!enter()) {
-            return owner.forward(this, ShardMachine::read);
+            return owner.forward(this, 0, ShardMachine::read);
         }
         Pending<State> pending = new Pending<>(null, null, null, 0);
         enqueue(pending);
@@ -311,7 +315,7 @@ public final class ShardMachine {
     public CompletableFuture<State> refresh() {
         State cached = state.get();
         if (cached == null) {
-            return owner.forward(this, ShardMachine::refresh);
+            return owner.forward(this, 0, ShardMachine::refresh);
         }
         return refresh(cached);
     }
@@ -475,21 +479,35 @@ public final class ShardMachine {
 
     /** Queues a command taken by {@link #enter}, or refuses it at once if a cap is reached. */
     private void enqueue(Pending<?> pending) {
-        if (queued.incrementAndGet() > config.maxQueuedCommands()) {
-            queued.decrementAndGet();
-            refuse(pending, new MachineOverloadedException(shard, config.maxQueuedCommands()));
-            return;
-        }
-        QueuedBytes bytes = owner.queuedBytes();
-        if (pending.bytes > 0 && !bytes.tryAcquire(pending.bytes)) {
-            queued.decrementAndGet();
-            refuse(pending, new MachineOverloadedException(pending.bytes, bytes.queued(), bytes.maxBytes()));
+        MachineOverloadedException refused = admit(shard, queued, config.maxQueuedCommands(), owner.queuedBytes(),
+                pending.bytes);
+        if (refused != null) {
+            refuse(pending, refused);
             return;
         }
         queue.add(pending);
         if (running.compareAndSet(false, true)) {
             drain();
         }
+    }
+
+    /**
+     * Counts one command carrying {@code bytes} in {@code queued} (one shard's commands, capped at {@code maxQueued})
+     * and in {@code queuedBytes}; or, if either cap is reached, counts nothing and returns the refusal. The one test
+     * of both caps: for a machine's queue ({@link #enqueue}), and for the commands waiting for a shard's machine to
+     * load ({@link Machines}).
+     */
+    static MachineOverloadedException admit(ShardId shard, AtomicInteger queued, int maxQueued,
+            QueuedBytes queuedBytes, long bytes) {
+        if (queued.incrementAndGet() > maxQueued) {
+            queued.decrementAndGet();
+            return new MachineOverloadedException(shard, maxQueued);
+        }
+        if (bytes > 0 && !queuedBytes.tryAcquire(bytes)) {
+            queued.decrementAndGet();
+            return new MachineOverloadedException(bytes, queuedBytes.queued(), queuedBytes.maxBytes());
+        }
+        return null;
     }
 
     /** Runs batches while there are queued commands; one batch in flight at a time. */

@@ -152,8 +152,8 @@ public class MachineMeters implements MachineMetrics {
                         + " stateversions.machine.max-cached-bytes")
                 .strongReference(true).register(registry);
         Gauge.builder("stateversions.machine.queued.bytes", queuedBytes, s -> s.getAsLong()).baseUnit("bytes")
-                .description("Estimated encoded bytes of appends and merges queued on this replica, capped by"
-                        + " stateversions.machine.max-queued-bytes")
+                .description("Estimated encoded bytes of appends and merges queued on this replica (or waiting"
+                        + " for their shard's machine to load), capped by stateversions.machine.max-queued-bytes")
                 .strongReference(true).register(registry);
     }
 
