@@ -12,10 +12,13 @@ import io.stateversions.api.ApiException;
 import io.stateversions.api.ErrorCode;
 import io.stateversions.api.ShardApi;
 import io.stateversions.api.ShardService;
+import io.stateversions.core.ApplyMergeResult;
 import io.stateversions.core.BatchPart;
 import io.stateversions.core.Codecs;
 import io.stateversions.core.Description;
 import io.stateversions.core.Frontier;
+import io.stateversions.core.FueledMergeReq;
+import io.stateversions.core.FueledMergeRes;
 import io.stateversions.core.HollowBatch;
 import io.stateversions.core.IdempotencyToken;
 import io.stateversions.core.LeasedReaderId;
@@ -30,6 +33,7 @@ import io.stateversions.core.WriterId;
 import io.stateversions.core.WriterKey;
 import io.stateversions.location.Blob;
 import io.stateversions.location.Consensus;
+import io.stateversions.location.Determinate;
 import io.stateversions.location.VersionedData;
 import io.stateversions.stateversions.Retries;
 import io.stateversions.stateversions.RetryPolicy;
@@ -440,6 +444,60 @@ abstract class ShardServiceTest {
         assertThat(appended.alreadyCommitted()).isFalse();
         assertThat(appended.upper()).isEqualTo(Frontier.of(3));
         assertThat(join(service.getState(shard)).collections().trace().batches()).hasSize(1);
+    }
+
+    /**
+     * CockroachDB answers 57014 for a statement whose one-phase commit its statement timer overtook: a "determinate"
+     * failure of a CaS that landed. The resent CaS loses to it; taken for another replica's commit, the re-run would
+     * find the inputs gone and answer not_applied_no_match, and the compactor would delete an output that state
+     * refers to.
+     */
+    @Test
+    void a_merge_whose_cas_committed_but_was_answered_with_a_determinate_failure_is_reported_applied() {
+        Faulty f = faulty(config(256));
+        ShardService service = f.service();
+        ShardId shard = f.shard();
+        WriterId writer = WriterId.random();
+        for (int i = 0; i < Trace.MAX_MERGE_INPUTS; i++) {
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), uploaded(shard, batch(i, i + 1,
+                    writer))));
+        }
+        FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
+        HollowBatch output = uploaded(shard, batch(0, 2, writer).withDesc(req.desc()));
+        f.consensus().failAfterNextCas(shard.toString(), () -> CompletableFuture.completedFuture(null),
+                new Determinate("injected: query execution canceled due to statement timeout (57014)"));
+
+        ShardApi.MergeApplied applied = join(service.applyMergeRes(shard, req.id(),
+                new FueledMergeRes(output, req.inputs())));
+
+        assertThat(f.consensus().disarm()).isFalse();
+        assertThat(applied.result()).isEqualTo(ApplyMergeResult.APPLIED_EXACT);
+        assertThat(join(service.getState(shard)).collections().trace().batches()).contains(output);
+    }
+
+    /** The same failure on an append: it landed once, and this call is the one that landed it. */
+    @Test
+    void an_append_whose_cas_committed_but_was_answered_with_a_determinate_failure_is_appended_not_already_committed() {
+        Faulty f = faulty(config(256));
+        ShardService service = f.service();
+        ShardId shard = f.shard();
+        WriterId writer = WriterId.random();
+        f.consensus().failAfterNextCas(shard.toString(), () -> CompletableFuture.completedFuture(null),
+                new Determinate("injected: query execution canceled due to statement timeout (57014)"));
+
+        ShardApi.Appended appended = join(service.compareAndAppend(shard, writer, IdempotencyToken.random(),
+                batch(0, 3, writer)));
+
+        assertThat(f.consensus().disarm()).isFalse();
+        assertThat(appended.alreadyCommitted()).isFalse();
+        assertThat(join(service.getState(shard)).collections().trace().batches()).hasSize(1);
+    }
+
+    private HollowBatch uploaded(ShardId shard, HollowBatch batch) {
+        for (BatchPart part : batch.parts()) {
+            join(blob().set(((BatchPart.Hollow) part).key().complete(shard), new byte[] {1}));
+        }
+        return batch;
     }
 
     @Test

@@ -24,6 +24,7 @@ import io.stateversions.core.WriterId;
 import io.stateversions.location.Blob;
 import io.stateversions.location.CasResult;
 import io.stateversions.location.Consensus;
+import io.stateversions.location.Determinate;
 import io.stateversions.location.Indeterminate;
 import io.stateversions.location.VersionedData;
 import io.stateversions.testing.FaultyConsensus;
@@ -226,6 +227,84 @@ abstract class StateVersionsTest {
 
         assertThat(winner).hasSize(1);
         assertThat(blobKeys(shard)).containsExactly(winner.get(0).latestRollup().getValue().key().complete(shard));
+    }
+
+    // ----------------------------------------------------------------------------------------- commits
+
+    /**
+     * A command CaS that commits and then fails "determinately" (CockroachDB answers 57014 for a one-phase commit
+     * its statement timer overtook) is resent and loses to itself: the entry after the expected one is its own, so
+     * it is committed, not a mismatch the caller would take for another replica's commit.
+     */
+    @Test
+    void aCasThatFailedDeterminatelyButHadCommittedIsCommitted() {
+        ShardId shard = ShardId.random();
+        State prev = await(stateVersions().maybeInitShard(shard, CODECS));
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        faulty.failAfterNextCas(shard.toString(), () -> CompletableFuture.completedFuture(null),
+                new Determinate("injected: query execution canceled due to statement timeout (57014)"));
+        Transition.Committable<?> next = appendTransition(prev, 0, 1);
+
+        StateVersions.CasOutcome outcome = await(stateVersions(faulty).tryCompareAndSetCurrent(
+                Command.COMPARE_AND_APPEND, Optional.of(prev.seqno()), next.state(), next.diff()));
+
+        assertThat(outcome.result()).isEqualTo(CasResult.COMMITTED);
+        assertThat(retried).containsExactly("apply_unbatched_cmd_cas: " + Determinate.class.getSimpleName());
+        assertThat(scan(shard)).extracting(VersionedData::seqno).containsExactly(SeqNo.of(1), SeqNo.of(2));
+        assertThat(scan(shard).get(1).data()).isEqualTo(outcome.data().data());
+    }
+
+    /** The ordinary case the check must leave alone: a determinate failure, then another writer's commit. */
+    @Test
+    void aCasThatFailedDeterminatelyAndThenLostToAnotherWriterIsAMismatch() {
+        ShardId shard = ShardId.random();
+        State prev = await(stateVersions().maybeInitShard(shard, CODECS));
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        // Off the storage client's threads, which the blocking helpers must not hold.
+        faulty.failNextCas(shard.toString(), () -> CompletableFuture.runAsync(
+                () -> append(stateVersions(), prev, 0, 2)),
+                new Determinate("injected: serialization failure (40001)"));
+        Transition.Committable<?> next = appendTransition(prev, 0, 1);
+
+        StateVersions.CasOutcome outcome = await(stateVersions(faulty).tryCompareAndSetCurrent(
+                Command.COMPARE_AND_APPEND, Optional.of(prev.seqno()), next.state(), next.diff()));
+
+        assertThat(outcome.result()).isEqualTo(CasResult.EXPECTATION_MISMATCH);
+        assertThat(retried).containsExactly("apply_unbatched_cmd_cas: " + Determinate.class.getSimpleName());
+        assertThat(scan(shard)).extracting(VersionedData::seqno).containsExactly(SeqNo.of(1), SeqNo.of(2));
+        assertThat(scan(shard).get(1).data()).isNotEqualTo(outcome.data().data());
+    }
+
+    /**
+     * When the entry that would tell is truncated away before it is looked at, nothing tells whether the first
+     * attempt landed: the CaS is indeterminate, not a mismatch.
+     */
+    @Test
+    void aCasThatFailedDeterminatelyAndLostIsIndeterminateOnceItsEntryIsTruncated() {
+        ShardId shard = ShardId.random();
+        State prev = await(stateVersions().maybeInitShard(shard, CODECS));
+        Transition.Committable<?> next = appendTransition(prev, 0, 1);
+        FaultyConsensus faulty = new FaultyConsensus(consensus());
+        // Another commit on top of ours and a truncation up to it, off the storage client's threads.
+        faulty.failAfterNextCas(shard.toString(), () -> CompletableFuture.runAsync(() -> {
+            append(stateVersions(), next.state(), 1, 2);
+            await(consensus().truncate(shard.toString(), SeqNo.of(3)));
+        }), new Determinate("injected: query execution canceled due to statement timeout (57014)"));
+
+        assertThatThrownBy(() -> await(stateVersions(faulty).tryCompareAndSetCurrent(Command.COMPARE_AND_APPEND,
+                Optional.of(prev.seqno()), next.state(), next.diff())))
+                .isInstanceOf(Indeterminate.class)
+                .hasMessageContaining("cannot be told")
+                .hasMessageContaining("v2 is truncated away (the earliest entry is v3)");
+    }
+
+    private Transition.Committable<?> appendTransition(State prev, long lower, long upper) {
+        HollowBatch batch = HollowBatch.empty(new Description(Frontier.of(lower), Frontier.of(upper), Frontier.MIN));
+        Transition<?> t = Transition.computeNext(prev, CFG, NOW_MS, "h", Command.COMPARE_AND_APPEND,
+                Commands.compareAndAppend(batch, WRITER, IdempotencyToken.random(), new HandleDebug("h", "test"),
+                        NOW_MS, CFG.writerLeaseDurationMs(), CFG.inlineWritesTotalMaxBytes()));
+        assertThat(t).isInstanceOf(Transition.Committable.class);
+        return (Transition.Committable<?>) t;
     }
 
     // ------------------------------------------------------------------------------------------- reads

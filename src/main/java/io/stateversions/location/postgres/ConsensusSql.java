@@ -22,9 +22,11 @@ package io.stateversions.location.postgres;
  * linearizable per key.
  *
  * <h2>Failures</h2>
- * An error from the server for a statement means its implicit transaction rolled back, but only the SQLSTATEs in
- * {@link PostgresErrors} are classified determinate; everything else, and every failure after the statement
- * was sent without a server answer, is indeterminate.
+ * An error from the server does not by itself mean that the statement's transaction rolled back: CockroachDB
+ * answers a statement whose timer fired with 57014 even if the statement's one-phase commit went through. Only the
+ * SQLSTATEs on the dialect's list in {@link PostgresErrors} (where the argument for each is) are classified
+ * determinate; everything else, and every failure after the statement was sent without a server answer, is
+ * indeterminate.
  */
 final class ConsensusSql {
 

@@ -452,7 +452,7 @@ public final class PostgresConsensus extends AbstractConsensus {
                 } else if (error instanceof ContractViolation) {
                     result.completeExceptionally(error);
                 } else {
-                    result.completeExceptionally(PostgresErrors.classify(op, error));
+                    result.completeExceptionally(PostgresErrors.classify(dialect, op, error));
                 }
             });
             Future<T> executed;
