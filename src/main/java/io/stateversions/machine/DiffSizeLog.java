@@ -48,6 +48,11 @@ final class DiffSizeLog {
         count++;
     }
 
+    /** Forgets every diff: the versions they belonged to are gone from Consensus (the machine reloaded). */
+    synchronized void clear() {
+        count = 0;
+    }
+
     /** Records each of {@code diffs} that took a state past {@code from}, up to {@code to} (inclusive). */
     synchronized void recordApplied(List<VersionedData> diffs, SeqNo from, SeqNo to) {
         for (VersionedData diff : diffs) {

@@ -49,7 +49,9 @@ import org.jboss.logging.Logger;
  *   <li>Committed: the new state is cached (the cache never regresses), every caller completes.</li>
  *   <li>Expectation mismatch: another replica committed. Refresh ({@code fetchAllLiveDiffsGtSeqno}, or the slow
  *       path when the cache was truncated away) and re-run every work function on the fresher state, with no
- *       backoff (spec §4.3): never reuse an old diff.</li>
+ *       backoff (spec §4.3): never reuse an old diff. A refresh that finds nothing newer is checked against the
+ *       head: Consensus behind the cache (it lost versions) fails the batch and reloads the cache
+ *       ({@link #mismatchWithoutNews}) instead of mismatching forever.</li>
  *   <li>Indeterminate: the CaS may have landed. After a backoff, refresh and re-run: idempotent commands produce
  *       the same result again, and compare_and_append recognises its own idempotency token (spec §17.2). Each
  *       caller learns that its command saw an indeterminate failure ({@link Applied#sawIndeterminate}). After
@@ -643,12 +645,75 @@ public final class ShardMachine {
                         complete(a, t, prev, commit);
                         return CompletableFuture.<Void>completedFuture(null);
                     }
-                    // Another replica committed first: refresh and recompute everything (never reuse a diff).
+                    // Another replica committed first: refresh and recompute everything (never reuse a diff), at
+                    // once (spec §4.3: backoff would only make starvation worse).
                     metrics.casMismatch();
                     a.verified = true;
-                    return refresh().thenCompose(ignored -> attempt(a));
+                    return refresh().thenCompose(refreshed -> {
+                        if (refreshed.seqno().isAfter(prev.seqno())) {
+                            a.mismatchedWithoutNews = false;
+                            return attempt(a);
+                        }
+                        return mismatchWithoutNews(a, prev);
+                    });
                 })
                 .thenCompose(f -> f);
+    }
+
+    /**
+     * A CaS expecting the cached {@code prev} lost, yet the refresh found nothing after {@code prev}. A lost CaS
+     * means the head was past {@code prev} when it ran, and heads only grow, so the head decides:
+     * <ul>
+     *   <li>Past {@code prev}: committed after the refresh read. Once: try again, and that attempt's refresh sees
+     *       it. Twice in a row without a refresh seeing anything, Consensus contradicts itself.</li>
+     *   <li>At {@code prev}: Consensus refused a CaS on its own head (a broken contract).</li>
+     *   <li>Before {@code prev}, or none: Consensus lost versions that this machine saw committed (a failover to a
+     *       standby without them, a restore to an earlier point while replicas run).</li>
+     * </ul>
+     * Trying again after one of the last three would mismatch forever, with no backoff. Instead the batch fails (a
+     * broken invariant: an internal error, never the caller's), and the cache is reloaded from storage so that
+     * the shard's next command meets Consensus as it now is rather than the same wall.
+     */
+    private CompletableFuture<Void> mismatchWithoutNews(Attempt a, State prev) {
+        SeqNo cached = prev.seqno();
+        return stateVersions.fetchHead(shard).thenCompose(head -> {
+            if (head.isPresent() && head.get().isAfter(cached) && !a.mismatchedWithoutNews) {
+                a.mismatchedWithoutNews = true;
+                return attempt(a);
+            }
+            String what = head.isEmpty() ? "Consensus lost versions: it holds none at all"
+                    : head.get().isBefore(cached) ? "Consensus lost versions: its head is " + head.get()
+                    : head.get().equals(cached) ? "Consensus refused a compare-and-set expecting its own head " + cached
+                    : "Consensus' head is " + head.get() + ", but a scan after " + cached + " finds nothing, twice";
+            IllegalStateException broken = new IllegalStateException("invariant violated: shard " + shard
+                    + ": this replica saw " + cached + " committed, but " + what + "; " + a.commands.size()
+                    + " command(s) failed, and the shard is reloaded from storage");
+            return reloadAfter(broken, prev);
+        });
+    }
+
+    /**
+     * Replaces the cached {@code stale} with the shard's current state in storage, then fails with {@code broken}
+     * (with the reload's own failure attached, if it failed: the next command then finds the same wall, fails the
+     * same way and tries again). The one place the cache goes back: Consensus no longer holds what it cached.
+     */
+    private CompletableFuture<Void> reloadAfter(IllegalStateException broken, State stale) {
+        LOG.error(broken.getMessage());
+        return stateVersions.fetchRecentLiveDiffs(shard)
+                .thenCompose(diffs -> diffs.isEmpty() ? CompletableFuture.<State>completedFuture(null)
+                        : stateVersions.fetchCurrentState(shard, diffs))
+                .handle((reloaded, error) -> {
+                    if (error != null) {
+                        broken.addSuppressed(Failures.unwrap(error));
+                    } else if (reloaded != null && state.compareAndSet(stale, reloaded)) {
+                        diffSizes.clear();
+                        weigh(reloaded);
+                        LOG.errorf("shard %s reloaded at %s (this replica had cached %s)", shard, reloaded.seqno(),
+                                stale.seqno());
+                    }
+                    return null;
+                })
+                .thenCompose(ignored -> CompletableFuture.failedFuture(broken));
     }
 
     private CompletableFuture<Void> onCasFailure(Attempt a, Throwable error) {
@@ -706,6 +771,8 @@ public final class ShardMachine {
         final List<Transition.Step<?>> steps = new ArrayList<>();
         boolean verified;
         int indeterminateFailures;
+        /** The last CaS lost though the refresh after it found nothing newer ({@link #mismatchWithoutNews}). */
+        boolean mismatchedWithoutNews;
 
         Attempt(List<Pending<?>> batch) {
             for (Pending<?> p : batch) {

@@ -446,6 +446,12 @@ public final class StateVersions {
         return retries.external("fetch_state_scan", () -> consensus.scan(key(shard), SeqNo.MIN, Consensus.SCAN_ALL));
     }
 
+    /** The seqno of the shard's head in Consensus; empty iff it has no versions. */
+    public CompletableFuture<Optional<SeqNo>> fetchHead(ShardId shard) {
+        return retries.external("fetch_head", () -> consensus.head(key(shard)))
+                .thenApply(head -> head.map(VersionedData::seqno));
+    }
+
     /** The live diffs with seqno greater than {@code seqno}; empty if there are none. */
     public CompletableFuture<List<VersionedData>> fetchAllLiveDiffsGtSeqno(ShardId shard, SeqNo seqno) {
         return retries.external("fetch_state_scan",

@@ -32,15 +32,18 @@ import io.stateversions.core.Trace;
 import io.stateversions.core.WriterId;
 import io.stateversions.core.WriterKey;
 import io.stateversions.location.Blob;
+import io.stateversions.location.CasResult;
 import io.stateversions.location.Consensus;
 import io.stateversions.location.Determinate;
 import io.stateversions.location.VersionedData;
+import io.stateversions.location.memory.MemoryConsensus;
 import io.stateversions.stateversions.Retries;
 import io.stateversions.stateversions.RetryPolicy;
 import io.stateversions.stateversions.StateVersions;
 import io.stateversions.stateversions.StateVersionsIter;
 import io.stateversions.stateversions.StateVersionsMetrics;
 import io.stateversions.testing.FaultyConsensus;
+import io.stateversions.testing.ForwardingConsensus;
 import io.stateversions.testing.CountingBlob;
 import io.stateversions.testing.CountingConsensus;
 import io.stateversions.testing.StateVersionsScriptDriver;
@@ -56,6 +59,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -491,6 +495,71 @@ abstract class ShardServiceTest {
         assertThat(f.consensus().disarm()).isFalse();
         assertThat(appended.alreadyCommitted()).isFalse();
         assertThat(join(service.getState(shard)).collections().trace().batches()).hasSize(1);
+    }
+
+    /** Consensus with a standby to fail over to: compare-and-sets, heads and scans go to the current one. */
+    private static final class FailingOver extends ForwardingConsensus {
+        volatile Consensus current;
+        final AtomicInteger compareAndSets = new AtomicInteger();
+
+        FailingOver(Consensus primary) {
+            super(primary);
+            current = primary;
+        }
+
+        @Override
+        public CompletionStage<CasResult> compareAndSet(String key, Optional<SeqNo> expected, VersionedData data) {
+            compareAndSets.incrementAndGet();
+            return current.compareAndSet(key, expected, data);
+        }
+
+        @Override
+        public CompletionStage<List<VersionedData>> scan(String key, SeqNo from, long limit) {
+            return current.scan(key, from, limit);
+        }
+
+        @Override
+        public CompletionStage<Optional<VersionedData>> head(String key) {
+            return current.head(key);
+        }
+    }
+
+    /**
+     * A failover to a standby that lacks the last acknowledged commit leaves the replica's cache ahead of Consensus:
+     * every CaS would mismatch and every refresh find nothing newer, forever and without backoff. Instead the command
+     * fails at once as a broken invariant (internal, with the seqnos), and the shard is reloaded from storage, so
+     * that the writer can re-send the append that was lost.
+     */
+    @Test
+    void a_cache_ahead_of_consensus_fails_the_command_as_internal_once_and_the_shard_then_serves_from_storage() {
+        FailingOver failover = new FailingOver(consensus());
+        ShardService service = replica(failover, "replica-a");
+        ShardId shard = ShardId.random();
+        join(service.openShard(shard, CODECS));
+        MemoryConsensus standby = new MemoryConsensus();
+        for (VersionedData d : join(consensus().scan(shard.toString(), SeqNo.MIN, Consensus.SCAN_ALL))) {
+            Optional<SeqNo> expected = d.seqno().equals(SeqNo.of(1)) ? Optional.empty()
+                    : Optional.of(SeqNo.of(d.seqno().value() - 1));
+            assertThat(join(standby.compareAndSet(shard.toString(), expected, d))).isEqualTo(CasResult.COMMITTED);
+        }
+        SeqNo standbyHead = join(standby.head(shard.toString())).orElseThrow().seqno();
+        WriterId writer = WriterId.random();
+        IdempotencyToken token = IdempotencyToken.random();
+        ShardApi.Appended acknowledged = join(service.compareAndAppend(shard, writer, token, batch(0, 1, writer)));
+        failover.current = standby; // the primary is gone, and its last acknowledged commit with it
+        int before = failover.compareAndSets.get();
+
+        ApiException error = apiError(service.compareAndAppend(shard, writer, IdempotencyToken.random(),
+                batch(1, 2, writer)));
+
+        assertThat(error.code()).isEqualTo(ErrorCode.INTERNAL);
+        assertThat(error.getCause()).hasMessageContaining("this replica saw " + acknowledged.seqno() + " committed")
+                .hasMessageContaining("Consensus lost versions: its head is " + standbyHead);
+        assertThat(failover.compareAndSets.get() - before).as("compare-and-sets after the failover").isEqualTo(1);
+        ShardApi.Appended resent = join(service.compareAndAppend(shard, writer, token, batch(0, 1, writer)));
+        assertThat(resent.alreadyCommitted()).isFalse();
+        assertThat(resent.seqno()).isEqualTo(standbyHead.next());
+        assertThat(join(service.getState(shard)).upper()).isEqualTo(Frontier.of(1));
     }
 
     private HollowBatch uploaded(ShardId shard, HollowBatch batch) {
