@@ -249,7 +249,8 @@ public final class StateVersions {
      * Compare-and-sets {@code diff} (the diff to {@code newState}) as the version after {@code expected} (spec
      * §10.3). Retries determinate failures; an indeterminate one fails the returned future and the caller must
      * find out what happened. A mismatch after a determinate failure is checked against the entry written, in case
-     * that failure was not determinate after all ({@link #mismatchAfterDeterminateFailure}). On commit the shard metrics are updated from {@code newState}.
+     * that failure was not determinate after all ({@link #mismatchAfterDeterminateFailure}). On commit the shard
+     * metrics are updated from {@code newState}.
      */
     public CompletableFuture<CasOutcome> tryCompareAndSetCurrent(Command cmd, Optional<SeqNo> expected,
             State newState, StateDiff diff) {
