@@ -172,9 +172,11 @@ public final class GarbageCollector {
      * replaying between points). A point at or below earliest is done already (by another GC). The diffs up to the
      * first point above earliest are only decoded, for their deletes; the state there is its rollup's. Beyond it,
      * the diffs are also applied, to reach the state at each further point. Invariants checked, failing with the
-     * values: the diffs run without a gap from earliest through the last point; no key is deleted twice below a
-     * point; no blob to delete below a point is referenced by the state at the point; that state refers to no
-     * rollup at or above the point.
+     * values: the diffs run without a gap from earliest through the last point; no rollup is deleted twice below a
+     * point; no rollup to delete below a point is referenced by the state at the point; that state refers to no
+     * rollup at or above the point. Batch parts are the client's keys, which the service cannot trust to be fresh
+     * (spec §11.3 asserts the same of them): one released twice is deleted once, and one that the state at the point
+     * refers to is kept ({@link #checkUnreferenced}), as is one that a later diff inserts ({@link #keepReinserted}).
      *
      * <p>If no diff deletes a batch part (a shard whose writers do not compact: most GCs of a growing shard), only
      * rollups are to be deleted, and only the states' rollups can refer to them: then only the rollups of the first
