@@ -172,6 +172,22 @@ abstract class ClientSafetyTest {
         assertThat(join(blob().get(key(shard, appended.get(1).parts().get(0))))).isEmpty();
     }
 
+    /** Appends {@code [at, at + 1)} holding {@code part}, a part key the shard holds or held: a client's mistake. */
+    HollowBatch appendPartAgain(ShardService service, ShardId shard, WriterId writer, BatchPart part, long at) {
+        HollowBatch again = HollowBatch.of(new Description(Frontier.of(at), Frontier.of(at + 1), Frontier.MIN), 1,
+                List.of(part));
+        join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), again));
+        return again;
+    }
+
+    /** Applies {@code req} with an uploaded output of one part, then writes a rollup: a truncation point after it. */
+    void mergeAndRollUp(ShardService service, ShardId shard, WriterId writer, FueledMergeReq req) {
+        HollowBatch output = uploaded(shard, 0, 1, writer).withDesc(req.desc());
+        assertThat(join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(output, req.inputs()))).result())
+                .isEqualTo(ApplyMergeResult.APPLIED_EXACT);
+        join(service.writeRollup(shard));
+    }
+
     /**
      * A client appends a part key again after a merge released it (part keys should be fresh, but a client chooses
      * them). The release lies below a truncation point and the new reference above it: GC must keep the blob, which
@@ -182,37 +198,24 @@ abstract class ClientSafetyTest {
         ShardService service = replica(consensus());
         ShardId shard = opened(service);
         WriterId writer = WriterId.random();
-        List<HollowBatch> appended = appendChunk(service, shard, writer);
-        FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
-        HollowBatch merged = uploaded(shard, 0, Trace.MAX_MERGE_INPUTS, writer).withDesc(req.desc());
-        join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(merged, req.inputs())));
-        join(service.writeRollup(shard)); // a truncation point above the release
-        BatchPart reused = appended.get(0).parts().get(0);
         long n = Trace.MAX_MERGE_INPUTS;
-        HollowBatch again = HollowBatch.of(new Description(Frontier.of(n), Frontier.of(n + 1), Frontier.MIN), 1,
-                List.of(reused));
-        join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), again));
+        BatchPart reused = appendChunk(service, shard, writer).get(0).parts().get(0);
+        mergeAndRollUp(service, shard, writer, join(service.listMergeRequests(shard)).get(0));
+        HollowBatch again = appendPartAgain(service, shard, writer, reused, n);
 
         ShardApi.GcRun gc = join(service.runGc(shard));
 
-        assertThat(gc.partsDeleted()).as("the released parts but the one appended again")
-                .isEqualTo(Trace.MAX_MERGE_INPUTS - 1);
+        assertThat(gc.partsDeleted()).as("the released parts but the one appended again").isEqualTo(n - 1);
         assertThat(join(blob().get(key(shard, reused)))).as("referenced by the current state").isPresent();
         ShardInvariants.check(shard, consensus(), blob(), CFG, "part key appended again",
                 join(service.getState(shard)));
 
         // Released again, by a merge of the batch that holds it: the next GC past that release deletes it.
-        List<HollowBatch> more = new ArrayList<>();
         for (long i = n + 1; i < 2 * n; i++) {
-            HollowBatch b = uploaded(shard, i, i + 1, writer);
-            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), b));
-            more.add(b);
+            join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), uploaded(shard, i, i + 1, writer)));
         }
-        FueledMergeReq second = join(service.listMergeRequests(shard)).stream()
-                .filter(r -> r.inputs().contains(again)).findFirst().orElseThrow();
-        join(service.applyMergeRes(shard, second.id(), new FueledMergeRes(
-                uploaded(shard, n, 2 * n, writer).withDesc(second.desc()), second.inputs())));
-        join(service.writeRollup(shard));
+        mergeAndRollUp(service, shard, writer, join(service.listMergeRequests(shard)).stream()
+                .filter(r -> r.inputs().contains(again)).findFirst().orElseThrow());
         join(service.runGc(shard));
         assertThat(join(blob().get(key(shard, reused)))).as("released again and truncated").isEmpty();
         ShardInvariants.check(shard, consensus(), blob(), CFG, "part key released again",
@@ -229,17 +232,13 @@ abstract class ClientSafetyTest {
         ShardService service = replica(consensus());
         ShardId shard = opened(service);
         WriterId writer = WriterId.random();
+        long n = Trace.MAX_MERGE_INPUTS;
         List<HollowBatch> appended = appendChunk(service, shard, writer);
         BatchPart shared = appended.get(0).parts().get(0);
-        long n = Trace.MAX_MERGE_INPUTS;
-        HollowBatch twin = HollowBatch.of(new Description(Frontier.of(n), Frontier.of(n + 1), Frontier.MIN), 1,
-                List.of(shared));
-        join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), twin));
+        HollowBatch twin = appendPartAgain(service, shard, writer, shared, n);
         FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
         assertThat(req.inputs()).contains(appended.get(0)).doesNotContain(twin);
-        HollowBatch merged = uploaded(shard, 0, n, writer).withDesc(req.desc());
-        join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(merged, req.inputs())));
-        join(service.writeRollup(shard));
+        mergeAndRollUp(service, shard, writer, req);
 
         ShardApi.GcRun gc = join(service.runGc(shard));
 
