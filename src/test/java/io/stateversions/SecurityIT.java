@@ -117,6 +117,25 @@ class SecurityIT {
                 .contains("Unable to read file " + missing);
     }
 
+    @Test
+    void tlsWithThePlainPortOpenStopsTheStartWithAClearMessage() throws Exception {
+        TestPki.Issued server = TestPki.in(temp.resolve("pki")).server("server");
+        TestTokens tokens = TestTokens.in(temp.resolve("jwt"));
+        service = launch("plain-open", List.of(
+                "-Dquarkus.http.ssl-port=" + ServiceProcess.freePort(),
+                "-Dstateversions.consensus.url=mem://test",
+                "-Dstateversions.blob.url=mem://test",
+                "-Dquarkus.http.tls-configuration-name=api",
+                "-Dquarkus.tls.api.key-store.pem.0.cert=" + server.cert(),
+                "-Dquarkus.tls.api.key-store.pem.0.key=" + server.key(),
+                "-Dstateversions.security.enabled=true",
+                "-Dmp.jwt.verify.publickey.location=" + tokens.publicKey(),
+                "-Dmp.jwt.verify.issuer=" + TestTokens.ISSUER,
+                "-Dmp.jwt.verify.audiences=" + TestTokens.AUDIENCE));
+        assertThat(service.awaitExit(Duration.ofSeconds(90))).isNotZero();
+        assertThat(Files.readString(service.log)).contains("requires quarkus.http.insecure-requests=disabled");
+    }
+
     /** The packaged service with {@code properties}, its data in the test's directory. */
     private ServiceProcess launch(String name, List<String> properties) throws IOException {
         List<String> all = new ArrayList<>(properties);

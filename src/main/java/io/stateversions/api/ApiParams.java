@@ -1,6 +1,7 @@
 package io.stateversions.api;
 
 import io.stateversions.core.BatchPart;
+import io.stateversions.core.Bytes;
 import io.stateversions.core.CriticalReaderId;
 import io.stateversions.core.Description;
 import io.stateversions.core.Frontier;
@@ -41,6 +42,16 @@ public final class ApiParams {
 
     /** Parts of one batch (and so run splits, which are fewer). */
     public static final int MAX_BATCH_PARTS = 65_536;
+
+    /**
+     * A blob part's key lower bound, in bytes. It and the part's statistics stay in the shard's state, its cached
+     * machine and every rollup, as inline parts do; unlike those they are not capped per shard, so they are capped
+     * per part (persist's writers keep a key lower bound to 256 bytes and statistics to a 1 KiB budget).
+     */
+    public static final int MAX_KEY_LOWER_BYTES = 1024;
+
+    /** A blob part's statistics, in bytes (see {@link #MAX_KEY_LOWER_BYTES}). */
+    public static final int MAX_PART_STATS_BYTES = 4096;
 
     /** Input batches of one merge. */
     public static final int MAX_MERGE_INPUTS = 4_096;
@@ -187,6 +198,15 @@ public final class ApiParams {
                     + " lower-case, as in " + key);
         }
         return key;
+    }
+
+    /** A part's key lower bound or statistics ({@code field}), at most {@code max} bytes. */
+    public static Bytes partMetadata(String field, Bytes value, int max) {
+        if (value.size() > max) {
+            throw ApiException.invalidRequest(field + " holds " + value.size() + " bytes, at most " + max + ": it is"
+                    + " kept in the shard's state and every rollup, so keep it small");
+        }
+        return value;
     }
 
     /**

@@ -230,21 +230,34 @@ public class ShardService implements ShardApi {
                 .thenApply(page -> new Diffs(page.items(), page.next())));
     }
 
+    /**
+     * The most diff bytes a page of versions or diffs reads (but for its first entry); a page ends early there, with
+     * {@code next} set.
+     */
+    static final long PAGE_BYTES = 8L << 20;
+
     /** One page of live versions, each decoded and rendered; {@code next} is the seqno after the page. */
     private record LivePage<T>(LiveRange range, List<T> items, Optional<SeqNo> next) {}
 
-    /** The live versions of a shard from {@code from} (default and floor: the earliest), {@code limit} of them. */
+    /**
+     * The live versions of a shard from {@code from} (default and floor: the earliest), {@code limit} of them, or
+     * fewer if their diffs pass {@link #PAGE_BYTES} (at least one): a request of a few bytes must not make the
+     * service read and render a thousand diffs of megabytes each.
+     */
     private <T> CompletableFuture<LivePage<T>> livePage(ShardId shard, Optional<SeqNo> from, int limit,
             java.util.function.BiFunction<VersionedData, StateDiff, T> render) {
         int n = ApiParams.limit(limit);
         return liveRange(shard).thenCompose(range -> {
             SeqNo start = from.filter(f -> f.isAfter(range.earliest)).orElse(range.earliest);
-            return consensus.scan(shard.toString(), start, n + 1L).thenApply(entries -> {
+            return stateVersions.scanWithin(shard, start, n + 1, PAGE_BYTES).thenApply(scan -> {
+                List<VersionedData> entries = scan.entries();
                 List<T> items = new ArrayList<>();
                 for (VersionedData entry : entries.subList(0, Math.min(n, entries.size()))) {
                     items.add(render.apply(entry, stateVersions.codec().decodeDiff(shard, entry.data())));
                 }
-                Optional<SeqNo> next = entries.size() > n ? Optional.of(entries.get(n).seqno()) : Optional.empty();
+                Optional<SeqNo> next = entries.size() > n ? Optional.of(entries.get(n).seqno())
+                        : scan.overBudget() ? Optional.of(entries.get(entries.size() - 1).seqno().next())
+                        : Optional.empty();
                 return new LivePage<>(range, items, next);
             });
         });

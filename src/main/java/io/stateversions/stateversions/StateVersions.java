@@ -453,6 +453,59 @@ public final class StateVersions {
                 .thenApply(head -> head.map(VersionedData::seqno));
     }
 
+    /** The first diffs read to size a {@link #scanWithin} (small: a single diff can be megabytes). */
+    static final int FIRST_SCAN_CHUNK = 8;
+
+    /**
+     * What {@link #scanWithin} read: the entries (contiguous), and whether it stopped before the entry limit and the
+     * end of the log, for the byte budget or a truncation between its reads (so more may follow the last).
+     */
+    public record BoundedScan(List<VersionedData> entries, boolean overBudget) {}
+
+    /**
+     * The live diffs from {@code from} on, at most {@code maxEntries} of them and, but for the first, no more than
+     * {@code maxBytes} of diff data in all (a page of a listing or a watch, whose cost must not be {@code maxEntries}
+     * times the largest diff: one diff can be megabytes). Read in chunks, once, without retries (the caller answers
+     * a failure): first {@link #FIRST_SCAN_CHUNK} entries, then as many more as the budget left fits at their
+     * average size, so a log of small diffs takes two reads and one of large ones never holds more than the first
+     * chunk beyond its budget.
+     */
+    public CompletableFuture<BoundedScan> scanWithin(ShardId shard, SeqNo from, int maxEntries, long maxBytes) {
+        if (maxEntries < 1 || maxBytes < 1) {
+            throw new IllegalArgumentException("a bounded scan needs a positive limit and budget, got "
+                    + maxEntries + " entries and " + maxBytes + " bytes");
+        }
+        return scanWithin(key(shard), from, maxEntries, maxBytes, new ArrayList<>(), 0,
+                Math.min(FIRST_SCAN_CHUNK, maxEntries));
+    }
+
+    private CompletableFuture<BoundedScan> scanWithin(String key, SeqNo from, int maxEntries, long maxBytes,
+            List<VersionedData> into, long bytes, int chunk) {
+        return consensus.scan(key, from, chunk).toCompletableFuture().thenCompose(entries -> {
+            long total = bytes;
+            if (!into.isEmpty() && !entries.isEmpty() && !entries.get(0).seqno().equals(from)) {
+                // Truncated past `from` since the chunk before: end the page where the log is still contiguous
+                // (its reader's next scan from `from` then finds out).
+                return CompletableFuture.completedFuture(new BoundedScan(into, true));
+            }
+            for (VersionedData entry : entries) {
+                if (!into.isEmpty() && total + entry.data().length > maxBytes) {
+                    return CompletableFuture.completedFuture(new BoundedScan(into, true));
+                }
+                into.add(entry);
+                total += entry.data().length;
+            }
+            if (entries.size() < chunk || into.size() >= maxEntries) {
+                return CompletableFuture.completedFuture(new BoundedScan(into, false));
+            }
+            long average = Math.max(1, total / into.size());
+            long fits = Math.max(1, (maxBytes - total) / average);
+            int next = (int) Math.min(maxEntries - into.size(), fits);
+            return scanWithin(key, into.get(into.size() - 1).seqno().next(), maxEntries, maxBytes, into, total,
+                    next);
+        });
+    }
+
     /** The live diffs with seqno greater than {@code seqno}; empty if there are none. */
     public CompletableFuture<List<VersionedData>> fetchAllLiveDiffsGtSeqno(ShardId shard, SeqNo seqno) {
         return retries.external("fetch_state_scan",

@@ -30,6 +30,8 @@ final class ShardFeed {
     static final int RECENT = 64;
     /** The most versions one read of Consensus returns (and one watcher holds while it sends them). */
     static final int PAGE = 64;
+    /** The most diff bytes one read returns, but for its first version: a page of large diffs is shorter. */
+    static final long PAGE_BYTES = 4L << 20;
 
     final ShardId shard;
     final Set<Watcher> watchers = ConcurrentHashMap.newKeySet();
@@ -98,9 +100,9 @@ final class ShardFeed {
     }
 
     /**
-     * Versions from {@code from} on, up to {@link #PAGE} of them, read from Consensus (shared with any read of the
-     * same range in flight). The first may be above {@code from}: then {@code from} was truncated. Empty if there
-     * are none yet.
+     * Versions from {@code from} on, up to {@link #PAGE} of them and {@link #PAGE_BYTES} of diffs (at least one),
+     * read from Consensus (shared with any read of the same range in flight). The first may be above {@code from}:
+     * then {@code from} was truncated. Empty if there are none yet.
      */
     CompletableFuture<List<WatchedVersion>> read(long from) {
         CompletableFuture<List<WatchedVersion>> read;
@@ -113,7 +115,8 @@ final class ShardFeed {
             reads.put(from, read);
         }
         CompletableFuture<List<WatchedVersion>> result = read;
-        consensus.scan(shard.toString(), SeqNo.of(from), PAGE).whenComplete((entries, error) -> {
+        stateVersions.scanWithin(shard, SeqNo.of(from), PAGE, PAGE_BYTES).thenApply(StateVersions.BoundedScan::entries)
+                .whenComplete((entries, error) -> {
             synchronized (this) {
                 reads.remove(from, result);
             }

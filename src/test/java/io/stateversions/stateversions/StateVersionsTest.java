@@ -443,6 +443,48 @@ abstract class StateVersionsTest {
         assertThat(scan(shard)).isEmpty();
     }
 
+    /** Writes {@code sizes.length} raw entries v1, v2, … of those sizes under {@code shard} (scans do not decode). */
+    private void rawEntries(ShardId shard, int... sizes) {
+        for (int i = 0; i < sizes.length; i++) {
+            Optional<SeqNo> expected = i == 0 ? Optional.empty() : Optional.of(SeqNo.of(i));
+            assertThat(await(consensus().compareAndSet(shard.toString(), expected,
+                    new VersionedData(SeqNo.of(i + 1), new byte[sizes[i]])))).isEqualTo(CasResult.COMMITTED);
+        }
+    }
+
+    @Test
+    void aBoundedScanOfSmallDiffsStopsAtItsLimitOrTheEnd() {
+        ShardId shard = ShardId.random();
+        int[] sizes = new int[40];
+        java.util.Arrays.fill(sizes, 100);
+        rawEntries(shard, sizes);
+
+        StateVersions.BoundedScan limited = await(stateVersions().scanWithin(shard, SeqNo.of(3), 30, 1 << 20));
+        StateVersions.BoundedScan all = await(stateVersions().scanWithin(shard, SeqNo.MIN, 1000, 1 << 20));
+
+        assertThat(limited.entries()).extracting(e -> e.seqno().value())
+                .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(3, 32).boxed().toList());
+        assertThat(limited.overBudget()).isFalse();
+        assertThat(all.entries()).hasSize(40);
+        assertThat(all.overBudget()).isFalse();
+    }
+
+    @Test
+    void aBoundedScanOfLargeDiffsStopsAtItsByteBudgetButReturnsAtLeastOne() {
+        ShardId shard = ShardId.random();
+        rawEntries(shard, 400, 400, 400, 400, 400, 5_000, 400, 400, 400, 400, 400, 400);
+
+        StateVersions.BoundedScan budgeted = await(stateVersions().scanWithin(shard, SeqNo.MIN, 1000, 1_000));
+        StateVersions.BoundedScan oversized = await(stateVersions().scanWithin(shard, SeqNo.of(6), 1000, 1_000));
+        StateVersions.BoundedScan afterIt = await(stateVersions().scanWithin(shard, SeqNo.of(7), 1000, 1_000));
+
+        assertThat(budgeted.entries()).extracting(e -> e.seqno().value()).containsExactly(1L, 2L);
+        assertThat(budgeted.overBudget()).isTrue();
+        assertThat(oversized.entries()).extracting(e -> e.seqno().value()).containsExactly(6L);
+        assertThat(oversized.overBudget()).isTrue();
+        assertThat(afterIt.entries()).extracting(e -> e.seqno().value()).containsExactly(7L, 8L);
+    }
+
     // ----------------------------------------------------------------------------------------- rollups
 
     @Test

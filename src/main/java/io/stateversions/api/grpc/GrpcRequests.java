@@ -95,8 +95,10 @@ final class GrpcRequests {
                 yield new BatchPart.Hollow(
                         ApiParams.partKey(field + ".blob.key", blob.getKey()),
                         ApiParams.count(field + ".blob.encodedSizeBytes", blob.getEncodedSizeBytes()),
-                        bytes(blob.getKeyLower()), Optional.empty(), OptionalLong.empty(), OptionalLong.empty(),
-                        bytes(blob.getStats()));
+                        ApiParams.partMetadata(field + ".blob.keyLower", bytes(blob.getKeyLower()),
+                                ApiParams.MAX_KEY_LOWER_BYTES), Optional.empty(), OptionalLong.empty(),
+                        OptionalLong.empty(), ApiParams.partMetadata(field + ".blob.stats", bytes(blob.getStats()),
+                                ApiParams.MAX_PART_STATS_BYTES));
             }
             case INLINE -> BatchPart.Inline.of(bytes(part.getInline()));
             case KIND_NOT_SET -> throw ApiException.invalidRequest(field + " must be a blob or an inline part");

@@ -197,7 +197,9 @@ public final class Requests {
         return new BatchPart.Hollow(ApiParams.partKey(field + ".key", part.key()),
                 ApiParams.count(field + ".encodedSizeBytes", required(field + ".encodedSizeBytes",
                         part.encodedSizeBytes())),
-                optionalBytes(field + ".keyLower", part.keyLower()), Optional.empty(), OptionalLong.empty(),
-                OptionalLong.empty(), optionalBytes(field + ".stats", part.stats()));
+                ApiParams.partMetadata(field + ".keyLower", optionalBytes(field + ".keyLower", part.keyLower()),
+                        ApiParams.MAX_KEY_LOWER_BYTES), Optional.empty(), OptionalLong.empty(), OptionalLong.empty(),
+                ApiParams.partMetadata(field + ".stats", optionalBytes(field + ".stats", part.stats()),
+                        ApiParams.MAX_PART_STATS_BYTES));
     }
 }

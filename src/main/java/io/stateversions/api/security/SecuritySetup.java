@@ -84,6 +84,15 @@ public class SecuritySetup {
                     + " TLS on the API port (quarkus.http.tls-configuration-name=api, quarkus.tls.api.key-store.pem.0.cert"
                     + " and .key) and the certificate authority of the clients (quarkus.tls.api.trust-store.pem.certs)");
         }
+        if (serverTls.isPresent() && config.clientAuth() != ClientAuth.REQUIRED
+                && !all.getOptionalValue("quarkus.http.insecure-requests", String.class).orElse("enabled")
+                        .equalsIgnoreCase("disabled")) {
+            // With client certificates required Quarkus closes the plain port itself; otherwise it serves the API
+            // in clear text beside TLS, and bearer tokens sent there cross the network readable.
+            throw new IllegalStateException("stateversions.security.enabled=true with TLS on the API port requires"
+                    + " quarkus.http.insecure-requests=disabled: the plain port (quarkus.http.port) would serve the"
+                    + " API in clear text, bearer tokens included");
+        }
         if (serverTls.isEmpty()) {
             LOG.warn("Security is on but TLS is off: bearer tokens cross the network in clear text unless something"
                     + " in front of the service encrypts it (README \"Security\": quarkus.tls.api.*)");

@@ -216,6 +216,10 @@ class GrpcWritersTest extends GrpcTestSupport {
                 r -> r.addRunSplits(-1),
                 r -> r.addParts(Part.newBuilder().setBlob(BlobPart.newBuilder().setEncodedSizeBytes(1)
                         .setKey(writer + "/p" + java.util.UUID.randomUUID().toString().toUpperCase()))),
+                r -> r.addParts(Part.newBuilder().setBlob(blobPart(writer, 1).getBlob().toBuilder()
+                        .setKeyLower(com.google.protobuf.ByteString.copyFrom(new byte[1025])))),
+                r -> r.addParts(Part.newBuilder().setBlob(blobPart(writer, 1).getBlob().toBuilder()
+                        .setStats(com.google.protobuf.ByteString.copyFrom(new byte[4097])))),
                 r -> {
                     Part twice = blobPart(writer, 1);
                     return r.addParts(twice).addParts(twice);

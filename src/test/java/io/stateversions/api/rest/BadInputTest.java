@@ -277,6 +277,12 @@ class BadInputTest {
         badRequest(json(append(Map.of("parts", List.of(Map.of("key", upper, "encodedSizeBytes", 1)))))
                 .post(path("/batches")).then())
                 .body("detail", containsString("lower-case"));
+        String tooLong = java.util.Base64.getEncoder().encodeToString(new byte[1025]);
+        badRequest(json(append(Map.of("parts", List.of(Map.of("key", key, "encodedSizeBytes", 1, "keyLower",
+                tooLong))))).post(path("/batches")).then()).body("detail", containsString("parts[0].keyLower"));
+        badRequest(json(append(Map.of("parts", List.of(Map.of("key", key, "encodedSizeBytes", 1, "stats",
+                java.util.Base64.getEncoder().encodeToString(new byte[4097])))))).post(path("/batches")).then())
+                .body("detail", containsString("parts[0].stats"));
         Map<String, Object> part = Map.of("key", key, "encodedSizeBytes", 1);
         badRequest(json(append(Map.of("parts", List.of(part, part)))).post(path("/batches")).then())
                 .body("detail", containsString("twice"));
