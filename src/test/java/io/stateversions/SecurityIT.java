@@ -51,16 +51,10 @@ class SecurityIT {
         TestPki.Issued server = pki.server("server");
         TestTokens tokens = TestTokens.in(temp.resolve("jwt"));
         int port = ServiceProcess.freePort();
-        service = launch("secure", List.of(
-                "-Dquarkus.http.ssl-port=" + port,
-                "-Dquarkus.http.insecure-requests=disabled",
-                "-Dquarkus.http.tls-configuration-name=api",
-                "-Dquarkus.tls.api.key-store.pem.0.cert=" + server.cert(),
-                "-Dquarkus.tls.api.key-store.pem.0.key=" + server.key(),
-                "-Dstateversions.security.enabled=true",
-                "-Dmp.jwt.verify.publickey.location=" + tokens.publicKey(),
-                "-Dmp.jwt.verify.issuer=" + TestTokens.ISSUER,
-                "-Dmp.jwt.verify.audiences=" + TestTokens.AUDIENCE));
+        List<String> properties = new ArrayList<>(List.of("-Dquarkus.http.ssl-port=" + port,
+                "-Dquarkus.http.insecure-requests=disabled"));
+        properties.addAll(tlsAndTokens(server, tokens));
+        service = launch("secure", properties);
         HttpClient plain = HttpClient.newHttpClient();
         service.awaitReady(plain, READY_WITHIN); // health on the management port, without credentials
         assertThat(plain.send(HttpRequest.newBuilder(service.managementUri("/q/metrics")).build(),
@@ -121,19 +115,24 @@ class SecurityIT {
     void tlsWithThePlainPortOpenStopsTheStartWithAClearMessage() throws Exception {
         TestPki.Issued server = TestPki.in(temp.resolve("pki")).server("server");
         TestTokens tokens = TestTokens.in(temp.resolve("jwt"));
-        service = launch("plain-open", List.of(
-                "-Dquarkus.http.ssl-port=" + ServiceProcess.freePort(),
-                "-Dstateversions.consensus.url=mem://test",
-                "-Dstateversions.blob.url=mem://test",
+        List<String> properties = new ArrayList<>(List.of("-Dquarkus.http.ssl-port=" + ServiceProcess.freePort(),
+                "-Dstateversions.consensus.url=mem://test", "-Dstateversions.blob.url=mem://test"));
+        properties.addAll(tlsAndTokens(server, tokens)); // quarkus.http.insecure-requests left enabled
+        service = launch("plain-open", properties);
+        assertThat(service.awaitExit(Duration.ofSeconds(90))).isNotZero();
+        assertThat(Files.readString(service.log)).contains("requires quarkus.http.insecure-requests=disabled");
+    }
+
+    /** Security on, TLS on the API port with {@code server}'s certificate, bearer tokens of {@code tokens}. */
+    private static List<String> tlsAndTokens(TestPki.Issued server, TestTokens tokens) {
+        return List.of(
                 "-Dquarkus.http.tls-configuration-name=api",
                 "-Dquarkus.tls.api.key-store.pem.0.cert=" + server.cert(),
                 "-Dquarkus.tls.api.key-store.pem.0.key=" + server.key(),
                 "-Dstateversions.security.enabled=true",
                 "-Dmp.jwt.verify.publickey.location=" + tokens.publicKey(),
                 "-Dmp.jwt.verify.issuer=" + TestTokens.ISSUER,
-                "-Dmp.jwt.verify.audiences=" + TestTokens.AUDIENCE));
-        assertThat(service.awaitExit(Duration.ofSeconds(90))).isNotZero();
-        assertThat(Files.readString(service.log)).contains("requires quarkus.http.insecure-requests=disabled");
+                "-Dmp.jwt.verify.audiences=" + TestTokens.AUDIENCE);
     }
 
     /** The packaged service with {@code properties}, its data in the test's directory. */

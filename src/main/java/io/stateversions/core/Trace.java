@@ -354,7 +354,8 @@ public final class Trace {
         }
         long coveredLen = 0;
         for (HollowBatch batch : covered) {
-            coveredLen += batch.len();
+            // Saturating: lens are client values up to 2^63-1, and a sum that wrapped would refuse every merge.
+            coveredLen = Long.MAX_VALUE - coveredLen < batch.len() ? Long.MAX_VALUE : coveredLen + batch.len();
         }
         if (res.output().len() > coveredLen) {
             return new Merged(ApplyMergeResult.NOT_APPLIED_TOO_MANY_UPDATES, this);

@@ -375,6 +375,16 @@ class TraceTest {
         assertThat(merged.trace()).isSameAs(trace);
     }
 
+    @Test
+    void inputsWhoseLensSumPastTheLargestTimestampStillTakeAnOutputOfFewerUpdates() {
+        long half = Long.MAX_VALUE / 2 + 1; // two of them wrap a plain sum negative
+        Trace trace = trace(half, half);
+
+        Trace.Merged merged = trace.applyMergeRes(new FueledMergeRes(output(0, 20, 3), trace.batches()));
+
+        assertThat(merged.result()).isEqualTo(ApplyMergeResult.APPLIED_EXACT);
+    }
+
     // ---------------------------------------------------------------------------------------- metrics
 
     @Test
