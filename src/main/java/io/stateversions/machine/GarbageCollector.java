@@ -192,12 +192,7 @@ public final class GarbageCollector {
             return new Plan(List.of(), List.of(), false, last);
         }
         SeqNo earliest = diffs.get(0).seqno();
-        for (int i = 1; i < diffs.size(); i++) {
-            if (!diffs.get(i).seqno().equals(diffs.get(i - 1).seqno().next())) {
-                throw new IllegalStateException("invariant violated: the live diffs of shard " + shard + " skip from "
-                        + diffs.get(i - 1).seqno() + " to " + diffs.get(i).seqno());
-            }
-        }
+        requireContiguous(shard, diffs);
         SeqNo end = diffs.get(diffs.size() - 1).seqno();
         if (end.isBefore(last)) {
             throw new IllegalStateException("invariant violated: GC of shard " + shard + " wanted the state at "
@@ -271,6 +266,16 @@ public final class GarbageCollector {
         }
     }
 
+    /** The live diffs read run without a gap (a broken invariant otherwise, failing with the seqnos). */
+    private static void requireContiguous(ShardId shard, List<VersionedData> diffs) {
+        for (int i = 1; i < diffs.size(); i++) {
+            if (!diffs.get(i).seqno().equals(diffs.get(i - 1).seqno().next())) {
+                throw new IllegalStateException("invariant violated: the live diffs of shard " + shard + " skip from "
+                        + diffs.get(i - 1).seqno() + " to " + diffs.get(i).seqno());
+            }
+        }
+    }
+
     private static void reachedPoint(ShardId shard, SeqNo reached, SeqNo truncateLt) {
         if (!reached.equals(truncateLt)) {
             throw new IllegalStateException("invariant violated: GC of shard " + shard + " reached the state at "
@@ -331,13 +336,10 @@ public final class GarbageCollector {
                     shard, later.get(0).seqno(), plan.last());
             return List.of();
         }
+        requireContiguous(shard, later);
         Set<PartialBatchKey> insertedAfter = new HashSet<>();
-        for (int i = 0; i < later.size(); i++) {
-            if (i > 0 && !later.get(i).seqno().equals(later.get(i - 1).seqno().next())) {
-                throw new IllegalStateException("invariant violated: the live diffs of shard " + shard + " skip from "
-                        + later.get(i - 1).seqno() + " to " + later.get(i).seqno());
-            }
-            insertedAfter.addAll(stateVersions.codec().decodeDiff(shard, later.get(i).data()).partInserts());
+        for (VersionedData diff : later) {
+            insertedAfter.addAll(stateVersions.codec().decodeDiff(shard, diff.data()).partInserts());
         }
         for (int s = steps.size() - 1; s >= 0; s--) {
             Step step = steps.get(s);

@@ -331,13 +331,8 @@ public final class Machines {
             return current;
         }
         // The I/O starts after the compute: a load that completes at once must not complete inside it.
-        stateVersions.fetchRecentLiveDiffs(shard)
-                .thenCompose(diffs -> {
-                    if (diffs.isEmpty()) {
-                        throw new ShardNotFoundException(shard);
-                    }
-                    return stateVersions.fetchCurrentState(shard, diffs, caller);
-                })
+        stateVersions.fetchLatestState(shard, caller)
+                .thenApply(state -> state.orElseThrow(() -> new ShardNotFoundException(shard)))
                 .whenComplete((state, error) -> {
                     if (error != null) {
                         loading.completeExceptionally(error); // Caffeine removes it: the next use loads again
@@ -476,13 +471,8 @@ public final class Machines {
         if (held != null) {
             return CompletableFuture.completedFuture(held);
         }
-        return stateVersions.fetchRecentLiveDiffs(shard)
-                .thenCompose(diffs -> {
-                    if (diffs.isEmpty()) {
-                        throw new ShardNotFoundException(shard);
-                    }
-                    return stateVersions.fetchCurrentState(shard, diffs);
-                })
+        return stateVersions.fetchLatestState(shard)
+                .thenApply(state -> state.orElseThrow(() -> new ShardNotFoundException(shard)))
                 .thenCompose(this::pinForMaintenance);
     }
 

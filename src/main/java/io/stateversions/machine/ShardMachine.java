@@ -699,10 +699,9 @@ public final class ShardMachine {
      */
     private CompletableFuture<Void> reloadAfter(IllegalStateException broken, State stale) {
         LOG.error(broken.getMessage());
-        return stateVersions.fetchRecentLiveDiffs(shard)
-                .thenCompose(diffs -> diffs.isEmpty() ? CompletableFuture.<State>completedFuture(null)
-                        : stateVersions.fetchCurrentState(shard, diffs))
-                .handle((reloaded, error) -> {
+        return stateVersions.fetchLatestState(shard)
+                .handle((latest, error) -> {
+                    State reloaded = latest == null ? null : latest.orElse(null);
                     if (error != null) {
                         broken.addSuppressed(Failures.unwrap(error));
                     } else if (reloaded != null && state.compareAndSet(stale, reloaded)) {

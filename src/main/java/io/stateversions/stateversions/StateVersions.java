@@ -355,6 +355,21 @@ public final class StateVersions {
         return defer(() -> fetchCurrentStateLoop(shard, liveDiffsHint, refetchBudget(shard, caller)));
     }
 
+    /**
+     * The shard's current state read from storage (its recent live diffs, then {@link #fetchCurrentState}), for a
+     * caller that may stop waiting; empty iff the shard has no versions.
+     */
+    public CompletableFuture<Optional<State>> fetchLatestState(ShardId shard, Future<?> caller) {
+        return fetchRecentLiveDiffs(shard).thenCompose(diffs -> diffs.isEmpty()
+                ? CompletableFuture.completedFuture(Optional.<State>empty())
+                : fetchCurrentState(shard, diffs, caller).thenApply(Optional::of));
+    }
+
+    /** {@link #fetchLatestState(ShardId, Future)} for a caller that waits as long as it takes. */
+    public CompletableFuture<Optional<State>> fetchLatestState(ShardId shard) {
+        return fetchLatestState(shard, NO_CALLER);
+    }
+
     private RefetchBudget refetchBudget(ShardId shard, Future<?> caller) {
         return new RefetchBudget(shard, caller, cfg.staleRollupRefetchBudgetMs(), retries, metrics, refetchWarnings);
     }
