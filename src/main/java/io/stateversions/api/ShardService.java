@@ -20,6 +20,7 @@ import io.stateversions.core.HollowRollup;
 import io.stateversions.core.IdempotencyToken;
 import io.stateversions.core.InvalidUsageException;
 import io.stateversions.core.LeasedReaderId;
+import io.stateversions.core.LeasedReaderState;
 import io.stateversions.core.PersistConfig;
 import io.stateversions.core.Reads;
 import io.stateversions.core.RegisterCriticalResult;
@@ -319,7 +320,10 @@ public class ShardService implements ShardApi {
                             throw tombstoned(shard);
                         }
                         requireReader(shard, id, applied, lease);
-                        return new LeasedReaderRegistered(applied.seqno(), id, applied.value().result().reader().since(),
+                        // The seqno the reader holds: the commit's own for a new reader, its registration's for one
+                        // registered before (a repeated register leaves its hold where it was).
+                        LeasedReaderState reader = applied.value().result().reader();
+                        return new LeasedReaderRegistered(reader.seqno(), id, reader.since(),
                                 applied.value().upper(), lease);
                     });
         });

@@ -82,8 +82,14 @@ public final class Commands {
     public record RegisteredReader(LeasedReaderState reader, SeqNo seqnoSince) {}
 
     /**
-     * Registers (or re-registers) a leased reader holding the new seqno, with since = the shard's since. On a
-     * tombstone it breaks with a reader whose since is {@code {}}.
+     * Registers a leased reader holding the new seqno, with since = the shard's since. On a tombstone it breaks with a
+     * reader whose since is {@code {}}.
+     *
+     * <p>Registering a reader that is already in the state is idempotent, unlike persist (which overwrites it): its
+     * seqno hold and its since stay as they are, and the command only heartbeats it and takes the new lease duration
+     * and purpose. Persist's handle registers once in-process; a network client's repeated request (its HTTP library's
+     * retry, a delayed duplicate) would otherwise move the hold of a reader that is still fetching parts of the
+     * version it was given forward, and GC could then delete those parts under it.
      */
     public static Transition.Work<RegisteredReader> registerLeasedReader(LeasedReaderId id, HandleDebug debug,
             long leaseDurationMs, long heartbeatMs) {
@@ -92,8 +98,11 @@ public final class Commands {
                 return WorkResult.stop(new RegisteredReader(
                         new LeasedReaderState(newSeqno, Frontier.EMPTY, heartbeatMs, leaseDurationMs, debug), newSeqno));
             }
-            LeasedReaderState reader = new LeasedReaderState(newSeqno, c.trace().since(), heartbeatMs,
-                    leaseDurationMs, debug);
+            LeasedReaderState existing = c.leasedReaders().get(id);
+            LeasedReaderState reader = existing == null
+                    ? new LeasedReaderState(newSeqno, c.trace().since(), heartbeatMs, leaseDurationMs, debug)
+                    : new LeasedReaderState(existing.seqno(), existing.since(),
+                            Math.max(existing.lastHeartbeatTimestampMs(), heartbeatMs), leaseDurationMs, debug);
             c.mutableLeasedReaders().put(id, reader);
             SeqNo seqnoSince = newSeqno;
             for (LeasedReaderState r : c.leasedReaders().values()) {

@@ -216,6 +216,28 @@ class CommandsTest {
     }
 
     @Test
+    void registeringAReaderAgainKeepsItsHoldAndSinceAndOnlyHeartbeatsIt() {
+        LeasedReaderId id = LeasedReaderId.random();
+        State prev = with(at(initial(), 5), c -> {
+            c.trace(c.trace().withSince(Frontier.of(3)));
+            c.mutableLeasedReaders().put(id, reader(2, Frontier.of(4)));
+        });
+        HandleDebug debug = new HandleDebug("host", "again");
+
+        Transition.Committable<Commands.RegisteredReader> next = committed(run(prev, Command.REGISTER,
+                Commands.registerLeasedReader(id, debug, 2 * LEASE_MS, 4_000), 4_000));
+
+        LeasedReaderState expected = new LeasedReaderState(SeqNo.of(2), Frontier.of(4), 4_000, 2 * LEASE_MS, debug);
+        assertThat(next.result()).isEqualTo(new Commands.RegisteredReader(expected, SeqNo.of(2)));
+        assertThat(next.state().collections().leasedReaders()).containsOnly(Map.entry(id, expected));
+        assertThat(next.state().collections().trace().since()).isEqualTo(Frontier.of(3));
+        // A heartbeat older than the reader's last one does not move it back.
+        Transition.Committable<Commands.RegisteredReader> stale = committed(run(next.state(), Command.REGISTER,
+                Commands.registerLeasedReader(id, debug, 2 * LEASE_MS, 3_000), 3_000));
+        assertThat(stale.result().reader().lastHeartbeatTimestampMs()).isEqualTo(4_000);
+    }
+
+    @Test
     void registeringOnATombstoneBreaksWithAClosedSince() {
         Commands.RegisteredReader result = broke(run(StateTest.tombstone(5), Command.REGISTER,
                 Commands.registerLeasedReader(LeasedReaderId.random(), DEBUG, LEASE_MS, 0), 0));

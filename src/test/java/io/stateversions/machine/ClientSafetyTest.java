@@ -23,6 +23,8 @@ import io.stateversions.core.FueledMergeReq;
 import io.stateversions.core.FueledMergeRes;
 import io.stateversions.core.HollowBatch;
 import io.stateversions.core.IdempotencyToken;
+import io.stateversions.core.LeasedReaderId;
+import io.stateversions.core.LeasedReaderState;
 import io.stateversions.core.PersistConfig;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
@@ -543,6 +545,44 @@ abstract class ClientSafetyTest {
                 assertThat(present).as("parts of the snapshot, unprotected").isEmpty();
             }
         }
+    }
+
+    /**
+     * A reader registers with its own id and reads the snapshot of its registration; its register request arrives a
+     * second time (its HTTP library retried it, or a delayed duplicate) after the snapshot's batches were merged away.
+     * The repeat must leave the reader's hold where it was: moved to the repeat's version, GC would delete the parts
+     * the reader is still fetching.
+     */
+    @Test
+    void a_repeated_register_of_a_leased_reader_keeps_its_hold_so_gc_keeps_the_parts_it_reads() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        appendChunk(service, shard, writer);
+        LeasedReaderId id = LeasedReaderId.random();
+        ShardApi.LeasedReaderRegistered first = join(service.registerLeasedReader(shard, Optional.of(id), "reader",
+                OptionalLong.of(60_000)));
+        ShardApi.Snapshot snapshot = join(service.snapshot(shard, Trace.MAX_MERGE_INPUTS - 1));
+        FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
+        join(service.applyMergeRes(shard, req.id(), new FueledMergeRes(uploaded(shard, 0, 2, writer)
+                .withDesc(req.desc()), req.inputs())));
+        join(service.writeRollup(shard));
+
+        ShardApi.LeasedReaderRegistered repeated = join(service.registerLeasedReader(shard, Optional.of(id), "reader",
+                OptionalLong.of(120_000)));
+        join(service.writeRollup(shard));
+        join(service.runGc(shard));
+
+        assertThat(repeated.seqno()).as("the seqno the reader holds").isEqualTo(first.seqno());
+        assertThat(repeated.since()).isEqualTo(first.since());
+        assertThat(repeated.leaseDurationMs()).isEqualTo(120_000);
+        LeasedReaderState held = join(service.getState(shard)).collections().leasedReaders().get(id);
+        assertThat(held.seqno()).isEqualTo(first.seqno());
+        assertThat(held.leaseDurationMs()).as("the repeat's lease").isEqualTo(120_000);
+        assertThat(snapshot.batches().stream().flatMap(b -> b.parts().stream())
+                .filter(p -> join(blob().get(key(shard, p))).isEmpty()).map(p -> key(shard, p)).toList())
+                .as("parts of the snapshot at %s deleted", snapshot.seqno()).isEmpty();
+        ShardInvariants.check(shard, consensus(), blob(), CFG, "repeated register", join(service.getState(shard)));
     }
 
     @Test

@@ -57,8 +57,20 @@ final class Format {
         return String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
     }
 
-    /** Expiry as the handles table shows it: {@code in 14m 32s}, or how long ago a lease lapsed. */
+    /**
+     * When a lease runs out: {@code heartbeat + duration}, or {@link Long#MAX_VALUE} where that sum wraps (a lease
+     * beyond the end of time never expires; the wrapped sum showed such a handle as lapsed).
+     */
+    static long expiresAtMs(long lastHeartbeatMs, long leaseDurationMs) {
+        long at = lastHeartbeatMs + leaseDurationMs;
+        return at < lastHeartbeatMs ? Long.MAX_VALUE : at;
+    }
+
+    /** Expiry as the handles table shows it: {@code in 14m 32s}, how long ago a lease lapsed, or {@code never}. */
     static String expiry(long expiresAtMs, long nowMs) {
+        if (expiresAtMs == Long.MAX_VALUE) {
+            return "never";
+        }
         long left = expiresAtMs - nowMs;
         return left >= 0 ? "in " + duration(left) : "lapsed " + duration(left) + " ago";
     }

@@ -66,7 +66,7 @@ public record StateModel(String shardId, long seqno, long earliest, long seqnoSi
     }
 
     private static LeasedRow leased(String id, LeasedReaderState r, long nowMs) {
-        long expiresAt = r.lastHeartbeatTimestampMs() + r.leaseDurationMs();
+        long expiresAt = Format.expiresAtMs(r.lastHeartbeatTimestampMs(), r.leaseDurationMs());
         return new LeasedRow(id, r.debug().purpose(), r.seqno().value(), Format.frontier(r.since()),
                 Format.time(r.lastHeartbeatTimestampMs()), Format.duration(r.leaseDurationMs()), expiresAt,
                 Format.expiry(expiresAt, nowMs));
@@ -77,7 +77,7 @@ public record StateModel(String shardId, long seqno, long earliest, long seqnoSi
     }
 
     private static WriterRow writer(String id, WriterState w, long nowMs) {
-        long expiresAt = w.lastHeartbeatTimestampMs() + w.leaseDurationMs();
+        long expiresAt = Format.expiresAtMs(w.lastHeartbeatTimestampMs(), w.leaseDurationMs());
         return new WriterRow(id, w.debug().purpose(), Format.time(w.lastHeartbeatTimestampMs()),
                 Format.duration(w.leaseDurationMs()), expiresAt, Format.expiry(expiresAt, nowMs),
                 Format.frontier(w.mostRecentWriteUpper()), w.mostRecentWriteToken().toString());

@@ -91,7 +91,7 @@ public record Timeline(long first, long last, long earliest, List<Bar> bars, Lis
                 .entrySet()) {
             LeasedReaderState r = e.getValue();
             long s = r.seqno().value();
-            long expiresAt = r.lastHeartbeatTimestampMs() + r.leaseDurationMs();
+            long expiresAt = Format.expiresAtMs(r.lastHeartbeatTimestampMs(), r.leaseDurationMs());
             holds.add(new HoldMark(e.getKey().toString(), r.debug().purpose(), s, x(s, first, step), s < first,
                     Format.time(r.lastHeartbeatTimestampMs()), Format.duration(r.leaseDurationMs()), expiresAt,
                     Format.expiry(expiresAt, nowMs)));

@@ -63,12 +63,17 @@ class GrpcReadersTest extends GrpcTestSupport {
         assertThat(first.getReaderId()).isEqualTo(reader.toString());
         assertThat(first.getLeaseDurationMs()).isEqualTo(30_000);
 
+        client.heartbeatLeasedReader(HeartbeatLeasedReaderRequest.newBuilder().setShardId(shard.toString())
+                .setReaderId(reader.toString()).build());
+
         RegisterLeasedReaderResponse again = client.registerLeasedReader(leased(shard)
                 .setReaderId(reader.toString()).setLeaseDurationMs(30_000).build());
         assertThat(again.getReaderId()).isEqualTo(reader.toString());
         assertThat(again.getSince()).isEqualTo(first.getSince());
+        assertThat(again.getSeqno()).as("the hold, unmoved by the repeat").isEqualTo(first.getSeqno());
         assertThat(state(shard).getLeasedReadersList()).singleElement()
-                .satisfies(r -> assertThat(r.getReaderId()).isEqualTo(reader.toString()));
+                .satisfies(r -> assertThat(r.getReaderId()).isEqualTo(reader.toString()))
+                .satisfies(r -> assertThat(r.getSeqno()).isEqualTo(first.getSeqno()));
     }
 
     @Test
