@@ -33,6 +33,11 @@ public enum ErrorCode {
     /** Security on: the caller is authenticated but has no role that allows the operation. */
     FORBIDDEN("forbidden", 403, Status.Code.PERMISSION_DENIED, "Forbidden"),
     INLINE_BACKPRESSURE("inline_backpressure", 429, Status.Code.RESOURCE_EXHAUSTED, "Inline backpressure"),
+    /**
+     * Beyond api.md's table: a registration (or an append of a new writer) that would give the shard more handles than
+     * {@code stateversions.state.max-handles}; nothing changed.
+     */
+    TOO_MANY_HANDLES("too_many_handles", 429, Status.Code.RESOURCE_EXHAUSTED, "Too many handles"),
     /** Beyond api.md's table: a watch refused because this replica serves its maximum of watches. */
     TOO_MANY_WATCHERS("too_many_watchers", 429, Status.Code.RESOURCE_EXHAUSTED, "Too many watchers"),
     /** Beyond api.md's table: a watch whose client took no event for the stall timeout; resumable. */

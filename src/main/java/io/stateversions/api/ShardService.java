@@ -15,6 +15,7 @@ import io.stateversions.core.Frontier;
 import io.stateversions.core.FueledMergeReq;
 import io.stateversions.core.FueledMergeRes;
 import io.stateversions.core.HandleDebug;
+import io.stateversions.core.HandleLimitException;
 import io.stateversions.core.HollowBatch;
 import io.stateversions.core.HollowRollup;
 import io.stateversions.core.IdempotencyToken;
@@ -314,8 +315,9 @@ public class ShardService implements ShardApi {
             long lease = leaseDurationMs.isPresent() ? ApiParams.leaseDurationMs(leaseDurationMs.getAsLong())
                     : cfg.readerLeaseDurationMs();
             LeasedReaderId id = readerId.orElseGet(LeasedReaderId::random);
-            return apply(shard, Command.REGISTER,
-                    withUpper(Commands.registerLeasedReader(id, debug, lease, nowMs())), applied -> {
+            long now = nowMs();
+            return apply(shard, Command.REGISTER, withUpper(Commands.withHandleLimit(cfg.maxHandles(), now,
+                    Commands.registerLeasedReader(id, debug, lease, now))), applied -> {
                         if (!applied.committed()) {
                             throw tombstoned(shard);
                         }
@@ -368,8 +370,8 @@ public class ShardService implements ShardApi {
         return mutation(() -> {
             HandleDebug debug = debug(purpose);
             String codec = ApiParams.text("opaqueCodec", opaqueCodec, MAX_OPAQUE_CODEC_CHARS, false);
-            return apply(shard, Command.REGISTER,
-                    Commands.registerCriticalReader(reader, debug, codec, initialOpaque), applied -> {
+            return apply(shard, Command.REGISTER, Commands.withHandleLimit(cfg.maxHandles(), nowMs(),
+                    Commands.registerCriticalReader(reader, debug, codec, initialOpaque)), applied -> {
                         RegisterCriticalResult result = applied.value();
                         if (result instanceof RegisterCriticalResult.Registered r) {
                             return new CriticalReaderRegistered(applied.seqno(), reader, r.state().since(),
@@ -419,8 +421,9 @@ public class ShardService implements ShardApi {
         return mutation(() -> {
             HandleDebug debug = debug(purpose);
             long lease = writerLease(leaseDurationMs);
-            return apply(shard, Command.REGISTER, withUpper(Commands.registerWriter(writer, debug, lease, nowMs())),
-                    applied -> {
+            long now = nowMs();
+            return apply(shard, Command.REGISTER, withUpper(Commands.withHandleLimit(cfg.maxHandles(), now,
+                    Commands.registerWriter(writer, debug, lease, now))), applied -> {
                         if (applied.value().result() instanceof RegisterWriterResult.Registered r) {
                             return new WriterRegistered(applied.seqno(), writer, applied.value().upper(),
                                     r.state().leaseDurationMs());
@@ -481,8 +484,10 @@ public class ShardService implements ShardApi {
                         + " bytes, at or above the shard's cap of " + cfg.inlineWritesTotalMaxBytes()
                         + "; write them to blob storage and append their keys");
             }
-            Transition.Work<AppendResult> work = Commands.compareAndAppend(batch, writer, token,
-                    new HandleDebug(hostname, ""), nowMs(), lease, cfg.inlineWritesTotalMaxBytes());
+            long now = nowMs();
+            Transition.Work<AppendResult> work = Commands.withHandleLimit(cfg.maxHandles(), now,
+                    Commands.compareAndAppend(batch, writer, token, new HandleDebug(hostname, ""), now, lease,
+                            cfg.inlineWritesTotalMaxBytes()));
             long bytes = EncodedSize.of(batch);
             // One append per writer per transition: see ShardMachine ("Batching").
             return apply(shard, Command.COMPARE_AND_APPEND, withUpper(work), writer, bytes, applied -> {
@@ -785,6 +790,11 @@ public class ShardService implements ShardApi {
         }
         if (error instanceof InvalidUsageException usage) {
             return ApiException.invalidRequest(usage.getMessage());
+        }
+        if (error instanceof HandleLimitException limit) {
+            return new ApiException(ErrorCode.TOO_MANY_HANDLES, "the shard holds " + limit.getMessage()
+                    + "; expire the readers and writers it no longer needs, or wait for their leases to lapse",
+                    Map.of("handles", limit.handles(), "maxHandles", limit.maxHandles()));
         }
         if (error instanceof CodecMismatchException cm) {
             return new ApiException(ErrorCode.CODEC_MISMATCH, cm.getMessage(), Map.of("actual", cm.actual()));

@@ -74,6 +74,14 @@ public interface StateConfig {
     long inlineWritesTotalMaxBytes();
 
     /**
+     * The most handles (leased readers, critical readers and writers together) one shard holds. A registration, or
+     * an append of a new writer, that would add one beyond it is {@code 429 too_many_handles} and changes nothing;
+     * handles whose lease lapsed do not count.
+     */
+    @WithDefault("10000")
+    int maxHandles();
+
+    /**
      * How many minor versions newer than this build (same major) the writer of a shard may be for this build to
      * still read it. 1 lets a rolling upgrade run old and new replicas side by side; 0 is strictest.
      */
@@ -99,6 +107,6 @@ public interface StateConfig {
                 rollupDiffFraction(), rollupUseActiveRollup(), rollupFallbackThreshold().toMillis(), gcUseActiveGc(),
                 gcMinVersions(), gcMaxVersions(), gcFallbackThreshold().toMillis(), readerLeaseDuration().toMillis(),
                 writerLeaseDuration().toMillis(), writerLeaseMin().toMillis(), recentLiveDiffsLimit(),
-                inlineWritesTotalMaxBytes(), validateTransitions(), staleRollupRefetchBudget().toMillis());
+                inlineWritesTotalMaxBytes(), maxHandles(), validateTransitions(), staleRollupRefetchBudget().toMillis());
     }
 }

@@ -78,6 +78,43 @@ public final class Commands {
         };
     }
 
+    /**
+     * {@code work}, refused with {@link HandleLimitException} if it continues with more handles than it found and
+     * more than {@code maxHandles} of them live at {@code nowMs} (lapsed ones are removed by this very commit, so they
+     * make no room only once they count). Throwing discards the work's changes: a batched command's neighbours are
+     * unaffected. A command that re-registers or heartbeats a handle, or an append of a known writer, never grows
+     * the count and is never refused; only at the limit are the handles scanned for lapsed leases.
+     */
+    public static <R> Transition.Work<R> withHandleLimit(int maxHandles, long nowMs, Transition.Work<R> work) {
+        return (newSeqno, c) -> {
+            int before = handleCount(c);
+            WorkResult<R> result = work.apply(newSeqno, c);
+            int after = handleCount(c);
+            if (after > before && after > maxHandles && result instanceof WorkResult.Continue<R>) {
+                int live = after - lapsedHandles(c, nowMs);
+                if (live > maxHandles) {
+                    throw new HandleLimitException(live - (after - before), maxHandles);
+                }
+            }
+            return result;
+        };
+    }
+
+    private static int handleCount(StateCollections.Builder c) {
+        return c.leasedReaders().size() + c.criticalReaders().size() + c.writers().size();
+    }
+
+    private static int lapsedHandles(StateCollections.Builder c, long nowMs) {
+        int lapsed = 0;
+        for (LeasedReaderState reader : c.leasedReaders().values()) {
+            lapsed += reader.isExpiredAt(nowMs) ? 1 : 0;
+        }
+        for (WriterState writer : c.writers().values()) {
+            lapsed += writer.isExpiredAt(nowMs) ? 1 : 0;
+        }
+        return lapsed;
+    }
+
     /** The result of {@link #registerLeasedReader}. */
     public record RegisteredReader(LeasedReaderState reader, SeqNo seqnoSince) {}
 

@@ -25,6 +25,9 @@ import java.util.Objects;
  *                                      append (the API raises it to 3 request timeouts if it is lower)
  * @param recentLiveDiffsLimit          the fast-path scan limit of {@code fetchRecentLiveDiffs}
  * @param inlineWritesTotalMaxBytes     inline bytes in state at which appends with inline parts are pushed back
+ * @param maxHandles                    the most handles (leased readers, critical readers and writers together) a
+ *                                      shard holds: a command that would add one beyond it changes nothing (not in
+ *                                      persist, whose handles live in the processes that open them)
  * @param validateTransitions           check every transition's diff by applying it and by an encode/decode
  *                                      round trip (persist does this in debug builds; the tests turn it on)
  * @param staleRollupRefetchBudgetMs    how long a fetch of state keeps refetching when a rollup its diffs name is
@@ -46,6 +49,7 @@ public record PersistConfig(
         long writerLeaseMinMs,
         int recentLiveDiffsLimit,
         long inlineWritesTotalMaxBytes,
+        int maxHandles,
         boolean validateTransitions,
         long staleRollupRefetchBudgetMs) {
 
@@ -67,6 +71,7 @@ public record PersistConfig(
         }
         positive("recentLiveDiffsLimit", recentLiveDiffsLimit);
         positive("inlineWritesTotalMaxBytes", inlineWritesTotalMaxBytes);
+        positive("maxHandles", maxHandles);
         positive("staleRollupRefetchBudgetMs", staleRollupRefetchBudgetMs);
         if (readableMinorVersionsAhead < 0 || rollupFallbackThresholdMs < 0 || gcFallbackThresholdMs < 0) {
             throw new IllegalArgumentException("readableMinorVersionsAhead and fallback thresholds must be >= 0");
@@ -85,7 +90,18 @@ public record PersistConfig(
     public static PersistConfig defaults(Version buildVersion) {
         return new PersistConfig(buildVersion, 1, 128, DEFAULT_ROLLUP_DIFF_FRACTION, true, 5_000, false, 32, 128_000,
                 900_000,
-                15 * 60_000L, 60 * 60_000L, 60_000L, 30 * 128, 1024 * 1024, false, 5_000);
+                15 * 60_000L, 60 * 60_000L, 60_000L, 30 * 128, 1024 * 1024, DEFAULT_MAX_HANDLES, false, 5_000);
+    }
+
+    /**
+     * The default {@link #maxHandles}: far above what a shard's readers and writers need (persist's shards have
+     * dozens), low enough that a client leaking registrations cannot grow a shard's state, its rollups and every
+     * replica's copy of it without bound.
+     */
+    public static final int DEFAULT_MAX_HANDLES = 10_000;
+
+    public PersistConfig withMaxHandles(int value) {
+        return toBuilder().maxHandles(value).build();
     }
 
     public PersistConfig withRollupThreshold(long value) {
@@ -145,6 +161,7 @@ public record PersistConfig(
         private long writerLeaseMinMs;
         private int recentLiveDiffsLimit;
         private long inlineWritesTotalMaxBytes;
+        private int maxHandles;
         private boolean validateTransitions;
         private long staleRollupRefetchBudgetMs;
 
@@ -164,6 +181,7 @@ public record PersistConfig(
             writerLeaseMinMs = c.writerLeaseMinMs;
             recentLiveDiffsLimit = c.recentLiveDiffsLimit;
             inlineWritesTotalMaxBytes = c.inlineWritesTotalMaxBytes;
+            maxHandles = c.maxHandles;
             validateTransitions = c.validateTransitions;
             staleRollupRefetchBudgetMs = c.staleRollupRefetchBudgetMs;
         }
@@ -248,6 +266,11 @@ public record PersistConfig(
             return this;
         }
 
+        public Builder maxHandles(int value) {
+            maxHandles = value;
+            return this;
+        }
+
         public Builder staleRollupRefetchBudgetMs(long value) {
             staleRollupRefetchBudgetMs = value;
             return this;
@@ -258,7 +281,7 @@ public record PersistConfig(
                     rollupUseActiveRollup,
                     rollupFallbackThresholdMs, gcUseActiveGc, gcMinVersions, gcMaxVersions, gcFallbackThresholdMs,
                     readerLeaseDurationMs, writerLeaseDurationMs, writerLeaseMinMs, recentLiveDiffsLimit,
-                    inlineWritesTotalMaxBytes, validateTransitions, staleRollupRefetchBudgetMs);
+                    inlineWritesTotalMaxBytes, maxHandles, validateTransitions, staleRollupRefetchBudgetMs);
         }
     }
 

@@ -1,6 +1,8 @@
 package io.stateversions.machine;
 
 import io.stateversions.core.Command;
+import io.stateversions.core.HandleLimitException;
+import io.stateversions.core.InvalidUsageException;
 import io.stateversions.core.PersistConfig;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
@@ -743,7 +745,10 @@ public final class ShardMachine {
             Pending<?> p = a.commands.get(i);
             Object outcome = t.outcomes().get(i);
             p.complete(outcome, prev, commit);
-            MachineMetrics.Outcome o = outcome instanceof RuntimeException ? MachineMetrics.Outcome.FAILED
+            // A command the state refused (a client's error, not storage's or ours) wrote nothing: a no-op.
+            MachineMetrics.Outcome o = outcome instanceof InvalidUsageException
+                    || outcome instanceof HandleLimitException ? MachineMetrics.Outcome.NOOP
+                    : outcome instanceof RuntimeException ? MachineMetrics.Outcome.FAILED
                     : outcome instanceof WorkResult.Continue<?> ? MachineMetrics.Outcome.COMMITTED
                     : MachineMetrics.Outcome.NOOP;
             metrics.command(p.cmd, o, now - p.queuedNanos);

@@ -237,6 +237,68 @@ class CommandsTest {
         assertThat(stale.result().reader().lastHeartbeatTimestampMs()).isEqualTo(4_000);
     }
 
+    // ---------------------------------------------------------------------------------------- handle limit
+
+    /** A shard with a leased reader (heartbeat 1,000), a critical reader and a writer (heartbeat 2,000). */
+    private static State threeHandles() {
+        return with(at(initial(), 5), c -> {
+            c.mutableLeasedReaders().put(READER, reader(2, Frontier.MIN));
+            c.mutableCriticalReaders().put(CRITICAL, new CriticalReaderState(Frontier.MIN, 0, "u64", DEBUG));
+            c.mutableWriters().put(WRITER, new WriterState(2_000, LEASE_MS, IdempotencyToken.SENTINEL, Frontier.MIN,
+                    DEBUG));
+        });
+    }
+
+    @Test
+    void aNewHandleBeyondTheLimitIsRefusedWithTheCountsAndChangesNothing() {
+        State prev = threeHandles();
+        long now = 3_000;
+
+        assertThatThrownBy(() -> run(prev, Command.REGISTER, Commands.withHandleLimit(3, now,
+                Commands.registerLeasedReader(OTHER, DEBUG, LEASE_MS, now)), now))
+                .isInstanceOfSatisfying(HandleLimitException.class, e -> {
+                    assertThat(e.handles()).isEqualTo(3);
+                    assertThat(e.maxHandles()).isEqualTo(3);
+                    assertThat(e.getMessage()).contains("3 live handles").contains("at most 3");
+                });
+        assertThatThrownBy(() -> run(prev, Command.REGISTER, Commands.withHandleLimit(3, now,
+                Commands.registerWriter(WriterId.random(), DEBUG, LEASE_MS, now)), now))
+                .isInstanceOf(HandleLimitException.class);
+        // Within the limit, the wrapper is the command itself.
+        assertThat(committed(run(prev, Command.REGISTER, Commands.withHandleLimit(4, now,
+                Commands.registerLeasedReader(OTHER, DEBUG, LEASE_MS, now)), now)).state().collections()
+                .leasedReaders()).containsKeys(READER, OTHER);
+    }
+
+    @Test
+    void aHandleThatIsAlreadyThereNeverCountsAgainstTheLimit() {
+        State prev = threeHandles();
+        long now = 3_000;
+
+        committed(run(prev, Command.REGISTER, Commands.withHandleLimit(1, now,
+                Commands.registerLeasedReader(READER, DEBUG, LEASE_MS, now)), now));
+        committed(run(prev, Command.REGISTER, Commands.withHandleLimit(1, now,
+                Commands.registerWriter(WRITER, DEBUG, LEASE_MS, now)), now));
+        committed(run(prev, Command.HEARTBEAT_READER, Commands.withHandleLimit(1, now,
+                Commands.heartbeatLeasedReader(READER, now)), now));
+    }
+
+    @Test
+    void handlesWhoseLeaseLapsedMakeRoomBecauseThisCommitRemovesThem() {
+        State prev = threeHandles();
+        long readerLapsed = 1_000 + LEASE_MS + 1; // the leased reader's lease ran out, the writer's did not
+
+        Transition.Committable<Commands.RegisteredReader> next = committed(run(prev, Command.REGISTER,
+                Commands.withHandleLimit(3, readerLapsed, Commands.registerLeasedReader(OTHER, DEBUG, LEASE_MS,
+                        readerLapsed)), readerLapsed));
+
+        assertThat(next.state().collections().leasedReaders()).containsOnlyKeys(OTHER);
+        assertThat(next.readersExpired()).isEqualTo(1);
+        assertThatThrownBy(() -> run(next.state(), Command.REGISTER, Commands.withHandleLimit(3, readerLapsed,
+                Commands.registerWriter(WriterId.random(), DEBUG, LEASE_MS, readerLapsed)), readerLapsed))
+                .isInstanceOf(HandleLimitException.class);
+    }
+
     @Test
     void registeringOnATombstoneBreaksWithAClosedSince() {
         Commands.RegisteredReader result = broke(run(StateTest.tombstone(5), Command.REGISTER,

@@ -585,6 +585,48 @@ abstract class ClientSafetyTest {
         ShardInvariants.check(shard, consensus(), blob(), CFG, "repeated register", join(service.getState(shard)));
     }
 
+    // ---------------------------------------------------------------------------------------- handle limit
+
+    /**
+     * A client that registers handles and never expires them (a reader per query, a writer per task) would grow the
+     * shard's state, every rollup and every replica's copy without bound: past {@code maxHandles} a new handle is
+     * {@code too_many_handles} and commits nothing, while the handles the shard holds keep working, and room is made
+     * by expiring handles or by leases that lapse.
+     */
+    @Test
+    void a_handle_beyond_the_shards_limit_is_too_many_handles_and_commits_nothing() {
+        ShardService service = replica(consensus(), CFG.withMaxHandles(3), config(256));
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), uploaded(shard, 0, 1, writer)));
+        ShardApi.LeasedReaderRegistered reader = join(service.registerLeasedReader(shard, Optional.empty(), "r",
+                OptionalLong.empty()));
+        join(service.registerCriticalReader(shard, CriticalReaderId.random(), "c", "u64", 0));
+        int versions = versions(shard).size();
+
+        ApiException leased = apiError(service.registerLeasedReader(shard, Optional.empty(), "r", OptionalLong.empty()));
+        ApiException critical = apiError(service.registerCriticalReader(shard, CriticalReaderId.random(), "c", "u64",
+                0));
+        WriterId other = WriterId.random();
+        ApiException writerRegistered = apiError(service.registerWriter(shard, other, "w", OptionalLong.empty()));
+        ApiException appended = apiError(service.compareAndAppend(shard, other, IdempotencyToken.random(),
+                uploaded(shard, 1, 2, other)));
+
+        for (ApiException e : List.of(leased, critical, writerRegistered, appended)) {
+            assertThat(e.code()).isEqualTo(ErrorCode.TOO_MANY_HANDLES);
+            assertThat(e.members()).containsEntry("handles", 3).containsEntry("maxHandles", 3);
+        }
+        assertThat(versions(shard)).as("nothing committed").hasSize(versions);
+        // The handles it holds keep working, a repeated registration included.
+        join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), uploaded(shard, 1, 2, writer)));
+        join(service.registerLeasedReader(shard, Optional.of(reader.readerId()), "r", OptionalLong.empty()));
+        join(service.heartbeatLeasedReader(shard, reader.readerId()));
+
+        join(service.expireLeasedReader(shard, reader.readerId()));
+        join(service.compareAndAppend(shard, other, IdempotencyToken.random(), uploaded(shard, 2, 3, other)));
+        assertThat(join(service.getState(shard)).collections().writers()).containsKeys(writer, other);
+    }
+
     @Test
     void an_outstanding_seqno_below_the_readers_hold_is_refused_and_one_above_current_holds_current() {
         ShardService service = replica(consensus());
