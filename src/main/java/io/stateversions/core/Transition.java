@@ -70,8 +70,8 @@ public sealed interface Transition<R> {
         if (outcome instanceof WorkResult.Break<R> broke) {
             return new Broke<>(broke.value());
         }
-        return finish(prev, cfg, nowMs, hostname, DiffSizes.UNKNOWN, b, new BatchEdits(), cmd.metricName(),
-                cmd.isWrite(), cmd.allowedOnTombstone(), routine, outcome.value());
+        return finish(prev, cfg, nowMs, hostname, DiffSizes.UNKNOWN, b, new BatchEdits(), MapEdits.NONE,
+                cmd.metricName(), cmd.isWrite(), cmd.allowedOnTombstone(), routine, outcome.value());
     }
 
     /** One command of a {@link #computeNextBatch batch}. */
@@ -111,9 +111,10 @@ public sealed interface Transition<R> {
         Objects.requireNonNull(hostname, "hostname");
         SeqNo newSeqno = prev.seqno().next();
         StateCollections current = prev.collections();
-        // The batch edits of the continuing steps, from prev on (null once a step replaced the trace). A step that
-        // breaks or throws leaves its builder, and with it its edits, behind.
+        // The batch and map edits of the continuing steps, from prev on (batch edits are null once a step replaced
+        // the trace). A step that breaks or throws leaves its builder, and with it its edits, behind.
         BatchEdits edits = new BatchEdits();
+        MapEdits mapEdits = MapEdits.NONE;
         List<Object> outcomes = new java.util.ArrayList<>(steps.size());
         String names = null;
         boolean isWrite = false;
@@ -131,6 +132,7 @@ public sealed interface Transition<R> {
             if (outcome instanceof WorkResult.Continue<?>) {
                 current = b.build();
                 edits = then(edits, b.batchEdits());
+                mapEdits = mapEdits.then(b.mapEdits());
                 names = names == null ? step.cmd().metricName() : names + "+" + step.cmd().metricName();
                 isWrite |= step.cmd().isWrite();
                 allowedOnTombstone &= step.cmd().allowedOnTombstone();
@@ -139,8 +141,8 @@ public sealed interface Transition<R> {
         if (names == null) {
             return new Batch(outcomes, Optional.empty());
         }
-        Committable<Void> commit = finish(prev, cfg, nowMs, hostname, diffSizes, current.toBuilder(), edits, names,
-                isWrite, allowedOnTombstone, true, (Void) null);
+        Committable<Void> commit = finish(prev, cfg, nowMs, hostname, diffSizes, current.toBuilder(), edits,
+                mapEdits, names, isWrite, allowedOnTombstone, true, (Void) null);
         return new Batch(outcomes, Optional.of(commit));
     }
 
@@ -157,11 +159,12 @@ public sealed interface Transition<R> {
 
     /**
      * The steps after the work function: the new version, routine maintenance (if {@code routine}), the diff.
-     * {@code edits} are the batch edits from {@code prev} to where {@code b} started (null if unknown).
+     * {@code edits} and {@code mapEdits} are the batch edits (null if unknown) and the map keys edited from
+     * {@code prev} to where {@code b} started.
      */
     private static <R> Committable<R> finish(State prev, PersistConfig cfg, long nowMs, String hostname,
-            DiffSizes diffSizes, StateCollections.Builder b, BatchEdits edits, String cmdName, boolean isWrite,
-            boolean allowedOnTombstone, boolean routine, R result) {
+            DiffSizes diffSizes, StateCollections.Builder b, BatchEdits edits, MapEdits mapEdits, String cmdName,
+            boolean isWrite, boolean allowedOnTombstone, boolean routine, R result) {
         SeqNo newSeqno = prev.seqno().next();
         long walltimeMs = Math.max(nowMs, prev.walltimeMs() + 1);
         b.version(prev.collections().version().max(cfg.buildVersion()));
@@ -194,7 +197,7 @@ public sealed interface Transition<R> {
         }
 
         State next = new State(prev.shardId(), newSeqno, walltimeMs, hostname, prev.codecs(), b.build());
-        StateDiff diff = StateDiff.compute(prev, next, then(edits, b.batchEdits()));
+        StateDiff diff = StateDiff.compute(prev, next, then(edits, b.batchEdits()), mapEdits.then(b.mapEdits()));
         if (cfg.validateTransitions()) {
             State applied = diff.apply(prev);
             if (!applied.equals(next)) {
@@ -207,7 +210,7 @@ public sealed interface Transition<R> {
                 writersExpired);
     }
 
-    /** Removes the handles whose lease lapsed before {@code nowMs}; copies the map only if one did. */
+    /** Removes the handles whose lease lapsed before {@code nowMs}: a walk of every handle. */
     private static <K, V> int expire(Map<K, V> view, java.util.function.Supplier<? extends Map<K, V>> mutable,
             long nowMs) {
         int expired = 0;
