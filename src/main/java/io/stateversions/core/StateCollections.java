@@ -15,16 +15,41 @@ import java.util.Optional;
  * entry it did not change with the version before: a command that touches k of a shard's n handles costs O(k log n),
  * whether it commits here or its diff is applied on another replica. The builder records the keys it touches
  * ({@link MapEdits}), so that {@link StateDiff#compute} compares those keys alone, and skips every map that is still
- * the same instance.
+ * the same instance. Questions that every commit asks about all handles are answered from persistent indexes the maps
+ * keep as they change: the handles whose lease lapsed ({@link #lapsedLeasedReaders}, {@link #lapsedWriters}), the
+ * least seqno hold ({@link #leastSeqnoHold}) and the meet of the readers' sinces ({@link #readerSinceMeet}), each
+ * O(log n) plus what it returns. The indexes are derived: never encoded, built when a state is decoded
+ * ({@link #of}), and no part of {@link #equals}.
  */
 public final class StateCollections {
 
+    /** When a leased reader's lease lapses: it is expired at every time after ({@link Leases#expiresAtMs}). */
+    static final IndexedMap.Index<LeasedReaderState, Long> LEASED_READER_EXPIRY = new IndexedMap.Index<>(
+            "leasedReaderExpiresAtMs", r -> Leases.expiresAtMs(r.lastHeartbeatTimestampMs(), r.leaseDurationMs()));
+    /** A leased reader's seqno hold, whose least is the shard's {@link State#seqnoSince}. */
+    static final IndexedMap.Index<LeasedReaderState, SeqNo> SEQNO_HOLD = new IndexedMap.Index<>(
+            "leasedReaderSeqnoHold", LeasedReaderState::seqno);
+    /** A reader's since: the least of both kinds is the meet that the shard's since follows ({@link Commands}). */
+    static final IndexedMap.Index<LeasedReaderState, Frontier> LEASED_READER_SINCE = new IndexedMap.Index<>(
+            "leasedReaderSince", LeasedReaderState::since);
+    static final IndexedMap.Index<CriticalReaderState, Frontier> CRITICAL_READER_SINCE = new IndexedMap.Index<>(
+            "criticalReaderSince", CriticalReaderState::since);
+    /** When a writer's lease lapses. */
+    static final IndexedMap.Index<WriterState, Long> WRITER_EXPIRY = new IndexedMap.Index<>("writerExpiresAtMs",
+            w -> Leases.expiresAtMs(w.lastHeartbeatTimestampMs(), w.leaseDurationMs()));
+
+    private static final List<IndexedMap.Index<LeasedReaderState, ?>> LEASED_READER_INDEXES =
+            List.of(LEASED_READER_EXPIRY, SEQNO_HOLD, LEASED_READER_SINCE);
+    private static final List<IndexedMap.Index<CriticalReaderState, ?>> CRITICAL_READER_INDEXES =
+            List.of(CRITICAL_READER_SINCE);
+    private static final List<IndexedMap.Index<WriterState, ?>> WRITER_INDEXES = List.of(WRITER_EXPIRY);
+
     private static final IndexedMap<SeqNo, HollowRollup> NO_ROLLUPS = IndexedMap.empty(List.of());
     private static final IndexedMap<LeasedReaderId, LeasedReaderState> NO_LEASED_READERS =
-            IndexedMap.empty(List.of());
+            IndexedMap.empty(LEASED_READER_INDEXES);
     private static final IndexedMap<CriticalReaderId, CriticalReaderState> NO_CRITICAL_READERS =
-            IndexedMap.empty(List.of());
-    private static final IndexedMap<WriterId, WriterState> NO_WRITERS = IndexedMap.empty(List.of());
+            IndexedMap.empty(CRITICAL_READER_INDEXES);
+    private static final IndexedMap<WriterId, WriterState> NO_WRITERS = IndexedMap.empty(WRITER_INDEXES);
     private static final IndexedMap<SchemaId, EncodedSchemas> NO_SCHEMAS = IndexedMap.empty(List.of());
 
     private final Version version;
@@ -107,6 +132,39 @@ public final class StateCollections {
         return trace;
     }
 
+    /** The least seqno hold of the leased readers, if there are any: O(log n). */
+    public Optional<SeqNo> leastSeqnoHold() {
+        return leasedReaders.least(SEQNO_HOLD);
+    }
+
+    /** The meet of every reader's since, leased and critical; {@code {}} without readers. O(log n). */
+    public Frontier readerSinceMeet() {
+        return readerSinceMeet(leasedReaders, criticalReaders);
+    }
+
+    /** The leased readers expired at {@code nowMs} (as {@link LeasedReaderState#isExpiredAt}), soonest first. */
+    public List<LeasedReaderId> lapsedLeasedReaders(long nowMs) {
+        return leasedReaders.keysBelow(LEASED_READER_EXPIRY, nowMs);
+    }
+
+    /** The writers expired at {@code nowMs} (as {@link WriterState#isExpiredAt}), soonest first. */
+    public List<WriterId> lapsedWriters(long nowMs) {
+        return writers.keysBelow(WRITER_EXPIRY, nowMs);
+    }
+
+    /** Whether a leased reader or a writer is expired at {@code nowMs}: O(log n). */
+    public boolean hasLapsedHandles(long nowMs) {
+        return leasedReaders.least(LEASED_READER_EXPIRY).filter(expiresAtMs -> expiresAtMs < nowMs).isPresent()
+                || writers.least(WRITER_EXPIRY).filter(expiresAtMs -> expiresAtMs < nowMs).isPresent();
+    }
+
+    private static Frontier readerSinceMeet(IndexedMap<LeasedReaderId, LeasedReaderState> leasedReaders,
+            IndexedMap<CriticalReaderId, CriticalReaderState> criticalReaders) {
+        Frontier leased = leasedReaders.least(LEASED_READER_SINCE).orElse(Frontier.EMPTY);
+        Frontier critical = criticalReaders.least(CRITICAL_READER_SINCE).orElse(Frontier.EMPTY);
+        return leased.meet(critical);
+    }
+
     /**
      * Upper and since both {@code {}} and no readers or writers: the terminal state of a finalized shard, after
      * which only maintenance commits.
@@ -125,7 +183,7 @@ public final class StateCollections {
         return new Builder(this);
     }
 
-    /** Equal iff every field and every map's entries are. */
+    /** Equal iff every field and every map's entries are (the indexes follow from the maps). */
     @Override
     public boolean equals(Object o) {
         return o instanceof StateCollections other
@@ -312,6 +370,26 @@ public final class StateCollections {
             return StateCollections.isTombstone(trace, writers.view(), leasedReaders.view(), criticalReaders.view());
         }
 
+        /** As {@link StateCollections#leastSeqnoHold}, of the leased readers as they are now. */
+        public Optional<SeqNo> leastSeqnoHold() {
+            return leasedReaders.current().least(SEQNO_HOLD);
+        }
+
+        /** As {@link StateCollections#readerSinceMeet}, of the readers as they are now. */
+        public Frontier readerSinceMeet() {
+            return StateCollections.readerSinceMeet(leasedReaders.current(), criticalReaders.current());
+        }
+
+        /** As {@link StateCollections#lapsedLeasedReaders}, of the leased readers as they are now. */
+        public List<LeasedReaderId> lapsedLeasedReaders(long nowMs) {
+            return leasedReaders.current().keysBelow(LEASED_READER_EXPIRY, nowMs);
+        }
+
+        /** As {@link StateCollections#lapsedWriters}, of the writers as they are now. */
+        public List<WriterId> lapsedWriters(long nowMs) {
+            return writers.current().keysBelow(WRITER_EXPIRY, nowMs);
+        }
+
         public StateCollections build() {
             return new StateCollections(version, lastGcReq, rollups.current(), activeRollup, activeGc,
                     leasedReaders.current(), criticalReaders.current(), writers.current(), schemas.current(), trace);
@@ -319,8 +397,8 @@ public final class StateCollections {
     }
 
     /**
-     * The collections of decoded maps (which are copied: the caller may keep or change them). O(n) for n entries in
-     * key order, O(n log n) otherwise.
+     * The collections of decoded maps (which are copied: the caller may keep or change them). O(n log n) for n
+     * entries, which builds the maps' indexes; every state after this one maintains them as it changes.
      */
     public static StateCollections of(Version version, SeqNo lastGcReq, Map<SeqNo, HollowRollup> rollups,
             Optional<ActiveMarker> activeRollup, Optional<ActiveMarker> activeGc,
@@ -328,8 +406,8 @@ public final class StateCollections {
             Map<CriticalReaderId, CriticalReaderState> criticalReaders, Map<WriterId, WriterState> writers,
             Map<SchemaId, EncodedSchemas> schemas, Trace trace) {
         return new StateCollections(version, lastGcReq, IndexedMap.of(rollups, List.of()), activeRollup, activeGc,
-                IndexedMap.of(leasedReaders, List.of()), IndexedMap.of(criticalReaders, List.of()),
-                IndexedMap.of(writers, List.of()), IndexedMap.of(schemas, List.of()),
+                IndexedMap.of(leasedReaders, LEASED_READER_INDEXES), IndexedMap.of(criticalReaders,
+                CRITICAL_READER_INDEXES), IndexedMap.of(writers, WRITER_INDEXES), IndexedMap.of(schemas, List.of()),
                 trace);
     }
 }

@@ -1,6 +1,5 @@
 package io.stateversions.core;
 
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -174,8 +173,8 @@ public sealed interface Transition<R> {
         Optional<SeqNo> writeRollup = Optional.empty();
         Optional<GcReq> gc = Optional.empty();
         if (routine) {
-            readersExpired = expire(b.leasedReaders(), b::mutableLeasedReaders, nowMs);
-            writersExpired = expire(b.writers(), b::mutableWriters, nowMs);
+            readersExpired = expire(b.lapsedLeasedReaders(nowMs), b.mutableLeasedReaders());
+            writersExpired = expire(b.lapsedWriters(nowMs), b.mutableWriters());
 
             if (prev.isTombstone() && !allowedOnTombstone) {
                 throw new IllegalStateException("invariant violated: command " + cmdName
@@ -210,30 +209,15 @@ public sealed interface Transition<R> {
                 writersExpired);
     }
 
-    /** Removes the handles whose lease lapsed before {@code nowMs}: a walk of every handle. */
-    private static <K, V> int expire(Map<K, V> view, java.util.function.Supplier<? extends Map<K, V>> mutable,
-            long nowMs) {
-        int expired = 0;
-        for (Map.Entry<K, V> entry : view.entrySet()) {
-            if (isExpired(entry.getValue(), nowMs)) {
-                expired++;
-            }
+    /**
+     * Removes the handles {@code lapsed} (found by the map's index of lease expiries, not by a scan of every handle):
+     * O(log n) each.
+     */
+    private static <K> int expire(List<K> lapsed, Map<K, ?> handles) {
+        for (K id : lapsed) {
+            handles.remove(id);
         }
-        if (expired > 0) {
-            for (Iterator<V> it = mutable.get().values().iterator(); it.hasNext(); ) {
-                if (isExpired(it.next(), nowMs)) {
-                    it.remove();
-                }
-            }
-        }
-        return expired;
-    }
-
-    private static boolean isExpired(Object handle, long nowMs) {
-        if (handle instanceof LeasedReaderState reader) {
-            return reader.isExpiredAt(nowMs);
-        }
-        return ((WriterState) handle).isExpiredAt(nowMs);
+        return lapsed.size();
     }
 
     /**
