@@ -45,7 +45,7 @@ final class MapBuilder<K extends Comparable<? super K>, V> {
         return current;
     }
 
-    /** The keys put or removed since this builder was made; changes as the map does. */
+    /** The keys put or removed since this builder was made, so far: to read once the transition is done with it. */
     SortedSet<K> edited() {
         return edited == null ? Collections.emptySortedSet() : Collections.unmodifiableSortedSet(edited);
     }

@@ -319,7 +319,7 @@ public final class StateCollections {
             return batchEdits;
         }
 
-        /** The keys of each map put or removed since this builder was made (sets that change as the maps do). */
+        /** The keys of each map put or removed since this builder was made, so far (read it when done editing). */
         MapEdits mapEdits() {
             return new MapEdits(rollups.edited(), leasedReaders.edited(), criticalReaders.edited(), writers.edited(),
                     schemas.edited());
