@@ -141,12 +141,7 @@ public final class Commands {
                     : new LeasedReaderState(existing.seqno(), existing.since(),
                             Math.max(existing.lastHeartbeatTimestampMs(), heartbeatMs), leaseDurationMs, debug);
             c.mutableLeasedReaders().put(id, reader);
-            SeqNo seqnoSince = newSeqno;
-            for (LeasedReaderState r : c.leasedReaders().values()) {
-                if (r.seqno().isBefore(seqnoSince)) {
-                    seqnoSince = r.seqno();
-                }
-            }
+            SeqNo seqnoSince = c.leastSeqnoHold().filter(hold -> hold.isBefore(newSeqno)).orElse(newSeqno);
             return WorkResult.proceed(new RegisteredReader(reader, seqnoSince));
         };
     }
@@ -205,16 +200,12 @@ public final class Commands {
         };
     }
 
-    /** The meet of every reader's since (leased and critical); the shard's since never regresses. */
+    /**
+     * The meet of every reader's since (leased and critical), from the readers' indexes (O(log n), not a walk of every
+     * reader); the shard's since never regresses.
+     */
     private static Frontier readerSinceMeet(StateCollections.Builder c) {
-        Frontier meet = Frontier.EMPTY;
-        for (LeasedReaderState r : c.leasedReaders().values()) {
-            meet = meet.meet(r.since());
-        }
-        for (CriticalReaderState r : c.criticalReaders().values()) {
-            meet = meet.meet(r.since());
-        }
-        return c.trace().since().join(meet);
+        return c.trace().since().join(c.readerSinceMeet());
     }
 
     /** Removes a leased reader. The shard's since is not recomputed (spec §14). Breaks on a tombstone. */
@@ -529,17 +520,7 @@ public final class Commands {
      */
     public static Transition.Work<Integer> expireLapsedHandles(long nowMs) {
         return (newSeqno, c) -> {
-            int lapsed = 0;
-            for (LeasedReaderState r : c.leasedReaders().values()) {
-                if (r.isExpiredAt(nowMs)) {
-                    lapsed++;
-                }
-            }
-            for (WriterState w : c.writers().values()) {
-                if (w.isExpiredAt(nowMs)) {
-                    lapsed++;
-                }
-            }
+            int lapsed = c.lapsedLeasedReaders(nowMs).size() + c.lapsedWriters(nowMs).size();
             return lapsed > 0 ? WorkResult.proceed(lapsed) : WorkResult.stop(0);
         };
     }

@@ -6,10 +6,16 @@ final class Leases {
     private Leases() {}
 
     static boolean isExpired(long lastHeartbeatMs, long leaseDurationMs, long nowMs) {
+        return expiresAtMs(lastHeartbeatMs, leaseDurationMs) < nowMs;
+    }
+
+    /**
+     * {@code heartbeat + duration}: the handle is expired at every time after it. A sum that wraps around (a lease
+     * beyond the end of time) never expires, so it is {@link Long#MAX_VALUE}, after which there is no time. The key by
+     * which {@link StateCollections} indexes its handles, so that finding the expired ones does not scan them all.
+     */
+    static long expiresAtMs(long lastHeartbeatMs, long leaseDurationMs) {
         long expiresAtMs = lastHeartbeatMs + leaseDurationMs;
-        if (expiresAtMs < lastHeartbeatMs) { // overflow: a lease beyond the end of time never expires
-            return false;
-        }
-        return expiresAtMs < nowMs;
+        return expiresAtMs < lastHeartbeatMs ? Long.MAX_VALUE : expiresAtMs;
     }
 }

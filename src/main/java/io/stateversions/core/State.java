@@ -38,15 +38,12 @@ public record State(ShardId shardId, SeqNo seqno, long walltimeMs, String hostna
         return collections.trace().upper();
     }
 
-    /** {@code min(seqno, every leased reader's seqno hold)}; critical readers hold no seqno. */
+    /**
+     * {@code min(seqno, every leased reader's seqno hold)}; critical readers hold no seqno. O(log readers), from the
+     * readers' index of holds: every commit asks (GC assignment).
+     */
     public SeqNo seqnoSince() {
-        SeqNo since = seqno;
-        for (LeasedReaderState reader : collections.leasedReaders().values()) {
-            if (reader.seqno().isBefore(since)) {
-                since = reader.seqno();
-            }
-        }
-        return since;
+        return collections.leastSeqnoHold().filter(hold -> hold.isBefore(seqno)).orElse(seqno);
     }
 
     /** {@code seqno - seqnoSince}: how many versions readers keep alive. */

@@ -1,53 +1,89 @@
 package io.stateversions.core;
 
-import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.TreeMap;
 
 /**
  * Everything in a shard's state but its identity and version stamp (spec §3.2). Immutable; a command changes a
- * {@link Builder} made by {@link #toBuilder}, which copies a collection only when it is first changed, so a
- * transition that touches one reader copies neither the trace nor the other maps, and {@link StateDiff#compute}
- * skips every collection that is still the same instance.
+ * {@link Builder} made by {@link #toBuilder}.
+ *
+ * <h2>Cost</h2>
+ * The maps are persistent ({@link IndexedMap}: pcollections' balanced trees), so that a new version shares every
+ * entry it did not change with the version before: a command that touches k of a shard's n handles costs O(k log n),
+ * whether it commits here or its diff is applied on another replica. The builder records the keys it touches
+ * ({@link MapEdits}), so that {@link StateDiff#compute} compares those keys alone, and skips every map that is still
+ * the same instance. Questions that every commit asks about all handles are answered from persistent indexes the maps
+ * keep as they change: the handles whose lease lapsed ({@link #lapsedLeasedReaders}, {@link #lapsedWriters}), the
+ * least seqno hold ({@link #leastSeqnoHold}) and the meet of the readers' sinces ({@link #readerSinceMeet}), each
+ * O(log n) plus what it returns. The indexes are derived: never encoded, built when a state is decoded
+ * ({@link #of}), and no part of {@link #equals}.
  */
 public final class StateCollections {
 
+    /** When a leased reader's lease lapses: it is expired at every time after ({@link Leases#expiresAtMs}). */
+    static final IndexedMap.Index<LeasedReaderState, Long> LEASED_READER_EXPIRY = new IndexedMap.Index<>(
+            "leasedReaderExpiresAtMs", r -> Leases.expiresAtMs(r.lastHeartbeatTimestampMs(), r.leaseDurationMs()));
+    /** A leased reader's seqno hold, whose least is the shard's {@link State#seqnoSince}. */
+    static final IndexedMap.Index<LeasedReaderState, SeqNo> SEQNO_HOLD = new IndexedMap.Index<>(
+            "leasedReaderSeqnoHold", LeasedReaderState::seqno);
+    /** A reader's since: the least of both kinds is the meet that the shard's since follows ({@link Commands}). */
+    static final IndexedMap.Index<LeasedReaderState, Frontier> LEASED_READER_SINCE = new IndexedMap.Index<>(
+            "leasedReaderSince", LeasedReaderState::since);
+    static final IndexedMap.Index<CriticalReaderState, Frontier> CRITICAL_READER_SINCE = new IndexedMap.Index<>(
+            "criticalReaderSince", CriticalReaderState::since);
+    /** When a writer's lease lapses. */
+    static final IndexedMap.Index<WriterState, Long> WRITER_EXPIRY = new IndexedMap.Index<>("writerExpiresAtMs",
+            w -> Leases.expiresAtMs(w.lastHeartbeatTimestampMs(), w.leaseDurationMs()));
+
+    private static final List<IndexedMap.Index<LeasedReaderState, ?>> LEASED_READER_INDEXES =
+            List.of(LEASED_READER_EXPIRY, SEQNO_HOLD, LEASED_READER_SINCE);
+    private static final List<IndexedMap.Index<CriticalReaderState, ?>> CRITICAL_READER_INDEXES =
+            List.of(CRITICAL_READER_SINCE);
+    private static final List<IndexedMap.Index<WriterState, ?>> WRITER_INDEXES = List.of(WRITER_EXPIRY);
+
+    private static final IndexedMap<SeqNo, HollowRollup> NO_ROLLUPS = IndexedMap.empty(List.of());
+    private static final IndexedMap<LeasedReaderId, LeasedReaderState> NO_LEASED_READERS =
+            IndexedMap.empty(LEASED_READER_INDEXES);
+    private static final IndexedMap<CriticalReaderId, CriticalReaderState> NO_CRITICAL_READERS =
+            IndexedMap.empty(CRITICAL_READER_INDEXES);
+    private static final IndexedMap<WriterId, WriterState> NO_WRITERS = IndexedMap.empty(WRITER_INDEXES);
+    private static final IndexedMap<SchemaId, EncodedSchemas> NO_SCHEMAS = IndexedMap.empty(List.of());
+
     private final Version version;
     private final SeqNo lastGcReq;
-    private final NavigableMap<SeqNo, HollowRollup> rollups;
+    private final IndexedMap<SeqNo, HollowRollup> rollups;
     private final Optional<ActiveMarker> activeRollup;
     private final Optional<ActiveMarker> activeGc;
-    private final NavigableMap<LeasedReaderId, LeasedReaderState> leasedReaders;
-    private final NavigableMap<CriticalReaderId, CriticalReaderState> criticalReaders;
-    private final NavigableMap<WriterId, WriterState> writers;
-    private final NavigableMap<SchemaId, EncodedSchemas> schemas;
+    private final IndexedMap<LeasedReaderId, LeasedReaderState> leasedReaders;
+    private final IndexedMap<CriticalReaderId, CriticalReaderState> criticalReaders;
+    private final IndexedMap<WriterId, WriterState> writers;
+    private final IndexedMap<SchemaId, EncodedSchemas> schemas;
     private final Trace trace;
 
-    private StateCollections(Version version, SeqNo lastGcReq, NavigableMap<SeqNo, HollowRollup> rollups,
+    private StateCollections(Version version, SeqNo lastGcReq, IndexedMap<SeqNo, HollowRollup> rollups,
             Optional<ActiveMarker> activeRollup, Optional<ActiveMarker> activeGc,
-            NavigableMap<LeasedReaderId, LeasedReaderState> leasedReaders,
-            NavigableMap<CriticalReaderId, CriticalReaderState> criticalReaders,
-            NavigableMap<WriterId, WriterState> writers, NavigableMap<SchemaId, EncodedSchemas> schemas, Trace trace) {
+            IndexedMap<LeasedReaderId, LeasedReaderState> leasedReaders,
+            IndexedMap<CriticalReaderId, CriticalReaderState> criticalReaders,
+            IndexedMap<WriterId, WriterState> writers, IndexedMap<SchemaId, EncodedSchemas> schemas, Trace trace) {
         this.version = Objects.requireNonNull(version, "version");
         this.lastGcReq = Objects.requireNonNull(lastGcReq, "lastGcReq");
-        this.rollups = rollups;
+        this.rollups = Objects.requireNonNull(rollups, "rollups");
         this.activeRollup = Objects.requireNonNull(activeRollup, "activeRollup");
         this.activeGc = Objects.requireNonNull(activeGc, "activeGc");
-        this.leasedReaders = leasedReaders;
-        this.criticalReaders = criticalReaders;
-        this.writers = writers;
-        this.schemas = schemas;
+        this.leasedReaders = Objects.requireNonNull(leasedReaders, "leasedReaders");
+        this.criticalReaders = Objects.requireNonNull(criticalReaders, "criticalReaders");
+        this.writers = Objects.requireNonNull(writers, "writers");
+        this.schemas = Objects.requireNonNull(schemas, "schemas");
         this.trace = Objects.requireNonNull(trace, "trace");
     }
 
     /** The collections of the never-committed empty state (seqno 0) that bootstraps a shard. */
     public static StateCollections empty(Version version) {
-        return new StateCollections(version, SeqNo.MIN, Collections.emptyNavigableMap(), Optional.empty(),
-                Optional.empty(), Collections.emptyNavigableMap(), Collections.emptyNavigableMap(),
-                Collections.emptyNavigableMap(), Collections.emptyNavigableMap(), Trace.EMPTY);
+        return new StateCollections(version, SeqNo.MIN, NO_ROLLUPS, Optional.empty(), Optional.empty(),
+                NO_LEASED_READERS, NO_CRITICAL_READERS, NO_WRITERS, NO_SCHEMAS, Trace.EMPTY);
     }
 
     /** The version of the code that wrote this state (persist's {@code applier_version}). */
@@ -60,9 +96,12 @@ public final class StateCollections {
         return lastGcReq;
     }
 
-    /** Known rollups by the seqno of the state they hold; never empty once the shard is initialized. */
+    /**
+     * Known rollups by the seqno of the state they hold; never empty once the shard is initialized. Like every map
+     * here: read-only, and persistent (it never changes).
+     */
     public NavigableMap<SeqNo, HollowRollup> rollups() {
-        return rollups;
+        return rollups.map();
     }
 
     public Optional<ActiveMarker> activeRollup() {
@@ -74,23 +113,56 @@ public final class StateCollections {
     }
 
     public NavigableMap<LeasedReaderId, LeasedReaderState> leasedReaders() {
-        return leasedReaders;
+        return leasedReaders.map();
     }
 
     public NavigableMap<CriticalReaderId, CriticalReaderState> criticalReaders() {
-        return criticalReaders;
+        return criticalReaders.map();
     }
 
     public NavigableMap<WriterId, WriterState> writers() {
-        return writers;
+        return writers.map();
     }
 
     public NavigableMap<SchemaId, EncodedSchemas> schemas() {
-        return schemas;
+        return schemas.map();
     }
 
     public Trace trace() {
         return trace;
+    }
+
+    /** The least seqno hold of the leased readers, if there are any: O(log n). */
+    public Optional<SeqNo> leastSeqnoHold() {
+        return leasedReaders.least(SEQNO_HOLD);
+    }
+
+    /** The meet of every reader's since, leased and critical; {@code {}} without readers. O(log n). */
+    public Frontier readerSinceMeet() {
+        return readerSinceMeet(leasedReaders, criticalReaders);
+    }
+
+    /** The leased readers expired at {@code nowMs} (as {@link LeasedReaderState#isExpiredAt}), soonest first. */
+    public List<LeasedReaderId> lapsedLeasedReaders(long nowMs) {
+        return leasedReaders.keysBelow(LEASED_READER_EXPIRY, nowMs);
+    }
+
+    /** The writers expired at {@code nowMs} (as {@link WriterState#isExpiredAt}), soonest first. */
+    public List<WriterId> lapsedWriters(long nowMs) {
+        return writers.keysBelow(WRITER_EXPIRY, nowMs);
+    }
+
+    /** Whether a leased reader or a writer is expired at {@code nowMs}: O(log n). */
+    public boolean hasLapsedHandles(long nowMs) {
+        return leasedReaders.least(LEASED_READER_EXPIRY).filter(expiresAtMs -> expiresAtMs < nowMs).isPresent()
+                || writers.least(WRITER_EXPIRY).filter(expiresAtMs -> expiresAtMs < nowMs).isPresent();
+    }
+
+    private static Frontier readerSinceMeet(IndexedMap<LeasedReaderId, LeasedReaderState> leasedReaders,
+            IndexedMap<CriticalReaderId, CriticalReaderState> criticalReaders) {
+        Frontier leased = leasedReaders.least(LEASED_READER_SINCE).orElse(Frontier.EMPTY);
+        Frontier critical = criticalReaders.least(CRITICAL_READER_SINCE).orElse(Frontier.EMPTY);
+        return leased.meet(critical);
     }
 
     /**
@@ -98,7 +170,7 @@ public final class StateCollections {
      * which only maintenance commits.
      */
     public boolean isTombstone() {
-        return isTombstone(trace, writers, leasedReaders, criticalReaders);
+        return isTombstone(trace, writers.map(), leasedReaders.map(), criticalReaders.map());
     }
 
     private static boolean isTombstone(Trace trace, Map<?, ?> writers, Map<?, ?> leasedReaders,
@@ -111,38 +183,41 @@ public final class StateCollections {
         return new Builder(this);
     }
 
+    /** Equal iff every field and every map's entries are (the indexes follow from the maps). */
     @Override
     public boolean equals(Object o) {
         return o instanceof StateCollections other
                 && version.equals(other.version)
                 && lastGcReq.equals(other.lastGcReq)
-                && rollups.equals(other.rollups)
+                && rollups().equals(other.rollups())
                 && activeRollup.equals(other.activeRollup)
                 && activeGc.equals(other.activeGc)
-                && leasedReaders.equals(other.leasedReaders)
-                && criticalReaders.equals(other.criticalReaders)
-                && writers.equals(other.writers)
-                && schemas.equals(other.schemas)
+                && leasedReaders().equals(other.leasedReaders())
+                && criticalReaders().equals(other.criticalReaders())
+                && writers().equals(other.writers())
+                && schemas().equals(other.schemas())
                 && trace.equals(other.trace);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(version, lastGcReq, rollups, activeRollup, activeGc, leasedReaders, criticalReaders,
-                writers, schemas, trace);
+        return Objects.hash(version, lastGcReq, rollups(), activeRollup, activeGc, leasedReaders(), criticalReaders(),
+                writers(), schemas(), trace);
     }
 
     @Override
     public String toString() {
         return "StateCollections{version=" + version + ", lastGcReq=" + lastGcReq + ", rollups=" + rollups
                 + ", activeRollup=" + activeRollup + ", activeGc=" + activeGc + ", leasedReaders=" + leasedReaders
-                + ", criticalReaders=" + criticalReaders + ", writers=" + writers + ", schemas=" + schemas.keySet()
-                + ", trace=" + trace + "}";
+                + ", criticalReaders=" + criticalReaders + ", writers=" + writers + ", schemas="
+                + schemas().keySet() + ", trace=" + trace + "}";
     }
 
     /**
-     * A mutable copy for one transition. The plain accessors return read-only views; the {@code mutable…}
-     * accessors copy the collection on first use and return the copy to change.
+     * The collections as one transition changes them. The plain accessors return read-only views; the
+     * {@code mutable…} accessors return views to change the maps through ({@link MapBuilder}): O(log n) per put or
+     * remove, never a copy, each key recorded ({@link #mapEdits}). {@link #build} is O(1), and the builder can go on
+     * changing the maps after it without touching what it built.
      */
     public static final class Builder {
 
@@ -153,11 +228,11 @@ public final class StateCollections {
         private Trace trace;
         /** What {@link #push} and {@link #applyMergeRes} did to the batches; null once {@link #trace} replaced them. */
         private BatchEdits batchEdits = new BatchEdits();
-        private final CopyOnWrite<SeqNo, HollowRollup> rollups;
-        private final CopyOnWrite<LeasedReaderId, LeasedReaderState> leasedReaders;
-        private final CopyOnWrite<CriticalReaderId, CriticalReaderState> criticalReaders;
-        private final CopyOnWrite<WriterId, WriterState> writers;
-        private final CopyOnWrite<SchemaId, EncodedSchemas> schemas;
+        private final MapBuilder<SeqNo, HollowRollup> rollups;
+        private final MapBuilder<LeasedReaderId, LeasedReaderState> leasedReaders;
+        private final MapBuilder<CriticalReaderId, CriticalReaderState> criticalReaders;
+        private final MapBuilder<WriterId, WriterState> writers;
+        private final MapBuilder<SchemaId, EncodedSchemas> schemas;
 
         private Builder(StateCollections from) {
             version = from.version;
@@ -165,11 +240,11 @@ public final class StateCollections {
             activeRollup = from.activeRollup;
             activeGc = from.activeGc;
             trace = from.trace;
-            rollups = new CopyOnWrite<>(from.rollups);
-            leasedReaders = new CopyOnWrite<>(from.leasedReaders);
-            criticalReaders = new CopyOnWrite<>(from.criticalReaders);
-            writers = new CopyOnWrite<>(from.writers);
-            schemas = new CopyOnWrite<>(from.schemas);
+            rollups = new MapBuilder<>(from.rollups);
+            leasedReaders = new MapBuilder<>(from.leasedReaders);
+            criticalReaders = new MapBuilder<>(from.criticalReaders);
+            writers = new MapBuilder<>(from.writers);
+            schemas = new MapBuilder<>(from.schemas);
         }
 
         public Version version() {
@@ -244,6 +319,12 @@ public final class StateCollections {
             return batchEdits;
         }
 
+        /** The keys of each map put or removed since this builder was made, so far (read it when done editing). */
+        MapEdits mapEdits() {
+            return new MapEdits(rollups.edited(), leasedReaders.edited(), criticalReaders.edited(), writers.edited(),
+                    schemas.edited());
+        }
+
         public NavigableMap<SeqNo, HollowRollup> rollups() {
             return rollups.view();
         }
@@ -289,56 +370,44 @@ public final class StateCollections {
             return StateCollections.isTombstone(trace, writers.view(), leasedReaders.view(), criticalReaders.view());
         }
 
+        /** As {@link StateCollections#leastSeqnoHold}, of the leased readers as they are now. */
+        public Optional<SeqNo> leastSeqnoHold() {
+            return leasedReaders.current().least(SEQNO_HOLD);
+        }
+
+        /** As {@link StateCollections#readerSinceMeet}, of the readers as they are now. */
+        public Frontier readerSinceMeet() {
+            return StateCollections.readerSinceMeet(leasedReaders.current(), criticalReaders.current());
+        }
+
+        /** As {@link StateCollections#lapsedLeasedReaders}, of the leased readers as they are now. */
+        public List<LeasedReaderId> lapsedLeasedReaders(long nowMs) {
+            return leasedReaders.current().keysBelow(LEASED_READER_EXPIRY, nowMs);
+        }
+
+        /** As {@link StateCollections#lapsedWriters}, of the writers as they are now. */
+        public List<WriterId> lapsedWriters(long nowMs) {
+            return writers.current().keysBelow(WRITER_EXPIRY, nowMs);
+        }
+
         public StateCollections build() {
-            return new StateCollections(version, lastGcReq, rollups.build(), activeRollup, activeGc,
-                    leasedReaders.build(), criticalReaders.build(), writers.build(), schemas.build(), trace);
+            return new StateCollections(version, lastGcReq, rollups.current(), activeRollup, activeGc,
+                    leasedReaders.current(), criticalReaders.current(), writers.current(), schemas.current(), trace);
         }
     }
 
-    /** A map that is copied the first time it is changed; until then {@link #build} returns the original. */
-    private static final class CopyOnWrite<K, V> {
-        private NavigableMap<K, V> map;
-        private boolean copied;
-
-        CopyOnWrite(NavigableMap<K, V> original) {
-            this.map = original;
-        }
-
-        NavigableMap<K, V> view() {
-            return copied ? Collections.unmodifiableNavigableMap(map) : map;
-        }
-
-        NavigableMap<K, V> mutable() {
-            if (!copied) {
-                map = new TreeMap<>(map);
-                copied = true;
-            }
-            return map;
-        }
-
-        NavigableMap<K, V> build() {
-            if (copied) {
-                // Hand the copy over; a later change through this builder copies again, so it never reaches the
-                // built value.
-                map = map.isEmpty() ? Collections.emptyNavigableMap() : Collections.unmodifiableNavigableMap(map);
-                copied = false;
-            }
-            return map;
-        }
-    }
-
-    /** Wraps decoded maps, which the caller must not keep or change. */
+    /**
+     * The collections of decoded maps (which are copied: the caller may keep or change them). O(n log n) for n
+     * entries, which builds the maps' indexes; every state after this one maintains them as it changes.
+     */
     public static StateCollections of(Version version, SeqNo lastGcReq, Map<SeqNo, HollowRollup> rollups,
             Optional<ActiveMarker> activeRollup, Optional<ActiveMarker> activeGc,
             Map<LeasedReaderId, LeasedReaderState> leasedReaders,
             Map<CriticalReaderId, CriticalReaderState> criticalReaders, Map<WriterId, WriterState> writers,
             Map<SchemaId, EncodedSchemas> schemas, Trace trace) {
-        return new StateCollections(version, lastGcReq, frozen(rollups), activeRollup, activeGc,
-                frozen(leasedReaders), frozen(criticalReaders), frozen(writers), frozen(schemas), trace);
-    }
-
-    private static <K, V> NavigableMap<K, V> frozen(Map<K, V> map) {
-        return map.isEmpty() ? Collections.emptyNavigableMap()
-                : Collections.unmodifiableNavigableMap(new TreeMap<>(map));
+        return new StateCollections(version, lastGcReq, IndexedMap.of(rollups, List.of()), activeRollup, activeGc,
+                IndexedMap.of(leasedReaders, LEASED_READER_INDEXES), IndexedMap.of(criticalReaders,
+                CRITICAL_READER_INDEXES), IndexedMap.of(writers, WRITER_INDEXES), IndexedMap.of(schemas, List.of()),
+                trace);
     }
 }

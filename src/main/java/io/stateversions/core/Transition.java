@@ -1,6 +1,5 @@
 package io.stateversions.core;
 
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -70,8 +69,8 @@ public sealed interface Transition<R> {
         if (outcome instanceof WorkResult.Break<R> broke) {
             return new Broke<>(broke.value());
         }
-        return finish(prev, cfg, nowMs, hostname, DiffSizes.UNKNOWN, b, new BatchEdits(), cmd.metricName(),
-                cmd.isWrite(), cmd.allowedOnTombstone(), routine, outcome.value());
+        return finish(prev, cfg, nowMs, hostname, DiffSizes.UNKNOWN, b, new BatchEdits(), MapEdits.NONE,
+                cmd.metricName(), cmd.isWrite(), cmd.allowedOnTombstone(), routine, outcome.value());
     }
 
     /** One command of a {@link #computeNextBatch batch}. */
@@ -111,9 +110,10 @@ public sealed interface Transition<R> {
         Objects.requireNonNull(hostname, "hostname");
         SeqNo newSeqno = prev.seqno().next();
         StateCollections current = prev.collections();
-        // The batch edits of the continuing steps, from prev on (null once a step replaced the trace). A step that
-        // breaks or throws leaves its builder, and with it its edits, behind.
+        // The batch and map edits of the continuing steps, from prev on (batch edits are null once a step replaced
+        // the trace). A step that breaks or throws leaves its builder, and with it its edits, behind.
         BatchEdits edits = new BatchEdits();
+        MapEdits mapEdits = MapEdits.NONE;
         List<Object> outcomes = new java.util.ArrayList<>(steps.size());
         String names = null;
         boolean isWrite = false;
@@ -131,6 +131,7 @@ public sealed interface Transition<R> {
             if (outcome instanceof WorkResult.Continue<?>) {
                 current = b.build();
                 edits = then(edits, b.batchEdits());
+                mapEdits = mapEdits.then(b.mapEdits());
                 names = names == null ? step.cmd().metricName() : names + "+" + step.cmd().metricName();
                 isWrite |= step.cmd().isWrite();
                 allowedOnTombstone &= step.cmd().allowedOnTombstone();
@@ -139,8 +140,8 @@ public sealed interface Transition<R> {
         if (names == null) {
             return new Batch(outcomes, Optional.empty());
         }
-        Committable<Void> commit = finish(prev, cfg, nowMs, hostname, diffSizes, current.toBuilder(), edits, names,
-                isWrite, allowedOnTombstone, true, (Void) null);
+        Committable<Void> commit = finish(prev, cfg, nowMs, hostname, diffSizes, current.toBuilder(), edits,
+                mapEdits, names, isWrite, allowedOnTombstone, true, (Void) null);
         return new Batch(outcomes, Optional.of(commit));
     }
 
@@ -157,11 +158,12 @@ public sealed interface Transition<R> {
 
     /**
      * The steps after the work function: the new version, routine maintenance (if {@code routine}), the diff.
-     * {@code edits} are the batch edits from {@code prev} to where {@code b} started (null if unknown).
+     * {@code edits} and {@code mapEdits} are the batch edits (null if unknown) and the map keys edited from
+     * {@code prev} to where {@code b} started.
      */
     private static <R> Committable<R> finish(State prev, PersistConfig cfg, long nowMs, String hostname,
-            DiffSizes diffSizes, StateCollections.Builder b, BatchEdits edits, String cmdName, boolean isWrite,
-            boolean allowedOnTombstone, boolean routine, R result) {
+            DiffSizes diffSizes, StateCollections.Builder b, BatchEdits edits, MapEdits mapEdits, String cmdName,
+            boolean isWrite, boolean allowedOnTombstone, boolean routine, R result) {
         SeqNo newSeqno = prev.seqno().next();
         long walltimeMs = Math.max(nowMs, prev.walltimeMs() + 1);
         b.version(prev.collections().version().max(cfg.buildVersion()));
@@ -171,8 +173,8 @@ public sealed interface Transition<R> {
         Optional<SeqNo> writeRollup = Optional.empty();
         Optional<GcReq> gc = Optional.empty();
         if (routine) {
-            readersExpired = expire(b.leasedReaders(), b::mutableLeasedReaders, nowMs);
-            writersExpired = expire(b.writers(), b::mutableWriters, nowMs);
+            readersExpired = expire(b.lapsedLeasedReaders(nowMs), b.mutableLeasedReaders());
+            writersExpired = expire(b.lapsedWriters(nowMs), b.mutableWriters());
 
             if (prev.isTombstone() && !allowedOnTombstone) {
                 throw new IllegalStateException("invariant violated: command " + cmdName
@@ -194,7 +196,7 @@ public sealed interface Transition<R> {
         }
 
         State next = new State(prev.shardId(), newSeqno, walltimeMs, hostname, prev.codecs(), b.build());
-        StateDiff diff = StateDiff.compute(prev, next, then(edits, b.batchEdits()));
+        StateDiff diff = StateDiff.compute(prev, next, then(edits, b.batchEdits()), mapEdits.then(b.mapEdits()));
         if (cfg.validateTransitions()) {
             State applied = diff.apply(prev);
             if (!applied.equals(next)) {
@@ -207,30 +209,15 @@ public sealed interface Transition<R> {
                 writersExpired);
     }
 
-    /** Removes the handles whose lease lapsed before {@code nowMs}; copies the map only if one did. */
-    private static <K, V> int expire(Map<K, V> view, java.util.function.Supplier<? extends Map<K, V>> mutable,
-            long nowMs) {
-        int expired = 0;
-        for (Map.Entry<K, V> entry : view.entrySet()) {
-            if (isExpired(entry.getValue(), nowMs)) {
-                expired++;
-            }
+    /**
+     * Removes the handles {@code lapsed} (found by the map's index of lease expiries, not by a scan of every handle):
+     * O(log n) each.
+     */
+    private static <K> int expire(List<K> lapsed, Map<K, ?> handles) {
+        for (K id : lapsed) {
+            handles.remove(id);
         }
-        if (expired > 0) {
-            for (Iterator<V> it = mutable.get().values().iterator(); it.hasNext(); ) {
-                if (isExpired(it.next(), nowMs)) {
-                    it.remove();
-                }
-            }
-        }
-        return expired;
-    }
-
-    private static boolean isExpired(Object handle, long nowMs) {
-        if (handle instanceof LeasedReaderState reader) {
-            return reader.isExpiredAt(nowMs);
-        }
-        return ((WriterState) handle).isExpiredAt(nowMs);
+        return lapsed.size();
     }
 
     /**

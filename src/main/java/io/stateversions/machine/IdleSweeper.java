@@ -3,11 +3,9 @@ package io.stateversions.machine;
 import io.stateversions.core.Command;
 import io.stateversions.core.Commands;
 import io.stateversions.core.HollowRollup;
-import io.stateversions.core.LeasedReaderState;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
 import io.stateversions.core.State;
-import io.stateversions.core.WriterState;
 import io.stateversions.location.Consensus;
 import io.stateversions.location.VersionedData;
 import io.stateversions.stateversions.StateVersions;
@@ -231,19 +229,12 @@ public final class IdleSweeper {
         return false;
     }
 
-    /** The condition of {@link Commands#expireLapsedHandles}: a handle whose lease lapsed by {@code nowMs}. */
+    /**
+     * The condition of {@link Commands#expireLapsedHandles}: a handle whose lease lapsed by {@code nowMs}. O(log n)
+     * from the state's index of lease expiries, so that a sweep over many idle shards does not walk their handles.
+     */
     private static boolean hasLapsedHandles(State state, long nowMs) {
-        for (LeasedReaderState reader : state.collections().leasedReaders().values()) {
-            if (reader.isExpiredAt(nowMs)) {
-                return true;
-            }
-        }
-        for (WriterState writer : state.collections().writers().values()) {
-            if (writer.isExpiredAt(nowMs)) {
-                return true;
-            }
-        }
-        return false;
+        return state.collections().hasLapsedHandles(nowMs);
     }
 
     /** The three steps, on {@code machine} (pinned by the caller). */

@@ -12,16 +12,16 @@ import java.util.Map;
  * weighs its cache with it ({@link MachineConfig#maxCachedBytes}).
  *
  * <p>O(1): it reads counts the state keeps up to date as it changes ({@link Trace#totals}, the sizes of its maps),
- * never walks the batches, because the machine re-checks it on every new state. The constants were measured with
- * a heap-layout walker (JOL) on JDK 17 with compressed references, on a machine built by appends through the
- * service: a state of N batches of one hollow part (a writer key and a part id) grows by 600 bytes per batch, of
- * four parts by 1,528, of one 16-byte inline part by 400; a key lower bound or inline updates cost twice their
- * length (the bytes, and again in the batch's memoized storage encoding); a writer 153 bytes; a machine with an
- * empty state, one writer and one rollup 1,976 bytes. Against those measurements the estimate was within 6 % at
- * 2,000 and 4,000 batches (0.95 with 64-byte key lower bounds, 1.00 with none or inline parts), and 3 % above for a
- * machine with no batches. Measured again once a batch kept its one memo in a field rather than a one-slot array: a
- * state of batches of one hollow part appended through the service grows by 568 bytes per batch (it was 600), to
- * which {@link #BATCH_BYTES} was lowered by 32. Not counted: old states still referenced by a request in flight (API
+ * never walks the batches, because the machine re-checks it on every new state. The constants were measured with a
+ * heap-layout walker (JOL) on JDK 17 with compressed references, on a machine built by appends through the service: a
+ * state of N batches of one hollow part (a writer key and a part id) grows by 600 bytes per batch, of four parts by
+ * 1,528, of one 16-byte inline part by 400; a key lower bound or inline updates cost twice their length (the bytes, and
+ * again in the batch's memoized storage encoding); a writer 153 bytes (241 since the handle maps keep indexes); a
+ * machine with an empty state, one writer and one rollup 1,976 bytes. Against those measurements the estimate was
+ * within 6 % at 2,000 and 4,000 batches (0.95 with 64-byte key lower bounds, 1.00 with none or inline parts), and 3 %
+ * above for a machine with no batches. Measured again once a batch kept its one memo in a field rather than a one-slot
+ * array: a state of batches of one hollow part appended through the service grows by 568 bytes per batch (it was 600),
+ * to which {@link #BATCH_BYTES} was lowered by 32. Not counted: old states still referenced by a request in flight (API
  * renderings of batches are built per answer and not kept with the batch).
  */
 public final class RetainedSize {
@@ -39,8 +39,18 @@ public final class RetainedSize {
     static final long INLINE_PART_BYTES = 80;
     /** Bytes held per byte of inline updates, key lower bound or statistics: the value, and its encoding. */
     static final long HELD_BYTE_BYTES = 2;
-    /** A leased reader, critical reader or writer with its map entry; measured 153 for a writer. */
-    static final long HANDLE_BYTES = 160;
+    /**
+     * A writer with its map entry, measured 153, and its entry in the writers' index of lease expiries, which added 88
+     * (the difference between 20,000 and 40,000 writers in a state, walked by JOL before and after the index).
+     */
+    static final long WRITER_BYTES = 241;
+    /**
+     * A leased reader with its map entry (as a writer, once 160) and its entries in the three indexes of lease expiries,
+     * seqno holds and sinces, measured the same way: 216 more.
+     */
+    static final long LEASED_READER_BYTES = 376;
+    /** A critical reader with its map entry (once 160) and its entry in the index of sinces: 64 more, measured so. */
+    static final long CRITICAL_READER_BYTES = 224;
     /** A rollup's key and size with its map entry. */
     static final long ROLLUP_BYTES = 200;
     /** A schema without its encodings: the record, its four byte arrays' headers and its map entry. */
@@ -89,7 +99,6 @@ public final class RetainedSize {
         StateCollections c = state.collections();
         Trace trace = c.trace();
         Trace.Totals totals = trace.totals();
-        long handles = (long) c.leasedReaders().size() + c.criticalReaders().size() + c.writers().size();
         long diffsSinceRollup = c.rollups().isEmpty() ? 0
                 : Math.min(DiffSizeLog.MAX_DIFFS, state.seqno().value() - c.rollups().lastKey().value());
         return MACHINE_BYTES
@@ -97,7 +106,9 @@ public final class RetainedSize {
                 + HOLLOW_PART_BYTES * (totals.parts() - totals.inlineParts())
                 + INLINE_PART_BYTES * totals.inlineParts()
                 + HELD_BYTE_BYTES * (totals.inlineBytes() + totals.hollowKeyBytes())
-                + HANDLE_BYTES * handles
+                + WRITER_BYTES * c.writers().size()
+                + LEASED_READER_BYTES * c.leasedReaders().size()
+                + CRITICAL_READER_BYTES * c.criticalReaders().size()
                 + ROLLUP_BYTES * c.rollups().size()
                 + SCHEMA_BYTES * c.schemas().size() + schemaBytes
                 + DIFF_SIZE_BYTES * diffsSinceRollup;
