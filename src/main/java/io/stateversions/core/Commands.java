@@ -83,7 +83,7 @@ public final class Commands {
      * more than {@code maxHandles} of them live at {@code nowMs} (lapsed ones are removed by this very commit, so they
      * make no room only once they count). Throwing discards the work's changes: a batched command's neighbours are
      * unaffected. A command that re-registers or heartbeats a handle, or an append of a known writer, never grows
-     * the count and is never refused; only at the limit are the handles scanned for lapsed leases.
+     * the count and is never refused; only at the limit are the expiry indexes asked for lapsed leases.
      */
     public static <R> Transition.Work<R> withHandleLimit(int maxHandles, long nowMs, Transition.Work<R> work) {
         return (newSeqno, c) -> {
@@ -104,15 +104,9 @@ public final class Commands {
         return c.leasedReaders().size() + c.criticalReaders().size() + c.writers().size();
     }
 
+    /** From the handle maps' expiry indexes: O(log n + lapsed). */
     private static int lapsedHandles(StateCollections.Builder c, long nowMs) {
-        int lapsed = 0;
-        for (LeasedReaderState reader : c.leasedReaders().values()) {
-            lapsed += reader.isExpiredAt(nowMs) ? 1 : 0;
-        }
-        for (WriterState writer : c.writers().values()) {
-            lapsed += writer.isExpiredAt(nowMs) ? 1 : 0;
-        }
-        return lapsed;
+        return c.lapsedLeasedReaders(nowMs).size() + c.lapsedWriters(nowMs).size();
     }
 
     /** The result of {@link #registerLeasedReader}. */
