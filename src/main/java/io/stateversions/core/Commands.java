@@ -514,7 +514,7 @@ public final class Commands {
      */
     public static Transition.Work<Integer> expireLapsedHandles(long nowMs) {
         return (newSeqno, c) -> {
-            int lapsed = c.lapsedLeasedReaders(nowMs).size() + c.lapsedWriters(nowMs).size();
+            int lapsed = lapsedHandles(c, nowMs);
             return lapsed > 0 ? WorkResult.proceed(lapsed) : WorkResult.stop(0);
         };
     }
