@@ -306,7 +306,7 @@ public final class Machines {
                 return Failures.unwrap(error) instanceof CancellationException
                         ? submit(shard, caller, bytes, command) : CompletableFuture.<T>failedFuture(error);
             }
-            return command.apply(machine);
+            return machine != null ? command.apply(machine) : Machines.<T>notFound(shard);
         }).thenCompose(next -> next);
     }
 
@@ -332,12 +332,20 @@ public final class Machines {
         }
         // The I/O starts after the compute: a load that completes at once must not complete inside it.
         stateVersions.fetchLatestState(shard, caller)
-                .thenApply(state -> state.orElseThrow(() -> new ShardNotFoundException(shard)))
                 .whenComplete((state, error) -> {
                     if (error != null) {
-                        loading.completeExceptionally(error); // Caffeine removes it: the next use loads again
+                        // Caffeine removes it: the next use loads again. It logs the failure as a warning unless it
+                        // is a cancellation (the load stopped for its caller, who timed out), which it must see as
+                        // such, not wrapped.
+                        Throwable cause = Failures.unwrap(error);
+                        loading.completeExceptionally(cause instanceof CancellationException ? cause : error);
+                    } else if (state.isEmpty()) {
+                        // Not a failure: the shard has no versions. A load that completes with null is removed by
+                        // Caffeine as quietly as it came, where a failed one is logged as a warning with its stack,
+                        // once for every request a client sends for a shard that does not exist.
+                        loading.complete(null);
                     } else {
-                        loading.complete(newMachine(state));
+                        loading.complete(newMachine(state.get()));
                         trimIfDue();
                     }
                 });
@@ -350,9 +358,24 @@ public final class Machines {
      */
     private CompletableFuture<ShardMachine> join(CompletableFuture<ShardMachine> load, ShardId shard,
             Future<?> caller) {
-        return load.isDone() ? load : load.exceptionallyCompose(error ->
+        if (load.isDone()) {
+            return load.isCompletedExceptionally() || load.join() != null ? load : notFound(shard);
+        }
+        return load.thenApply(machine -> found(shard, machine)).exceptionallyCompose(error ->
                 Failures.unwrap(error) instanceof CancellationException && !caller.isDone()
                         ? get(shard, caller) : CompletableFuture.failedFuture(error));
+    }
+
+    /** {@code machine}, the outcome of a load of {@code shard}: null if the shard has no versions. */
+    private static ShardMachine found(ShardId shard, ShardMachine machine) {
+        if (machine == null) {
+            throw new ShardNotFoundException(shard);
+        }
+        return machine;
+    }
+
+    private static <T> CompletableFuture<T> notFound(ShardId shard) {
+        return CompletableFuture.failedFuture(new ShardNotFoundException(shard));
     }
 
     /**
@@ -366,13 +389,17 @@ public final class Machines {
     /**
      * Whether a cache entry can take commands: a load in progress or a loaded machine that is not retired. An entry
      * whose machine is retired is one Caffeine is evicting right now (retirement happens in its eviction, before the
-     * entry is removed); a failed load is one it is removing.
+     * entry is removed); a failed load, or one that found no shard (null), is one it is removing.
      */
     private static boolean usable(CompletableFuture<ShardMachine> entry) {
         if (entry == null || entry.isCompletedExceptionally()) {
             return false;
         }
-        return !entry.isDone() || !entry.join().retired();
+        if (!entry.isDone()) {
+            return true;
+        }
+        ShardMachine machine = entry.join();
+        return machine != null && !machine.retired();
     }
 
     /**
@@ -443,7 +470,7 @@ public final class Machines {
             return kept != null ? kept : CompletableFuture.completedFuture(newMachine(state));
         });
         trimIfDue(); // a new machine's part is added in its constructor, here inside the compute: trim after it
-        return f.handle((machine, error) -> error != null ? adopt(state)
+        return f.handle((machine, error) -> error != null || machine == null ? adopt(state)
                 : CompletableFuture.completedFuture(new Adopted(machine, served(machine).install(state))))
                 .thenCompose(adopted -> adopted);
     }
@@ -508,7 +535,8 @@ public final class Machines {
             trimIfDue();
             return CompletableFuture.completedFuture(pinned[0]);
         }
-        return cached.thenCompose(m -> m.pin() ? CompletableFuture.completedFuture(m) : pinForMaintenance(state));
+        return cached.thenCompose(m -> m != null && m.pin() ? CompletableFuture.completedFuture(m)
+                : pinForMaintenance(state)); // null: a load that started before the shard existed
     }
 
     /** Runs {@code work} on {@code pinned} (pinned by the caller), and unpins it however the work ends. */
@@ -616,7 +644,7 @@ public final class Machines {
     private void evictIdle(ShardId shard) {
         ShardMachine[] gone = new ShardMachine[1];
         cache.asMap().computeIfPresent(shard, (id, entry) -> {
-            if (!entry.isDone() || entry.isCompletedExceptionally() || watched.test(id) || !entry.join().retire()) {
+            if (!usable(entry) || !entry.isDone() || watched.test(id) || !entry.join().retire()) {
                 return entry;
             }
             gone[0] = entry.join();

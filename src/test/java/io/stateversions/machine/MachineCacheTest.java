@@ -225,6 +225,49 @@ class MachineCacheTest {
         assertThat(read.get(10, java.util.concurrent.TimeUnit.SECONDS).upper()).isEqualTo(Frontier.of(1));
     }
 
+    /**
+     * A shard that does not exist (a client's typo, a shard not opened yet) is a 404 for every command, reads and
+     * writes, and not a warning in the log: the cache's load found no versions, it did not fail. (Caffeine logged each
+     * such request as a failed load, at WARN with a stack of 70 lines.) Nothing is cached, so the shard opens afterwards.
+     */
+    @Test
+    void a_shard_that_does_not_exist_is_not_found_without_a_warning_and_opens_afterwards() {
+        Replica replica = replica(10);
+        ShardId shard = ShardId.random();
+        List<java.util.logging.LogRecord> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                if (record.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
+                    warnings.add(record);
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        java.util.logging.Logger caffeine = java.util.logging.Logger.getLogger("com.github.benmanes.caffeine");
+        caffeine.addHandler(handler);
+        try {
+            for (int i = 0; i < 3; i++) {
+                assertThat(ShardServiceTest.codeOf(replica.service().getState(shard)))
+                        .isEqualTo(io.stateversions.api.ErrorCode.SHARD_NOT_FOUND);
+                assertThat(ShardServiceTest.codeOf(replica.service().compareAndAppend(shard, WriterId.random(),
+                        IdempotencyToken.random(), batch(0, 1, WriterId.random()))))
+                        .isEqualTo(io.stateversions.api.ErrorCode.SHARD_NOT_FOUND);
+            }
+            assertThat(warnings).extracting(java.util.logging.LogRecord::getMessage).isEmpty();
+        } finally {
+            caffeine.removeHandler(handler);
+        }
+        assertThat(replica.machines().isCached(shard)).isFalse();
+        join(replica.service().openShard(shard, CODECS));
+        assertThat(join(replica.service().getState(shard)).seqno()).isEqualTo(new SeqNo(1));
+    }
+
     @Test
     void the_cache_stays_at_its_bound_under_many_shards_and_each_shard_answers_with_its_own_state() {
         Replica replica = replica(10);
