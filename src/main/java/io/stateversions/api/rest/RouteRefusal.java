@@ -6,6 +6,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.impl.HttpServerRequestInternal;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.ws.rs.core.Response;
 import java.util.Locale;
@@ -16,6 +17,17 @@ import java.util.Map;
  * a trailers-only status for gRPC (with the {@code sv-error-code} trailer), as the resources themselves would.
  */
 public final class RouteRefusal {
+
+    /**
+     * The route of every REST request refused at the routing layer, in its request metrics ({@code uri} tag of
+     * {@code http_server_requests_seconds}) and its trace: the path of a request that no resource matched yet would
+     * be a new meter for every shard id (or over-long URI) a refused client sends, until Micrometer's cap of 100
+     * {@code uri} values, beyond which the endpoints not yet seen get no metrics at all.
+     */
+    public static final String REFUSED_ROUTE = "/{refused}";
+
+    /** The request-context key under which Quarkus' metrics and tracing look for a request's route template. */
+    private static final String ROUTE_TEMPLATE_KEY = "UrlPathTemplate";
 
     private final ProblemMappers problems;
 
@@ -53,6 +65,7 @@ public final class RouteRefusal {
             response.end();
             return;
         }
+        templateRefused(ctx);
         Response problem = problems.problem(error.code(), error.code().httpStatus(), error.detail(), error.members());
         response.setStatusCode(problem.getStatus()).putHeader(HttpHeaders.CONTENT_TYPE, ProblemMappers.PROBLEM_JSON);
         headers.forEach(response::putHeader);
@@ -61,6 +74,13 @@ public final class RouteRefusal {
                     .endHandler(ignored -> ctx.request().connection().close());
         }
         response.end((String) problem.getEntity());
+    }
+
+    /** Names {@code ctx}'s route {@link #REFUSED_ROUTE} for its metrics and trace (REST: gRPC calls are not measured). */
+    public static void templateRefused(RoutingContext ctx) {
+        if (ctx.request() instanceof HttpServerRequestInternal request) {
+            request.context().putLocal(ROUTE_TEMPLATE_KEY, REFUSED_ROUTE);
+        }
     }
 
     /** A gRPC call: HTTP/2 with a {@code application/grpc…} content type. */

@@ -43,6 +43,7 @@ public class RouterProblems {
     }
 
     private void send(RoutingContext ctx, int status, String detail) {
+        RouteRefusal.templateRefused(ctx);
         Response problem = problems.problem(ErrorCode.INVALID_REQUEST, status, detail, Map.of());
         ctx.response().setStatusCode(status)
                 .putHeader(HttpHeaders.CONTENT_TYPE, ProblemMappers.PROBLEM_JSON)
