@@ -7,6 +7,7 @@ import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
 import io.stateversions.api.ApiParams;
 import io.stateversions.api.ApiSpans;
+import io.stateversions.api.LargeAnswers;
 import io.stateversions.api.ShardApi;
 import io.stateversions.api.grpc.v1.ApplyMergeResRequest;
 import io.stateversions.api.grpc.v1.ApplyMergeResResponse;
@@ -74,8 +75,10 @@ import io.stateversions.core.ShardId;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.function.ToIntFunction;
 
 /**
  * The gRPC API ({@code proto/stateversions/v1/state_versions.proto}): parses each request
@@ -96,11 +99,13 @@ public class StateVersionsGrpcService extends StateVersionsGrpc.StateVersionsImp
     private final ShardApi api;
     private final GrpcWatch watch;
     private final ApiSpans spans;
+    private final LargeAnswers large;
 
-    public StateVersionsGrpcService(ShardApi api, ApiSpans spans) {
+    public StateVersionsGrpcService(ShardApi api, ApiSpans spans, LargeAnswers large) {
         this.api = api;
         this.watch = new GrpcWatch(api);
         this.spans = spans;
+        this.large = large;
     }
 
     /** The generated definition, every method guarded by {@link RequestGuard} (a bad payload is INVALID_ARGUMENT). */
@@ -122,21 +127,51 @@ public class StateVersionsGrpcService extends StateVersionsGrpc.StateVersionsImp
             observer.onError(GrpcErrors.toStatus(e));
             return;
         }
+        stage.whenComplete((result, failure) -> answer(observer, result, failure, render));
+    }
+
+    /**
+     * {@link #call} for an answer whose size grows with the shard (a state, a snapshot): one of
+     * {@link LargeAnswers#OFF_LOOP_BATCHES} batches or more ({@code batches}) is rendered, serialized and sent on the
+     * CPU pool rather than on the event loop that completed the read.
+     */
+    private <T, R> void callLarge(StreamObserver<R> observer, Supplier<CompletionStage<T>> operation,
+            ToIntFunction<T> batches, Function<T, R> render) {
+        CompletionStage<T> stage;
+        try {
+            stage = operation.get();
+        } catch (RuntimeException e) {
+            observer.onError(GrpcErrors.toStatus(e));
+            return;
+        }
         stage.whenComplete((result, failure) -> {
-            if (failure != null) {
-                observer.onError(GrpcErrors.toStatus(failure));
-                return;
+            if (failure == null && LargeAnswers.isLarge(batches.applyAsInt(result))) {
+                try {
+                    large.execute(() -> answer(observer, result, null, render));
+                    return;
+                } catch (RejectedExecutionException shuttingDown) {
+                    // the pool is closing: answer here
+                }
             }
-            R response;
-            try {
-                response = render.apply(result);
-            } catch (RuntimeException e) {
-                observer.onError(GrpcErrors.toStatus(e));
-                return;
-            }
-            observer.onNext(response);
-            observer.onCompleted();
+            answer(observer, result, failure, render);
         });
+    }
+
+    /** Answers {@code failure} as a status, or {@code result} rendered (a failure to render as a status). */
+    private static <T, R> void answer(StreamObserver<R> observer, T result, Throwable failure, Function<T, R> render) {
+        if (failure != null) {
+            observer.onError(GrpcErrors.toStatus(failure));
+            return;
+        }
+        R response;
+        try {
+            response = render.apply(result);
+        } catch (RuntimeException e) {
+            observer.onError(GrpcErrors.toStatus(e));
+            return;
+        }
+        observer.onNext(response);
+        observer.onCompleted();
     }
 
     private static ShardId shard(String value) {
@@ -170,7 +205,8 @@ public class StateVersionsGrpcService extends StateVersionsGrpc.StateVersionsImp
 
     @Override
     public void getState(GetStateRequest request, StreamObserver<ShardState> observer) {
-        call(observer, () -> api.getState(shard(request.getShardId())), GrpcResponses::state);
+        callLarge(observer, () -> api.getState(shard(request.getShardId())), LargeAnswers::batches,
+                GrpcResponses::state);
     }
 
     @Override
@@ -195,8 +231,8 @@ public class StateVersionsGrpcService extends StateVersionsGrpc.StateVersionsImp
 
     @Override
     public void getVersion(GetVersionRequest request, StreamObserver<ShardState> observer) {
-        call(observer, () -> api.getVersion(shard(request.getShardId()), ApiParams.seqno("seqno", request.getSeqno())),
-                GrpcResponses::state);
+        callLarge(observer, () -> api.getVersion(shard(request.getShardId()),
+                ApiParams.seqno("seqno", request.getSeqno())), LargeAnswers::batches, GrpcResponses::state);
     }
 
     @Override
@@ -369,8 +405,8 @@ public class StateVersionsGrpcService extends StateVersionsGrpc.StateVersionsImp
 
     @Override
     public void snapshot(SnapshotRequest request, StreamObserver<SnapshotResponse> observer) {
-        call(observer, () -> api.snapshot(shard(request.getShardId()), ApiParams.timestamp("asOf", request.getAsOf())),
-                snapshot -> {
+        callLarge(observer, () -> api.snapshot(shard(request.getShardId()),
+                ApiParams.timestamp("asOf", request.getAsOf())), snapshot -> snapshot.batches().size(), snapshot -> {
                     SnapshotResponse.Builder response = SnapshotResponse.newBuilder()
                             .setSeqno(snapshot.seqno().value())
                             .setAsOf(snapshot.asOf())

@@ -1,6 +1,7 @@
 package io.stateversions.api.rest;
 
 import io.stateversions.api.ApiParams;
+import io.stateversions.api.LargeAnswers;
 import io.stateversions.api.ShardApi;
 import io.stateversions.core.FueledMergeRes;
 import io.stateversions.core.HollowBatch;
@@ -13,6 +14,7 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
 import java.util.concurrent.CompletionStage;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
@@ -37,8 +39,13 @@ public class BatchesResource {
 
     private final ShardApi api;
 
-    public BatchesResource(ShardApi api) {
+    private final LargeAnswers large;
+    private final JsonBodies json;
+
+    public BatchesResource(ShardApi api, LargeAnswers large, JsonBodies json) {
         this.api = api;
+        this.large = large;
+        this.json = json;
     }
 
     @POST
@@ -93,11 +100,13 @@ public class BatchesResource {
     @APIResponse(responseCode = "409", description = "`as_of_before_since` (asOf < since) or `as_of_not_available`"
             + " (upper <= asOf); the body has `since` and `upper`.",
             content = @Content(mediaType = Docs.PROBLEM, schema = @Schema(ref = "Problem")))
-    public CompletionStage<Views.Snapshot> snapshot(@RestPath String shard,
+    public CompletionStage<Response> snapshot(@RestPath String shard,
             @Parameter(description = "The read time, 0..2^63-1", required = true) @RestQuery String asOf) {
         ShardId id = ApiParams.shardId(shard);
         long at = QueryParams.timestamp("asOf", asOf);
-        return api.snapshot(id, at).thenApply(Views.Snapshot::of);
+        return large.render(api.snapshot(id, at), snapshot -> snapshot.batches().size(),
+                snapshot -> Response.ok(Views.Snapshot.of(snapshot)).build(),
+                snapshot -> json.ok(Views.Snapshot.of(snapshot)));
     }
 
     @GET

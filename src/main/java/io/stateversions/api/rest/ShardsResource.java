@@ -1,6 +1,7 @@
 package io.stateversions.api.rest;
 
 import io.stateversions.api.ApiParams;
+import io.stateversions.api.LargeAnswers;
 import io.stateversions.api.ShardApi;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
@@ -39,8 +40,26 @@ public class ShardsResource {
 
     private final ShardApi api;
 
-    public ShardsResource(ShardApi api) {
+    private final LargeAnswers large;
+    private final JsonBodies json;
+
+    public ShardsResource(ShardApi api, LargeAnswers large, JsonBodies json) {
         this.api = api;
+        this.large = large;
+        this.json = json;
+    }
+
+    /**
+     * {@code state} as the API shows it, rendered and, when large, serialized on the CPU pool
+     * ({@link LargeAnswers}).
+     */
+    private CompletionStage<Response> stateAnswer(CompletionStage<State> state) {
+        return large.render(state, LargeAnswers::batches, s -> Response.ok(view(s)).build(),
+                s -> json.ok(view(s)));
+    }
+
+    private static Views.ShardState view(State state) {
+        return Views.ShardState.of(state, ShardApi.earliestSeqno(state));
     }
 
     /** Renders a state with the shard's earliest live version ({@link ShardApi#earliestSeqno}). */
@@ -106,9 +125,9 @@ public class ShardsResource {
             content = @Content(mediaType = Docs.PROBLEM, schema = @Schema(ref = "Problem")))
     @APIResponse(responseCode = "404", description = Docs.SHARD_NOT_FOUND,
             content = @Content(mediaType = Docs.PROBLEM, schema = @Schema(ref = "Problem")))
-    public CompletionStage<Views.ShardState> state(@RestPath String shard) {
+    public CompletionStage<Response> state(@RestPath String shard) {
         ShardId id = ApiParams.shardId(shard);
-        return api.getState(id).thenCompose(state -> withEarliest(api, id, state, Views.ShardState::of));
+        return stateAnswer(api.getState(id));
     }
 
     @GET
@@ -148,10 +167,10 @@ public class ShardsResource {
     @APIResponse(responseCode = "410", description = "`version_truncated`: the seqno is below the earliest live"
             + " version (garbage-collected).",
             content = @Content(mediaType = Docs.PROBLEM, schema = @Schema(ref = "Problem")))
-    public CompletionStage<Views.ShardState> version(@RestPath String shard, @RestPath String seqno) {
+    public CompletionStage<Response> version(@RestPath String shard, @RestPath String seqno) {
         ShardId id = ApiParams.shardId(shard);
         SeqNo at = QueryParams.seqno("seqno", seqno);
-        return api.getVersion(id, at).thenCompose(state -> withEarliest(api, id, state, Views.ShardState::of));
+        return stateAnswer(api.getVersion(id, at));
     }
 
     @GET

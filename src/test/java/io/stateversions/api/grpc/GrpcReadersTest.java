@@ -32,6 +32,36 @@ class GrpcReadersTest extends GrpcTestSupport {
 
     // ------------------------------------------------------------------------------------------------ leased
 
+    /**
+     * A state and a snapshot of more batches than {@link io.stateversions.api.LargeAnswers#OFF_LOOP_BATCHES} are
+     * rendered on the CPU pool, not on the event loop, and answered whole, over gRPC and REST alike.
+     */
+    @Test
+    void aLargeStateAndSnapshotAreAnsweredWhole() {
+        ShardId shard = openShard();
+        io.stateversions.core.WriterId writer = io.stateversions.core.WriterId.random();
+        int batches = io.stateversions.api.LargeAnswers.OFF_LOOP_BATCHES + 4;
+        for (int i = 0; i < batches; i++) {
+            appendOk(shard, writer, i, i + 1);
+        }
+        ShardState state = client.getState(io.stateversions.api.grpc.v1.GetStateRequest.newBuilder()
+                .setShardId(shard.toString()).build());
+        assertThat(state.getBatchesCount()).isEqualTo(batches);
+        assertThat(state.getUpper().getElementsList()).containsExactly((long) batches);
+        assertThat(client.getVersion(io.stateversions.api.grpc.v1.GetVersionRequest.newBuilder()
+                .setShardId(shard.toString()).setSeqno(state.getSeqno()).build())).isEqualTo(state);
+        assertThat(client.snapshot(io.stateversions.api.grpc.v1.SnapshotRequest.newBuilder()
+                .setShardId(shard.toString()).setAsOf(batches - 1).build()).getBatchesCount()).isEqualTo(batches);
+        io.restassured.RestAssured.given().get("/v1/shards/" + shard).then().statusCode(200)
+                .contentType("application/json")
+                .body("batches.size()", org.hamcrest.Matchers.equalTo(batches))
+                .body("seqno", org.hamcrest.Matchers.greaterThanOrEqualTo((int) state.getSeqno()));
+        io.restassured.RestAssured.given().get("/v1/shards/" + shard + "/versions/" + state.getSeqno()).then()
+                .statusCode(200).body("batches.size()", org.hamcrest.Matchers.equalTo(batches));
+        io.restassured.RestAssured.given().queryParam("asOf", batches - 1).get("/v1/shards/" + shard + "/snapshot")
+                .then().statusCode(200).body("batches.size()", org.hamcrest.Matchers.equalTo(batches));
+    }
+
     @Test
     void registerLeasedReaderWithoutAnIdChoosesOne() {
         ShardId shard = openShard();
