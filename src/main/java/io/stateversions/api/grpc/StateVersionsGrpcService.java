@@ -120,14 +120,21 @@ public class StateVersionsGrpcService extends StateVersionsGrpc.StateVersionsImp
      */
     private static <T, R> void call(StreamObserver<R> observer, Supplier<CompletionStage<T>> operation,
             Function<T, R> render) {
-        CompletionStage<T> stage;
+        CompletionStage<T> stage = start(observer, operation);
+        if (stage != null) {
+            stage.whenComplete((result, failure) -> answer(observer, result, failure, render));
+        }
+    }
+
+    /** {@code operation}'s stage; null if it failed to start (a bad field), which is answered as a status. */
+    private static <T, R> CompletionStage<T> start(StreamObserver<R> observer,
+            Supplier<CompletionStage<T>> operation) {
         try {
-            stage = operation.get();
+            return operation.get();
         } catch (RuntimeException e) {
             observer.onError(GrpcErrors.toStatus(e));
-            return;
+            return null;
         }
-        stage.whenComplete((result, failure) -> answer(observer, result, failure, render));
     }
 
     /**
@@ -137,11 +144,8 @@ public class StateVersionsGrpcService extends StateVersionsGrpc.StateVersionsImp
      */
     private <T, R> void callLarge(StreamObserver<R> observer, Supplier<CompletionStage<T>> operation,
             ToIntFunction<T> batches, Function<T, R> render) {
-        CompletionStage<T> stage;
-        try {
-            stage = operation.get();
-        } catch (RuntimeException e) {
-            observer.onError(GrpcErrors.toStatus(e));
+        CompletionStage<T> stage = start(observer, operation);
+        if (stage == null) {
             return;
         }
         stage.whenComplete((result, failure) -> {
