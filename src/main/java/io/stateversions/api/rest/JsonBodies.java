@@ -15,6 +15,9 @@ import java.io.UncheckedIOException;
 @ApplicationScoped
 public class JsonBodies {
 
+    /** What Quarkus REST answers JSON with: the same header on answers it serializes and on these. */
+    private static final MediaType JSON_UTF8 = MediaType.APPLICATION_JSON_TYPE.withCharset("UTF-8");
+
     private final ObjectMapper mapper;
 
     public JsonBodies(ObjectMapper mapper) {
@@ -24,7 +27,7 @@ public class JsonBodies {
     /** {@code 200} with {@code entity} serialized as JSON. */
     public Response ok(Object entity) {
         try {
-            return Response.ok(mapper.writeValueAsBytes(entity), MediaType.APPLICATION_JSON_TYPE).build();
+            return Response.ok(mapper.writeValueAsBytes(entity), JSON_UTF8).build();
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException("the answer could not be serialized: " + e.getMessage(), e);
         }
