@@ -83,7 +83,7 @@ public class LifecycleResource {
     public CompletionStage<Views.ShardSummary> finalizeShard(@RestPath String shard) {
         ShardId id = ApiParams.shardId(shard);
         return api.finalizeShard(id)
-                .thenCompose(state -> ShardsResource.withEarliest(api, id, state, Views.ShardSummary::of));
+                .thenApply(state -> ShardsResource.withEarliest(state, Views.ShardSummary::of));
     }
 
     @POST

@@ -14,7 +14,6 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiFunction;
 import org.eclipse.microprofile.openapi.annotations.Operation;
@@ -59,13 +58,12 @@ public class ShardsResource {
     }
 
     private static Views.ShardState view(State state) {
-        return Views.ShardState.of(state, ShardApi.earliestSeqno(state));
+        return withEarliest(state, Views.ShardState::of);
     }
 
     /** Renders a state with the shard's earliest live version ({@link ShardApi#earliestSeqno}). */
-    static <T> CompletionStage<T> withEarliest(ShardApi api, ShardId shard, State state,
-            BiFunction<State, SeqNo, T> render) {
-        return CompletableFuture.completedFuture(render.apply(state, ShardApi.earliestSeqno(state)));
+    static <T> T withEarliest(State state, BiFunction<State, SeqNo, T> render) {
+        return render.apply(state, ShardApi.earliestSeqno(state));
     }
 
     @PUT
@@ -91,7 +89,7 @@ public class ShardsResource {
     public CompletionStage<Response> open(@RestPath String shard, Requests.OpenShard body) {
         ShardId id = ApiParams.shardId(shard);
         var codecs = Requests.body(body).codecs();
-        return api.openShard(id, codecs).thenCompose(opened -> withEarliest(api, id, opened.state(),
+        return api.openShard(id, codecs).thenApply(opened -> withEarliest(opened.state(),
                 (state, earliest) -> Response.status(opened.created() ? 201 : 200)
                         .entity(Views.ShardSummary.of(state, earliest)).build()));
     }
