@@ -48,6 +48,8 @@ public final class DiffChanges {
         fields(changes, "schemas", diff.schemas(), DiffChanges::schemaId, DiffChanges::schemas);
         values(changes, "since", diff.since(), DiffChanges::frontier);
         values(changes, "batches", diff.batches(), DiffChanges::batch);
+        fields(changes, "releasedParts", diff.releasedParts(), key -> JSON.textNode(key.toString()),
+                DiffChanges::seqno);
         return new ShardApi.DiffView(diff.seqnoFrom(), diff.seqnoTo(), diff.walltimeMs(), diff.latestRollupKey(),
                 changes);
     }

@@ -143,6 +143,9 @@ public class StateCodec {
         for (DiffValue<HollowBatch> d : diff.batches()) {
             w.batch(d);
         }
+        for (FieldDiff<PartialBatchKey, SeqNo> d : diff.releasedParts()) {
+            w.entry(StorageV1.Field.RELEASED_PARTS, str(d.key().toString()), d.value(), s -> u64(s.value()));
+        }
         return StorageV1.StateDiff.newBuilder()
                 .setApplierVersion(diff.applierVersion().toString())
                 .setSeqnoFrom(diff.seqnoFrom().value())
@@ -181,6 +184,7 @@ public class StateCodec {
         List<FieldDiff<SchemaId, EncodedSchemas>> schemas = new ArrayList<>();
         List<DiffValue<Frontier>> since = new ArrayList<>();
         List<DiffValue<HollowBatch>> batches = new ArrayList<>();
+        List<FieldDiff<PartialBatchKey, SeqNo>> releasedParts = new ArrayList<>();
 
         FieldDiffReader r = new FieldDiffReader(proto.getFieldDiffs());
         while (r.next()) {
@@ -203,13 +207,16 @@ public class StateCodec {
                         StorageV1.Schemas.parser(), StateCodec::schemas));
                 case SINCE -> since.add(r.single(StorageV1.Frontier.parser(), StateCodec::frontier));
                 case BATCHES -> batches.add(r.batch());
+                case RELEASED_PARTS -> releasedParts.add(r.entry(StorageV1.Str.parser(),
+                        k -> PartialBatchKey.parse(k.getValue()), StorageV1.U64.parser(), v -> SeqNo.of(v.getValue())));
                 default -> throw new DecodeException("unknown field " + r.field());
             }
         }
         r.finish();
         return new StateDiff(version, SeqNo.of(proto.getSeqnoFrom()), SeqNo.of(proto.getSeqnoTo()),
                 proto.getWalltimeMs(), PartialRollupKey.parse(proto.getLatestRollupKey()), hostname, lastGcReq,
-                activeRollup, activeGc, rollups, leasedReaders, criticalReaders, writers, schemas, since, batches);
+                activeRollup, activeGc, rollups, leasedReaders, criticalReaders, writers, schemas, since, batches,
+                releasedParts);
     }
 
     /** Writes the columnar field diffs of spec §6.3: per diff a field, a type, and 2 or 3 length-prefixed slices. */
@@ -374,7 +381,8 @@ public class StateCodec {
      * written as its {@linkplain #ENCODED_BATCH memoized encoding}, so a rollup costs O(state) copying but encodes
      * only the batches no earlier rollup or diff encoded. The bytes are those of {@link #encodeRollupFromScratch}:
      * protobuf writes a message's fields in field-number order, and the trace (18) and the inlined diffs (19) are
-     * the last two, so the message without them followed by them, each as a length-delimited field, is the message.
+     * followed only by the released parts (20), so the message without those three followed by them, each as its
+     * fields' wire form, is the message.
      */
     public byte[] encodeRollup(State state, Optional<InlinedDiffs> diffs) {
         byte[] head = rollupWithoutTrace(state).build().toByteArray();
@@ -389,10 +397,12 @@ public class StateCodec {
             traceBytes += CodedOutputStream.computeBytesSize(StorageV1.Trace.BATCHES_FIELD_NUMBER, encoded);
         }
         Optional<StorageV1.InlinedDiffs> inlined = diffs.map(StateCodec::inlinedDiffs);
+        byte[] tail = releasedParts(state, StorageV1.StateRollup.newBuilder()).build().toByteArray();
         long total = (long) head.length + CodedOutputStream.computeTagSize(StorageV1.StateRollup.TRACE_FIELD_NUMBER)
                 + CodedOutputStream.computeUInt32SizeNoTag(traceBytes) + traceBytes
                 + inlined.map(d -> CodedOutputStream.computeMessageSize(StorageV1.StateRollup.DIFFS_FIELD_NUMBER, d))
-                        .orElse(0);
+                        .orElse(0)
+                + tail.length;
         if (traceBytes < 0 || total > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("the rollup of shard " + state.shardId() + " at " + state.seqno()
                     + " would exceed 2 GiB (" + total + " bytes)");
@@ -410,6 +420,7 @@ public class StateCodec {
             if (inlined.isPresent()) {
                 w.writeMessage(StorageV1.StateRollup.DIFFS_FIELD_NUMBER, inlined.get());
             }
+            w.writeRawBytes(tail);
             w.checkNoSpaceLeft();
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e); // an array sized exactly: only a bug can overflow it
@@ -424,10 +435,16 @@ public class StateCodec {
     byte[] encodeRollupFromScratch(State state, Optional<InlinedDiffs> diffs) {
         StorageV1.StateRollup.Builder b = rollupWithoutTrace(state).setTrace(trace(state.collections().trace()));
         diffs.ifPresent(d -> b.setDiffs(inlinedDiffs(d)));
-        return b.build().toByteArray();
+        return releasedParts(state, b).build().toByteArray();
     }
 
-    /** Every field of the rollup of {@code state} but the trace and the inlined diffs. */
+    /** {@code b} with the released parts of {@code state}: the rollup's last field (20), after the trace and diffs. */
+    private static StorageV1.StateRollup.Builder releasedParts(State state, StorageV1.StateRollup.Builder b) {
+        state.collections().releasedParts().forEach((key, seqno) -> b.putReleasedParts(key.toString(), seqno.value()));
+        return b;
+    }
+
+    /** Every field of the rollup of {@code state} but the trace, the inlined diffs and the released parts. */
     private static StorageV1.StateRollup.Builder rollupWithoutTrace(State state) {
         StateCollections c = state.collections();
         StorageV1.StateRollup.Builder b = StorageV1.StateRollup.newBuilder()
@@ -481,10 +498,13 @@ public class StateCodec {
             proto.getWritersMap().forEach((id, w) -> writers.put(WriterId.parse(id), writer(w)));
             Map<SchemaId, EncodedSchemas> schemas = new TreeMap<>();
             proto.getSchemasMap().forEach((id, s) -> schemas.put(new SchemaId(id), schemas(s)));
+            Map<PartialBatchKey, SeqNo> released = new TreeMap<>();
+            proto.getReleasedPartsMap().forEach((key, seqno) -> released.put(PartialBatchKey.parse(key),
+                    SeqNo.of(seqno)));
             StateCollections collections = StateCollections.of(version, SeqNo.of(proto.getLastGcReq()), rollups,
                     proto.hasActiveRollup() ? Optional.of(active(proto.getActiveRollup())) : Optional.empty(),
                     proto.hasActiveGc() ? Optional.of(active(proto.getActiveGc())) : Optional.empty(),
-                    leased, critical, writers, schemas, trace(proto.getTrace()));
+                    leased, critical, writers, schemas, released, trace(proto.getTrace()));
             state = new State(shard, SeqNo.of(proto.getSeqno()), proto.getWalltimeMs(), proto.getHostname(),
                     new Codecs(proto.getKeyCodec(), proto.getValCodec(), proto.getTsCodec(), proto.getDiffCodec()),
                     collections);

@@ -1,10 +1,13 @@
 package io.stateversions.core;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * The pure work functions of shard commands (spec §15, §17), each for {@link Transition#computeNext}. They read
@@ -73,6 +76,13 @@ public final class Commands {
             if (c.rollups().isEmpty()) {
                 throw new IllegalStateException("invariant violated: removing rollups " + remove
                         + " would leave no rollup in state");
+            }
+            // GC removes rollups only below a seqno it has truncated to, having deleted first the parts released at
+            // or below it; so every part released at or below the oldest rollup left is collected.
+            List<PartialBatchKey> collected = c.releasedAtOrBelow(c.rollups().firstKey());
+            if (!collected.isEmpty()) {
+                NavigableMap<PartialBatchKey, SeqNo> released = c.mutableReleasedParts();
+                collected.forEach(released::remove);
             }
             return WorkResult.proceed(removed);
         };
@@ -414,6 +424,7 @@ public final class Commands {
             if (inline > 0 && c.trace().totals().inlineBytes() + inline >= inlineWritesTotalMaxBytes) {
                 return WorkResult.stop(new AppendResult.InlineBackpressure());
             }
+            refuseReleased(c, batch, Set.of(), "append of writer " + writerId);
             List<FueledMergeReq> mergeRequests = List.of();
             if (!desc.isEmptyTimeInterval()) {
                 mergeRequests = c.push(batch).mergeRequests();
@@ -438,8 +449,52 @@ public final class Commands {
             if (!merged.result().applied()) {
                 return WorkResult.stop(merged.result());
             }
+            Set<PartialBatchKey> inputKeys = new HashSet<>();
+            res.inputs().forEach(input -> blobKeys(input, inputKeys::add));
+            refuseReleased(c, res.output(), inputKeys, "merge output");
+            Set<PartialBatchKey> outputKeys = new HashSet<>();
+            blobKeys(res.output(), outputKeys::add);
+            NavigableMap<PartialBatchKey, SeqNo> released = c.mutableReleasedParts();
+            for (PartialBatchKey key : inputKeys) {
+                if (!outputKeys.contains(key)) {
+                    released.put(key, newSeqno);
+                }
+            }
             return WorkResult.proceed(merged.result());
         };
+    }
+
+    /**
+     * Refuses ({@link InvalidUsageException}, changing nothing) a batch that names a blob part a merge has released
+     * ({@link StateCollections#releasedParts}), unless it is among {@code allowed} (a merge output may keep its own
+     * inputs' parts). GC deletes a released part once it truncates the version that released it, and it decides so
+     * from the versions it has read: a version committed while it deletes, naming the part again, would be left
+     * pointing at a deleted blob. Refusing it in the state machine holds on every replica, since every commit
+     * starts from the latest state. Checked after the idempotency token, so that the retry of an append that
+     * committed before a merge released its parts still answers that it committed.
+     */
+    private static void refuseReleased(StateCollections.Builder c, HollowBatch batch, Set<PartialBatchKey> allowed,
+            String what) {
+        NavigableMap<PartialBatchKey, SeqNo> released = c.releasedParts();
+        if (released.isEmpty()) {
+            return;
+        }
+        blobKeys(batch, key -> {
+            SeqNo at = released.get(key);
+            if (at != null && !allowed.contains(key)) {
+                throw new InvalidUsageException(what + " names blob part " + key + ", which a merge removed from the"
+                        + " shard at seqno " + at.value() + " and garbage collection deletes: write every part under a"
+                        + " new key. Nothing was changed");
+            }
+        });
+    }
+
+    private static void blobKeys(HollowBatch batch, Consumer<PartialBatchKey> out) {
+        for (BatchPart part : batch.parts()) {
+            if (part instanceof BatchPart.Hollow hollow) {
+                out.accept(hollow.key());
+            }
+        }
     }
 
     /**

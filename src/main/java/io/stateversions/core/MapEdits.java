@@ -14,21 +14,24 @@ import java.util.TreeSet;
  * ({@link MapBuilder}), and a {@link Transition} joins the records of its steps ({@link #then}).
  */
 record MapEdits(SortedSet<SeqNo> rollups, SortedSet<LeasedReaderId> leasedReaders,
-        SortedSet<CriticalReaderId> criticalReaders, SortedSet<WriterId> writers, SortedSet<SchemaId> schemas) {
+        SortedSet<CriticalReaderId> criticalReaders, SortedSet<WriterId> writers, SortedSet<SchemaId> schemas,
+        SortedSet<PartialBatchKey> releasedParts) {
 
     static final MapEdits NONE = new MapEdits(Collections.emptySortedSet(), Collections.emptySortedSet(),
-            Collections.emptySortedSet(), Collections.emptySortedSet(), Collections.emptySortedSet());
+            Collections.emptySortedSet(), Collections.emptySortedSet(), Collections.emptySortedSet(),
+            Collections.emptySortedSet());
 
     /** These edits followed by {@code later}'s, the edits of a step that started where these end. */
     MapEdits then(MapEdits later) {
         return new MapEdits(union(rollups, later.rollups), union(leasedReaders, later.leasedReaders),
                 union(criticalReaders, later.criticalReaders), union(writers, later.writers),
-                union(schemas, later.schemas));
+                union(schemas, later.schemas), union(releasedParts, later.releasedParts));
     }
 
     /** How many keys are recorded, over all maps. */
     int size() {
-        return rollups.size() + leasedReaders.size() + criticalReaders.size() + writers.size() + schemas.size();
+        return rollups.size() + leasedReaders.size() + criticalReaders.size() + writers.size() + schemas.size()
+                + releasedParts.size();
     }
 
     /** Both sets' keys; changes neither (one of them when the other is empty, else a new set). */

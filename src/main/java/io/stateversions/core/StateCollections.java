@@ -51,6 +51,10 @@ public final class StateCollections {
             IndexedMap.empty(CRITICAL_READER_INDEXES);
     private static final IndexedMap<WriterId, WriterState> NO_WRITERS = IndexedMap.empty(WRITER_INDEXES);
     private static final IndexedMap<SchemaId, EncodedSchemas> NO_SCHEMAS = IndexedMap.empty(List.of());
+    /** The version that released a part: the parts released at or below a seqno go at once. */
+    static final IndexedMap.Index<SeqNo, SeqNo> RELEASED_AT = new IndexedMap.Index<>("releasedAt", seqno -> seqno);
+    private static final List<IndexedMap.Index<SeqNo, ?>> RELEASED_INDEXES = List.of(RELEASED_AT);
+    private static final IndexedMap<PartialBatchKey, SeqNo> NO_RELEASED_PARTS = IndexedMap.empty(RELEASED_INDEXES);
 
     private final Version version;
     private final SeqNo lastGcReq;
@@ -61,13 +65,15 @@ public final class StateCollections {
     private final IndexedMap<CriticalReaderId, CriticalReaderState> criticalReaders;
     private final IndexedMap<WriterId, WriterState> writers;
     private final IndexedMap<SchemaId, EncodedSchemas> schemas;
+    private final IndexedMap<PartialBatchKey, SeqNo> releasedParts;
     private final Trace trace;
 
     private StateCollections(Version version, SeqNo lastGcReq, IndexedMap<SeqNo, HollowRollup> rollups,
             Optional<ActiveMarker> activeRollup, Optional<ActiveMarker> activeGc,
             IndexedMap<LeasedReaderId, LeasedReaderState> leasedReaders,
             IndexedMap<CriticalReaderId, CriticalReaderState> criticalReaders,
-            IndexedMap<WriterId, WriterState> writers, IndexedMap<SchemaId, EncodedSchemas> schemas, Trace trace) {
+            IndexedMap<WriterId, WriterState> writers, IndexedMap<SchemaId, EncodedSchemas> schemas,
+            IndexedMap<PartialBatchKey, SeqNo> releasedParts, Trace trace) {
         this.version = Objects.requireNonNull(version, "version");
         this.lastGcReq = Objects.requireNonNull(lastGcReq, "lastGcReq");
         this.rollups = Objects.requireNonNull(rollups, "rollups");
@@ -77,13 +83,14 @@ public final class StateCollections {
         this.criticalReaders = Objects.requireNonNull(criticalReaders, "criticalReaders");
         this.writers = Objects.requireNonNull(writers, "writers");
         this.schemas = Objects.requireNonNull(schemas, "schemas");
+        this.releasedParts = Objects.requireNonNull(releasedParts, "releasedParts");
         this.trace = Objects.requireNonNull(trace, "trace");
     }
 
     /** The collections of the never-committed empty state (seqno 0) that bootstraps a shard. */
     public static StateCollections empty(Version version) {
         return new StateCollections(version, SeqNo.MIN, NO_ROLLUPS, Optional.empty(), Optional.empty(),
-                NO_LEASED_READERS, NO_CRITICAL_READERS, NO_WRITERS, NO_SCHEMAS, Trace.EMPTY);
+                NO_LEASED_READERS, NO_CRITICAL_READERS, NO_WRITERS, NO_SCHEMAS, NO_RELEASED_PARTS, Trace.EMPTY);
     }
 
     /** The version of the code that wrote this state (persist's {@code applier_version}). */
@@ -126,6 +133,17 @@ public final class StateCollections {
 
     public NavigableMap<SchemaId, EncodedSchemas> schemas() {
         return schemas.map();
+    }
+
+    /**
+     * The blob parts that a merge removed from the shard's batches, by the version that removed them: GC deletes
+     * them once it truncates that version, so until then no batch may name them again (an append or merge output
+     * that does is refused, {@link Commands}). A part is here from its release until the GC that collected it
+     * removes the rollups below its version ({@link Commands#removeRollups}). Not persist's: its part keys are
+     * fresh by construction, a network client's are not.
+     */
+    public NavigableMap<PartialBatchKey, SeqNo> releasedParts() {
+        return releasedParts.map();
     }
 
     public Trace trace() {
@@ -196,13 +214,14 @@ public final class StateCollections {
                 && criticalReaders().equals(other.criticalReaders())
                 && writers().equals(other.writers())
                 && schemas().equals(other.schemas())
+                && releasedParts().equals(other.releasedParts())
                 && trace.equals(other.trace);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(version, lastGcReq, rollups(), activeRollup, activeGc, leasedReaders(), criticalReaders(),
-                writers(), schemas(), trace);
+                writers(), schemas(), releasedParts(), trace);
     }
 
     @Override
@@ -210,7 +229,7 @@ public final class StateCollections {
         return "StateCollections{version=" + version + ", lastGcReq=" + lastGcReq + ", rollups=" + rollups
                 + ", activeRollup=" + activeRollup + ", activeGc=" + activeGc + ", leasedReaders=" + leasedReaders
                 + ", criticalReaders=" + criticalReaders + ", writers=" + writers + ", schemas="
-                + schemas().keySet() + ", trace=" + trace + "}";
+                + schemas().keySet() + ", releasedParts=" + releasedParts + ", trace=" + trace + "}";
     }
 
     /**
@@ -233,6 +252,7 @@ public final class StateCollections {
         private final MapBuilder<CriticalReaderId, CriticalReaderState> criticalReaders;
         private final MapBuilder<WriterId, WriterState> writers;
         private final MapBuilder<SchemaId, EncodedSchemas> schemas;
+        private final MapBuilder<PartialBatchKey, SeqNo> releasedParts;
 
         private Builder(StateCollections from) {
             version = from.version;
@@ -245,6 +265,7 @@ public final class StateCollections {
             criticalReaders = new MapBuilder<>(from.criticalReaders);
             writers = new MapBuilder<>(from.writers);
             schemas = new MapBuilder<>(from.schemas);
+            releasedParts = new MapBuilder<>(from.releasedParts);
         }
 
         public Version version() {
@@ -322,7 +343,7 @@ public final class StateCollections {
         /** The keys of each map put or removed since this builder was made, so far (read it when done editing). */
         MapEdits mapEdits() {
             return new MapEdits(rollups.edited(), leasedReaders.edited(), criticalReaders.edited(), writers.edited(),
-                    schemas.edited());
+                    schemas.edited(), releasedParts.edited());
         }
 
         public NavigableMap<SeqNo, HollowRollup> rollups() {
@@ -365,6 +386,19 @@ public final class StateCollections {
             return schemas.mutable();
         }
 
+        public NavigableMap<PartialBatchKey, SeqNo> releasedParts() {
+            return releasedParts.view();
+        }
+
+        public NavigableMap<PartialBatchKey, SeqNo> mutableReleasedParts() {
+            return releasedParts.mutable();
+        }
+
+        /** The released parts whose release is at or below {@code seqno}, earliest first: O(log n + their number). */
+        public List<PartialBatchKey> releasedAtOrBelow(SeqNo seqno) {
+            return releasedParts.current().keysBelow(RELEASED_AT, seqno.next());
+        }
+
         /** As {@link StateCollections#isTombstone}, of the collections as they are now. */
         public boolean isTombstone() {
             return StateCollections.isTombstone(trace, writers.view(), leasedReaders.view(), criticalReaders.view());
@@ -392,7 +426,8 @@ public final class StateCollections {
 
         public StateCollections build() {
             return new StateCollections(version, lastGcReq, rollups.current(), activeRollup, activeGc,
-                    leasedReaders.current(), criticalReaders.current(), writers.current(), schemas.current(), trace);
+                    leasedReaders.current(), criticalReaders.current(), writers.current(), schemas.current(),
+                    releasedParts.current(), trace);
         }
     }
 
@@ -405,9 +440,19 @@ public final class StateCollections {
             Map<LeasedReaderId, LeasedReaderState> leasedReaders,
             Map<CriticalReaderId, CriticalReaderState> criticalReaders, Map<WriterId, WriterState> writers,
             Map<SchemaId, EncodedSchemas> schemas, Trace trace) {
+        return of(version, lastGcReq, rollups, activeRollup, activeGc, leasedReaders, criticalReaders, writers, schemas,
+                Map.of(), trace);
+    }
+
+    /** As the other {@code of}, with released parts ({@link #releasedParts}). */
+    public static StateCollections of(Version version, SeqNo lastGcReq, Map<SeqNo, HollowRollup> rollups,
+            Optional<ActiveMarker> activeRollup, Optional<ActiveMarker> activeGc,
+            Map<LeasedReaderId, LeasedReaderState> leasedReaders,
+            Map<CriticalReaderId, CriticalReaderState> criticalReaders, Map<WriterId, WriterState> writers,
+            Map<SchemaId, EncodedSchemas> schemas, Map<PartialBatchKey, SeqNo> releasedParts, Trace trace) {
         return new StateCollections(version, lastGcReq, IndexedMap.of(rollups, List.of()), activeRollup, activeGc,
                 IndexedMap.of(leasedReaders, LEASED_READER_INDEXES), IndexedMap.of(criticalReaders,
                 CRITICAL_READER_INDEXES), IndexedMap.of(writers, WRITER_INDEXES), IndexedMap.of(schemas, List.of()),
-                trace);
+                IndexedMap.of(releasedParts, RELEASED_INDEXES), trace);
     }
 }

@@ -40,7 +40,8 @@ public record StateDiff(
         List<FieldDiff<WriterId, WriterState>> writers,
         List<FieldDiff<SchemaId, EncodedSchemas>> schemas,
         List<DiffValue<Frontier>> since,
-        List<DiffValue<HollowBatch>> batches) {
+        List<DiffValue<HollowBatch>> batches,
+        List<FieldDiff<PartialBatchKey, SeqNo>> releasedParts) {
 
     /**
      * Diffs whose hostname Update did not match the state's hostname and were applied anyway (persist cleans up
@@ -64,6 +65,7 @@ public record StateDiff(
         schemas = List.copyOf(schemas);
         since = List.copyOf(since);
         batches = List.copyOf(batches);
+        releasedParts = List.copyOf(releasedParts);
     }
 
     /**
@@ -108,7 +110,9 @@ public record StateDiff(
                 diffMap("writers", a.writers(), b.writers(), mapEdits == null ? null : mapEdits.writers()),
                 diffMap("schemas", a.schemas(), b.schemas(), mapEdits == null ? null : mapEdits.schemas()),
                 diffSingle(a.trace().since(), b.trace().since()),
-                batches);
+                batches,
+                diffMap("releasedParts", a.releasedParts(), b.releasedParts(),
+                        mapEdits == null ? null : mapEdits.releasedParts()));
     }
 
     private static <V> List<DiffValue<V>> diffSingle(V from, V to) {
@@ -236,7 +240,7 @@ public record StateDiff(
     public boolean isEmpty() {
         return hostname.isEmpty() && lastGcReq.isEmpty() && activeRollup.isEmpty() && activeGc.isEmpty()
                 && rollups.isEmpty() && leasedReaders.isEmpty() && criticalReaders.isEmpty() && writers.isEmpty()
-                && schemas.isEmpty() && since.isEmpty() && batches.isEmpty();
+                && schemas.isEmpty() && since.isEmpty() && batches.isEmpty() && releasedParts.isEmpty();
     }
 
     /**
@@ -271,6 +275,7 @@ public record StateDiff(
         applyMap(state.shardId(), state.seqno(), "criticalReaders", criticalReaders, b::mutableCriticalReaders);
         applyMap(state.shardId(), state.seqno(), "writers", writers, b::mutableWriters);
         applyMap(state.shardId(), state.seqno(), "schemas", schemas, b::mutableSchemas);
+        applyMap(state.shardId(), state.seqno(), "releasedParts", releasedParts, b::mutableReleasedParts);
         if (!since.isEmpty() || !batches.isEmpty()) {
             Frontier newSince = applySingle(state, "since", b.trace().since(), since);
             Trace trace = batches.isEmpty() ? b.trace() : applyBatches(state, b.trace());

@@ -324,10 +324,11 @@ public final class GarbageCollector {
      * point refers to it, and the states from the point on are the one there (checked by {@link #checkStates}) and
      * those the diffs after it make, so a key that any of those diffs inserts (a client appending a released key
      * again) is kept, not deleted. {@code later} are the live diffs after the plan's last point, read after the
-     * plan; a commit after that read cannot be seen, which is why a client must never append a part key again once
-     * a merge released it (see the README: part keys are fresh). If a concurrent GC has truncated past the last
-     * point, it did this GC's deletes and truncations already (whose states this one can no longer see): nothing
-     * is left to do but remove the rollups.
+     * plan. A commit after that read cannot be seen here, which is why the shard refuses a batch naming a released
+     * part until GC has collected it ({@link io.stateversions.core.StateCollections#releasedParts}); what this still
+     * finds is history written before that rule. If a concurrent GC has truncated past the last point, it did this
+     * GC's deletes and truncations already (whose states this one can no longer see): nothing is left to do but
+     * remove the rollups.
      */
     private List<Step> keepReinserted(ShardId shard, Plan plan, List<VersionedData> later) {
         List<Step> steps = plan.steps();

@@ -53,6 +53,12 @@ public final class RetainedSize {
     static final long CRITICAL_READER_BYTES = 224;
     /** A rollup's key and size with its map entry. */
     static final long ROLLUP_BYTES = 200;
+    /**
+     * A released part ({@link io.stateversions.core.StateCollections#releasedParts}): its key (writer key and part
+     * id, no longer shared with a batch), seqno, map entry and entry in the index of release seqnos; not measured,
+     * a hollow part's key and a handle's index entry by the figures above.
+     */
+    static final long RELEASED_PART_BYTES = 250;
     /** A schema without its encodings: the record, its four byte arrays' headers and its map entry. */
     static final long SCHEMA_BYTES = 200;
     /** The machine's {@link DiffSizeLog}: one running total per version since the latest rollup. */
@@ -110,6 +116,7 @@ public final class RetainedSize {
                 + LEASED_READER_BYTES * c.leasedReaders().size()
                 + CRITICAL_READER_BYTES * c.criticalReaders().size()
                 + ROLLUP_BYTES * c.rollups().size()
+                + RELEASED_PART_BYTES * c.releasedParts().size()
                 + SCHEMA_BYTES * c.schemas().size() + schemaBytes
                 + DIFF_SIZE_BYTES * diffsSinceRollup;
     }

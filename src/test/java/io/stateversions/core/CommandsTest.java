@@ -918,6 +918,71 @@ class CommandsTest {
         assertThat(next.diff().partDeletes()).hasSize(2);
     }
 
+    /**
+     * The parts a merge removes from the batches are released at its seqno, and the diff says so; a part the output
+     * keeps is not released.
+     */
+    @Test
+    void anAppliedMergeReleasesTheInputsPartsItDoesNotKeep() {
+        State prev = with(at(initial(), 6), c -> c.trace(TestStates.trace(1, 1)));
+        List<HollowBatch> inputs = prev.collections().trace().batches();
+        BatchPart kept = inputs.get(0).parts().get(0);
+        PartialBatchKey dropped = ((BatchPart.Hollow) inputs.get(1).parts().get(0)).key();
+        HollowBatch out = HollowBatch.of(desc(0, 20), 2, List.of(kept, part()));
+
+        Transition.Committable<ApplyMergeResult> next = committed(run(prev, Command.MERGE_RES,
+                Commands.applyMergeRes(new FueledMergeRes(out, inputs)), 0));
+
+        assertThat(next.state().collections().releasedParts()).containsExactly(Map.entry(dropped, SeqNo.of(7)));
+        assertThat(next.diff().releasedParts()).containsExactly(new FieldDiff<>(dropped,
+                new DiffValue.Insert<>(SeqNo.of(7))));
+        assertThat(next.diff().apply(prev)).isEqualTo(next.state());
+    }
+
+    /**
+     * An append naming a released part is refused (nothing changes), after the checks that tell a retry or an upper
+     * mismatch: an append that committed before the release answers that it did.
+     */
+    @Test
+    void anAppendNamingAReleasedPartIsRefusedAfterTheTokenAndUpperChecks() {
+        BatchPart.Hollow released = part();
+        State prev = with(at(initial(), 6), c -> c.mutableReleasedParts().put(released.key(), SeqNo.of(4)));
+        HollowBatch again = HollowBatch.of(desc(0, 10), 1, List.of(released));
+
+        assertThatThrownBy(() -> append(prev, again, IdempotencyToken.random(), 2_000))
+                .isInstanceOf(InvalidUsageException.class)
+                .hasMessageContaining("names blob part " + released.key())
+                .hasMessageContaining("at seqno 4");
+        assertThat(broke(append(prev, HollowBatch.of(desc(5, 10), 1, List.of(released)), IdempotencyToken.random(),
+                2_000))).as("the upper is told first").isInstanceOf(AppendResult.UpperMismatch.class);
+    }
+
+    /**
+     * Removing rollups drops the released parts at or below the oldest rollup left (GC deleted them before it
+     * truncated there), and keeps those released later.
+     */
+    @Test
+    void removeRollupsDropsThePartsReleasedAtOrBelowTheOldestRollupLeft() {
+        State initial = at(initial(), 12);
+        HollowRollup r1 = initial.latestRollup().getValue();
+        PartialBatchKey atFive = part().key();
+        PartialBatchKey atNine = part().key();
+        PartialBatchKey atTen = part().key();
+        State prev = with(initial, c -> {
+            c.mutableRollups().put(SeqNo.of(9), rollup(9));
+            c.mutableReleasedParts().put(atFive, SeqNo.of(5));
+            c.mutableReleasedParts().put(atNine, SeqNo.of(9));
+            c.mutableReleasedParts().put(atTen, SeqNo.of(10));
+        });
+
+        Transition.Committable<List<SeqNo>> next = committed(run(prev, Command.REMOVE_ROLLUPS,
+                Commands.removeRollups(List.of(Map.entry(SeqNo.of(1), r1.key()))), 0));
+
+        assertThat(next.state().collections().releasedParts()).containsOnlyKeys(atTen);
+        assertThat(next.diff().releasedParts()).extracting(FieldDiff::key).containsExactlyInAnyOrder(atFive, atNine);
+        assertThat(next.diff().apply(prev)).isEqualTo(next.state());
+    }
+
     @Test
     void aMergeResultThatDoesNotApplyBreaks() {
         State prev = with(initial(), c -> c.trace(TestStates.trace(1, 1)));

@@ -93,7 +93,7 @@ class StateDiffPropertyTest {
     private static StateCollections deepCopy(StateCollections c) {
         return StateCollections.of(c.version(), c.lastGcReq(), copy(c.rollups()), c.activeRollup(), c.activeGc(),
                 copy(c.leasedReaders()), copy(c.criticalReaders()), copy(c.writers()), copy(c.schemas()),
-                new Trace(c.trace().since(), new ArrayList<>(c.trace().batches().stream()
+                copy(c.releasedParts()), new Trace(c.trace().since(), new ArrayList<>(c.trace().batches().stream()
                         .map(b -> new HollowBatch(b.desc(), b.len(), b.parts(), b.runSplits(), b.runMeta()))
                         .toList())));
     }

@@ -45,7 +45,7 @@ class StateDiffTest {
             List<DiffValue<SeqNo>> lastGcReq, List<DiffValue<HollowBatch>> batches, PartialRollupKey latest) {
         return new StateDiff(from.collections().version(), from.seqno(), from.seqno().next(), from.walltimeMs() + 1,
                 latest, hostname, lastGcReq, List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
-                List.of(), List.of(), batches);
+                List.of(), List.of(), batches, List.of());
     }
 
     // ---------------------------------------------------------------------------------------- compute

@@ -174,10 +174,14 @@ abstract class ClientSafetyTest {
         assertThat(join(blob().get(key(shard, appended.get(1).parts().get(0))))).isEmpty();
     }
 
-    /** Appends {@code [at, at + 1)} holding {@code part}, a part key the shard holds or held: a client's mistake. */
+    /** The batch {@code [at, at + 1)} holding {@code part}, a part key the shard holds or held: a client's mistake. */
+    static HollowBatch withPart(BatchPart part, long at) {
+        return HollowBatch.of(new Description(Frontier.of(at), Frontier.of(at + 1), Frontier.MIN), 1, List.of(part));
+    }
+
+    /** Appends {@link #withPart}. */
     HollowBatch appendPartAgain(ShardService service, ShardId shard, WriterId writer, BatchPart part, long at) {
-        HollowBatch again = HollowBatch.of(new Description(Frontier.of(at), Frontier.of(at + 1), Frontier.MIN), 1,
-                List.of(part));
+        HollowBatch again = withPart(part, at);
         join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), again));
         return again;
     }
@@ -190,38 +194,103 @@ abstract class ClientSafetyTest {
         join(service.writeRollup(shard));
     }
 
+    /** Appends a chunk ({@link #appendChunk}), merges it and rolls up: returns a part the merge released. */
+    BatchPart releasedByAMerge(ShardService service, ShardId shard, WriterId writer) {
+        BatchPart part = appendChunk(service, shard, writer).get(0).parts().get(0);
+        mergeAndRollUp(service, shard, writer, join(service.listMergeRequests(shard)).get(0));
+        return part;
+    }
+
     /**
      * A client appends a part key again after a merge released it (part keys should be fresh, but a client chooses
-     * them). The release lies below a truncation point and the new reference above it: GC must keep the blob, which
-     * the current state refers to, and delete it only once a later merge releases it again and that is truncated.
+     * them). GC deletes a released part once it truncates the release, deciding so from the versions it has read: an
+     * append of the key committed while GC deletes would be left pointing at a deleted blob, on any replica. So the
+     * shard refuses the append from the release until GC has collected the part, on every replica (the released
+     * parts are part of the state, and a replica that loads the shard from a rollup has them), and commits nothing.
      */
     @Test
-    void a_part_key_appended_again_after_a_merge_released_it_is_kept_by_gc_until_released_again() {
+    void a_part_key_released_by_a_merge_is_refused_on_every_replica_until_gc_has_collected_it() {
         ShardService service = replica(consensus());
         ShardId shard = opened(service);
         WriterId writer = WriterId.random();
         long n = Trace.MAX_MERGE_INPUTS;
-        BatchPart reused = appendChunk(service, shard, writer).get(0).parts().get(0);
-        mergeAndRollUp(service, shard, writer, join(service.listMergeRequests(shard)).get(0));
-        HollowBatch again = appendPartAgain(service, shard, writer, reused, n);
+        BatchPart reused = releasedByAMerge(service, shard, writer);
+        State merged = join(service.getState(shard));
+        SeqNo mergedAt = merged.collections().rollups().lastKey();
+        assertThat(merged.collections().releasedParts()).hasSize((int) n).containsEntry(
+                ((BatchPart.Hollow) reused).key(), mergedAt);
+        int before = versions(shard).size();
+
+        ApiException refused = apiError(service.compareAndAppend(shard, writer, IdempotencyToken.random(),
+                withPart(reused, n)));
+        ShardService other = replica(consensus()); // loads the shard from the rollup written after the merge
+        ApiException refusedThere = apiError(other.compareAndAppend(shard, writer, IdempotencyToken.random(),
+                withPart(reused, n)));
+
+        assertThat(List.of(refused.code(), refusedThere.code())).containsOnly(ErrorCode.INVALID_REQUEST);
+        assertThat(refused.getMessage()).contains(((BatchPart.Hollow) reused).key().toString())
+                .contains("seqno " + mergedAt.value()).contains("Nothing was changed");
+        assertThat(versions(shard)).as("nothing committed").hasSize(before);
 
         ShardApi.GcRun gc = join(service.runGc(shard));
 
-        assertThat(gc.partsDeleted()).as("the released parts but the one appended again").isEqualTo(n - 1);
-        assertThat(join(blob().get(key(shard, reused)))).as("referenced by the current state").isPresent();
-        ShardInvariants.check(shard, consensus(), blob(), CFG, "part key appended again",
+        assertThat(gc.partsDeleted()).as("every released part").isEqualTo(n);
+        assertThat(join(blob().get(key(shard, reused)))).isEmpty();
+        assertThat(join(other.getState(shard)).collections().releasedParts()).as("collected: no longer held")
+                .isEmpty();
+        ShardInvariants.check(shard, consensus(), blob(), CFG, "released part refused",
                 join(service.getState(shard)));
+    }
 
-        // Released again, by a merge of the batch that holds it: the next GC past that release deletes it.
-        for (long i = n + 1; i < 2 * n; i++) {
+    /**
+     * A merge output may keep parts of its own inputs, but not bring back a part that an earlier merge released: it
+     * is refused as an append would be, and commits nothing.
+     */
+    @Test
+    void a_merge_output_naming_a_part_an_earlier_merge_released_is_invalid_request_and_changes_nothing() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        BatchPart released = releasedByAMerge(service, shard, writer);
+        for (long i = Trace.MAX_MERGE_INPUTS; i < 2 * Trace.MAX_MERGE_INPUTS; i++) {
             join(service.compareAndAppend(shard, writer, IdempotencyToken.random(), uploaded(shard, i, i + 1, writer)));
         }
-        mergeAndRollUp(service, shard, writer, join(service.listMergeRequests(shard)).stream()
-                .filter(r -> r.inputs().contains(again)).findFirst().orElseThrow());
-        join(service.runGc(shard));
-        assertThat(join(blob().get(key(shard, reused)))).as("released again and truncated").isEmpty();
-        ShardInvariants.check(shard, consensus(), blob(), CFG, "part key released again",
-                join(service.getState(shard)));
+        FueledMergeReq req = join(service.listMergeRequests(shard)).get(0);
+        HollowBatch output = HollowBatch.of(req.desc(), 2, List.of(released));
+        int before = versions(shard).size();
+
+        ApiException refused = apiError(service.applyMergeRes(shard, req.id(), new FueledMergeRes(output,
+                req.inputs())));
+
+        assertThat(refused.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThat(refused.getMessage()).startsWith("merge output names blob part "
+                + ((BatchPart.Hollow) released).key());
+        assertThat(versions(shard)).as("nothing committed").hasSize(before);
+        assertThat(join(service.getState(shard)).collections().trace().batches()).containsAll(req.inputs());
+    }
+
+    /**
+     * The retry of an append that committed answers that it committed, even once a merge has released the parts it
+     * named: the idempotency token is checked before the released parts.
+     */
+    @Test
+    void the_retry_of_an_append_whose_parts_a_merge_released_since_answers_already_committed() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        WriterId writer = WriterId.random();
+        List<HollowBatch> appended = new ArrayList<>();
+        IdempotencyToken last = null;
+        for (int i = 0; i < Trace.MAX_MERGE_INPUTS; i++) {
+            last = IdempotencyToken.random();
+            appended.add(uploaded(shard, i, i + 1, writer));
+            join(service.compareAndAppend(shard, writer, last, appended.get(i)));
+        }
+        mergeAndRollUp(service, shard, writer, join(service.listMergeRequests(shard)).get(0));
+
+        ShardApi.Appended retried = join(service.compareAndAppend(shard, writer, last,
+                appended.get(appended.size() - 1)));
+
+        assertThat(retried.alreadyCommitted()).isTrue();
     }
 
     /**

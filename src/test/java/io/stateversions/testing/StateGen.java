@@ -110,7 +110,8 @@ public final class StateGen {
                 editMap(c.leasedReaders(), leasedReaderIds(), id -> leasedReaders(next)),
                 editMap(c.criticalReaders(), criticalReaderIds(), id -> criticalReaders()),
                 editMap(c.writers(), writerIds(), id -> writers()),
-                editMap(c.schemas(), schemaIds(), id -> schemas()))
+                editMap(c.schemas(), schemaIds(), id -> schemas()),
+                editMap(c.releasedParts(), partKeys(), key -> seqnosUpTo(next)))
                 .as(Handles::new);
         Arbitrary<StateCollections> collections = Combinators.combine(
                 mostly(c.version(), versions()),
@@ -121,7 +122,8 @@ public final class StateGen {
                 handles,
                 editTrace(c.trace()))
                 .as((version, lastGcReq, rollups, activeRollup, activeGc, h, trace) -> StateCollections.of(version,
-                        lastGcReq, rollups, activeRollup, activeGc, h.leased, h.critical, h.writers, h.schemas, trace));
+                        lastGcReq, rollups, activeRollup, activeGc, h.leased, h.critical, h.writers, h.schemas, h.released,
+                trace));
         Arbitrary<Long> walltime = Arbitraries.frequencyOf(List.of(
                 Tuple.of(3, Arbitraries.just(from.walltimeMs() + 1)),
                 Tuple.of(1, walltimes())));
@@ -135,10 +137,11 @@ public final class StateGen {
                 Arbitraries.maps(leasedReaderIds(), leasedReaders(seqno)).ofMaxSize(4),
                 Arbitraries.maps(criticalReaderIds(), criticalReaders()).ofMaxSize(4),
                 Arbitraries.maps(writerIds(), writers()).ofMaxSize(4),
-                Arbitraries.maps(schemaIds(), schemas()).ofMaxSize(4))
+                Arbitraries.maps(schemaIds(), schemas()).ofMaxSize(4),
+                Arbitraries.maps(partKeys(), seqnosUpTo(seqno)).ofMaxSize(4))
                 .as(Handles::new);
         Arbitrary<Handles> none = Arbitraries.maps(schemaIds(), schemas()).ofMaxSize(4)
-                .map(schemas -> new Handles(Map.of(), Map.of(), Map.of(), schemas));
+                .map(schemas -> new Handles(Map.of(), Map.of(), Map.of(), schemas, Map.of()));
         Arbitrary<Trace> closed = contiguousBatches(0, 1, 3, List.of(), true)
                 .map(batches -> new Trace(Frontier.EMPTY, batches));
         return Arbitraries.frequencyOf(List.of(
@@ -151,12 +154,13 @@ public final class StateGen {
         return Combinators.combine(versions(), seqnosUpTo(seqno), rollups(seqno), activeMarkers(seqno).optional(0.3),
                 activeMarkers(seqno).optional(0.3), handles, traces)
                 .as((version, lastGcReq, rollups, activeRollup, activeGc, h, trace) -> StateCollections.of(version,
-                        lastGcReq, rollups, activeRollup, activeGc, h.leased, h.critical, h.writers, h.schemas, trace));
+                        lastGcReq, rollups, activeRollup, activeGc, h.leased, h.critical, h.writers, h.schemas, h.released,
+                trace));
     }
 
     private record Handles(Map<LeasedReaderId, LeasedReaderState> leased,
             Map<CriticalReaderId, CriticalReaderState> critical, Map<WriterId, WriterState> writers,
-            Map<SchemaId, EncodedSchemas> schemas) {}
+            Map<SchemaId, EncodedSchemas> schemas, Map<PartialBatchKey, SeqNo> released) {}
 
     // ---------------------------------------------------------------------------------------------- scalars
 
@@ -383,14 +387,18 @@ public final class StateGen {
         });
     }
 
-    /** Hollow parts (mostly) and inline parts, with every optional field sometimes present. */
-    public static Arbitrary<BatchPart> parts() {
+    /** Blob part keys, of writers and of the service's own writer keys (by version, and of finished writers). */
+    public static Arbitrary<PartialBatchKey> partKeys() {
         Arbitrary<WriterKey> writerKeys = Arbitraries.oneOf(
                 writerIds().map(WriterKey::of),
                 versions().map(WriterKey::ofVersion),
                 versions().map(v -> WriterKey.parse("f" + WriterKey.ofVersion(v).printed().substring(1))));
-        Arbitrary<PartialBatchKey> keys = Combinators.combine(writerKeys, uuids().map(PartId::new))
-                .as(PartialBatchKey::new);
+        return Combinators.combine(writerKeys, uuids().map(PartId::new)).as(PartialBatchKey::new);
+    }
+
+    /** Hollow parts (mostly) and inline parts, with every optional field sometimes present. */
+    public static Arbitrary<BatchPart> parts() {
+        Arbitrary<PartialBatchKey> keys = partKeys();
         Arbitrary<Optional<Frontier>> tsRewrite = frontiers().optional(0.3);
         Arbitrary<OptionalLong> schemaId = optionalLongs(Arbitraries.longs().between(0, 10));
         Arbitrary<BatchPart> hollow = Combinators.combine(keys, sizes(), bytes(8), tsRewrite,
