@@ -424,7 +424,7 @@ public final class Commands {
             if (inline > 0 && c.trace().totals().inlineBytes() + inline >= inlineWritesTotalMaxBytes) {
                 return WorkResult.stop(new AppendResult.InlineBackpressure());
             }
-            refuseReleased(c, batch, Set.of(), "append of writer " + writerId);
+            refuseReleased(c, batch, Set.of(), writerId);
             List<FueledMergeReq> mergeRequests = List.of();
             if (!desc.isEmptyTimeInterval()) {
                 mergeRequests = c.push(batch).mergeRequests();
@@ -451,7 +451,7 @@ public final class Commands {
             }
             Set<PartialBatchKey> inputKeys = new HashSet<>();
             res.inputs().forEach(input -> blobKeys(input, inputKeys::add));
-            refuseReleased(c, res.output(), inputKeys, "merge output");
+            refuseReleased(c, res.output(), inputKeys, null);
             Set<PartialBatchKey> outputKeys = new HashSet<>();
             blobKeys(res.output(), outputKeys::add);
             NavigableMap<PartialBatchKey, SeqNo> released = c.mutableReleasedParts();
@@ -471,18 +471,19 @@ public final class Commands {
      * from the versions it has read: a version committed while it deletes, naming the part again, would be left
      * pointing at a deleted blob. Refusing it in the state machine holds on every replica, since every commit
      * starts from the latest state. Checked after the idempotency token, so that the retry of an append that
-     * committed before a merge released its parts still answers that it committed.
+     * committed before a merge released its parts still answers that it committed. {@code writer} is the appending
+     * writer, or null for a merge output (only the message says which).
      */
     private static void refuseReleased(StateCollections.Builder c, HollowBatch batch, Set<PartialBatchKey> allowed,
-            String what) {
-        NavigableMap<PartialBatchKey, SeqNo> released = c.releasedParts();
-        if (released.isEmpty()) {
+            WriterId writer) {
+        if (!c.hasReleasedParts()) {
             return;
         }
         blobKeys(batch, key -> {
-            SeqNo at = released.get(key);
+            SeqNo at = c.releasedAt(key);
             if (at != null && !allowed.contains(key)) {
-                throw new InvalidUsageException(what + " names blob part " + key + ", which a merge removed from the"
+                throw new InvalidUsageException((writer == null ? "merge output" : "append of writer " + writer)
+                        + " names blob part " + key + ", which a merge removed from the"
                         + " shard at seqno " + at.value() + " and garbage collection deletes: write every part under a"
                         + " new key. Nothing was changed");
             }

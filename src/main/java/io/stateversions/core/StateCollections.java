@@ -394,6 +394,16 @@ public final class StateCollections {
             return releasedParts.mutable();
         }
 
+        /** Whether any part is released now: O(1), no allocation (the append path asks it). */
+        public boolean hasReleasedParts() {
+            return !releasedParts.current().map().isEmpty();
+        }
+
+        /** The seqno that released {@code key}, or null if it is not released now: O(log n). */
+        public SeqNo releasedAt(PartialBatchKey key) {
+            return releasedParts.current().map().get(key);
+        }
+
         /** The released parts whose release is at or below {@code seqno}, earliest first: O(log n + their number). */
         public List<PartialBatchKey> releasedAtOrBelow(SeqNo seqno) {
             return releasedParts.current().keysBelow(RELEASED_AT, seqno.next());
