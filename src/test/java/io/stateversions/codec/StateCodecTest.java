@@ -12,6 +12,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.stateversions.codec.proto.StorageV1;
 import io.stateversions.core.Frontier;
+import io.stateversions.core.PartialBatchKey;
 import io.stateversions.core.IdempotencyToken;
 import io.stateversions.core.PersistConfig;
 import io.stateversions.core.SeqNo;
@@ -23,6 +24,7 @@ import io.stateversions.core.Version;
 import io.stateversions.core.WriterId;
 import io.stateversions.core.WriterState;
 import io.stateversions.location.VersionedData;
+import io.stateversions.testing.TestStates;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -235,6 +237,25 @@ class StateCodecTest {
         assertThatThrownBy(() -> codec.decodeDiff(ShardId.random(), data))
                 .isInstanceOf(DecodeException.class)
                 .hasMessageContaining(message);
+    }
+
+    /**
+     * Released parts (rollup field 20) are the one field persist does not have: a rollup written before it existed
+     * has none and decodes as a state without released parts; one written now keeps them.
+     */
+    @Test
+    void aRollupWrittenBeforeReleasedPartsDecodesWithNoneAndOneWithThemRoundTrips() throws Exception {
+        PartialBatchKey released = TestStates.part().key();
+        State state = with(at(initial(), 7), c -> c.mutableReleasedParts().put(released, SeqNo.of(5)));
+        byte[] rollup = codec.encodeRollup(state, Optional.empty());
+        byte[] before = StorageV1.StateRollup.parseFrom(rollup).toBuilder().clearReleasedParts().build()
+                .toByteArray();
+
+        assertThat(StorageV1.StateRollup.parseFrom(rollup).getReleasedPartsMap())
+                .containsExactly(java.util.Map.entry(released.toString(), 5L));
+        assertThat(codec.decodeRollup(state.shardId(), rollup).state()).isEqualTo(state);
+        assertThat(codec.decodeRollup(state.shardId(), before).state())
+                .isEqualTo(with(state, c -> c.mutableReleasedParts().clear()));
     }
 
     @Test
