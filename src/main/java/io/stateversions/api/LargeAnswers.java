@@ -7,6 +7,7 @@ import jakarta.inject.Inject;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
 import java.util.function.ToIntFunction;
 
@@ -53,9 +54,20 @@ public class LargeAnswers {
      */
     public <T, R> CompletionStage<R> render(CompletionStage<T> stage, ToIntFunction<T> batches, Function<T, R> small,
             Function<T, R> large) {
-        return stage.thenCompose(result -> isLarge(batches.applyAsInt(result))
-                ? CompletableFuture.supplyAsync(() -> large.apply(result), cpu)
-                : CompletableFuture.completedFuture(small.apply(result)));
+        return stage.thenCompose(result -> {
+            if (!isLarge(batches.applyAsInt(result))) {
+                return CompletableFuture.completedFuture(small.apply(result));
+            }
+            CompletableFuture<R> rendered = new CompletableFuture<>();
+            execute(() -> {
+                try {
+                    rendered.complete(large.apply(result));
+                } catch (RuntimeException | Error e) {
+                    rendered.completeExceptionally(e);
+                }
+            });
+            return rendered;
+        });
     }
 
     /** Whether an answer of {@code batches} batches is rendered off the event loop. */
@@ -63,8 +75,16 @@ public class LargeAnswers {
         return batches >= OFF_LOOP_BATCHES;
     }
 
-    /** Runs {@code task} on the CPU pool (the answer of a large result: rendering, serializing and sending it). */
+    /**
+     * Runs {@code task} on the CPU pool (the answer of a large result: rendering, serializing and sending it), or on
+     * the calling thread if the pool refuses it (it is closing at shutdown): a request still being answered then is
+     * answered late rather than failed.
+     */
     public void execute(Runnable task) {
-        cpu.execute(task);
+        try {
+            cpu.execute(task);
+        } catch (RejectedExecutionException closing) {
+            task.run();
+        }
     }
 }

@@ -386,10 +386,6 @@ public final class StateCollections {
             return schemas.mutable();
         }
 
-        public NavigableMap<PartialBatchKey, SeqNo> releasedParts() {
-            return releasedParts.view();
-        }
-
         public NavigableMap<PartialBatchKey, SeqNo> mutableReleasedParts() {
             return releasedParts.mutable();
         }
@@ -445,16 +441,6 @@ public final class StateCollections {
      * The collections of decoded maps (which are copied: the caller may keep or change them). O(n log n) for n
      * entries, which builds the maps' indexes; every state after this one maintains them as it changes.
      */
-    public static StateCollections of(Version version, SeqNo lastGcReq, Map<SeqNo, HollowRollup> rollups,
-            Optional<ActiveMarker> activeRollup, Optional<ActiveMarker> activeGc,
-            Map<LeasedReaderId, LeasedReaderState> leasedReaders,
-            Map<CriticalReaderId, CriticalReaderState> criticalReaders, Map<WriterId, WriterState> writers,
-            Map<SchemaId, EncodedSchemas> schemas, Trace trace) {
-        return of(version, lastGcReq, rollups, activeRollup, activeGc, leasedReaders, criticalReaders, writers, schemas,
-                Map.of(), trace);
-    }
-
-    /** As the other {@code of}, with released parts ({@link #releasedParts}). */
     public static StateCollections of(Version version, SeqNo lastGcReq, Map<SeqNo, HollowRollup> rollups,
             Optional<ActiveMarker> activeRollup, Optional<ActiveMarker> activeGc,
             Map<LeasedReaderId, LeasedReaderState> leasedReaders,

@@ -42,6 +42,14 @@ class LargeAnswersTest {
         assertThat(renderedOn(0)).isEqualTo("small on event-loop");
     }
 
+    /** At shutdown the pool refuses work: a large answer still due is rendered where its read completed. */
+    @Test
+    void a_large_answer_refused_by_a_closing_pool_is_rendered_where_the_read_completed() throws Exception {
+        cpu.shutdown();
+
+        assertThat(renderedOn(LargeAnswers.OFF_LOOP_BATCHES)).isEqualTo("large on event-loop");
+    }
+
     @Test
     void a_failed_read_or_rendering_fails_the_answer() {
         CompletableFuture<Integer> failedRead = CompletableFuture.failedFuture(new IllegalStateException("read"));

@@ -187,7 +187,7 @@ class HandleIndexPropertyTest {
                 StateCollections.of(c.version(), c.lastGcReq(), new TreeMap<>(c.rollups()), c.activeRollup(),
                         c.activeGc(), new java.util.HashMap<>(c.leasedReaders()),
                         new java.util.HashMap<>(c.criticalReaders()), new java.util.HashMap<>(c.writers()),
-                        new TreeMap<>(c.schemas()), c.trace()));
+                        new TreeMap<>(c.schemas()), new TreeMap<>(c.releasedParts()), c.trace()));
     }
 
     private static void check(State state, long nowMs, List<Long> probesMs) {

@@ -285,7 +285,7 @@ class HandleStructureTest {
         StateCollections c = built.collections();
         StateCollections decoded = StateCollections.of(c.version(), c.lastGcReq(), new TreeMap<>(c.rollups()),
                 c.activeRollup(), c.activeGc(), Map.of(), Map.of(), new java.util.HashMap<>(plain), Map.of(),
-                c.trace());
+                Map.of(), c.trace());
 
         assertThat(decoded).isEqualTo(c);
         assertThat(decoded.hashCode()).isEqualTo(c.hashCode());

@@ -75,7 +75,6 @@ import io.stateversions.core.ShardId;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.ToIntFunction;
@@ -150,14 +149,10 @@ public class StateVersionsGrpcService extends StateVersionsGrpc.StateVersionsImp
         }
         stage.whenComplete((result, failure) -> {
             if (failure == null && LargeAnswers.isLarge(batches.applyAsInt(result))) {
-                try {
-                    large.execute(() -> answer(observer, result, null, render));
-                    return;
-                } catch (RejectedExecutionException shuttingDown) {
-                    // the pool is closing: answer here
-                }
+                large.execute(() -> answer(observer, result, null, render));
+            } else {
+                answer(observer, result, failure, render);
             }
-            answer(observer, result, failure, render);
         });
     }
 
