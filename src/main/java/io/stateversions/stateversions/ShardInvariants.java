@@ -16,9 +16,12 @@ import io.stateversions.location.BlobMetadata;
 import io.stateversions.location.Consensus;
 import io.stateversions.location.VersionedData;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -49,6 +52,10 @@ import java.util.concurrent.TimeoutException;
  *       from seqnoSince on must find their parts.</li>
  *   <li>The live states run from earliest to the head, and the last one equals the current state a fresh replica
  *       loads.</li>
+ *   <li>Every part a live state lists as released by a merge was released at or before that state and above its
+ *       oldest rollup (GC collects a released part before it truncates past the release, and forgets it when it
+ *       removes the rollups at or below it); and no live state refers to a part that the state before it listed as
+ *       released and no longer referred to (the shard refuses such a batch: GC may be deleting that blob).</li>
  * </ol>
  *
  * <p>Blob existence is read from one listing of the shard's prefix, taken before the states are read; a key a state
@@ -217,9 +224,15 @@ public final class ShardInvariants {
         int liveStates = 0;
         State state = states.state();
         SeqNo partsRequiredFrom = quiescent ? earliest : current.seqnoSince();
+        State previous = null;
+        Set<PartialBatchKey> previousParts = Set.of(); // the parts the previous state refers to, if it released any
         while (true) {
             liveStates++;
             boolean partsRequired = !state.seqno().isBefore(partsRequiredFrom);
+            NavigableMap<PartialBatchKey, SeqNo> releasedBefore = previous == null ? Collections.emptyNavigableMap()
+                    : previous.collections().releasedParts();
+            boolean collectParts = !state.collections().releasedParts().isEmpty();
+            Set<PartialBatchKey> parts = collectParts ? new HashSet<>() : Set.of();
             for (HollowBatch batch : state.collections().trace().batches()) {
                 for (BatchPart part : batch.parts()) {
                     if (part instanceof BatchPart.Hollow h) {
@@ -227,9 +240,20 @@ public final class ShardInvariants {
                         check(!partsRequired || blobs.exists(h.key().complete(shard)), where, "batch part " + h.key()
                                 + " of live state " + state.seqno() + " (batch " + batch.desc()
                                 + ") is missing from Blob: a referenced blob was deleted");
+                        SeqNo released = releasedBefore.get(h.key());
+                        if (released != null && !previousParts.contains(h.key())) {
+                            check(false, where, "batch " + batch.desc() + " of live state " + state.seqno()
+                                    + " refers to part " + h.key() + ", which a merge released at seqno " + released
+                                    + " and state " + previous.seqno() + " no longer referred to: GC may delete its"
+                                    + " blob");
+                        }
+                        if (collectParts) {
+                            parts.add(h.key());
+                        }
                     }
                 }
             }
+            checkReleased(state, where);
             for (HollowRollup r : state.collections().rollups().values()) {
                 referencedRollups.add(r.key());
                 if (!r.key().seqno().isBefore(earliest)) {
@@ -247,6 +271,8 @@ public final class ShardInvariants {
             }
             check(next.get().seqno().equals(state.seqno().next()), where, "the live state after " + state.seqno()
                     + " is " + next.get().seqno());
+            previous = state;
+            previousParts = parts;
             state = next.get();
         }
         check(liveStates == all.size(), where, liveStates + " live states for " + all.size() + " live diffs");
@@ -272,6 +298,23 @@ public final class ShardInvariants {
         }
         return new Report(shard, earliest, current, liveStates, referencedParts, referencedRollups, presentParts,
                 presentRollups);
+    }
+
+    /** The parts {@code state} lists as released were released at or before it, and above its oldest rollup. */
+    private static void checkReleased(State state, String where) {
+        NavigableMap<PartialBatchKey, SeqNo> released = state.collections().releasedParts();
+        if (released.isEmpty()) {
+            return;
+        }
+        NavigableMap<SeqNo, HollowRollup> rollups = state.collections().rollups();
+        SeqNo oldestRollup = rollups.isEmpty() ? SeqNo.MIN : rollups.firstKey();
+        for (Map.Entry<PartialBatchKey, SeqNo> e : released.entrySet()) {
+            if (e.getValue().isAfter(state.seqno()) || !e.getValue().isAfter(oldestRollup)) {
+                check(false, where, "live state " + state.seqno() + " lists part " + e.getKey() + " as released at"
+                        + " seqno " + e.getValue() + ", not in (" + oldestRollup + ", " + state.seqno()
+                        + "] (after its oldest rollup, at or before itself)");
+            }
+        }
     }
 
     /** Which blob keys exist: the listing, and a look-up of each key it lacks (written after it, or missing). */

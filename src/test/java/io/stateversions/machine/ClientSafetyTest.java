@@ -14,6 +14,7 @@ import io.stateversions.api.ApiException;
 import io.stateversions.api.ErrorCode;
 import io.stateversions.api.ShardApi;
 import io.stateversions.api.ShardService;
+import io.stateversions.codec.StateCodec;
 import io.stateversions.core.ApplyMergeResult;
 import io.stateversions.core.BatchPart;
 import io.stateversions.core.CriticalReaderId;
@@ -28,10 +29,14 @@ import io.stateversions.core.LeasedReaderState;
 import io.stateversions.core.PersistConfig;
 import io.stateversions.core.SeqNo;
 import io.stateversions.core.ShardId;
+import io.stateversions.core.PartialBatchKey;
 import io.stateversions.core.State;
+import io.stateversions.core.StateCollections;
+import io.stateversions.core.StateDiff;
 import io.stateversions.core.Trace;
 import io.stateversions.core.WriterId;
 import io.stateversions.location.Blob;
+import io.stateversions.location.CasResult;
 import io.stateversions.location.Consensus;
 import io.stateversions.location.VersionedData;
 import io.stateversions.stateversions.Retries;
@@ -45,6 +50,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -240,6 +246,55 @@ abstract class ClientSafetyTest {
                 .isEmpty();
         ShardInvariants.check(shard, consensus(), blob(), CFG, "released part refused",
                 join(service.getState(shard)));
+    }
+
+    /**
+     * The shard invariants catch what the refusal above prevents: a version, written around the service, whose new
+     * batch refers to a part a merge released. The check names the part and the seqno of its release.
+     */
+    @Test
+    void the_invariant_check_finds_a_version_that_refers_again_to_a_released_part() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        BatchPart released = releasedByAMerge(service, shard, WriterId.random());
+        State state = join(service.getState(shard));
+        SeqNo releasedAt = state.collections().releasedParts().get(((BatchPart.Hollow) released).key());
+        ShardInvariants.check(shard, consensus(), blob(), CFG, "before the forged version", state);
+
+        commitAroundTheService(state, b -> b.push(withPart(released, Trace.MAX_MERGE_INPUTS)));
+
+        assertThatThrownBy(() -> ShardInvariants.check(shard, consensus(), blob(), CFG, "forged"))
+                .isInstanceOf(ShardInvariants.Violation.class)
+                .hasMessageContaining("refers to part " + ((BatchPart.Hollow) released).key())
+                .hasMessageContaining("released at seqno " + releasedAt);
+    }
+
+    /** A released part recorded at or below the oldest rollup (which GC would have forgotten) is a violation too. */
+    @Test
+    void the_invariant_check_finds_a_released_part_recorded_at_or_below_the_oldest_rollup() {
+        ShardService service = replica(consensus());
+        ShardId shard = opened(service);
+        releasedByAMerge(service, shard, WriterId.random());
+        State state = join(service.getState(shard));
+        SeqNo oldest = state.collections().rollups().firstKey();
+        PartialBatchKey forged = ((BatchPart.Hollow) batch(0, 1, WriterId.random()).parts().get(0)).key();
+
+        commitAroundTheService(state, b -> b.mutableReleasedParts().put(forged, oldest));
+
+        assertThatThrownBy(() -> ShardInvariants.check(shard, consensus(), blob(), CFG, "forged"))
+                .isInstanceOf(ShardInvariants.Violation.class)
+                .hasMessageContaining("lists part " + forged + " as released at seqno " + oldest);
+    }
+
+    /** Commits the next version of {@code state} as {@code edit} makes it, straight to Consensus. */
+    void commitAroundTheService(State state, Consumer<StateCollections.Builder> edit) {
+        StateCollections.Builder b = state.collections().toBuilder();
+        edit.accept(b);
+        State forged = new State(state.shardId(), state.seqno().next(), state.walltimeMs() + 1, state.hostname(),
+                state.codecs(), b.build());
+        byte[] diff = new StateCodec(CFG).encodeDiff(StateDiff.compute(state, forged));
+        assertThat(join(consensus().compareAndSet(state.shardId().toString(), Optional.of(state.seqno()),
+                new VersionedData(forged.seqno(), diff)))).isEqualTo(CasResult.COMMITTED);
     }
 
     /**
