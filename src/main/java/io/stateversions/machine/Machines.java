@@ -1,6 +1,7 @@
 package io.stateversions.machine;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Policy;
 import com.github.benmanes.caffeine.cache.RemovalCause;
@@ -41,11 +42,14 @@ import java.util.function.Predicate;
  * Shards differ in size by orders of magnitude (one uncompacted shard may hold 100,000 batches, 60 MB), so a count
  * alone does not bound the heap. Each machine adds the estimate of its state's heap ({@link RetainedSize}) to the
  * replica's {@link HeldBytes}, keeping it up to date at every install; once the sum passes
- * {@link MachineConfig#maxCachedBytes}, {@link #trim} evicts cached machines that nothing uses, least recently used
- * first, until it is under again. The order is recency only, on purpose: Caffeine's own size eviction (W-TinyLFU)
- * admits by frequency, which keeps a shard used a million times an hour ago over the shards in use now, and under
- * a byte budget evicted machines of a workload's working set between their commands, so that each reloaded and
- * evicted another (measured: P4's p99 went from 66 ms to 528 ms). A trim never evicts a machine in use (it is
+ * {@link MachineConfig#maxCachedBytes}, {@link #trim} evicts cached machines that nothing uses until it is under
+ * again: first those with no known return (used once, or gone quiet), least recently used first, then those that come
+ * back, due last first ({@link #idlest}), so that clients visiting more shards in turn than fit keep a stable part of
+ * them cached instead of reloading every shard at every visit, as least recently used alone did. It goes by recency
+ * and intervals, not by how often a shard was used: Caffeine's own size eviction (W-TinyLFU) admits by frequency,
+ * which keeps a shard used a million times an hour ago over the shards in use now, and under a byte budget evicted
+ * machines of a workload's working set between their commands, so that each reloaded and evicted another
+ * (measured: P4's p99 went from 66 ms to 528 ms). A trim never evicts a machine in use (it is
  * retired only if nothing uses it), nor one whose shard is watched here, nor one loaded for a command that has not
  * reached it yet; so the budget can be exceeded by what is in use: a shard larger than the budget is served, and
  * evicted once it is idle and something else needs the room.
@@ -117,6 +121,13 @@ public final class Machines {
     private final QueuedBytes queuedBytes;
     private final HeldBytes heldBytes;
     private final Executor executor;
+    private final LongSupplier nanos;
+    /**
+     * The last use ({@link ShardMachine#lastUseNanos}) of shards whose machines were evicted for the budget or the
+     * count, as many as the cache may hold and for as long as an idle machine stays: a machine loaded again starts
+     * from it, so that its first command tells how soon the shard came back ({@link #idlest}).
+     */
+    private final Cache<ShardId, Long> evictedUses;
     /** A {@link #trim} runs or is queued; {@link #trimAgain} asks it to look once more when it ends. */
     private final AtomicBoolean trimming = new AtomicBoolean();
     private volatile boolean trimAgain;
@@ -150,6 +161,11 @@ public final class Machines {
         @Override
         public void overBudget(ShardMachine machine) {
             requestTrim();
+        }
+
+        @Override
+        public long nanos() {
+            return nanos.getAsLong();
         }
     };
     private final AsyncCache<ShardId, ShardMachine> cache;
@@ -186,6 +202,13 @@ public final class Machines {
         this.queuedBytes = QueuedBytes.of(config);
         this.heldBytes = HeldBytes.of(config);
         this.executor = settings.executor();
+        this.nanos = settings.nanos();
+        this.evictedUses = Caffeine.newBuilder()
+                .maximumSize(config.maxCachedShards())
+                .expireAfterWrite(config.evictIdleAfter())
+                .ticker(settings.nanos()::getAsLong)
+                .executor(settings.executor())
+                .build();
         this.cache = Caffeine.newBuilder()
                 .maximumSize(config.maxCachedShards())
                 .expireAfterAccess(config.evictIdleAfter())
@@ -584,7 +607,7 @@ public final class Machines {
     }
 
     /**
-     * Evicts cached machines that nothing uses, least recently used first, until the held bytes are a sixteenth under
+     * Evicts cached machines that nothing uses, in {@link #idlest}'s order, until the held bytes are a sixteenth under
      * their budget (so that a growing shard does not make every commit trim) or no such machine is left; see the
      * class comment. Each candidate is retired in Caffeine's compute of its shard, and only if it is still not in use
      * there (it may have taken a command since it was chosen).
@@ -606,15 +629,31 @@ public final class Machines {
     }
 
     /**
-     * The least recently used cached machines not in use whose parts add up to {@code excess}; a machine that has not
-     * served the use it was loaded for is not one of them ({@link ShardMachine#served}).
+     * How much older than its last interval between uses a machine may be and still count as coming back: a shard
+     * that has missed a few of its usual returns has gone quiet, and is chosen by age like one used once.
+     */
+    static final int OVERDUE_AFTER_INTERVALS = 4;
+
+    /**
+     * The cached machines not in use to evict for {@code excess} bytes, in the order {@link #trim} evicts them; a
+     * machine that has not served the use it was loaded for is not one of them ({@link ShardMachine#served}).
      *
-     * <p>They are sorted here by the age of their last use ({@code ageOf}). Caffeine's {@code oldest} is not that
-     * order: it keeps one per segment of its W-TinyLFU policy, and in 3.2.3 the {@code expiresAt} of its snapshot
-     * entries grows with the age (it adds {@code now - accessTime} to the expiry instead of subtracting it).
+     * <p>First the machines with no known return, least recently used first: those used once since they were loaded
+     * (and not evicted shortly before), and those that stayed away for over {@link #OVERDUE_AFTER_INTERVALS} of their
+     * intervals between uses. Then the machines that come back, those due last first: the time until a machine's next
+     * use is estimated as its last interval between uses ({@link ShardMachine#reuseNanos}) less the time since its last
+     * use. Least recently used alone fails exactly where a cache matters most: clients that visit more shards than fit
+     * in turn (a stream processor ticking over its shards) find every shard evicted just before its turn, so that every
+     * command reloads its shard. This order keeps a stable part of such a cycle cached, and reloads only the rest; a
+     * shard loaded again soon after its eviction knows its interval from its first command
+     * ({@link #evictedUses}).
+     *
+     * <p>Ages are Caffeine's ({@code ageOf}). Caffeine's {@code oldest} is not that order: it keeps one per segment of
+     * its W-TinyLFU policy, and in 3.2.3 the {@code expiresAt} of its snapshot entries grows with the age (it adds
+     * {@code now - accessTime} to the expiry instead of subtracting it).
      */
     private List<ShardId> idlest(long excess) {
-        record Candidate(ShardId shard, long age, long bytes) {}
+        record Candidate(ShardId shard, long age, long untilNextUse, long bytes) {}
         Policy.FixedExpiration<ShardId, ShardMachine> access = cache.synchronous().policy().expireAfterAccess()
                 .orElseThrow();
         List<Candidate> candidates = new ArrayList<>();
@@ -623,11 +662,14 @@ public final class Machines {
             if (machine.served() && !machine.inUseOrRetired() && !watched.test(entry.getKey())) {
                 OptionalLong age = access.ageOf(entry.getKey(), TimeUnit.NANOSECONDS);
                 if (age.isPresent()) {
-                    candidates.add(new Candidate(entry.getKey(), age.getAsLong(), machine.heldBytes()));
+                    candidates.add(new Candidate(entry.getKey(), age.getAsLong(),
+                            untilNextUse(age.getAsLong(), machine.reuseNanos()), machine.heldBytes()));
                 }
             }
         }
-        candidates.sort(Comparator.comparingLong(Candidate::age).reversed());
+        candidates.sort(Comparator.comparing((Candidate c) -> c.untilNextUse() >= 0)
+                .thenComparing(Comparator.comparingLong(Candidate::untilNextUse).reversed())
+                .thenComparing(Comparator.comparingLong(Candidate::age).reversed()));
         List<ShardId> chosen = new ArrayList<>();
         long sum = 0;
         for (Candidate candidate : candidates) {
@@ -638,6 +680,17 @@ public final class Machines {
             sum += candidate.bytes();
         }
         return chosen;
+    }
+
+    /**
+     * The estimated time until the next use of a machine last used {@code age} ago whose last interval between uses
+     * was {@code reuse}: -1 if it has none (used once) or is overdue by {@link #OVERDUE_AFTER_INTERVALS} intervals.
+     */
+    static long untilNextUse(long age, long reuse) {
+        if (reuse < 0 || age / OVERDUE_AFTER_INTERVALS > reuse) {
+            return -1;
+        }
+        return Math.max(reuse - age, 0);
     }
 
     /** Retires the cached machine of {@code shard} and removes its entry, if nothing uses it. */
@@ -651,7 +704,16 @@ public final class Machines {
             return null; // an explicit removal: Caffeine's eviction listener does not hear of it
         });
         if (gone[0] != null) {
+            rememberEvicted(gone[0]);
             metrics.machineRetired(shard, "bytes");
+        }
+    }
+
+    /** {@code machine} left the cache for room: its shard's next machine starts from its last use. */
+    private void rememberEvicted(ShardMachine machine) {
+        long last = machine.lastUseNanos();
+        if (last != ShardMachine.NEVER) {
+            evictedUses.put(machine.shard(), last);
         }
     }
 
@@ -666,6 +728,9 @@ public final class Machines {
             return; // Caffeine passes only loaded machines; a load in progress is never evicted
         }
         String why = cause == RemovalCause.EXPIRED ? "idle" : "size";
+        if (cause != RemovalCause.EXPIRED) {
+            rememberEvicted(machine);
+        }
         // Retained first, retired second: a command finishing in between finds it retained and retires it.
         machine.detach();
         Retained previous = retained.put(shard, new Retained(machine, why));
@@ -718,6 +783,12 @@ public final class Machines {
     }
 
     private ShardMachine newMachine(State state) {
-        return new ShardMachine(state, stateVersions, config, nowMs, hostname, listener, metrics, owner);
+        ShardMachine machine = new ShardMachine(state, stateVersions, config, nowMs, hostname, listener, metrics,
+                owner);
+        Long evictedUse = evictedUses.asMap().remove(state.shardId());
+        if (evictedUse != null) {
+            machine.rememberUse(evictedUse);
+        }
+        return machine;
     }
 }

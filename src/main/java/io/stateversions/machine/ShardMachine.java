@@ -132,6 +132,9 @@ public final class ShardMachine {
         /** The held bytes grew past their budget as {@code machine} cached a newer state: evict what is idle. */
         void overBudget(ShardMachine machine);
 
+        /** The clock of uses ({@link #lastUseNanos}, {@link #reuseNanos}): the cache's clock of idleness. */
+        long nanos();
+
         /** A machine on its own: never retired, its queued bytes uncapped, its heap not budgeted. */
         Owner NONE = new Owner() {
             private final QueuedBytes uncapped = new QueuedBytes(Long.MAX_VALUE);
@@ -159,8 +162,16 @@ public final class ShardMachine {
 
             @Override
             public void overBudget(ShardMachine machine) {}
+
+            @Override
+            public long nanos() {
+                return System.nanoTime();
+            }
         };
     }
+
+    /** {@link #lastUseNanos} of a machine that has taken no command. */
+    static final long NEVER = Long.MIN_VALUE;
 
     /** {@link #users} of a retired machine: below every count, so that no command or pin is taken any more. */
     private static final int RETIRED = Integer.MIN_VALUE;
@@ -197,6 +208,17 @@ public final class ShardMachine {
      * it, load again, and so on).
      */
     private volatile boolean served;
+    /**
+     * When this machine last took a command ({@link #apply}, {@link #read}), on {@link Owner#nanos}; {@link #NEVER}
+     * before its first, unless {@link #rememberUse remembered} from a machine of the shard evicted before it.
+     */
+    private volatile long lastUseNanos = NEVER;
+    /**
+     * The time between its last two uses, or -1 while unknown; a shorter gap counts no less than half the one before
+     * (a client that sends two commands per visit is reused at its visits' interval, not at the gap between them).
+     * Written racily by the threads that submit commands: an estimate, for {@link Machines#trim}'s choice alone.
+     */
+    private volatile long reuseNanos = -1;
     /** Held outside the cache (evicted while in use, or made for a sweep): {@link Owner#idle} hears when it idles. */
     private volatile boolean detached;
     /** Made for maintenance of a quiet shard, outside the cache; cleared once a use takes it into the cache. */
@@ -300,6 +322,7 @@ public final class ShardMachine {
         if (!enter()) {
             return owner.forward(this, queuedBytes, next -> next.apply(cmd, work, exclusiveKey, queuedBytes));
         }
+        used();
         Pending<R> pending = new Pending<>(cmd, work, exclusiveKey, queuedBytes);
         enqueue(pending);
         return pending.future;
@@ -310,6 +333,7 @@ public final class ShardMachine {
         if (!enter()) {
             return owner.forward(this, 0, ShardMachine::read);
         }
+        used();
         Pending<State> pending = new Pending<>(null, null, null, 0);
         enqueue(pending);
         return pending.future.thenApply(Applied::value);
@@ -340,6 +364,36 @@ public final class ShardMachine {
     }
 
     // ------------------------------------------------------------------------------------------ retirement
+
+    /** A command reached this machine now: updates {@link #lastUseNanos} and {@link #reuseNanos}. */
+    private void used() {
+        long now = owner.nanos();
+        long last = lastUseNanos;
+        if (last != NEVER) {
+            reuseNanos = Math.max(now - last, reuseNanos / 2);
+        }
+        lastUseNanos = now;
+    }
+
+    /**
+     * This machine replaces one of its shard that was evicted for the budget after its last use at {@code nanos}
+     * (a use of the shard before this machine): its first command then gives it a {@link #reuseNanos}.
+     */
+    void rememberUse(long nanos) {
+        if (lastUseNanos == NEVER) {
+            lastUseNanos = nanos;
+        }
+    }
+
+    /** When this machine last took a command ({@link Owner#nanos}), or {@link #NEVER}. */
+    long lastUseNanos() {
+        return lastUseNanos;
+    }
+
+    /** The time between its last two uses, or -1 while unknown (see {@link #reuseNanos}). */
+    long reuseNanos() {
+        return reuseNanos;
+    }
 
     /** Takes a command or a pin: false iff this machine is retired. */
     private boolean enter() {
