@@ -172,6 +172,44 @@ public class StateCodec {
         }
     }
 
+    /**
+     * What garbage collection needs of a diff of {@code shard} that deletes no batch: its seqnos, latest rollup key
+     * and rollup changes, every other field left empty, the slices of those fields skipped without being parsed;
+     * empty if the diff deletes a batch (its parts may be released: decode it whole, {@link #decodeDiff}). Fenced by
+     * its applier version as a whole decode is. A GC reads about a rollup interval of diffs, and those of a shard whose
+     * writers do not compact only insert a batch and update a writer each.
+     */
+    public Optional<StateDiff> decodeRollupsOfDiff(ShardId shard, byte[] data) {
+        StorageV1.StateDiff proto = parse(StorageV1.StateDiff.parser(), data, "diff", shard);
+        try {
+            Version version = Version.parse(proto.getApplierVersion());
+            fence(shard, "a diff", version);
+            List<FieldDiff<SeqNo, HollowRollup>> rollups = new ArrayList<>();
+            FieldDiffReader r = new FieldDiffReader(proto.getFieldDiffs());
+            while (r.next()) {
+                StorageV1.Field field = r.field();
+                if (field == StorageV1.Field.ROLLUPS) {
+                    rollups.add(r.entry(StorageV1.U64.parser(), k -> SeqNo.of(k.getValue()),
+                            StorageV1.Rollup.parser(), StateCodec::rollup));
+                } else if (field == StorageV1.Field.BATCHES && r.deletes()) {
+                    return Optional.empty();
+                } else {
+                    r.skip();
+                }
+            }
+            r.finish();
+            return Optional.of(new StateDiff(version, SeqNo.of(proto.getSeqnoFrom()), SeqNo.of(proto.getSeqnoTo()),
+                    proto.getWalltimeMs(), PartialRollupKey.parse(proto.getLatestRollupKey()), List.of(), List.of(),
+                    List.of(), List.of(), rollups, List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
+                    List.of()));
+        } catch (VersionFenceException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new DecodeException("corrupt diff " + proto.getSeqnoFrom() + " -> " + proto.getSeqnoTo()
+                    + " of shard " + shard + ": " + e.getMessage(), e);
+        }
+    }
+
     private StateDiff decodeDiff(StorageV1.StateDiff proto, Version version) {
         List<DiffValue<String>> hostname = new ArrayList<>();
         List<DiffValue<SeqNo>> lastGcReq = new ArrayList<>();
@@ -303,6 +341,19 @@ public class StateCodec {
                 throw new DecodeException("unknown diff type " + in.getDiffTypesValue(diff) + " in diff " + diff);
             }
             return type;
+        }
+
+        /** Whether the current diff is a delete. */
+        boolean deletes() {
+            return type() == StorageV1.DiffType.DELETE;
+        }
+
+        /** Passes over the current diff: its key slice and its one or two value slices. */
+        void skip() {
+            int slices = type() == StorageV1.DiffType.UPDATE ? 3 : 2;
+            for (int i = 0; i < slices; i++) {
+                slice();
+            }
         }
 
         private ByteString slice() {

@@ -20,6 +20,7 @@ import net.jqwik.api.EdgeCasesMode;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.statistics.Statistics;
 
 class StateCodecPropertyTest {
 
@@ -61,6 +62,35 @@ class StateCodecPropertyTest {
 
         assertThat(partial.seqno()).isEqualTo(state.seqno());
         assertThat(partial.rollups()).isEqualTo(state.collections().rollups());
+    }
+
+    /**
+     * Decoding only a diff's rollup changes (garbage collection's plan) gives what decoding all of it gives, for the
+     * seqnos, the latest rollup key and the rollups; and it declines exactly the diffs that delete a batch.
+     */
+    @Property(tries = 300, edgeCases = EdgeCasesMode.NONE)
+    void aDiffsRollupsDecodeAsTheWholeDiffDoesUnlessItDeletesABatch(@ForAll("steps") StateGen.Step step) {
+        StateDiff diff = StateDiff.compute(step.from(), step.to());
+        byte[] encoded = codec.encodeDiff(diff);
+
+        Optional<StateDiff> partial = codec.decodeRollupsOfDiff(step.from().shardId(), encoded);
+
+        boolean deletesABatch = diff.batches().stream().anyMatch(d -> d instanceof DiffValue.Delete<HollowBatch>);
+        Statistics.collect(deletesABatch);
+        Statistics.coverage(coverage -> {
+            coverage.check(true).count(n -> n > 0);
+            coverage.check(false).count(n -> n > 0);
+        });
+        assertThat(partial.isEmpty()).isEqualTo(deletesABatch);
+        partial.ifPresent(rollupsOnly -> {
+            assertThat(List.of(rollupsOnly.seqnoFrom(), rollupsOnly.seqnoTo())).isEqualTo(List.of(diff.seqnoFrom(),
+                    diff.seqnoTo()));
+            assertThat(rollupsOnly.latestRollupKey()).isEqualTo(diff.latestRollupKey());
+            assertThat(rollupsOnly.rollups()).isEqualTo(diff.rollups());
+            assertThat(rollupsOnly.rollupDeletes()).isEqualTo(diff.rollupDeletes());
+            assertThat(rollupsOnly.partDeletes()).isEmpty();
+            assertThat(diff.partDeletes()).isEmpty();
+        });
     }
 
     /** The inlined diffs run from the latest rollup (exclusive) to the state (inclusive): {@code [R+1, S+1)}. */
