@@ -54,20 +54,9 @@ public class LargeAnswers {
      */
     public <T, R> CompletionStage<R> render(CompletionStage<T> stage, ToIntFunction<T> batches, Function<T, R> small,
             Function<T, R> large) {
-        return stage.thenCompose(result -> {
-            if (!isLarge(batches.applyAsInt(result))) {
-                return CompletableFuture.completedFuture(small.apply(result));
-            }
-            CompletableFuture<R> rendered = new CompletableFuture<>();
-            execute(() -> {
-                try {
-                    rendered.complete(large.apply(result));
-                } catch (RuntimeException | Error e) {
-                    rendered.completeExceptionally(e);
-                }
-            });
-            return rendered;
-        });
+        return stage.thenCompose(result -> isLarge(batches.applyAsInt(result))
+                ? CompletableFuture.supplyAsync(() -> large.apply(result), this::execute)
+                : CompletableFuture.completedFuture(small.apply(result)));
     }
 
     /** Whether an answer of {@code batches} batches is rendered off the event loop. */

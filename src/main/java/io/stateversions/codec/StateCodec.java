@@ -50,6 +50,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeMap;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -159,11 +160,19 @@ public class StateCodec {
 
     /** Decodes the diff in a Consensus entry of {@code shard}; fenced by its applier version. */
     public StateDiff decodeDiff(ShardId shard, byte[] data) {
+        return decodeFenced(shard, data, this::decodeDiff);
+    }
+
+    /**
+     * {@code decode} of the diff in {@code data}, once its applier version passed the fence; any other failure is a
+     * {@link DecodeException} naming the diff's seqnos and shard.
+     */
+    private <T> T decodeFenced(ShardId shard, byte[] data, BiFunction<StorageV1.StateDiff, Version, T> decode) {
         StorageV1.StateDiff proto = parse(StorageV1.StateDiff.parser(), data, "diff", shard);
         try {
             Version version = Version.parse(proto.getApplierVersion());
             fence(shard, "a diff", version);
-            return decodeDiff(proto, version);
+            return decode.apply(proto, version);
         } catch (VersionFenceException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -180,17 +189,13 @@ public class StateCodec {
      * writers do not compact only insert a batch and update a writer each.
      */
     public Optional<StateDiff> decodeRollupsOfDiff(ShardId shard, byte[] data) {
-        StorageV1.StateDiff proto = parse(StorageV1.StateDiff.parser(), data, "diff", shard);
-        try {
-            Version version = Version.parse(proto.getApplierVersion());
-            fence(shard, "a diff", version);
+        return decodeFenced(shard, data, (proto, version) -> {
             List<FieldDiff<SeqNo, HollowRollup>> rollups = new ArrayList<>();
             FieldDiffReader r = new FieldDiffReader(proto.getFieldDiffs());
             while (r.next()) {
                 StorageV1.Field field = r.field();
                 if (field == StorageV1.Field.ROLLUPS) {
-                    rollups.add(r.entry(StorageV1.U64.parser(), k -> SeqNo.of(k.getValue()),
-                            StorageV1.Rollup.parser(), StateCodec::rollup));
+                    rollups.add(r.rollup());
                 } else if (field == StorageV1.Field.BATCHES && r.deletes()) {
                     return Optional.empty();
                 } else {
@@ -202,12 +207,7 @@ public class StateCodec {
                     proto.getWalltimeMs(), PartialRollupKey.parse(proto.getLatestRollupKey()), List.of(), List.of(),
                     List.of(), List.of(), rollups, List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
                     List.of()));
-        } catch (VersionFenceException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new DecodeException("corrupt diff " + proto.getSeqnoFrom() + " -> " + proto.getSeqnoTo()
-                    + " of shard " + shard + ": " + e.getMessage(), e);
-        }
+        });
     }
 
     private StateDiff decodeDiff(StorageV1.StateDiff proto, Version version) {
@@ -229,8 +229,7 @@ public class StateCodec {
             switch (r.field()) {
                 case HOSTNAME -> hostname.add(r.single(StorageV1.Str.parser(), StorageV1.Str::getValue));
                 case LAST_GC_REQ -> lastGcReq.add(r.single(StorageV1.U64.parser(), v -> SeqNo.of(v.getValue())));
-                case ROLLUPS -> rollups.add(r.entry(StorageV1.U64.parser(), k -> SeqNo.of(k.getValue()),
-                        StorageV1.Rollup.parser(), StateCodec::rollup));
+                case ROLLUPS -> rollups.add(r.rollup());
                 case ACTIVE_ROLLUP -> activeRollup.add(r.single(StorageV1.Active.parser(), StateCodec::active));
                 case ACTIVE_GC -> activeGc.add(r.single(StorageV1.Active.parser(), StateCodec::active));
                 case LEASED_READERS -> leasedReaders.add(r.entry(StorageV1.Str.parser(),
@@ -341,6 +340,12 @@ public class StateCodec {
                 throw new DecodeException("unknown diff type " + in.getDiffTypesValue(diff) + " in diff " + diff);
             }
             return type;
+        }
+
+        /** The current diff, of the rollups field. */
+        FieldDiff<SeqNo, HollowRollup> rollup() {
+            return entry(StorageV1.U64.parser(), k -> SeqNo.of(k.getValue()), StorageV1.Rollup.parser(),
+                    StateCodec::rollup);
         }
 
         /** Whether the current diff is a delete. */

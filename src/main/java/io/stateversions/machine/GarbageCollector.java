@@ -240,15 +240,16 @@ public final class GarbageCollector {
      * can be released and only rollups are checked and deleted; else each whole.
      */
     private List<StateDiff> decodeThrough(ShardId shard, List<VersionedData> diffs, SeqNo last) {
-        List<StateDiff> rollupsOnly = new ArrayList<>();
-        for (int i = 1; i < diffs.size() && !diffs.get(i).seqno().isAfter(last); i++) {
-            Optional<StateDiff> diff = stateVersions.codec().decodeRollupsOfDiff(shard, diffs.get(i).data());
+        int end = 1;
+        while (end < diffs.size() && !diffs.get(end).seqno().isAfter(last)) {
+            end++;
+        }
+        List<VersionedData> range = diffs.subList(1, end);
+        List<StateDiff> rollupsOnly = new ArrayList<>(range.size());
+        for (VersionedData data : range) {
+            Optional<StateDiff> diff = stateVersions.codec().decodeRollupsOfDiff(shard, data.data());
             if (diff.isEmpty()) {
-                List<StateDiff> whole = new ArrayList<>();
-                for (int j = 1; j < diffs.size() && !diffs.get(j).seqno().isAfter(last); j++) {
-                    whole.add(stateVersions.codec().decodeDiff(shard, diffs.get(j).data()));
-                }
-                return whole;
+                return range.stream().map(whole -> stateVersions.codec().decodeDiff(shard, whole.data())).toList();
             }
             rollupsOnly.add(diff.get());
         }

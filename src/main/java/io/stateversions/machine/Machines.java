@@ -728,9 +728,6 @@ public final class Machines {
             return; // Caffeine passes only loaded machines; a load in progress is never evicted
         }
         String why = cause == RemovalCause.EXPIRED ? "idle" : "size";
-        if (cause != RemovalCause.EXPIRED) {
-            rememberEvicted(machine);
-        }
         // Retained first, retired second: a command finishing in between finds it retained and retires it.
         machine.detach();
         Retained previous = retained.put(shard, new Retained(machine, why));
@@ -753,6 +750,9 @@ public final class Machines {
             return kept;
         });
         if (gone[0] != null) {
+            if (gone[0].cause().equals("size")) {
+                rememberEvicted(machine); // retired for room, not taken back while in use
+            }
             metrics.machineRetired(shard, gone[0].cause());
         }
     }
