@@ -107,7 +107,7 @@ public final class GarbageCollector {
         if (cached != null && nothingToCollect(cached, requested.get())) {
             return CompletableFuture.completedFuture(new Result(cached.seqno(), 0, 0, List.of(), List.of()));
         }
-        return machine.read().thenCompose(state -> {
+        return machine.readForMaintenance().thenCompose(state -> {
             SeqNo newSeqnoSince = requested.orElse(state.seqnoSince());
             if (newSeqnoSince.isAfter(state.seqnoSince())) {
                 throw new IllegalArgumentException("invariant violated: GC of shard " + shard + " up to "
@@ -129,7 +129,7 @@ public final class GarbageCollector {
                                     stateVersions.offLoop(() -> keepReinserted(shard, plan, later)))
                             : CompletableFuture.completedFuture(plan.steps()))
                     .thenCompose(steps -> truncateEach(shard, steps, 0, new Progress()))
-                    .thenCompose(progress -> machine.apply(Command.REMOVE_ROLLUPS, Commands.removeRollups(toRemove))
+                    .thenCompose(progress -> machine.applyForMaintenance(Command.REMOVE_ROLLUPS, Commands.removeRollups(toRemove))
                             .thenApply(applied -> new Result(applied.seqno(), progress.parts, progress.rollups,
                                     List.copyOf(progress.truncated), applied.value())));
         });

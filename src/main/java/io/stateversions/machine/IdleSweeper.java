@@ -164,7 +164,7 @@ public final class IdleSweeper {
         tally.shards.incrementAndGet();
         ShardMachine held = machines.pinIfHeld(shard);
         if (held != null) {
-            return Machines.whilePinned(held, machine -> machine.read().thenCompose(state -> {
+            return Machines.whilePinned(held, machine -> machine.readForMaintenance().thenCompose(state -> {
                 long now = nowMs.getAsLong();
                 return needsWork(state, now, idleAfterMs, tally).thenCompose(work -> work
                         ? maintain(machine, now, tally) : CompletableFuture.completedFuture(null));
@@ -239,7 +239,7 @@ public final class IdleSweeper {
 
     /** The three steps, on {@code machine} (pinned by the caller). */
     private CompletableFuture<Void> maintain(ShardMachine machine, long now, Tally tally) {
-        return machine.apply(Command.EXPIRE_LEASES, Commands.expireLapsedHandles(now))
+        return machine.applyForMaintenance(Command.EXPIRE_LEASES, Commands.expireLapsedHandles(now))
                 .thenCompose(expired -> {
                     tally.handlesExpired.addAndGet(expired.value());
                     State current = expired.state();

@@ -129,7 +129,7 @@ public final class LeakedBlobSweeper {
         long cutoffMs = cutoffMs(nowMs, grace);
         // The listing must finish before the state is read: see the class comment.
         return stateVersions.listBlobs(shard)
-                .thenCompose(listed -> machine.read()
+                .thenCompose(listed -> machine.readForMaintenance()
                         .thenCompose(current -> stateVersions.fetchAllLiveStates(shard,
                                         current.collections().rollups(), NO_CALLER)
                                 .thenCompose(states -> stateVersions.offLoop(() -> plan(shard, listed, current,

@@ -209,8 +209,9 @@ public final class ShardMachine {
      */
     private volatile boolean served;
     /**
-     * When this machine last took a command ({@link #apply}, {@link #read}), on {@link Owner#nanos}; {@link #NEVER}
-     * before its first, unless {@link #rememberUse remembered} from a machine of the shard evicted before it.
+     * When this machine last took a client's command ({@link #apply}, {@link #read}; maintenance's do not count), on
+     * {@link Owner#nanos}; {@link #NEVER} before its first, unless {@link #rememberUse remembered} from a machine of
+     * the shard evicted before it.
      */
     private volatile long lastUseNanos = NEVER;
     /**
@@ -319,10 +320,27 @@ public final class ShardMachine {
      */
     public <R> CompletableFuture<Applied<R>> apply(Command cmd, Transition.Work<R> work, Object exclusiveKey,
             long queuedBytes) {
+        return apply(cmd, work, exclusiveKey, queuedBytes, true);
+    }
+
+    /**
+     * {@link #apply(Command, Transition.Work)} for maintenance (rollups, GC, sweeps): not a use of the shard, so that
+     * the cache's estimate of when the shard comes back ({@link #lastUseNanos}, {@link #reuseNanos}) counts its
+     * clients' commands only. (A sweep's visit counted as a use made a shard quiet for hours look due back at the
+     * sweep's interval, and a rollup right after an append halved the shard's interval.)
+     */
+    public <R> CompletableFuture<Applied<R>> applyForMaintenance(Command cmd, Transition.Work<R> work) {
+        return apply(cmd, work, null, 0, false);
+    }
+
+    private <R> CompletableFuture<Applied<R>> apply(Command cmd, Transition.Work<R> work, Object exclusiveKey,
+            long queuedBytes, boolean use) {
         if (!enter()) {
-            return owner.forward(this, queuedBytes, next -> next.apply(cmd, work, exclusiveKey, queuedBytes));
+            return owner.forward(this, queuedBytes, next -> next.apply(cmd, work, exclusiveKey, queuedBytes, use));
         }
-        used();
+        if (use) {
+            used();
+        }
         Pending<R> pending = new Pending<>(cmd, work, exclusiveKey, queuedBytes);
         enqueue(pending);
         return pending.future;
@@ -330,10 +348,21 @@ public final class ShardMachine {
 
     /** The current state, linearizably: it reflects every commit that finished, on any replica, before the call. */
     public CompletableFuture<State> read() {
+        return read(true);
+    }
+
+    /** {@link #read()} for maintenance: not a use of the shard (see {@link #applyForMaintenance}). */
+    public CompletableFuture<State> readForMaintenance() {
+        return read(false);
+    }
+
+    private CompletableFuture<State> read(boolean use) {
         if (!enter()) {
-            return owner.forward(this, 0, ShardMachine::read);
+            return owner.forward(this, 0, next -> next.read(use));
         }
-        used();
+        if (use) {
+            used();
+        }
         Pending<State> pending = new Pending<>(null, null, null, 0);
         enqueue(pending);
         return pending.future.thenApply(Applied::value);
@@ -365,7 +394,7 @@ public final class ShardMachine {
 
     // ------------------------------------------------------------------------------------------ retirement
 
-    /** A command reached this machine now: updates {@link #lastUseNanos} and {@link #reuseNanos}. */
+    /** A client's command reached this machine now: updates {@link #lastUseNanos} and {@link #reuseNanos}. */
     private void used() {
         long now = owner.nanos();
         long last = lastUseNanos;

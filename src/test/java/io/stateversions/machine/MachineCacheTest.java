@@ -536,6 +536,40 @@ class MachineCacheTest {
     }
 
     /**
+     * Maintenance is not a use of a shard: a sweep that visits a shard quiet for long leaves it first in line for
+     * eviction. (When it counted, the sweep made the shard look due back at the sweep's interval, and shards clients
+     * had used since went before it.)
+     */
+    @Test
+    void a_sweep_of_a_quiet_shard_does_not_keep_it_over_shards_clients_used_since() {
+        long maxBytes = 100 * 1024;
+        Replica replica = replicaOfBytes(maxBytes);
+        WriterId writer = WriterId.random();
+        ShardId old = openWithWriter(replica, writer); // about 60 KB once appended to
+        appendBatches(replica.service(), old, writer, 0, 100);
+        List<ShardId> recent = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            tick();
+            recent.add(open(replica));
+        }
+        tick();
+        IdleSweeper sweeper = new IdleSweeper(replica.machines(), consensus, new RollupWriter(stateVersions),
+                new GarbageCollector(stateVersions, 4), System::currentTimeMillis);
+        IdleSweeper.Tally tally = new IdleSweeper.Tally();
+        join(sweeper.sweep(old, IDLE.toMillis(), tally));
+        assertThat(tally.result().shards()).isEqualTo(1);
+        assertThat(replica.machines().isCached(old)).isTrue();
+
+        // About 60 KB more: the old shard goes, the ten used since stay.
+        ShardId large = builtElsewhere(100);
+        tick();
+        assertThat(join(replica.service().getState(large)).upper()).isEqualTo(Frontier.of(100));
+        assertThat(replica.machines().isCached(old)).isFalse();
+        assertThat(recent).allMatch(replica.machines()::isCached);
+        assertThat(evicted("bytes")).isEqualTo(1);
+    }
+
+    /**
      * Clients that visit more shards in turn than the budget holds (a stream processor ticking over its shards): least
      * recently used alone evicted every shard just before its turn, so that every visit reloaded its shard (the
      * benchmark's P2, whose 1,000 uncompacted shards outgrow the budget, ran its second round at 35-55 % of its
