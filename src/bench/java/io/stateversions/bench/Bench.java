@@ -164,7 +164,7 @@ public final class Bench {
             CpuTime.Meter loadGenerator = new CpuTime.Meter(java.util.Map.of(CpuTime.LOAD_GENERATOR,
                     CpuTime.thisProcess()));
             this.rawCpu = loadGenerator.with(CpuTime.POSTGRES, postgresCpu);
-            this.serviceCpu = rawCpu.with(CpuTime.SERVICE, service.cpu());
+            this.serviceCpu = rawCpu.withServiceJvm(service.process().pid());
             this.etcdCpu = etcd == null ? CpuTime.Meter.NONE : loadGenerator.with(CpuTime.ETCD, etcd.cpu());
             this.work = work;
             this.logs = logs;
@@ -253,7 +253,7 @@ public final class Bench {
                                 serviceCpu),
                         new Target("service gRPC, TLS + token",
                                 new ServiceGrpc.GrpcAppends(secureGrpc, settings.payloadBytes()),
-                                serviceCpu.with(CpuTime.SERVICE, secure.cpu()))));
+                                serviceCpu.withServiceJvm(secure.process().pid()))));
                 Measurement plain = measured.get(0);
                 Measurement secured = measured.get(1);
                 report.add(BenchReport.Row.value("TLS", "appends/s, 1 shard, 1 client (gRPC): TLS + bearer token vs"
@@ -556,7 +556,7 @@ public final class Bench {
             System.out.println("Transport floor: gRPC appends against a server that does nothing");
             try (Processes.Floor floor = Processes.Floor.start(logs.resolve("transport-floor.log"));
                     ServiceGrpc floorGrpc = new ServiceGrpc(floor.port(), settings.grpcChannels())) {
-                CpuTime.Meter floorCpu = rawCpu.without(CpuTime.POSTGRES).with(CpuTime.SERVICE, floor.cpu());
+                CpuTime.Meter floorCpu = rawCpu.without(CpuTime.POSTGRES).withServiceJvm(floor.process().pid());
                 int shards = settings.shards();
                 int clients = Math.min(settings.clients(), shards);
                 for (int[] shape : new int[][] {{1, 1}, {shards, clients}}) {
@@ -593,7 +593,7 @@ public final class Bench {
                     logs.resolve("service-memory.log"));
                     ServiceGrpc freshGrpc = new ServiceGrpc(fresh.port(), settings.grpcChannels())) {
                 long rssAtReady = fresh.residentBytes();
-                CpuTime.Meter cpu = serviceCpu.with(CpuTime.SERVICE, fresh.cpu());
+                CpuTime.Meter cpu = serviceCpu.withServiceJvm(fresh.process().pid());
                 OnceAppendedShards created = new OnceAppendedShards(freshGrpc, shards, settings.payloadBytes());
                 java.util.Map<String, Long> cpuBefore = cpu.read();
                 created.create(clients);

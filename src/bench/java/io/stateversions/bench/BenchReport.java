@@ -109,9 +109,10 @@ public final class BenchReport {
             return nanos == null || operations == 0 ? Optional.empty() : Optional.of(nanos / 1000.0 / operations);
         }
 
-        /** Microseconds of CPU per operation of all processes taking part. */
+        /** Microseconds of CPU per operation of all processes taking part (not adding parts twice). */
         public Optional<Double> totalMicrosPerOperation() {
-            long nanos = cpuNanos.values().stream().mapToLong(Long::longValue).sum();
+            long nanos = cpuNanos.entrySet().stream().filter(e -> !CpuTime.PARTS.contains(e.getKey()))
+                    .mapToLong(Map.Entry::getValue).sum();
             return cpuNanos.isEmpty() || operations == 0 ? Optional.empty()
                     : Optional.of(nanos / 1000.0 / operations);
         }
@@ -131,7 +132,8 @@ public final class BenchReport {
     }
 
     private static final String CPU_TITLE = "CPU per operation (µs of CPU time, user + system, per operation"
-            + " completed in the recorded window; blank: the process takes no part):";
+            + " completed in the recorded window; blank: the process takes no part; of which JIT, of which GC: the"
+            + " service's JIT compiler and garbage collector threads, parts of its time, not added to the total):";
 
     private final BenchSettings settings;
     private final Instant startedAt;
@@ -195,7 +197,7 @@ public final class BenchReport {
         }
         if (!cpuRows.isEmpty()) {
             out.append('\n').append(CPU_TITLE).append('\n');
-            String cpuFormat = "%-6s | %-62s | %10s | %10s | %10s | %10s | %14s | %10s%n";
+            String cpuFormat = "%-6s | %-62s | %10s | %10s | %12s | %12s | %10s | %10s | %14s | %10s%n";
             List<String> header = new ArrayList<>(List.of("load", "contender", "operations"));
             header.addAll(CpuTime.COLUMNS);
             header.add("total");

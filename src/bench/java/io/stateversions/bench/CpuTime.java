@@ -32,8 +32,17 @@ final class CpuTime {
     static final String ETCD = "etcd";
     /** The harness's own JVM: clients, their gRPC/Vert.x threads, the histograms. */
     static final String LOAD_GENERATOR = "load generator";
+    /**
+     * Of the service's time, its JIT compilers' threads: a part of {@link #SERVICE}, reported beside it and not added
+     * to the total. A service that compiles during a measured window pays for a warm-up there.
+     */
+    static final String SERVICE_JIT = "of which JIT";
+    /** Of the service's time, its garbage collector's threads (as {@link #SERVICE_JIT}, a part of it). */
+    static final String SERVICE_GC = "of which GC";
     /** The columns of the report, in this order. */
-    static final List<String> COLUMNS = List.of(SERVICE, POSTGRES, ETCD, LOAD_GENERATOR);
+    static final List<String> COLUMNS = List.of(SERVICE, SERVICE_JIT, SERVICE_GC, POSTGRES, ETCD, LOAD_GENERATOR);
+    /** The columns that are parts of another column, and so not added to a total. */
+    static final java.util.Set<String> PARTS = java.util.Set.of(SERVICE_JIT, SERVICE_GC);
 
     private static final long TICKS_PER_SECOND = clockTicksPerSecond();
 
@@ -102,6 +111,53 @@ final class CpuTime {
         };
     }
 
+    /**
+     * The threads of process {@code pid} whose names {@code name} accepts: the sum of their {@code utime + stime}
+     * ({@code /proc/<pid>/task/<tid>/stat}). A thread that ends takes its time with it, so a sample may come out lower
+     * than an earlier one; the JVM threads this reads (compilers, collectors) live as long as the JVM, but for the
+     * compiler threads HotSpot adds and removes on demand beyond the first of each compiler.
+     */
+    static Source threads(long pid, java.util.function.Predicate<String> name) {
+        Path tasks = Path.of("/proc", Long.toString(pid), "task");
+        return () -> {
+            long ticks = 0;
+            try (var listing = Files.list(tasks)) {
+                for (Path task : (Iterable<Path>) listing::iterator) {
+                    String line;
+                    try {
+                        line = Files.readString(task.resolve("stat"));
+                    } catch (NoSuchFileException e) {
+                        continue; // ended since the listing
+                    }
+                    if (name.test(Stat.command(line))) {
+                        ticks += Stat.parse(line).selfTicks();
+                    }
+                }
+            }
+            return ticksToNanos(ticks);
+        };
+    }
+
+    /**
+     * HotSpot's JIT compiler threads: "C1 CompilerThread0", "C2 CompilerThread0", … ({@code /proc} keeps the first 15
+     * characters of a thread's name).
+     */
+    static boolean isJitThread(String name) {
+        return name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre");
+    }
+
+    /**
+     * HotSpot's garbage collector threads, for the collectors the benchmark's {@code service-jvm-options} may pick:
+     * the parallel workers of G1, Parallel and Serial ("GC Thread#0"), G1's concurrent markers, refiners and service
+     * thread ("G1 Conc#0", "G1 Refine#0", "G1 Main Marker", "G1 Service"), ZGC's ("ZWorker", "ZDriver", …) and
+     * Shenandoah's ("Shenandoah GC …", "Shenandoah Cont…"). Not the VM thread, which runs other safepoint operations
+     * too.
+     */
+    static boolean isGcThread(String name) {
+        return name.startsWith("GC Thread") || name.startsWith("G1 ") || name.startsWith("Z")
+                || name.startsWith("Shenandoah");
+    }
+
     /** This JVM (the load generator). */
     static Source thisProcess() {
         com.sun.management.OperatingSystemMXBean os =
@@ -150,6 +206,16 @@ final class CpuTime {
          * spaces and parentheses, so fields are counted from the last {@code ')'}: after it come field 3 (state) and
          * on; utime, stime, cutime and cstime are fields 14 to 17.
          */
+        /** The command (a thread's: its name, cut to 15 characters) of a {@code /proc/<pid>/stat} line. */
+        static String command(String line) {
+            int start = line.indexOf('(');
+            int end = line.lastIndexOf(')');
+            if (start < 0 || end < start) {
+                throw new IllegalArgumentException("not a /proc/<pid>/stat line: " + line);
+            }
+            return line.substring(start + 1, end);
+        }
+
         static Stat parse(String line) {
             int end = line.lastIndexOf(')');
             if (end < 0) {
@@ -202,6 +268,15 @@ final class CpuTime {
             Map<String, Source> more = new LinkedHashMap<>(sources);
             more.put(column, source);
             return new Meter(more);
+        }
+
+        /**
+         * This meter with the JVM of process {@code pid} as the service: its whole time ({@link #SERVICE}) and its JIT
+         * compilers' and garbage collector's parts ({@link #SERVICE_JIT}, {@link #SERVICE_GC}).
+         */
+        Meter withServiceJvm(long pid) {
+            return with(SERVICE, process(pid)).with(SERVICE_JIT, threads(pid, CpuTime::isJitThread))
+                    .with(SERVICE_GC, threads(pid, CpuTime::isGcThread));
         }
 
         /** This meter without {@code column}. */

@@ -160,10 +160,6 @@ final class Processes {
             return Math.round(used);
         }
 
-        CpuTime.Source cpu() {
-            return CpuTime.process(process.pid());
-        }
-
         @Override
         public void close() {
             stop(process);
@@ -190,10 +186,6 @@ final class Processes {
                 throw e;
             }
             return new Floor(process, port);
-        }
-
-        CpuTime.Source cpu() {
-            return CpuTime.process(process.pid());
         }
 
         @Override

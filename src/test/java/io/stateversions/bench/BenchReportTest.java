@@ -13,16 +13,18 @@ class BenchReportTest {
     void cpuTimeIsPrintedInMicrosecondsPerOperationWithATotal() {
         BenchReport report = new BenchReport(BenchSettings.defaults(), Instant.EPOCH, MachineFacts.collect());
         report.cpu(new BenchReport.CpuRow("P1", "service gRPC", 1000, Map.of(CpuTime.SERVICE, 2_000_000_000L,
-                CpuTime.POSTGRES, 500_000_000L, CpuTime.LOAD_GENERATOR, 250_000_000L)));
+                CpuTime.SERVICE_JIT, 300_000_000L, CpuTime.SERVICE_GC, 100_000_000L, CpuTime.POSTGRES, 500_000_000L,
+                CpuTime.LOAD_GENERATOR, 250_000_000L)));
         report.cpu(new BenchReport.CpuRow("P1", "etcd", 4000, Map.of(CpuTime.ETCD, 49_360_000L,
                 CpuTime.LOAD_GENERATOR, 40_000_000L)));
 
         String markdown = report.markdown();
 
-        assertThat(markdown).contains("| | contender | operations | service | PostgreSQL | etcd | load generator |"
-                + " total |");
-        assertThat(markdown).contains("| P1 | service gRPC | 1000 | 2000 | 500 |  | 250 | 2750 |");
-        assertThat(markdown).contains("| P1 | etcd | 4000 |  |  | 12.3 | 10.0 | 22.3 |");
+        assertThat(markdown).contains("| | contender | operations | service | of which JIT | of which GC | PostgreSQL"
+                + " | etcd | load generator | total |");
+        // The service's JIT and GC are parts of its time: shown, not added to the total again.
+        assertThat(markdown).contains("| P1 | service gRPC | 1000 | 2000 | 300 | 100 | 500 |  | 250 | 2750 |");
+        assertThat(markdown).contains("| P1 | etcd | 4000 |  |  |  |  | 12.3 | 10.0 | 22.3 |");
         assertThat(report.text()).contains("CPU per operation");
     }
 

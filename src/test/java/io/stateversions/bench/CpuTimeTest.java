@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -27,6 +28,46 @@ class CpuTimeTest {
         assertThat(stat).isEqualTo(new CpuTime.Stat(250, 30, 7, 3));
         assertThat(stat.selfTicks()).isEqualTo(280);
         assertThat(stat.totalTicks()).isEqualTo(290);
+    }
+
+    @Test
+    void theCommandOfAStatLineIsAllBetweenTheFirstAndTheLastParenthesis() {
+        assertThat(CpuTime.Stat.command("4243 (C2 CompilerThre) S 1 4242")).isEqualTo("C2 CompilerThre");
+        assertThat(CpuTime.Stat.command("4242 (post) gres: (bg) writer) S 1")).isEqualTo("post) gres: (bg) writer");
+        assertThatThrownBy(() -> CpuTime.Stat.command("no parenthesis")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void theJvmsCompilerAndCollectorThreadsAreKnownByTheirNames() {
+        assertThat(List.of("C1 CompilerThre", "C2 CompilerThre")).allMatch(CpuTime::isJitThread);
+        assertThat(List.of("GC Thread#0", "G1 Conc#0", "G1 Refine#0", "G1 Main Marker", "G1 Service", "ZWorker#1",
+                "Shenandoah GC T")).allMatch(CpuTime::isGcThread);
+        assertThat(List.of("vert.x-eventloo", "VM Thread", "main", "Sweeper thread")).noneMatch(CpuTime::isJitThread)
+                .noneMatch(CpuTime::isGcThread);
+    }
+
+    @Test
+    void threadsCountTheTimeOfTheThreadsOfTheirNameOnly() throws Exception {
+        CpuTime.Source burner = CpuTime.threads(SELF, "bench-burner"::equals);
+        CpuTime.Source others = CpuTime.threads(SELF, "no-such-thread"::equals);
+        long before = burner.nanos();
+        java.util.concurrent.atomic.AtomicLong atEnd = new java.util.concurrent.atomic.AtomicLong();
+
+        // The thread reads its own time before it ends: once it has ended, its time is gone from /proc.
+        Thread thread = new Thread(() -> {
+            burnCpuOfThisThread(TimeUnit.MILLISECONDS.toNanos(300));
+            try {
+                atEnd.set(burner.nanos());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, "bench-burner");
+        thread.start();
+        thread.join();
+
+        // /proc counts 10 ms ticks: 300 ms of the thread's CPU time show as nearly all of it.
+        assertThat(atEnd.get() - before).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(200));
+        assertThat(others.nanos()).isZero();
     }
 
     @Test
@@ -131,6 +172,18 @@ class CpuTimeTest {
         // Both instants have passed: the window reads at once, twice, one tick apart.
         assertThat(meter.window(now - 2, now - 1).spent()).containsExactly(Map.entry(CpuTime.LOAD_GENERATOR, 1L));
         assertThat(CpuTime.Meter.NONE.window(now, now).spent()).isEmpty();
+    }
+
+    private static void burnCpuOfThisThread(long nanos) {
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        long until = threads.getCurrentThreadCpuTime() + nanos;
+        long sink = 0;
+        while (threads.getCurrentThreadCpuTime() < until) {
+            for (int i = 0; i < 100_000; i++) {
+                sink += i * 31L ^ sink;
+            }
+        }
+        assertThat(sink).isNotEqualTo(42); // keeps the loop from being optimized away
     }
 
     private static void burnCpuOfThisProcess(long nanos) {
