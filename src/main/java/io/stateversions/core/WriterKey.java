@@ -1,5 +1,6 @@
 package io.stateversions.core;
 
+import com.github.benmanes.caffeine.cache.Interner;
 import java.util.Objects;
 
 /**
@@ -11,8 +12,15 @@ import java.util.Objects;
  *   <li>{@code f<version>}: the same, routed to a "fast" blob tier.</li>
  * </ul>
  * All {@code w} keys sort before all version keys; for one version the base tier sorts before the fast tier.
+ *
+ * <p>{@link #parse} and {@link #of} give one instance per key in use on the replica: a shard's state holds the key
+ * of every part of every batch, and the parts of a shard are written by a few writers, so that each batch would
+ * otherwise hold a copy of its writer's key (96 bytes, an eighth of a batch of one hollow part).
  */
 public record WriterKey(String printed) implements Comparable<WriterKey> {
+
+    /** The keys in use, held weakly: a key no state or request refers to any more goes with the next collection. */
+    private static final Interner<WriterKey> IN_USE = Interner.newWeakInterner();
 
     public WriterKey {
         Objects.requireNonNull(printed, "printed");
@@ -28,7 +36,7 @@ public record WriterKey(String printed) implements Comparable<WriterKey> {
     }
 
     public static WriterKey of(WriterId writer) {
-        return new WriterKey(writer.toString());
+        return IN_USE.intern(new WriterKey(writer.toString()));
     }
 
     /** The version key {@code n<MMmmmpp>} of {@code version}. */
@@ -36,11 +44,12 @@ public record WriterKey(String printed) implements Comparable<WriterKey> {
         if (version.major() > 99 || version.minor() > 999 || version.patch() > 99) {
             throw new IllegalArgumentException("version " + version + " does not fit a writer key (2+3+2 digits)");
         }
-        return new WriterKey(String.format("n%02d%03d%02d", version.major(), version.minor(), version.patch()));
+        return IN_USE.intern(new WriterKey(String.format("n%02d%03d%02d", version.major(), version.minor(),
+                version.patch())));
     }
 
     public static WriterKey parse(String printed) {
-        return new WriterKey(printed);
+        return IN_USE.intern(new WriterKey(printed));
     }
 
     private static void validate(String printed) {

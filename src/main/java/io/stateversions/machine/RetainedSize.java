@@ -21,8 +21,11 @@ import java.util.Map;
  * within 6 % at 2,000 and 4,000 batches (0.95 with 64-byte key lower bounds, 1.00 with none or inline parts), and 3 %
  * above for a machine with no batches. Measured again once a batch kept its one memo in a field rather than a one-slot
  * array: a state of batches of one hollow part appended through the service grows by 568 bytes per batch (it was 600),
- * to which {@link #BATCH_BYTES} was lowered by 32. Not counted: old states still referenced by a request in flight (API
- * renderings of batches are built per answer and not kept with the batch).
+ * to which {@link #BATCH_BYTES} was lowered by 32. Measured again once a replica held one instance per writer key
+ * ({@link io.stateversions.core.WriterKey#parse}) rather than one per part: 475.5 bytes per batch of one hollow part
+ * (of a writer with others), 1,115.5 of four, so {@link #HOLLOW_PART_BYTES} was lowered by 96, the bytes of a writer
+ * key's copy. Not counted: old states still referenced by a request in flight (API renderings of batches are built per
+ * answer and not kept with the batch).
  */
 public final class RetainedSize {
 
@@ -33,8 +36,8 @@ public final class RetainedSize {
     static final long MACHINE_BYTES = 1_700;
     /** A batch without parts: its bounds, lists, memo, and its node in the trace's vector. */
     static final long BATCH_BYTES = 258;
-    /** A hollow part: its key (writer key and part id), size, options; measured 309. */
-    static final long HOLLOW_PART_BYTES = 310;
+    /** A hollow part: its key (its part id, and a reference to its writer's key), size, options; measured 213. */
+    static final long HOLLOW_PART_BYTES = 214;
     /** An inline part, without its updates. */
     static final long INLINE_PART_BYTES = 80;
     /** Bytes held per byte of inline updates, key lower bound or statistics: the value, and its encoding. */

@@ -11,7 +11,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.stateversions.codec.proto.StorageV1;
+import io.stateversions.core.BatchPart;
+import io.stateversions.core.Bytes;
 import io.stateversions.core.Frontier;
+import io.stateversions.core.HollowBatch;
+import io.stateversions.core.PartId;
 import io.stateversions.core.PartialBatchKey;
 import io.stateversions.core.IdempotencyToken;
 import io.stateversions.core.PersistConfig;
@@ -22,11 +26,14 @@ import io.stateversions.core.StateDiff;
 import io.stateversions.core.Trace;
 import io.stateversions.core.Version;
 import io.stateversions.core.WriterId;
+import io.stateversions.core.WriterKey;
 import io.stateversions.core.WriterState;
 import io.stateversions.location.VersionedData;
 import io.stateversions.testing.TestStates;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
@@ -51,6 +58,29 @@ class StateCodecTest {
                     c.trace(new Trace(Frontier.MIN, List.of(batch(0, 10, 1))));
                 }).collections());
         return StateDiff.compute(from, to);
+    }
+
+    /**
+     * A decoded state holds one key per writer, not a copy per part: a shard reloaded from its rollup weighs what it
+     * weighed before its eviction.
+     */
+    @Test
+    void thePartsOfOneWriterDecodedFromARollupShareTheirWriterKey() {
+        WriterId writer = WriterId.random();
+        List<HollowBatch> batches = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            batches.add(HollowBatch.of(TestStates.desc(i, i + 1), 1, List.of(new BatchPart.Hollow(
+                    PartialBatchKey.parse(writer + "/" + PartId.random()), 100, Bytes.EMPTY, Optional.empty(),
+                    OptionalLong.empty(), OptionalLong.empty(), Bytes.EMPTY))));
+        }
+        State state = with(initial(), c -> c.trace(new Trace(Frontier.MIN, batches)));
+
+        State decoded = codec.decodeRollup(state.shardId(), codec.encodeRollup(state, Optional.empty())).state();
+
+        assertThat(decoded).isEqualTo(state);
+        assertThat(decoded.collections().trace().batches())
+                .extracting(b -> ((BatchPart.Hollow) b.parts().get(0)).key().writer())
+                .allSatisfy(key -> assertThat(key).isSameAs(WriterKey.of(writer)));
     }
 
     // ---------------------------------------------------------------------------------------- version fence

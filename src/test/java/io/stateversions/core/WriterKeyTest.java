@@ -21,6 +21,19 @@ class WriterKeyTest {
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
+    /** A state holds the key of every part: those of one writer share one key, not a copy each. */
+    @Test
+    void aKeyParsedOrMadeAgainIsTheSameInstance() {
+        WriterId writer = WriterId.random();
+        WriterKey made = WriterKey.of(writer);
+        assertThat(WriterKey.parse(writer.toString())).isSameAs(made);
+        assertThat(WriterKey.parse(writer.toString().toUpperCase(java.util.Locale.ROOT).replace('W', 'w')))
+                .isSameAs(made);
+        assertThat(PartialBatchKey.parse(writer + "/" + PartId.random()).writer()).isSameAs(made);
+        assertThat(WriterKey.parse("n0013000")).isSameAs(WriterKey.ofVersion(Version.parse("0.130.0")));
+        assertThat(WriterKey.parse("f0013000")).isNotSameAs(WriterKey.parse("n0013000"));
+    }
+
     @Test
     void writerKeysSortBeforeVersionKeysAndTheBaseTierBeforeTheFastTier() {
         List<WriterKey> ordered = List.of(
@@ -54,8 +67,8 @@ class WriterKeyTest {
 
         assertThat(key).hasToString("w0123abcd-4567-89ef-0123-456789abcdef");
         assertThat(key).isEqualTo(WriterKey.of(WriterId.parse("w0123abcd-4567-89ef-0123-456789abcdef")));
-        // Already lower case: validated, and kept as given (not printed again).
-        String lower = "w0123abcd-4567-89ef-0123-456789abcdef";
+        // Already lower case: validated, and kept as given (not printed again), unless the key is in use already.
+        String lower = WriterId.random().toString();
         assertThat(WriterKey.parse(lower).printed()).isSameAs(lower);
     }
 

@@ -431,7 +431,7 @@ class MachineCacheTest {
         nanos.addAndGet(1_000_000);
     }
 
-    /** A shard that another replica built to {@code batches} batches (about 600 bytes of estimate each). */
+    /** A shard that another replica built to {@code batches} batches (about 480 bytes of estimate each). */
     private ShardId builtElsewhere(int batches) {
         ShardService other = otherReplica();
         ShardId shard = ShardId.random();
@@ -491,7 +491,7 @@ class MachineCacheTest {
     void past_the_budget_the_least_recently_used_idle_machines_are_evicted_first() {
         long maxBytes = 100 * 1024;
         Replica replica = replicaOfBytes(maxBytes);
-        // Used often, long ago: about 60 KB.
+        // Used often, long ago: about 50 KB.
         WriterId writer = WriterId.random();
         ShardId old = openWithWriter(replica, writer);
         appendBatches(replica.service(), old, writer, 0, 100);
@@ -503,7 +503,7 @@ class MachineCacheTest {
         assertThat(replica.machines().heldBytes()).isLessThanOrEqualTo(maxBytes);
         assertThat(evicted("bytes")).isZero();
 
-        // About 60 KB more, used once: the old shard goes, the recent ones and the newcomer stay.
+        // About 50 KB more, used once: the old shard goes, the recent ones and the newcomer stay.
         ShardId large = builtElsewhere(100);
         tick();
         assertThat(join(replica.service().getState(large)).upper()).isEqualTo(Frontier.of(100));
@@ -514,11 +514,11 @@ class MachineCacheTest {
         assertThat(replica.machines().heldBytes()).isLessThanOrEqualTo(maxBytes)
                 .isEqualTo(estimates(replica, recent) + estimates(replica, List.of(large)));
 
-        // A medium shard (about 26 KB) needs some of the room: the least recently used of the ten go, in order, down
+        // A medium shard (about 36 KB) needs some of the room: the least recently used of the ten go, in order, down
         // to a sixteenth under the budget; the large one, used after them, stays.
-        ShardId medium = builtElsewhere(40);
+        ShardId medium = builtElsewhere(70);
         tick();
-        assertThat(join(replica.service().getState(medium)).upper()).isEqualTo(Frontier.of(40));
+        assertThat(join(replica.service().getState(medium)).upper()).isEqualTo(Frontier.of(70));
         long gone = recent.stream().filter(shard -> !replica.machines().isCached(shard)).count();
         assertThat(gone).isBetween(1L, 9L);
         assertThat(recent.subList(0, (int) gone)).noneMatch(replica.machines()::isCached);
@@ -545,7 +545,7 @@ class MachineCacheTest {
         long maxBytes = 100 * 1024;
         Replica replica = replicaOfBytes(maxBytes);
         WriterId writer = WriterId.random();
-        ShardId old = openWithWriter(replica, writer); // about 60 KB once appended to
+        ShardId old = openWithWriter(replica, writer); // about 50 KB once appended to
         appendBatches(replica.service(), old, writer, 0, 100);
         List<ShardId> recent = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
@@ -560,7 +560,7 @@ class MachineCacheTest {
         assertThat(tally.result().shards()).isEqualTo(1);
         assertThat(replica.machines().isCached(old)).isTrue();
 
-        // About 60 KB more: the old shard goes, the ten used since stay.
+        // About 50 KB more: the old shard goes, the ten used since stay.
         ShardId large = builtElsewhere(100);
         tick();
         assertThat(join(replica.service().getState(large)).upper()).isEqualTo(Frontier.of(100));
