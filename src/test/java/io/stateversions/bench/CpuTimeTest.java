@@ -175,30 +175,29 @@ class CpuTimeTest {
     }
 
     private static void burnCpuOfThisThread(long nanos) {
-        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
-        long until = threads.getCurrentThreadCpuTime() + nanos;
+        burnCpu(java.lang.management.ManagementFactory.getThreadMXBean()::getCurrentThreadCpuTime, nanos);
+    }
+
+    private static void burnCpuOfThisProcess(long nanos) {
+        CpuTime.Source jvm = CpuTime.thisProcess();
+        burnCpu(() -> {
+            try {
+                return jvm.nanos();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, nanos);
+    }
+
+    /** Computes until {@code cpuClock} has advanced by {@code nanos}. */
+    private static void burnCpu(java.util.function.LongSupplier cpuClock, long nanos) {
+        long until = cpuClock.getAsLong() + nanos;
         long sink = 0;
-        while (threads.getCurrentThreadCpuTime() < until) {
+        while (cpuClock.getAsLong() < until) {
             for (int i = 0; i < 100_000; i++) {
                 sink += i * 31L ^ sink;
             }
         }
         assertThat(sink).isNotEqualTo(42); // keeps the loop from being optimized away
-    }
-
-    private static void burnCpuOfThisProcess(long nanos) {
-        CpuTime.Source jvm = CpuTime.thisProcess();
-        try {
-            long until = jvm.nanos() + nanos;
-            long sink = 0;
-            while (jvm.nanos() < until) {
-                for (int i = 0; i < 100_000; i++) {
-                    sink += i * 31L ^ sink;
-                }
-            }
-            assertThat(sink).isNotEqualTo(42); // keeps the loop from being optimized away
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 }
