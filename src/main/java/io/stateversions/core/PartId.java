@@ -3,11 +3,17 @@ package io.stateversions.core;
 import java.util.Objects;
 import java.util.UUID;
 
-/** A batch part: the last segment of its blob key. Printed {@code p<uuid>} (spec §2). */
-public record PartId(UUID uuid) implements Comparable<PartId> {
+/**
+ * A batch part: the last segment of its blob key. Printed {@code p<uuid>} (spec §2).
+ *
+ * <p>It holds the UUID's two halves itself rather than a {@link UUID}: a shard's state holds the id of every part of
+ * every batch, and the UUID object beside the id took 24 bytes more of each (a sixteenth of a cached batch of one
+ * part).
+ */
+public record PartId(long mostSignificantBits, long leastSignificantBits) implements Comparable<PartId> {
 
-    public PartId {
-        Objects.requireNonNull(uuid, "uuid");
+    public PartId(UUID uuid) {
+        this(Objects.requireNonNull(uuid, "uuid").getMostSignificantBits(), uuid.getLeastSignificantBits());
     }
 
     public static PartId random() {
@@ -19,13 +25,20 @@ public record PartId(UUID uuid) implements Comparable<PartId> {
         return new PartId(Ids.parse("part id", "p", printed));
     }
 
+    /** The id as a UUID (a new object each call). */
+    public UUID uuid() {
+        return new UUID(mostSignificantBits, leastSignificantBits);
+    }
+
+    /** The order of the UUIDs' 16 bytes as unsigned values ({@link Ids#compare}), the order of the printed ids. */
     @Override
     public int compareTo(PartId other) {
-        return Ids.compare(uuid, other.uuid);
+        int c = Long.compareUnsigned(mostSignificantBits, other.mostSignificantBits);
+        return c != 0 ? c : Long.compareUnsigned(leastSignificantBits, other.leastSignificantBits);
     }
 
     @Override
     public String toString() {
-        return Ids.format("p", uuid);
+        return Ids.format("p", uuid());
     }
 }

@@ -24,7 +24,8 @@ import java.util.Map;
  * to which {@link #BATCH_BYTES} was lowered by 32. Measured again once a replica held one instance per writer key
  * ({@link io.stateversions.core.WriterKey#parse}) rather than one per part: 475.5 bytes per batch of one hollow part
  * (of a writer with others), 1,115.5 of four, so {@link #HOLLOW_PART_BYTES} was lowered by 96, the bytes of a writer
- * key's copy. Not counted: old states still referenced by a request in flight (API renderings of batches are built per
+ * key's copy; and again once a part id held its UUID's two halves itself: 459.5 and 1,051.5 bytes, 16 less per part.
+ * Not counted: old states still referenced by a request in flight (API renderings of batches are built per
  * answer and not kept with the batch).
  */
 public final class RetainedSize {
@@ -36,8 +37,8 @@ public final class RetainedSize {
     static final long MACHINE_BYTES = 1_700;
     /** A batch without parts: its bounds, lists, memo, and its node in the trace's vector. */
     static final long BATCH_BYTES = 258;
-    /** A hollow part: its key (its part id, and a reference to its writer's key), size, options; measured 213. */
-    static final long HOLLOW_PART_BYTES = 214;
+    /** A hollow part: its key (its part id, and a reference to its writer's key), size, options; measured 197. */
+    static final long HOLLOW_PART_BYTES = 198;
     /** An inline part, without its updates. */
     static final long INLINE_PART_BYTES = 80;
     /** Bytes held per byte of inline updates, key lower bound or statistics: the value, and its encoding. */

@@ -23,6 +23,11 @@ class IdsPropertyTest {
     void idsOrderAsTheirPrintedForms(@ForAll("uuids") UUID a, @ForAll("uuids") UUID b) {
         assertThat(Integer.signum(new ShardId(a).compareTo(new ShardId(b))))
                 .isEqualTo(Integer.signum(new ShardId(a).toString().compareTo(new ShardId(b).toString())));
+        // A part id holds the UUID's halves itself: the same order, the same printed form, equal iff the UUIDs are.
+        assertThat(Integer.signum(new PartId(a).compareTo(new PartId(b))))
+                .isEqualTo(Integer.signum(new PartId(a).toString().compareTo(new PartId(b).toString())));
+        assertThat(new PartId(a).equals(new PartId(b))).isEqualTo(a.equals(b));
+        assertThat(PartId.parse(new PartId(a).toString()).uuid()).isEqualTo(a);
     }
 
     @Property(tries = 500)

@@ -431,7 +431,7 @@ class MachineCacheTest {
         nanos.addAndGet(1_000_000);
     }
 
-    /** A shard that another replica built to {@code batches} batches (about 480 bytes of estimate each). */
+    /** A shard that another replica built to {@code batches} batches (about 465 bytes of estimate each). */
     private ShardId builtElsewhere(int batches) {
         ShardService other = otherReplica();
         ShardId shard = ShardId.random();
@@ -514,11 +514,11 @@ class MachineCacheTest {
         assertThat(replica.machines().heldBytes()).isLessThanOrEqualTo(maxBytes)
                 .isEqualTo(estimates(replica, recent) + estimates(replica, List.of(large)));
 
-        // A medium shard (about 36 KB) needs some of the room: the least recently used of the ten go, in order, down
+        // A medium shard (about 37 KB) needs some of the room: the least recently used of the ten go, in order, down
         // to a sixteenth under the budget; the large one, used after them, stays.
-        ShardId medium = builtElsewhere(70);
+        ShardId medium = builtElsewhere(75);
         tick();
-        assertThat(join(replica.service().getState(medium)).upper()).isEqualTo(Frontier.of(70));
+        assertThat(join(replica.service().getState(medium)).upper()).isEqualTo(Frontier.of(75));
         long gone = recent.stream().filter(shard -> !replica.machines().isCached(shard)).count();
         assertThat(gone).isBetween(1L, 9L);
         assertThat(recent.subList(0, (int) gone)).noneMatch(replica.machines()::isCached);
