@@ -154,9 +154,11 @@ final class CpuTime {
      * too.
      */
     static boolean isGcThread(String name) {
-        return name.startsWith("GC Thread") || name.startsWith("G1 ") || name.startsWith("Z")
-                || name.startsWith("Shenandoah");
+        return GC_THREAD_PREFIXES.stream().anyMatch(name::startsWith);
     }
+
+    private static final List<String> GC_THREAD_PREFIXES = List.of("GC Thread", "G1 ", "ZWorker", "ZDriver",
+            "ZDirector", "ZStat", "ZUnmapper", "Shenandoah");
 
     /** This JVM (the load generator). */
     static Source thisProcess() {

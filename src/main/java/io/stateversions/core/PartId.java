@@ -7,8 +7,8 @@ import java.util.UUID;
  * A batch part: the last segment of its blob key. Printed {@code p<uuid>} (spec §2).
  *
  * <p>It holds the UUID's two halves itself rather than a {@link UUID}: a shard's state holds the id of every part of
- * every batch, and the UUID object beside the id took 24 bytes more of each (a sixteenth of a cached batch of one
- * part).
+ * every batch, and the UUID object beside the id took 16 bytes more of each (measured: a cached batch of one part
+ * fell from 475.5 to 459.5 bytes).
  */
 public record PartId(long mostSignificantBits, long leastSignificantBits) implements Comparable<PartId> {
 
