@@ -129,7 +129,8 @@ public final class GarbageCollector {
                                     stateVersions.offLoop(() -> keepReinserted(shard, plan, later)))
                             : CompletableFuture.completedFuture(plan.steps()))
                     .thenCompose(steps -> truncateEach(shard, steps, 0, new Progress()))
-                    .thenCompose(progress -> machine.applyForMaintenance(Command.REMOVE_ROLLUPS, Commands.removeRollups(toRemove))
+                    .thenCompose(progress -> machine
+                            .applyForMaintenance(Command.REMOVE_ROLLUPS, Commands.removeRollups(toRemove))
                             .thenApply(applied -> new Result(applied.seqno(), progress.parts, progress.rollups,
                                     List.copyOf(progress.truncated), applied.value())));
         });

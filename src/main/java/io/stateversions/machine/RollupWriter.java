@@ -41,14 +41,16 @@ public final class RollupWriter {
     }
 
     private CompletableFuture<Result> writeSteps(ShardMachine machine, String[] outcome) {
-        return machine.readForMaintenance().thenCompose(state -> stateVersions.writeRollupForState(state, RollupId.random())
+        return machine.readForMaintenance().thenCompose(state -> stateVersions
+                .writeRollupForState(state, RollupId.random())
                 .thenCompose(written -> {
                     if (written.isEmpty()) {
                         outcome[0] = "noop";
                         return CompletableFuture.completedFuture(new Result(state.seqno(), Optional.empty()));
                     }
                     var rollup = written.get();
-                    return machine.applyForMaintenance(Command.ADD_ROLLUP, Commands.addRollup(rollup.seqno(), rollup.toHollow()))
+                    return machine.applyForMaintenance(Command.ADD_ROLLUP,
+                                    Commands.addRollup(rollup.seqno(), rollup.toHollow()))
                             .thenCompose(applied -> {
                                 if (applied.value().applied()) {
                                     outcome[0] = "written";

@@ -414,7 +414,7 @@ public final class ShardMachine {
         }
     }
 
-    /** When this machine last took a command ({@link Owner#nanos}), or {@link #NEVER}. */
+    /** When this machine last took a client's command ({@link Owner#nanos}), or {@link #NEVER}. */
     long lastUseNanos() {
         return lastUseNanos;
     }

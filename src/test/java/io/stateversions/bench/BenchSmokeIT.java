@@ -92,7 +92,8 @@ class BenchSmokeIT {
         }
 
         assertThat(Files.readString(results)).contains("| P1 |", "| P6 |", "| P9 |", "| start |", "| floor |",
-                "| memory |", "CPU per operation", "| contender | operations | service | of which JIT | of which GC | PostgreSQL | etcd |");
+                "| memory |", "CPU per operation",
+                "| contender | operations | service | of which JIT | of which GC | PostgreSQL | etcd |");
         // P9's shards held exactly the batches their builds appended: nothing compacted or merged them.
         assertThat(Files.readString(results)).contains("P9: large: 1 shard of 200 batches,")
                 .doesNotContain("compacted or merged?", "not counted");
