@@ -466,8 +466,31 @@ public final class Bench {
                     settings.duration(), serviceCpu, appends::appendAsync, Optional.of(logs.resolve("p4-timeline.csv")));
             System.out.println("  " + measured);
             report.cpu("P4", measured);
+            // The same open loop against the service's two parts alone: the database (one compare-and-set per
+            // transaction, as in P2's raw baseline) and gRPC (the do-nothing server). Their tails at this rate are
+            // what the service's p99 sits on.
+            Measurement database;
+            try (RawPostgresAppends raw = raw()) {
+                raw.prepare(settings.shards());
+                database = OpenLoop.run("raw PostgreSQL", rate, settings.shards(), settings.warmup(),
+                        settings.duration(), rawCpu, raw::appendAsync);
+            }
+            System.out.println("  " + database);
+            report.cpu("P4", database);
             report.add(BenchReport.Row.latency("P4", String.format("p99 append latency at %.0f/s (half of peak), gRPC",
-                    rate), measured, measured.p99Millis(), "p99 <= 5 ms", 5.0));
+                    rate), measured, database, measured.p99Millis(), "p99 <= 5 ms", 5.0));
+            Measurement nothing;
+            try (Processes.Floor floor = Processes.Floor.start(logs.resolve("transport-floor-p4.log"));
+                    ServiceGrpc floorGrpc = new ServiceGrpc(floor.port(), settings.grpcChannels())) {
+                ServiceGrpc.GrpcAppends floorAppends = new ServiceGrpc.GrpcAppends(floorGrpc, settings.payloadBytes());
+                floorAppends.prepare(settings.shards());
+                nothing = OpenLoop.run("do-nothing gRPC server, as P4", rate, settings.shards(), settings.warmup(),
+                        settings.duration(), floorCpu(floor), floorAppends::appendAsync);
+            }
+            System.out.println("  " + nothing);
+            report.cpu("floor", nothing);
+            report.add(BenchReport.Row.tails("floor", String.format("gRPC transport floor, as P4 (open loop at %.0f/s"
+                    + " over %d shards): do-nothing server vs service", rate, settings.shards()), nothing, measured));
         }
 
         /** P6: the encoded diff of one append to a shard that holds {@code p6Batches} batches. */
@@ -556,7 +579,7 @@ public final class Bench {
             System.out.println("Transport floor: gRPC appends against a server that does nothing");
             try (Processes.Floor floor = Processes.Floor.start(logs.resolve("transport-floor.log"));
                     ServiceGrpc floorGrpc = new ServiceGrpc(floor.port(), settings.grpcChannels())) {
-                CpuTime.Meter floorCpu = rawCpu.without(CpuTime.POSTGRES).withServiceJvm(floor.process().pid());
+                CpuTime.Meter floorCpu = floorCpu(floor);
                 int shards = settings.shards();
                 int clients = Math.min(settings.clients(), shards);
                 for (int[] shape : new int[][] {{1, 1}, {shards, clients}}) {
@@ -575,6 +598,11 @@ public final class Bench {
                             appended.perSecond() / nothing.perSecond(), "(service / do-nothing)", null));
                 }
             }
+        }
+
+        /** The do-nothing server's CPU in the service's column, and the load generator's; no PostgreSQL. */
+        private CpuTime.Meter floorCpu(Processes.Floor floor) {
+            return rawCpu.without(CpuTime.POSTGRES).withServiceJvm(floor.process().pid());
         }
 
         /**

@@ -41,11 +41,23 @@ public final class BenchReport {
                     null, service.operations());
         }
 
-        static Row latency(String workload, String what, Measurement service, double p99Millis, String goal,
-                double atMostMillis) {
-            return new Row(workload, what, String.format("%.0f/s, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms",
-                    service.perSecond(), service.p50Millis(), service.p99Millis(), service.p999Millis()), "", "",
+        /** An open loop's tail against a goal, with the raw PostgreSQL baseline's at the same rate beside it. */
+        static Row latency(String workload, String what, Measurement service, Measurement raw, double p99Millis,
+                String goal, double atMostMillis) {
+            return new Row(workload, what, latencies(service), latencies(raw), "",
                     String.format("%.2f ms", p99Millis), goal, p99Millis <= atMostMillis, service.operations());
+        }
+
+        /** Two open loops at one rate, side by side; the result is their p99s. */
+        static Row tails(String workload, String what, Measurement first, Measurement second) {
+            return new Row(workload, what, latencies(first) + " vs " + latencies(second), "", "",
+                    String.format("p99 %.2f vs %.2f ms", first.p99Millis(), second.p99Millis()), "(latency floor)",
+                    null, Math.min(first.operations(), second.operations()));
+        }
+
+        private static String latencies(Measurement measured) {
+            return String.format("%.0f/s, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms", measured.perSecond(),
+                    measured.p50Millis(), measured.p99Millis(), measured.p999Millis());
         }
 
         static Row fetch(String workload, String what, Measurement large, Measurement small, double ratio,

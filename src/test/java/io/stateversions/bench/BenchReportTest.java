@@ -51,4 +51,31 @@ class BenchReportTest {
         assertThat(both.cpuNanos()).containsOnly(Map.entry(CpuTime.SERVICE, 40L), Map.entry(CpuTime.LOAD_GENERATOR,
                 3L));
     }
+
+    @Test
+    void anOpenLoopRowShowsTheRawBaselineAtTheSameRateAndATailsRowBothP99s() {
+        Measurement service = openLoop("service gRPC", 2_000, 18_000);
+        Measurement raw = openLoop("raw PostgreSQL", 400, 1_500);
+        Measurement nothing = openLoop("do-nothing gRPC server, as P4", 200, 600);
+
+        BenchReport.Row p4 = BenchReport.Row.latency("P4", "p99 append latency at 100/s", service, raw,
+                service.p99Millis(), "p99 <= 5 ms", 5.0);
+        BenchReport.Row floor = BenchReport.Row.tails("floor", "as P4", nothing, service);
+
+        assertThat(p4.service()).startsWith("100/s, p50 2.00 ms, p99 18.0");
+        assertThat(p4.rawPostgres()).startsWith("100/s, p50 0.40 ms, p99 1.50");
+        assertThat(p4.result()).startsWith("18.0").endsWith(" ms");
+        assertThat(p4.met()).isFalse();
+        assertThat(floor.service()).startsWith("100/s, p50 0.20 ms, p99 0.60").contains(" vs 100/s, p50 2.00 ms");
+        assertThat(floor.result()).matches("p99 0\\.60 vs 18\\.0[0-9] ms");
+        assertThat(floor.met()).isNull();
+    }
+
+    /** 2,000 operations in 20 s: 98 % at {@code p50Micros}, 2 % at {@code tailMicros}. */
+    private static Measurement openLoop(String target, long p50Micros, long tailMicros) {
+        var latency = Measurement.newHistogram();
+        latency.recordValueWithCount(p50Micros, 1_960);
+        latency.recordValueWithCount(tailMicros, 40);
+        return new Measurement(target, 2_000, 0, 20, latency, Map.of());
+    }
 }

@@ -50,6 +50,11 @@ class BenchSmokeIT {
                 assertThat(row.etcd()).isEqualTo("skipped");
             }
         });
+        // P4's open loop ran against the database alone and against the do-nothing server too, at its rate.
+        assertThat(rows).filteredOn(row -> row.workload().equals("P4")).singleElement().satisfies(row -> assertThat(
+                row.rawPostgres()).as("raw PostgreSQL at P4's rate").matches("[1-9][0-9]*/s, p50 .*"));
+        assertThat(rows).filteredOn(row -> row.what().startsWith("gRPC transport floor, as P4")).singleElement()
+                .satisfies(row -> assertThat(row.result()).matches("p99 [0-9.]+ vs [0-9.]+ ms"));
         assertThat(rows).filteredOn(row -> row.goal().contains("etcd")).singleElement()
                 .satisfies(row -> assertThat(row.met() != null).isEqualTo(etcdInstalled));
         assertThat(rows).filteredOn(row -> row.workload().equals("memory")).singleElement()
@@ -80,7 +85,7 @@ class BenchSmokeIT {
         assertThat(cpu).filteredOn(row -> row.contender().startsWith("raw PostgreSQL")).isNotEmpty()
                 .allSatisfy(row -> assertThat(row.cpuNanos()).containsOnlyKeys(CpuTime.POSTGRES,
                         CpuTime.LOAD_GENERATOR));
-        assertThat(cpu).filteredOn(row -> row.contender().startsWith("do-nothing gRPC server")).hasSize(2)
+        assertThat(cpu).filteredOn(row -> row.contender().startsWith("do-nothing gRPC server")).hasSize(3)
                 .allSatisfy(row -> assertThat(row.cpuNanos()).containsOnlyKeys(CpuTime.SERVICE,
                         CpuTime.SERVICE_JIT, CpuTime.SERVICE_GC, CpuTime.LOAD_GENERATOR));
         assertThat(cpu).filteredOn(row -> row.contender().equals("etcd"))
