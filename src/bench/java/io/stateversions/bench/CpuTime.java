@@ -45,6 +45,9 @@ final class CpuTime {
     static final java.util.Set<String> PARTS = java.util.Set.of(SERVICE_JIT, SERVICE_GC);
 
     private static final long TICKS_PER_SECOND = clockTicksPerSecond();
+    /** The name prefixes of the collectors' threads (G1, Parallel, ZGC, Shenandoah): see {@link #isGcThread}. */
+    private static final List<String> GC_THREAD_PREFIXES = List.of("GC Thread", "G1 ", "ZWorker", "ZDriver",
+            "ZDirector", "ZStat", "ZUnmapper", "Shenandoah");
 
     private CpuTime() {}
 
@@ -156,9 +159,6 @@ final class CpuTime {
     static boolean isGcThread(String name) {
         return GC_THREAD_PREFIXES.stream().anyMatch(name::startsWith);
     }
-
-    private static final List<String> GC_THREAD_PREFIXES = List.of("GC Thread", "G1 ", "ZWorker", "ZDriver",
-            "ZDirector", "ZStat", "ZUnmapper", "Shenandoah");
 
     /** This JVM (the load generator). */
     static Source thisProcess() {

@@ -98,8 +98,14 @@ public final class Ids {
 
     /** Compares the 16 bytes of two UUIDs as unsigned values ({@link UUID#compareTo} compares signed). */
     public static int compare(UUID a, UUID b) {
-        int c = Long.compareUnsigned(a.getMostSignificantBits(), b.getMostSignificantBits());
-        return c != 0 ? c : Long.compareUnsigned(a.getLeastSignificantBits(), b.getLeastSignificantBits());
+        return compare(a.getMostSignificantBits(), a.getLeastSignificantBits(), b.getMostSignificantBits(),
+                b.getLeastSignificantBits());
+    }
+
+    /** {@link #compare(UUID, UUID)} of two UUIDs given by their halves. */
+    public static int compare(long aMost, long aLeast, long bMost, long bLeast) {
+        int c = Long.compareUnsigned(aMost, bMost);
+        return c != 0 ? c : Long.compareUnsigned(aLeast, bLeast);
     }
 
     private static boolean hyphensInPlace(String printed, int start) {

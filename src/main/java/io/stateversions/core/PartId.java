@@ -33,8 +33,8 @@ public record PartId(long mostSignificantBits, long leastSignificantBits) implem
     /** The order of the UUIDs' 16 bytes as unsigned values ({@link Ids#compare}), the order of the printed ids. */
     @Override
     public int compareTo(PartId other) {
-        int c = Long.compareUnsigned(mostSignificantBits, other.mostSignificantBits);
-        return c != 0 ? c : Long.compareUnsigned(leastSignificantBits, other.leastSignificantBits);
+        return Ids.compare(mostSignificantBits, leastSignificantBits, other.mostSignificantBits,
+                other.leastSignificantBits);
     }
 
     @Override
